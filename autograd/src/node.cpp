@@ -1,0 +1,117 @@
+// Recording the graph: nodes, saved tensors, and the broadcast-gradient helper.
+#include <ember/autograd/grad_mode.h>
+#include <ember/autograd/node.h>
+#include <ember/core/ops.h>
+
+#include "accumulate_grad.h"
+
+namespace ember::autograd {
+
+// Destroying the last owner of a long chain would otherwise recurse once per node. Each node
+// instead hands its inputs to a per-thread list that the outermost destructor drains in a loop.
+Node::~Node() {
+  thread_local std::vector<std::shared_ptr<Node>> pending;
+  thread_local bool draining = false;
+  for (auto& edge : next_edges_)
+    if (edge.node) pending.push_back(std::move(edge.node));
+  if (draining) return;
+  draining = true;
+  while (!pending.empty()) {
+    std::shared_ptr<Node> node = std::move(pending.back());
+    pending.pop_back();
+    node.reset();  // may push its own inputs onto `pending`
+  }
+  draining = false;
+}
+
+SavedTensor::SavedTensor(const Tensor& t) : data_(t.detach()), saved_version_(t.version()) {}
+
+Tensor SavedTensor::get(const char* op) const {
+  EMBER_CHECK(data_.defined(), op,
+              ": trying to backward through the graph a second time (or directly access saved "
+              "tensors after they have already been freed). Saved tensors are freed after "
+              "backward(); call backward(grad, /*retain_graph=*/true) the first time to keep them");
+  EMBER_CHECK(data_.version() == saved_version_, op,
+              ": a tensor needed for the gradient was modified by an in-place operation: it was "
+              "saved at version ", saved_version_, " and is now at version ", data_.version(),
+              " (shape ", to_string(data_.sizes()), ")");
+  return data_;
+}
+
+namespace {
+
+// The node an input's gradient flows into: its grad_fn, or for a leaf that requires grad its
+// AccumulateGrad (one per leaf, shared by every op that uses it), or none.
+std::shared_ptr<Node> gradient_edge(const Tensor& t) {
+  if (!t.defined() || !t.requires_grad()) return nullptr;
+  if (t.grad_fn()) return t.grad_fn();
+  AutogradMeta& meta = t.impl()->autograd_meta();
+  std::shared_ptr<Node> acc = meta.grad_accumulator.lock();
+  if (!acc) {
+    acc = std::make_shared<AccumulateGrad>(t);
+    meta.grad_accumulator = acc;
+  }
+  return acc;
+}
+
+// A node whose backward is a lambda written next to the op's forward.
+class LambdaNode final : public Node {
+ public:
+  LambdaNode(const char* name, BackwardFn backward) : Node(name), backward_(std::move(backward)) {}
+
+  std::vector<Tensor> apply(const Tensor& grad_out) override {
+    EMBER_CHECK(backward_ != nullptr, name(),
+                ": trying to backward through the graph a second time (or directly access saved "
+                "tensors after they have already been freed). Saved tensors are freed after "
+                "backward(); call backward(grad, /*retain_graph=*/true) the first time to keep "
+                "them");
+    std::vector<bool> needs(next_edges().size());
+    for (std::size_t i = 0; i < needs.size(); ++i) needs[i] = needs_grad(i);
+    return backward_(grad_out, needs);
+  }
+  void release_saved() override { backward_ = nullptr; }
+
+ private:
+  BackwardFn backward_;
+};
+
+}  // namespace
+
+bool needs_graph(std::initializer_list<const Tensor*> inputs) {
+  if (!grad_enabled()) return false;
+  for (const Tensor* t : inputs)
+    if (t->defined() && t->requires_grad()) return true;
+  return false;
+}
+
+bool needs_graph(const std::vector<Tensor>& inputs) {
+  if (!grad_enabled()) return false;
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) return true;
+  return false;
+}
+
+void record(const char* name, const std::vector<Tensor>& inputs, Tensor& output,
+            BackwardFn backward) {
+  auto node = std::make_shared<LambdaNode>(name, std::move(backward));
+  for (const Tensor& input : inputs) node->next_edges().push_back(Edge{gradient_edge(input)});
+  AutogradMeta& meta = output.impl()->autograd_meta();
+  meta.grad_fn = std::move(node);
+  meta.requires_grad = true;
+}
+
+// Broadcasting repeats an input along new leading dims and along dims of size 1; the gradient of
+// a repeat is a sum, so the gradient is summed over exactly those dims.
+Tensor sum_to(const Tensor& grad, const Shape& shape) {
+  if (grad.sizes() == shape) return grad;
+  Tensor g = grad;
+  const std::int64_t lead = g.dim() - static_cast<std::int64_t>(shape.size());
+  EMBER_CHECK(lead >= 0, "sum_to: gradient of shape ", to_string(grad.sizes()),
+              " cannot be reduced to shape ", to_string(shape));
+  for (std::int64_t i = 0; i < lead; ++i) g = g.sum(0);
+  for (std::size_t d = 0; d < shape.size(); ++d)
+    if (shape[d] == 1 && g.sizes()[d] != 1) g = g.sum(static_cast<std::int64_t>(d), true);
+  return g;
+}
+
+}  // namespace ember::autograd

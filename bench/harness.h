@@ -1,0 +1,262 @@
+// harness.h: the timing and JSON helper shared by the bench/*.cpp programs (header-only, std only).
+//
+// Every program prints ONE JSON object on stdout, the schema run.sh and the PyTorch peers share:
+//   {"program": "bench_kernels", "implementation": "ember", "machine": {...},
+//    "results": [{"name": "softmax/fwd+bwd/4096x1000", "threads": 2, "median_ms": .., "min_ms": ..,
+//                 "max_ms": .., "reps": .., "gflops": .. (optional), "gbps": .. (optional),
+//                 "peak_rss_mb": .. (optional)}]}
+// `name` is the join key with the PyTorch peer (bench/peers/peer_*.py), so keep it byte-identical.
+//
+// Typical use:
+//   ember::bench::Report report("bench_kernels", argc, argv);
+//   for (int threads : {1, 2}) {
+//     ember::set_num_threads(threads);
+//     if (!report.wants("relu/fwd/256x10")) continue;           // honours --filter
+//     auto r = ember::bench::measure("relu/fwd/256x10", threads, [&] { y = relu(x); });
+//     r.gbps = ember::bench::per_second(bytes, r.median_ms) / 1e9;
+//     report.add(r);
+//   }
+//   report.print();
+//
+// Command line understood by Report (so every program can be run alone the same way):
+//   --filter SUBSTR   only results whose name contains SUBSTR (repeatable: any matches)
+//   --quick           a tenth of the time budget (smoke test)
+//   --min-time-ms MS  time budget per result (default 300 ms of timed reps)
+#pragma once
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace ember::bench {
+
+// One row of the report. Optional fields are printed only when >= 0.
+struct Result {
+  std::string name;
+  int threads = 1;
+  double median_ms = 0;
+  double min_ms = 0;
+  double max_ms = 0;
+  int reps = 0;
+  double gflops = -1;
+  double gbps = -1;
+  double peak_rss_mb = -1;
+};
+
+// How long to measure one result: warm-up calls first, then timed reps until both min_reps and
+// min_time_ms are reached (or max_reps / max_time_ms is hit, whichever comes first).
+struct Budget {
+  int warmup = 2;
+  int min_reps = 5;
+  int max_reps = 10000;
+  double min_time_ms = 300;
+  double max_time_ms = 5000;
+};
+
+// Keeps the compiler from dropping a computation whose result is otherwise unused.
+template <class T>
+inline void do_not_optimize(const T& value) {
+  asm volatile("" : : "r,m"(value) : "memory");
+}
+
+inline double now_ms() {
+  using clock = std::chrono::steady_clock;
+  return std::chrono::duration<double, std::milli>(clock::now().time_since_epoch()).count();
+}
+
+// amount per second given a time in milliseconds (flops -> flop/s, bytes -> byte/s).
+inline double per_second(double amount, double ms) {
+  return ms > 0 ? amount / (ms * 1e-3) : 0;
+}
+
+// Peak resident set size of this process so far, in MB (getrusage: ru_maxrss is KiB on Linux).
+inline double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
+
+// Median/min/max of per-rep times in milliseconds.
+inline Result summarize(std::string name, int threads, std::vector<double> times_ms) {
+  Result r;
+  r.name = std::move(name);
+  r.threads = threads;
+  r.reps = static_cast<int>(times_ms.size());
+  if (times_ms.empty()) return r;
+  std::sort(times_ms.begin(), times_ms.end());
+  const std::size_t n = times_ms.size();
+  r.median_ms = n % 2 ? times_ms[n / 2] : 0.5 * (times_ms[n / 2 - 1] + times_ms[n / 2]);
+  r.min_ms = times_ms.front();
+  r.max_ms = times_ms.back();
+  return r;
+}
+
+// Times fn() per rep (see Budget). fn is called as-is: set the thread count before calling.
+template <class Fn>
+Result measure(std::string name, int threads, Fn&& fn, const Budget& budget = {}) {
+  for (int i = 0; i < budget.warmup; ++i) fn();
+  std::vector<double> times;
+  const double start = now_ms();
+  while (true) {
+    const double t0 = now_ms();
+    fn();
+    const double t1 = now_ms();
+    times.push_back(t1 - t0);
+    const int reps = static_cast<int>(times.size());
+    const double elapsed = t1 - start;
+    if (reps >= budget.max_reps || elapsed >= budget.max_time_ms) break;
+    if (reps >= budget.min_reps && elapsed >= budget.min_time_ms) break;
+  }
+  return summarize(std::move(name), threads, std::move(times));
+}
+
+// Writes s as a JSON string literal (quotes, backslashes and control characters escaped).
+inline std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+inline std::string json_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+// CPU model from /proc/cpuinfo ("" when unavailable).
+inline std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      const auto colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(line.find_first_not_of(' ', colon + 1));
+    }
+  }
+  return "";
+}
+
+// Collects results, applies the command-line filter and budget, prints the JSON object.
+class Report {
+ public:
+  Report(std::string program, int argc = 0, char** argv = nullptr) : program_(std::move(program)) {
+    for (int i = 1; i < argc; ++i) {
+      const std::string_view arg = argv[i];
+      if (arg == "--filter" && i + 1 < argc) {
+        filters_.emplace_back(argv[++i]);
+      } else if (arg == "--quick") {
+        budget_.min_time_ms /= 10;
+        budget_.max_time_ms /= 10;
+        budget_.min_reps = 3;
+        budget_.warmup = 1;
+      } else if (arg == "--min-time-ms" && i + 1 < argc) {
+        budget_.min_time_ms = std::atof(argv[++i]);
+        budget_.max_time_ms = std::max(budget_.max_time_ms, 4 * budget_.min_time_ms);
+      } else if (arg == "--help" || arg == "-h") {
+        std::fprintf(stderr, "usage: %s [--filter SUBSTR]... [--quick] [--min-time-ms MS]\n",
+                     argv[0]);
+        std::exit(0);
+      } else {
+        std::fprintf(stderr, "%s: unknown argument '%s' (try --help)\n", argv[0], argv[i]);
+        std::exit(2);
+      }
+    }
+  }
+
+  // True when `name` passes --filter (always true without one). Check before doing setup work.
+  bool wants(std::string_view name) const {
+    if (filters_.empty()) return true;
+    for (const auto& f : filters_)
+      if (name.find(f) != std::string_view::npos) return true;
+    return false;
+  }
+
+  // The budget from the command line, for passing to measure().
+  const Budget& budget() const { return budget_; }
+
+  // measure() with this report's budget, added if it passes the filter; returns the stored row
+  // (or nullptr when filtered out) so the caller can fill gflops/gbps; valid until the next
+  // run() or add().
+  template <class Fn>
+  Result* run(const std::string& name, int threads, Fn&& fn) {
+    if (!wants(name)) return nullptr;
+    results_.push_back(measure(name, threads, std::forward<Fn>(fn), budget_));
+    progress(results_.back());
+    return &results_.back();
+  }
+
+  // Adds a row measured elsewhere (dropped if it does not pass the filter).
+  void add(Result r) {
+    if (!wants(r.name)) return;
+    progress(r);
+    results_.push_back(std::move(r));
+  }
+
+  // Extra key/value pairs for the "machine" object (values are strings).
+  void note(std::string key, std::string value) {
+    notes_.emplace_back(std::move(key), std::move(value));
+  }
+
+  void print(std::FILE* out = stdout) const {
+    std::string s =
+        "{\"program\": " + json_string(program_) +
+        ", \"implementation\": \"ember\", \"machine\": {\"cpu\": " + json_string(cpu_model()) +
+        ", \"hardware_threads\": " + std::to_string(std::thread::hardware_concurrency()) +
+        ", \"compiler\": " + json_string(__VERSION__);
+    for (const auto& [key, value] : notes_)
+      s += ", " + json_string(key) + ": " + json_string(value);
+    s += "}, \"results\": [";
+    for (std::size_t i = 0; i < results_.size(); ++i) {
+      const Result& r = results_[i];
+      s += i ? ",\n  " : "\n  ";
+      s += "{\"name\": " + json_string(r.name) + ", \"threads\": " + std::to_string(r.threads) +
+           ", \"median_ms\": " + json_number(r.median_ms) +
+           ", \"min_ms\": " + json_number(r.min_ms) + ", \"max_ms\": " + json_number(r.max_ms) +
+           ", \"reps\": " + std::to_string(r.reps);
+      if (r.gflops >= 0) s += ", \"gflops\": " + json_number(r.gflops);
+      if (r.gbps >= 0) s += ", \"gbps\": " + json_number(r.gbps);
+      if (r.peak_rss_mb >= 0) s += ", \"peak_rss_mb\": " + json_number(r.peak_rss_mb);
+      s += "}";
+    }
+    s += "\n]}\n";
+    std::fputs(s.c_str(), out);
+    std::fflush(out);
+  }
+
+ private:
+  // One line per result on stderr so a long run shows progress without polluting the JSON.
+  static void progress(const Result& r) {
+    std::fprintf(stderr, "  %-40s t=%d  median %9.4f ms  (min %.4f, max %.4f, %d reps)\n",
+                 r.name.c_str(), r.threads, r.median_ms, r.min_ms, r.max_ms, r.reps);
+  }
+
+  std::string program_;
+  std::vector<std::string> filters_;
+  Budget budget_;
+  std::vector<Result> results_;
+  std::vector<std::pair<std::string, std::string>> notes_;
+};
+
+}  // namespace ember::bench

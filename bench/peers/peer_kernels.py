@@ -1,0 +1,116 @@
+"""PyTorch peer of bench_kernels: activations, the softmax family and cross_entropy.
+
+Name grammar: OP/MODE/SHAPE with MODE "fwd" (under no_grad: the kernel alone) or "fwd+bwd" (the
+forward with autograd recording, then backward from a fixed upstream gradient, x.grad reset each
+rep) and SHAPE "NxK" (softmax family over the last dim; cross_entropy with N int64 labels, mean
+reduction, backward from the scalar loss) or a flat element count "1048576".
+copy/SHAPE times a plain out-of-place copy (x.clone()), the memory-bandwidth yardstick.
+"""
+
+import os
+import sys
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(__file__))
+import peer_common as pc  # noqa: E402
+
+OPS = {
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+    "relu": torch.relu,
+    "silu": F.silu,
+    "logsigmoid": F.logsigmoid,
+    "softmax": lambda x: torch.softmax(x, dim=-1),
+    "log_softmax": lambda x: torch.log_softmax(x, dim=-1),
+    "softmin": lambda x: F.softmin(x, dim=-1),
+}
+SHAPES = ["256x10", "4096x1000", "64x32000", "1048576", "16777216"]
+ORDER = list(OPS) + ["cross_entropy"]
+
+
+def default_names():
+    names = []
+    for op in ORDER:
+        for shape in SHAPES:
+            if op == "cross_entropy" and "x" not in shape:
+                continue
+            for mode in ("fwd", "fwd+bwd"):
+                names.append("%s/%s/%s" % (op, mode, shape))
+    for shape in SHAPES:
+        names.append("copy/%s" % shape)
+    return names
+
+
+def parse_shape(text):
+    return tuple(int(d) for d in text.split("x"))
+
+
+def make_case(name, gen):
+    """Returns fn() timing `name`, or None when the name is not understood."""
+    parts = name.split("/")
+    if parts[0] == "copy" and len(parts) == 2:
+        x = torch.randn(parse_shape(parts[1]), generator=gen)
+        return lambda: x.clone()
+    if len(parts) != 3 or parts[1] not in ("fwd", "fwd+bwd"):
+        return None
+    op, mode, shape = parts[0], parts[1], parse_shape(parts[2])
+    x = torch.randn(shape, generator=gen)
+    if op == "cross_entropy":
+        if len(shape) != 2:
+            return None
+        labels = torch.randint(0, shape[1], (shape[0],), generator=gen)
+        if mode == "fwd":
+
+            def fwd():
+                with torch.no_grad():
+                    return F.cross_entropy(x, labels)
+
+            return fwd
+        xg = x.clone().requires_grad_(True)
+
+        def fwd_bwd():
+            xg.grad = None
+            F.cross_entropy(xg, labels).backward()
+
+        return fwd_bwd
+    if op not in OPS:
+        return None
+    f = OPS[op]
+    if mode == "fwd":
+
+        def fwd():
+            with torch.no_grad():
+                return f(x)
+
+        return fwd
+    xg = x.clone().requires_grad_(True)
+    grad_out = torch.randn(shape, generator=gen)
+
+    def fwd_bwd():
+        xg.grad = None
+        f(xg).backward(grad_out)
+
+    return fwd_bwd
+
+
+def main():
+    args = pc.parse_args(__doc__)
+    report = pc.Report("bench_kernels", args)
+    gen = torch.Generator().manual_seed(0)
+    for name in report.ember_names() or default_names():
+        if not report.wants(name):
+            continue
+        fn = make_case(name, gen)
+        if fn is None:
+            print("peer_kernels: no PyTorch peer for %r (skipped)" % name, file=sys.stderr)
+            continue
+        for threads in report.threads:
+            report.run(name, threads, fn)
+        del fn
+    report.print()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""PyTorch peer of bench_pipeline: whole training epochs on Fashion-MNIST, d2l's settings.
+
+One "epoch" (the same definition in bench/bench_pipeline.cpp):
+  train: 60000 images, shuffled, batch B: logits = net(x); loss = CrossEntropyLoss(logits, y);
+         zero_grad; backward; SGD step (lr 0.1, no momentum, no weight decay);
+  test:  accuracy over the 10000 test images at batch B under no_grad (argmax == label).
+Input is preloaded uint8 tensors (pc.batches: randperm, gather, uint8 -> float /255 per batch).
+Names:
+  softmax_regression/epoch   Sequential(Flatten, Linear(784, 10)), B = 256
+  mlp/epoch/b256, mlp/epoch/b64   Sequential(Flatten, Linear(784, 256), ReLU, Linear(256, 10))
+  softmax_regression/peak_rss     a full 10-epoch softmax-regression run in this process, done
+                                  first; peak_rss_mb is getrusage's ru_maxrss (includes Python and
+                                  libtorch), median_ms the whole run's time.
+"""
+
+import os
+import sys
+import time
+
+import torch
+from torch import nn
+
+sys.path.insert(0, os.path.dirname(__file__))
+import peer_common as pc  # noqa: E402
+
+DEFAULT_NAMES = [
+    "softmax_regression/peak_rss",
+    "softmax_regression/epoch",
+    "mlp/epoch/b256",
+    "mlp/epoch/b64",
+]
+RSS_EPOCHS = 10
+
+
+def init_weights(m):
+    # d2l: weights ~ N(0, 0.01^2), biases zero.
+    if isinstance(m, nn.Linear):
+        nn.init.normal_(m.weight, std=0.01)
+        nn.init.zeros_(m.bias)
+
+
+def make_net(kind):
+    if kind == "softmax_regression":
+        net = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+    else:
+        net = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+    net.apply(init_weights)
+    return net
+
+
+class Trainer:
+    def __init__(self, kind, batch, data, seed=0):
+        torch.manual_seed(seed)
+        self.net = make_net(kind)
+        self.loss = nn.CrossEntropyLoss()
+        self.opt = torch.optim.SGD(self.net.parameters(), lr=0.1)
+        self.batch = batch
+        self.data = data
+        self.gen = torch.Generator().manual_seed(seed)
+        self.last_accuracy = 0.0
+
+    def epoch(self):
+        train_x, train_y = self.data["train"]
+        self.net.train()
+        for x, y in pc.batches(train_x, train_y, self.batch, True, self.gen):
+            loss = self.loss(self.net(x), y)
+            self.opt.zero_grad()
+            loss.backward()
+            self.opt.step()
+        test_x, test_y = self.data["test"]
+        self.net.eval()
+        correct = 0
+        with torch.no_grad():
+            for x, y in pc.batches(test_x, test_y, self.batch, False):
+                correct += int((self.net(x).argmax(dim=1) == y).sum())
+        self.last_accuracy = correct / test_y.shape[0]
+
+
+def parse(name):
+    """name -> (kind, batch) or None."""
+    if name == "softmax_regression/epoch":
+        return "softmax_regression", 256
+    if name.startswith("mlp/epoch/b"):
+        return "mlp", int(name[len("mlp/epoch/b") :])
+    return None
+
+
+def main():
+    args = pc.parse_args(__doc__)
+    report = pc.Report("bench_pipeline", args)
+    data = pc.load_fashion_mnist(args.data)
+    names = report.ember_names() or DEFAULT_NAMES
+    # The RSS run first, so the peak is that of a softmax-regression training run (data loaded).
+    if "softmax_regression/peak_rss" in names and report.wants("softmax_regression/peak_rss"):
+        pc.set_threads(1)
+        trainer = Trainer("softmax_regression", 256, data)
+        t0 = time.perf_counter()
+        for _ in range(RSS_EPOCHS):
+            trainer.epoch()
+        ms = (time.perf_counter() - t0) * 1e3
+        report.add({
+            "name": "softmax_regression/peak_rss",
+            "threads": 1,
+            "median_ms": ms,
+            "min_ms": ms,
+            "max_ms": ms,
+            "reps": 1,
+            "peak_rss_mb": pc.peak_rss_mb(),
+            "test_accuracy": trainer.last_accuracy,
+        })
+        del trainer
+    budget = pc.Budget(warmup=1, min_reps=5, min_time_ms=report.budget.min_time_ms, max_time_ms=20000)
+    if args.quick:
+        budget = pc.Budget(warmup=1, min_reps=2, min_time_ms=0, max_time_ms=1000)
+    for name in names:
+        if name == "softmax_regression/peak_rss" or not report.wants(name):
+            continue
+        spec = parse(name)
+        if spec is None:
+            print("peer_pipeline: no PyTorch peer for %r (skipped)" % name, file=sys.stderr)
+            continue
+        for threads in report.threads:
+            trainer = Trainer(spec[0], spec[1], data)
+            row = report.run(name, threads, trainer.epoch, budget)
+            if row:
+                row["test_accuracy"] = trainer.last_accuracy
+    report.print()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,27 @@
+# Flags for ember's own targets (never forced on consumers).
+add_library(ember_flags INTERFACE)
+target_compile_options(ember_flags INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow
+  $<$<BOOL:${EMBER_WERROR}>:-Werror>
+  $<$<CONFIG:Release>:-O3>)
+if(EMBER_NATIVE)
+  target_compile_options(ember_flags INTERFACE -march=native)
+endif()
+if(EMBER_SANITIZE)
+  target_compile_options(ember_flags INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer
+                                              -fno-sanitize-recover=undefined)
+  target_link_options(ember_flags INTERFACE -fsanitize=address,undefined)
+endif()
+
+# ember_module(NAME SOURCES... DEPS ...): one static library per module, with public headers in
+# NAME/include/ember/NAME and private sources (and kernels) in NAME/src.
+function(ember_module name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(ember_${name} STATIC ${ARG_SOURCES})
+  add_library(ember::${name} ALIAS ember_${name})
+  set_target_properties(ember_${name} PROPERTIES EXPORT_NAME ${name})
+  target_include_directories(ember_${name}
+    PUBLIC $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include> $<INSTALL_INTERFACE:include>
+    PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
+  target_link_libraries(ember_${name} PUBLIC ${ARG_DEPS} PRIVATE $<BUILD_INTERFACE:ember_flags>)
+endfunction()

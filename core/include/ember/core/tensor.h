@@ -1,0 +1,179 @@
+// ember::Tensor: an n-d array with shape and strides over shared storage, plus autograd data.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include <ember/core/dtype.h>
+#include <ember/core/error.h>
+
+namespace ember {
+
+namespace autograd {
+class Node;
+}
+
+// Bytes shared by a tensor and all its views, 64-byte aligned for SIMD. `version` counts in-place
+// writes, so autograd can tell that a tensor it saved for backward has since been modified.
+struct Storage {
+  explicit Storage(std::size_t nbytes);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  std::byte* data = nullptr;
+  std::size_t nbytes = 0;
+  std::uint64_t version = 0;
+};
+
+struct TensorImpl;
+
+// A cheap handle: copies share data (like torch::Tensor). Views (reshape, view, flatten,
+// transpose, narrow, select, unsqueeze) share storage too. Ops that record a graph for autograd
+// are defined next to their backward in core/src/ops/.
+class Tensor {
+ public:
+  Tensor() = default;  // undefined: defined() is false
+  explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+
+  // --- Metadata ---
+  bool defined() const { return impl_ != nullptr; }
+  const Shape& sizes() const;
+  const Shape& strides() const;
+  std::int64_t size(std::int64_t dim) const;  // negative dims count from the end
+  std::int64_t dim() const;
+  std::int64_t numel() const;
+  Dtype dtype() const;
+  bool is_contiguous() const;
+  std::int64_t storage_offset() const;  // in elements
+  const std::shared_ptr<Storage>& storage() const;
+
+  // --- Element access (checks the dtype) ---
+  template <class T>
+  T* data_ptr();
+  template <class T>
+  const T* data_ptr() const;
+  template <class T>
+  T item() const;  // the one element of a tensor with numel() == 1
+  template <class T>
+  std::vector<T> to_vector() const;  // row-major copy, for any strides
+  template <class T>
+  T at(std::initializer_list<std::int64_t> index) const;  // one element, bounds-checked
+
+  // --- Views and copies ---
+  Tensor reshape(const Shape& shape) const;  // a view when strides allow, else a copy; one -1
+  Tensor view(const Shape& shape) const;     // always a view; throws if strides don't allow
+  Tensor flatten(std::int64_t start_dim = 0, std::int64_t end_dim = -1) const;
+  Tensor transpose(std::int64_t dim0, std::int64_t dim1) const;
+  Tensor t() const;  // transpose(0, 1) of a 2-d tensor
+  Tensor unsqueeze(std::int64_t dim) const;
+  Tensor squeeze(std::int64_t dim) const;
+  Tensor narrow(std::int64_t dim, std::int64_t start, std::int64_t length) const;
+  Tensor select(std::int64_t dim, std::int64_t index) const;  // drops dim
+  Tensor contiguous() const;  // *this if already contiguous
+  Tensor clone() const;
+  Tensor to(Dtype dtype) const;  // float32 <-> int64 <-> uint8 conversion (copy)
+
+  // --- Math (each records a graph node when a float input requires grad) ---
+  Tensor sum() const;
+  Tensor sum(std::int64_t dim, bool keepdim = false) const;
+  Tensor mean() const;
+  Tensor mean(std::int64_t dim, bool keepdim = false) const;
+  Tensor max() const;
+  std::tuple<Tensor, Tensor> max(std::int64_t dim, bool keepdim = false) const;  // values, indices
+  Tensor argmax(std::int64_t dim, bool keepdim = false) const;
+  Tensor exp() const;
+  Tensor log() const;
+  Tensor matmul(const Tensor& other) const;
+
+  // --- In-place (bump the version counter; refused on leaves that require grad) ---
+  Tensor& zero_();
+  Tensor& fill_(double value);
+  Tensor& copy_(const Tensor& src);  // same shape (or broadcastable) and dtype
+  Tensor& add_(const Tensor& other, double alpha = 1.0);
+  Tensor& mul_(double factor);
+
+  // --- Autograd ---
+  bool requires_grad() const;
+  Tensor& requires_grad_(bool on = true);  // leaves of dtype float32 only
+  bool is_leaf() const;
+  const Tensor& grad() const;  // undefined until a backward reaches this leaf
+  Tensor& mutable_grad();      // e.g. t.mutable_grad() = Tensor() to clear it
+  const std::shared_ptr<autograd::Node>& grad_fn() const;
+  // Accumulates d(this)/d(leaf) into every leaf's grad(). Without `grad`, this must have one
+  // element. The graph's saved tensors are freed afterwards unless retain_graph.
+  void backward(const Tensor& grad = Tensor(), bool retain_graph = false) const;
+  Tensor detach() const;  // same data, no graph
+  std::uint64_t version() const;
+
+  TensorImpl* impl() const { return impl_.get(); }
+  const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
+
+ private:
+  std::shared_ptr<TensorImpl> impl_;
+};
+
+// What a tensor is beyond its data: autograd's part. Lives in the impl so that views, copies
+// of the handle and the graph all see the same grad.
+struct AutogradMeta {
+  bool requires_grad = false;
+  Tensor grad;
+  std::shared_ptr<autograd::Node> grad_fn;       // set on op outputs
+  std::weak_ptr<autograd::Node> grad_accumulator;  // a leaf's AccumulateGrad node, made lazily
+};
+
+struct TensorImpl {
+  std::shared_ptr<Storage> storage;
+  std::int64_t offset = 0;  // in elements
+  Shape sizes;
+  Shape strides;  // in elements
+  Dtype dtype = kFloat32;
+  std::unique_ptr<AutogradMeta> autograd;  // null until the tensor takes part in autograd
+
+  AutogradMeta& autograd_meta();
+};
+
+// --- Factories (float32 unless a dtype is given) ---
+class Generator;
+Tensor empty(const Shape& shape, Dtype dtype = kFloat32);  // uninitialized
+Tensor zeros(const Shape& shape, Dtype dtype = kFloat32);
+Tensor ones(const Shape& shape, Dtype dtype = kFloat32);
+Tensor full(const Shape& shape, double value, Dtype dtype = kFloat32);
+Tensor arange(std::int64_t end, Dtype dtype = kInt64);  // 0, 1, ..., end-1
+Tensor arange(double start, double end, double step = 1.0, Dtype dtype = kFloat32);
+Tensor rand(const Shape& shape, Generator& gen);   // uniform [0, 1)
+Tensor randn(const Shape& shape, Generator& gen);  // standard normal
+Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape, Generator& gen);  // int64
+Tensor from_vector(const std::vector<float>& values, const Shape& shape);
+Tensor from_vector(const std::vector<std::int64_t>& values, const Shape& shape);
+Tensor from_vector(const std::vector<std::uint8_t>& values, const Shape& shape);
+Tensor scalar_tensor(double value, Dtype dtype = kFloat32);  // 0-d
+Tensor empty_like(const Tensor& t);
+Tensor zeros_like(const Tensor& t);
+Tensor ones_like(const Tensor& t);
+
+// Prints like PyTorch: tensor([[0.1000, 0.2000]]), with requires_grad / grad_fn when set.
+std::ostream& operator<<(std::ostream& out, const Tensor& t);
+
+// --- template definitions ---
+namespace detail {
+void check_dtype(const Tensor& t, Dtype want, const char* what);
+}
+
+template <class T>
+T* Tensor::data_ptr() {
+  detail::check_dtype(*this, dtype_of<T>(), "data_ptr");
+  return reinterpret_cast<T*>(impl_->storage->data) + impl_->offset;
+}
+template <class T>
+const T* Tensor::data_ptr() const {
+  detail::check_dtype(*this, dtype_of<T>(), "data_ptr");
+  return reinterpret_cast<const T*>(impl_->storage->data) + impl_->offset;
+}
+
+}  // namespace ember

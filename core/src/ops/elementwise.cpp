@@ -1,0 +1,327 @@
+// Elementwise ops with broadcasting, their backward, and the in-place and copying methods.
+#include <cmath>
+#include <cstring>
+
+#include <ember/autograd/grad_mode.h>
+#include <ember/autograd/node.h>
+#include <ember/core/ops.h>
+
+#include "ops/dispatch.h"
+#include "ops/strided.h"
+
+namespace ember {
+
+using autograd::SavedTensor;
+using Grads = std::vector<Tensor>;
+
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
+  const std::size_t rank = std::max(a.size(), b.size());
+  Shape out(rank);
+  for (std::size_t i = 0; i < rank; ++i) {
+    const std::int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
+    const std::int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
+    EMBER_CHECK(da == db || da == 1 || db == 1, op, ": shapes ", to_string(a), " and ",
+                to_string(b), " cannot be broadcast together (dim ", i, ": ", da, " vs ", db, ")");
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+namespace {
+
+// out[i] = f(a[i], b[i]) over the broadcast shape; out is a new contiguous tensor of dtype Out.
+template <class In, class Out, class F>
+void binary_loop(const Tensor& a, const Tensor& b, Tensor& out, F f) {
+  const Shape& shape = out.sizes();
+  const Shape sa = detail::broadcast_strides(a.sizes(), a.strides(), shape);
+  const Shape sb = detail::broadcast_strides(b.sizes(), b.strides(), shape);
+  const Shape& so = out.strides();
+  const In* pa = reinterpret_cast<const In*>(a.storage()->data);
+  const In* pb = reinterpret_cast<const In*>(b.storage()->data);
+  Out* po = out.data_ptr<Out>() - out.storage_offset();
+  detail::for_each_row<3>(
+      shape, {&so, &sa, &sb}, {out.storage_offset(), a.storage_offset(), b.storage_offset()},
+      [&](auto off, std::int64_t n, auto inner) {
+        Out* o = po + off[0];
+        const In* x = pa + off[1];
+        const In* y = pb + off[2];
+        if (inner[1] == 1 && inner[2] == 1) {
+          for (std::int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);  // vectorized by the compiler
+        } else if (inner[1] == 1 && inner[2] == 0) {
+          const In yv = *y;
+          for (std::int64_t i = 0; i < n; ++i) o[i] = f(x[i], yv);
+        } else {
+          for (std::int64_t i = 0; i < n; ++i) o[i] = f(x[i * inner[1]], y[i * inner[2]]);
+        }
+      });
+}
+
+template <class F>
+Tensor arithmetic(const char* op, const Tensor& a, const Tensor& b, F f) {
+  EMBER_CHECK(a.defined() && b.defined(), op, ": an input is undefined");
+  EMBER_CHECK(a.dtype() == b.dtype(), op, ": dtypes differ: ", a.dtype(), " and ", b.dtype(),
+              " (convert one with .to())");
+  Tensor out = empty(broadcast_shapes(a.sizes(), b.sizes(), op), a.dtype());
+  detail::dispatch(a.dtype(), [&]<class T>() { binary_loop<T, T>(a, b, out, f.template operator()<T>()); });
+  return out;
+}
+
+template <class F>
+Tensor compare(const char* op, const Tensor& a, const Tensor& b, F f) {
+  EMBER_CHECK(a.dtype() == b.dtype(), op, ": dtypes differ: ", a.dtype(), " and ", b.dtype(),
+              " (convert one with .to())");
+  Tensor out = empty(broadcast_shapes(a.sizes(), b.sizes(), op), kUInt8);
+  detail::dispatch(a.dtype(), [&]<class T>() {
+    binary_loop<T, std::uint8_t>(a, b, out, [&](T x, T y) { return std::uint8_t(f(x, y)); });
+  });
+  return out;
+}
+
+template <class F>
+Tensor unary_float(const char* op, const Tensor& a, F f) {
+  EMBER_CHECK(a.dtype() == kFloat32, op, ": expected a float32 tensor, got ", a.dtype());
+  Tensor src = a.contiguous();
+  Tensor out = empty(a.sizes());
+  const float* x = src.data_ptr<float>();
+  float* y = out.data_ptr<float>();
+  for (std::int64_t i = 0, n = a.numel(); i < n; ++i) y[i] = f(x[i]);
+  return out;
+}
+
+Tensor scalar_like(const Tensor& t, double value) { return scalar_tensor(value, t.dtype()); }
+
+}  // namespace
+
+// d(a+b) = da + db; each gradient summed back over the dims it was broadcast along.
+Tensor add(const Tensor& a, const Tensor& b) {
+  Tensor out = arithmetic("add", a, b, []<class T>() { return [](T x, T y) { return T(x + y); }; });
+  if (autograd::needs_graph({&a, &b})) {
+    autograd::record("AddBackward", {a, b}, out,
+                     [sa = a.sizes(), sb = b.sizes()](const Tensor& g, const std::vector<bool>& needs) {
+                       return Grads{needs[0] ? autograd::sum_to(g, sa) : Tensor(),
+                                    needs[1] ? autograd::sum_to(g, sb) : Tensor()};
+                     });
+  }
+  return out;
+}
+
+// d(a-b) = da - db.
+Tensor sub(const Tensor& a, const Tensor& b) {
+  Tensor out = arithmetic("sub", a, b, []<class T>() { return [](T x, T y) { return T(x - y); }; });
+  if (autograd::needs_graph({&a, &b})) {
+    autograd::record("SubBackward", {a, b}, out,
+                     [sa = a.sizes(), sb = b.sizes()](const Tensor& g, const std::vector<bool>& needs) {
+                       return Grads{needs[0] ? autograd::sum_to(g, sa) : Tensor(),
+                                    needs[1] ? neg(autograd::sum_to(g, sb)) : Tensor()};
+                     });
+  }
+  return out;
+}
+
+// d(a*b) = b da + a db.
+Tensor mul(const Tensor& a, const Tensor& b) {
+  Tensor out = arithmetic("mul", a, b, []<class T>() { return [](T x, T y) { return T(x * y); }; });
+  if (autograd::needs_graph({&a, &b})) {
+    autograd::record("MulBackward", {a, b}, out,
+                     [sa = SavedTensor(a), sb = SavedTensor(b)](const Tensor& g,
+                                                                 const std::vector<bool>& needs) {
+                       Tensor av = sa.get("mul"), bv = sb.get("mul");
+                       return Grads{needs[0] ? autograd::sum_to(g * bv, av.sizes()) : Tensor(),
+                                    needs[1] ? autograd::sum_to(g * av, bv.sizes()) : Tensor()};
+                     });
+  }
+  return out;
+}
+
+// d(a/b) = da / b - (a / b^2) db. Integer division truncates toward zero; by zero is an error.
+Tensor div(const Tensor& a, const Tensor& b) {
+  if (a.dtype() != kFloat32 && b.dtype() == a.dtype()) {
+    Tensor nz = (b == zeros({}, b.dtype())).sum();
+    EMBER_CHECK(nz.item<std::int64_t>() == 0, "div: integer division by zero");
+  }
+  Tensor out = arithmetic("div", a, b, []<class T>() { return [](T x, T y) { return T(x / y); }; });
+  if (autograd::needs_graph({&a, &b})) {
+    autograd::record("DivBackward", {a, b}, out,
+                     [sa = SavedTensor(a), sb = SavedTensor(b)](const Tensor& g,
+                                                                 const std::vector<bool>& needs) {
+                       Tensor av = sa.get("div"), bv = sb.get("div");
+                       return Grads{needs[0] ? autograd::sum_to(g / bv, av.sizes()) : Tensor(),
+                                    needs[1] ? autograd::sum_to(neg(g * av / (bv * bv)), bv.sizes())
+                                             : Tensor()};
+                     });
+  }
+  return out;
+}
+
+// d(-a) = -da.
+Tensor neg(const Tensor& a) {
+  Tensor out = arithmetic("neg", zeros({}, a.dtype()), a,
+                          []<class T>() { return [](T x, T y) { return T(x - y); }; });
+  if (autograd::needs_graph({&a})) {
+    autograd::record("NegBackward", {a}, out, [](const Tensor& g, const std::vector<bool>&) {
+      return Grads{neg(g)};
+    });
+  }
+  return out;
+}
+
+// d exp(a) = exp(a) da: the output is saved, not the input.
+Tensor exp(const Tensor& a) {
+  Tensor out = unary_float("exp", a, [](float x) { return std::exp(x); });
+  if (autograd::needs_graph({&a})) {
+    autograd::record("ExpBackward", {a}, out,
+                     [saved = SavedTensor(out)](const Tensor& g, const std::vector<bool>&) {
+                       return Grads{g * saved.get("exp")};
+                     });
+  }
+  return out;
+}
+
+// d log(a) = da / a.
+Tensor log(const Tensor& a) {
+  Tensor out = unary_float("log", a, [](float x) { return std::log(x); });
+  if (autograd::needs_graph({&a})) {
+    autograd::record("LogBackward", {a}, out,
+                     [saved = SavedTensor(a)](const Tensor& g, const std::vector<bool>&) {
+                       return Grads{g / saved.get("log")};
+                     });
+  }
+  return out;
+}
+
+Tensor Tensor::exp() const { return ember::exp(*this); }
+Tensor Tensor::log() const { return ember::log(*this); }
+
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+Tensor operator-(const Tensor& a) { return neg(a); }
+Tensor operator+(const Tensor& a, double b) { return add(a, scalar_like(a, b)); }
+Tensor operator-(const Tensor& a, double b) { return sub(a, scalar_like(a, b)); }
+Tensor operator*(const Tensor& a, double b) { return mul(a, scalar_like(a, b)); }
+Tensor operator/(const Tensor& a, double b) { return div(a, scalar_like(a, b)); }
+Tensor operator+(double a, const Tensor& b) { return add(scalar_like(b, a), b); }
+Tensor operator-(double a, const Tensor& b) { return sub(scalar_like(b, a), b); }
+Tensor operator*(double a, const Tensor& b) { return mul(scalar_like(b, a), b); }
+Tensor operator/(double a, const Tensor& b) { return div(scalar_like(b, a), b); }
+
+Tensor eq(const Tensor& a, const Tensor& b) { return compare("eq", a, b, [](auto x, auto y) { return x == y; }); }
+Tensor ne(const Tensor& a, const Tensor& b) { return compare("ne", a, b, [](auto x, auto y) { return x != y; }); }
+Tensor lt(const Tensor& a, const Tensor& b) { return compare("lt", a, b, [](auto x, auto y) { return x < y; }); }
+Tensor le(const Tensor& a, const Tensor& b) { return compare("le", a, b, [](auto x, auto y) { return x <= y; }); }
+Tensor gt(const Tensor& a, const Tensor& b) { return compare("gt", a, b, [](auto x, auto y) { return x > y; }); }
+Tensor ge(const Tensor& a, const Tensor& b) { return compare("ge", a, b, [](auto x, auto y) { return x >= y; }); }
+Tensor operator==(const Tensor& a, const Tensor& b) { return eq(a, b); }
+Tensor operator!=(const Tensor& a, const Tensor& b) { return ne(a, b); }
+Tensor operator<(const Tensor& a, const Tensor& b) { return lt(a, b); }
+Tensor operator<=(const Tensor& a, const Tensor& b) { return le(a, b); }
+Tensor operator>(const Tensor& a, const Tensor& b) { return gt(a, b); }
+Tensor operator>=(const Tensor& a, const Tensor& b) { return ge(a, b); }
+
+// --- In-place ---
+
+namespace {
+// In-place writes bump the version (so saved tensors can tell) and are refused on tensors that
+// take part in a graph: their old values may be needed by a backward.
+void check_inplace(const Tensor& t, const char* op) {
+  EMBER_CHECK(t.defined(), op, ": the tensor is undefined");
+  EMBER_CHECK(!(autograd::grad_enabled() && t.requires_grad()), op,
+              ": in-place change of a tensor that requires grad",
+              t.is_leaf() ? " (a leaf: update it inside a NoGradGuard)"
+                          : " (an op's output: use the out-of-place op)");
+  ++t.storage()->version;
+}
+
+template <class Dst, class Src>
+void copy_loop(Tensor& dst, const Tensor& src) {
+  const Shape ss = detail::broadcast_strides(src.sizes(), src.strides(), dst.sizes());
+  Dst* pd = reinterpret_cast<Dst*>(dst.storage()->data);
+  const Src* ps = reinterpret_cast<const Src*>(src.storage()->data);
+  detail::for_each_row<2>(dst.sizes(), {&dst.strides(), &ss},
+                          {dst.storage_offset(), src.storage_offset()},
+                          [&](auto off, std::int64_t n, auto inner) {
+                            Dst* d = pd + off[0];
+                            const Src* s = ps + off[1];
+                            if (inner[0] == 1 && inner[1] == 1) {
+                              for (std::int64_t i = 0; i < n; ++i) d[i] = static_cast<Dst>(s[i]);
+                            } else {
+                              for (std::int64_t i = 0; i < n; ++i)
+                                d[i * inner[0]] = static_cast<Dst>(s[i * inner[1]]);
+                            }
+                          });
+}
+
+// dst = src (broadcast, converting dtypes), no checks, no graph.
+void copy_into(Tensor& dst, const Tensor& src) {
+  if (dst.dtype() == src.dtype() && dst.is_contiguous() && src.is_contiguous() &&
+      dst.sizes() == src.sizes()) {
+    if (dst.numel() > 0)
+      std::memcpy(dst.storage()->data + dst.storage_offset() * static_cast<std::int64_t>(element_size(dst.dtype())),
+                  src.storage()->data + src.storage_offset() * static_cast<std::int64_t>(element_size(src.dtype())),
+                  static_cast<std::size_t>(dst.numel()) * element_size(dst.dtype()));
+    return;
+  }
+  detail::dispatch(dst.dtype(), [&]<class D>() {
+    detail::dispatch(src.dtype(), [&]<class S>() { copy_loop<D, S>(dst, src); });
+  });
+}
+}  // namespace
+
+Tensor& Tensor::copy_(const Tensor& src) {
+  EMBER_CHECK(src.defined(), "copy_: the source is undefined");
+  EMBER_CHECK(broadcast_shapes(sizes(), src.sizes(), "copy_") == sizes(), "copy_: source shape ",
+              to_string(src.sizes()), " does not broadcast to destination shape ",
+              to_string(sizes()));
+  check_inplace(*this, "copy_");
+  copy_into(*this, src);
+  return *this;
+}
+
+Tensor& Tensor::fill_(double value) {
+  check_inplace(*this, "fill_");
+  copy_into(*this, scalar_like(*this, value));
+  return *this;
+}
+
+Tensor& Tensor::zero_() { return fill_(0.0); }
+
+Tensor& Tensor::add_(const Tensor& other, double alpha) {
+  check_inplace(*this, "add_");
+  NoGradGuard guard;
+  copy_into(*this, alpha == 1.0 ? add(*this, other) : add(*this, mul(other, scalar_like(other, alpha))));
+  return *this;
+}
+
+Tensor& Tensor::mul_(double factor) {
+  check_inplace(*this, "mul_");
+  NoGradGuard guard;
+  copy_into(*this, mul(*this, scalar_like(*this, factor)));
+  return *this;
+}
+
+// --- Copies ---
+
+// Gradient of a copy is the gradient itself.
+Tensor Tensor::clone() const {
+  Tensor out = empty(sizes(), dtype());
+  copy_into(out, *this);
+  if (autograd::needs_graph({this})) {
+    autograd::record("CloneBackward", {*this}, out,
+                     [](const Tensor& g, const std::vector<bool>&) { return Grads{g}; });
+  }
+  return out;
+}
+
+Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(); }
+
+// Conversions between dtypes cut the graph (only float32 carries gradients), like PyTorch's
+// integer casts; converting to the same dtype returns the tensor itself.
+Tensor Tensor::to(Dtype target) const {
+  if (target == dtype()) return *this;
+  Tensor out = empty(sizes(), target);
+  copy_into(out, *this);
+  return out;
+}
+
+}  // namespace ember

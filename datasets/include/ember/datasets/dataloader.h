@@ -1,0 +1,104 @@
+// DataLoader: (shuffled) batches of an ImageDataset, as float32 images in [0, 1].
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <vector>
+
+#include <ember/core/generator.h>
+#include <ember/core/tensor.h>
+#include <ember/datasets/mnist.h>
+
+namespace ember::datasets {
+
+struct DataLoaderOptions {
+  std::int64_t batch_size = 1;  // B >= 1
+  bool shuffle = false;         // a new random order every epoch
+  bool drop_last = false;       // drop the last batch when it has fewer than B samples
+  std::uint64_t seed = 0;       // seeds the shuffling Generator
+};
+
+// One batch: images float32 [B, 1, H, W] = uint8 / 255.0f exactly (as torchvision's ToTensor),
+// labels int64 [B]. B is options.batch_size except for a short last batch.
+struct Batch {
+  Tensor images;
+  Tensor labels;
+};
+
+// Iterates an ImageDataset in batches, epoch after epoch:
+//
+//   DataLoader loader(train, {.batch_size = 256, .shuffle = true, .seed = 42});
+//   for (int epoch = 0; epoch < 10; ++epoch)
+//     for (const Batch& batch : loader) { ... batch.images, batch.labels ... }
+//
+// Each begin() starts a new epoch. With shuffle, its order is a Fisher-Yates shuffle of
+// 0..N-1 (for i = N-1 down to 1: swap(order[i], order[randint(0, i + 1)])) drawn from one
+// Generator seeded with options.seed at construction and advancing epoch after epoch: the same
+// seed gives the same sequence of epochs on every machine. Every sample appears exactly once per
+// epoch (minus the dropped tail with drop_last).
+//
+// Each batch is gathered and converted to float in one vectorized pass (no float copy of the
+// whole dataset). Buffers: the iterator reuses its batch tensors for the next batch only when
+// nothing else refers to them (no copy of the Batch or of its tensors, no view, no autograd
+// graph, no requires_grad); otherwise it allocates new ones. So a batch you keep (e.g. pushed
+// into a vector) is never overwritten, and a plain loop allocates nothing after the first batch.
+// (The check counts references, so do not copy a batch's tensors on another thread while the loop
+// advances.)
+//
+// The loader holds handles to the dataset's tensors: it stays valid if the dataset object dies.
+class DataLoader {
+ public:
+  struct Sentinel {};
+  class Iterator;
+
+  // Throws ember::Error if options.batch_size < 1.
+  DataLoader(const ImageDataset& dataset, DataLoaderOptions options);
+
+  // ceil(N / B), or floor(N / B) with drop_last.
+  std::int64_t num_batches() const;
+  std::int64_t dataset_size() const { return images_.size(0); }
+  const DataLoaderOptions& options() const { return options_; }
+
+  Iterator begin();  // starts a new epoch (reshuffles when shuffle is on)
+  Sentinel end() const { return {}; }
+
+ private:
+  Tensor images_;  // uint8 [N, H, W]
+  Tensor labels_;  // int64 [N]
+  DataLoaderOptions options_;
+  Generator generator_;
+};
+
+class DataLoader::Iterator {
+ public:
+  using iterator_category = std::input_iterator_tag;
+  using value_type = Batch;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const Batch*;
+  using reference = const Batch&;
+
+  Iterator() = default;
+  const Batch& operator*() const { return batch_; }
+  const Batch* operator->() const { return &batch_; }
+  Iterator& operator++();
+  void operator++(int) { ++*this; }
+  std::int64_t batch_index() const { return index_; }
+  friend bool operator==(const Iterator& it, Sentinel) { return it.index_ >= it.num_batches_; }
+
+ private:
+  friend class DataLoader;
+  Iterator(Tensor images, Tensor labels, std::int64_t batch_size, std::int64_t num_batches,
+           std::vector<std::int64_t> order);
+  void load();  // gathers batch index_ into batch_
+
+  Tensor images_;
+  Tensor labels_;
+  std::int64_t batch_size_ = 1;
+  std::int64_t num_batches_ = 0;
+  std::int64_t index_ = 0;
+  std::vector<std::int64_t> order_;  // this epoch's sample order
+  Batch batch_;
+};
+
+}  // namespace ember::datasets

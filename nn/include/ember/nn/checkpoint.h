@@ -1,0 +1,101 @@
+// ember::save / ember::load: a module's parameters to and from a checkpoint file.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <ember/core/tensor.h>
+#include <ember/nn/module.h>
+
+namespace ember {
+
+// Writes every parameter of `module` (named_parameters(): "0.weight", "0.bias", ...) to `path`.
+// Crash-safe: the file is written to a temporary file in the same folder, fsynced, renamed over
+// `path` and the folder fsynced, so `path` always holds either the previous checkpoint or the
+// new one, whole. On failure the temporary file is removed and ember::Error is thrown naming
+// the path and the system's reason (errno text); `path` is untouched.
+void save(const nn::Module& module, const std::string& path);
+
+// Reads a checkpoint written by save() into `module`'s parameters (bitwise exact). Everything
+// is checked before any parameter is written, so on error the module is unchanged (no partial
+// load). Throws ember::Error naming the path and what is wrong: cannot open, truncated, bad
+// magic, unsupported version, wrong kind (an optimizer checkpoint), bad CRC, a parameter
+// missing from the file or present only in the file, a dtype or shape that differs (naming the
+// parameter, expected vs got).
+void load(nn::Module& module, const std::string& path);
+
+// --- The file format (version 1) ---
+// All integers little-endian; no padding anywhere.
+//
+//   offset  size  field
+//   0       8     magic, the ASCII bytes "EMBRCKPT"
+//   8       4     u32 format version = 1
+//   12      4     u32 kind: 1 = module parameters, 2 = SGD optimizer state
+//   16      8     u64 body size B: the bytes between this header and the CRC
+//   24      B     body:
+//                   u64 count of entries
+//                   count entry headers, each:
+//                     u32 name length L, then L bytes of name (UTF-8, no NUL)
+//                     u8  dtype: 0 float32, 1 int64, 2 uint8, 3 float64 (scalars)
+//                     u32 rank R, then R x i64 dims
+//                   count payloads, in entry order, each numel x element size bytes of
+//                   row-major little-endian values (IEEE-754 for floats)
+//   24 + B  4     u32 CRC-32 (zlib's crc32, polynomial 0xEDB88320) of bytes [0, 24 + B)
+//
+// Loading checks, in order: the file holds at least the header; magic; version; kind; that
+// its size is exactly 24 + B + 4 (else "truncated" or "trailing bytes"); the CRC; then the
+// entry table (names, dtypes, shapes) against the module.
+//
+// Module checkpoints hold one float32 entry per parameter, named as named_parameters().
+// Optimizer checkpoints are described in <ember/optim/checkpoint.h>.
+
+namespace detail {
+
+inline constexpr char kCheckpointMagic[8] = {'E', 'M', 'B', 'R', 'C', 'K', 'P', 'T'};
+inline constexpr std::uint32_t kCheckpointVersion = 1;
+inline constexpr std::size_t kCheckpointHeaderSize = 24;
+
+enum class CheckpointKind : std::uint32_t { Module = 1, Optimizer = 2 };
+enum class RecordType : std::uint8_t { Float32 = 0, Int64 = 1, UInt8 = 2, Float64 = 3 };
+
+// One named entry, its payload as raw little-endian bytes.
+struct CheckpointRecord {
+  std::string name;
+  RecordType type = RecordType::Float32;
+  Shape shape;
+  std::vector<std::byte> bytes;
+};
+
+std::size_t record_type_size(RecordType type);
+const char* record_type_name(RecordType type);
+
+// The row-major contents of a tensor of any strides as a record.
+CheckpointRecord record_from_tensor(const std::string& name, const Tensor& t);
+// A 0-d float64 or int64 record, for optimizer options.
+CheckpointRecord scalar_record(const std::string& name, double value);
+CheckpointRecord scalar_record(const std::string& name, std::int64_t value);
+
+// Writes records crash-safely (see save()).
+void write_checkpoint(const std::string& path, CheckpointKind kind,
+                      const std::vector<CheckpointRecord>& records);
+// Reads and verifies everything up to and including the CRC and the entry table's
+// consistency; the caller then checks names and shapes against its object.
+std::vector<CheckpointRecord> read_checkpoint(const std::string& path, CheckpointKind kind);
+
+// Copies a float32 record into a tensor of the same numel (any strides), without a graph.
+void copy_record_to_tensor(const CheckpointRecord& record, const Tensor& t);
+double scalar_double(const CheckpointRecord& record);
+std::int64_t scalar_int64(const CheckpointRecord& record);
+
+// Test hook: called at each stage of a save with the temporary file's path. A hook that
+// throws makes the save fail there (the temporary file is removed, the target untouched).
+enum class SaveStage { TempCreated, HalfWritten, Written, Renamed };
+using SaveHook = std::function<void(SaveStage stage, const std::string& temp_path)>;
+void set_checkpoint_save_hook(SaveHook hook);  // an empty function removes it
+
+}  // namespace detail
+
+}  // namespace ember

@@ -1,0 +1,78 @@
+// ember::nn::Sequential: runs its modules one after the other.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include <ember/core/error.h>
+#include <ember/nn/module.h>
+
+namespace ember::nn {
+
+namespace detail {
+template <class T>
+struct IsSharedPtr : std::false_type {};
+template <class T>
+struct IsSharedPtr<std::shared_ptr<T>> : std::true_type {};
+}  // namespace detail
+
+// A chain of modules, as torch.nn.Sequential: forward(x) = m_k(...m_1(m_0(x))). Modules are
+// named "0", "1", ... in order, so parameters are "0.weight", "1.bias", ...
+//   Sequential net(Flatten(), Linear(784, 10));     // modules by value (moved into shared_ptrs)
+//   auto fc = std::make_shared<Linear>(784, 10);
+//   Sequential net2(Flatten(), fc);                 // or shared, to keep a handle to a layer
+//   net.push_back(ReLU());
+// A single Sequential argument copies it (sharing its modules); to nest one Sequential in
+// another, pass a std::shared_ptr<Sequential>. An empty Sequential returns its input, as
+// PyTorch. forward throws what its modules throw.
+class Sequential : public Module {
+ public:
+  Sequential() : Module("Sequential") {}
+  template <class... M>
+    requires(sizeof...(M) > 0 &&
+             !(sizeof...(M) == 1 && (std::is_same_v<std::decay_t<M>, Sequential> && ...)))
+  explicit Sequential(M&&... modules) : Sequential() {
+    (push_back(std::forward<M>(modules)), ...);
+  }
+
+  // Appends a module (by value or as a std::shared_ptr to a Module subclass), named by its index.
+  template <class M>
+  void push_back(M&& module) {
+    push_back(std::to_string(size()), std::forward<M>(module));
+  }
+  // Appends a module under a chosen name (no dots).
+  template <class M>
+  void push_back(const std::string& name, M&& module) {
+    using T = std::decay_t<M>;
+    if constexpr (detail::IsSharedPtr<T>::value) {
+      static_assert(std::is_base_of_v<Module, typename T::element_type>,
+                    "Sequential::push_back: not a Module");
+      register_module(name, std::static_pointer_cast<Module>(module));
+    } else {
+      static_assert(std::is_base_of_v<Module, T>, "Sequential::push_back: not a Module");
+      register_module(name, std::static_pointer_cast<Module>(
+                                std::make_shared<T>(std::forward<M>(module))));
+    }
+  }
+
+  std::size_t size() const { return named_children().size(); }
+  bool empty() const { return size() == 0; }
+  // The i-th module; throws ember::Error if i >= size().
+  std::shared_ptr<Module> operator[](std::size_t i) const;
+  // The i-th module as an M (e.g. net.at<Linear>(1)->weight); throws if it is not an M.
+  template <class M>
+  std::shared_ptr<M> at(std::size_t i) const {
+    auto typed = std::dynamic_pointer_cast<M>((*this)[i]);
+    EMBER_CHECK(typed != nullptr, "Sequential::at: module ", i, " is a ", (*this)[i]->type_name(),
+                ", not the type asked for");
+    return typed;
+  }
+
+  // Feeds x through every module in order.
+  Tensor forward(const Tensor& x) override;
+};
+
+}  // namespace ember::nn

@@ -1,0 +1,36 @@
+// Elementwise activation kernels over contiguous float32 arrays of n elements, forward and
+// backward, each with the plain scalar reference the tests compare it against.
+#pragma once
+
+#include <cstdint>
+
+namespace ember::nn::kernels {
+
+// Forward: y = f(x). Backward: grad_x = grad_out * f'(x), written from whichever of x and y the
+// derivative is cheapest and most accurate in (the same choice PyTorch makes).
+void sigmoid_forward(const float* x, float* y, std::int64_t n);
+void sigmoid_backward(const float* y, const float* grad_out, float* grad_x, std::int64_t n);
+void tanh_forward(const float* x, float* y, std::int64_t n);
+void tanh_backward(const float* y, const float* grad_out, float* grad_x, std::int64_t n);
+void relu_forward(const float* x, float* y, std::int64_t n);
+void relu_backward(const float* y, const float* grad_out, float* grad_x, std::int64_t n);
+void silu_forward(const float* x, float* y, std::int64_t n);
+void silu_backward(const float* x, const float* grad_out, float* grad_x, std::int64_t n);
+void logsigmoid_forward(const float* x, float* y, std::int64_t n);
+void logsigmoid_backward(const float* x, const float* grad_out, float* grad_x, std::int64_t n);
+
+// Plain scalar references (float64 inside, one element at a time, no threads).
+void sigmoid_forward_reference(const float* x, float* y, std::int64_t n);
+void sigmoid_backward_reference(const float* y, const float* grad_out, float* grad_x,
+                                std::int64_t n);
+void tanh_forward_reference(const float* x, float* y, std::int64_t n);
+void tanh_backward_reference(const float* y, const float* grad_out, float* grad_x, std::int64_t n);
+void relu_forward_reference(const float* x, float* y, std::int64_t n);
+void relu_backward_reference(const float* y, const float* grad_out, float* grad_x, std::int64_t n);
+void silu_forward_reference(const float* x, float* y, std::int64_t n);
+void silu_backward_reference(const float* x, const float* grad_out, float* grad_x, std::int64_t n);
+void logsigmoid_forward_reference(const float* x, float* y, std::int64_t n);
+void logsigmoid_backward_reference(const float* x, const float* grad_out, float* grad_x,
+                                   std::int64_t n);
+
+}  // namespace ember::nn::kernels

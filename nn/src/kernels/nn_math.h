@@ -1,0 +1,131 @@
+// Vectorized exp, sigmoid, tanh and log1p over xsimd batches, accurate to a few ULP over every
+// finite float32 (subnormal results included), plus the plain double references they are tested
+// against. Private to nn/src (xsimd never appears in a public header).
+#pragma once
+
+#include <xsimd/xsimd.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+namespace ember::nn::kernels {
+
+using Vec = xsimd::batch<float>;
+using VecInt = xsimd::batch<std::int32_t>;
+inline constexpr std::int64_t kLanes = static_cast<std::int64_t>(Vec::size);
+
+// Note [exp over the whole float range]
+// exp(x) = 2^k * exp(r) with k = round(x / ln2) and r = x - k*ln2 in [-ln2/2, ln2/2], where
+// k*ln2 is subtracted in two pieces (Cody-Waite; the high piece has 9 significant bits, so
+// k*ln2_hi is exact). exp(r) is Cephes' degree-6 polynomial (< 1 ULP). The 2^k scaling is done
+// in two exact-then-rounding steps 2^(k - k/2) * 2^(k/2), so that results below FLT_MIN come out
+// as correctly rounded subnormals instead of being flushed to zero (exp(-100) = 3.7e-44), and
+// results above FLT_MAX become +inf. x is clamped to [-110, 90] first, which changes nothing
+// (exp(-110) rounds to 0, exp(90) to inf), and NaN is passed through at the end.
+inline Vec vexp(Vec x) {
+  const Vec xc = xsimd::min(xsimd::max(x, Vec(-110.0f)), Vec(90.0f));
+  const VecInt k = xsimd::nearbyint_as_int(xc * Vec(1.44269504088896341f));
+  const Vec kf = xsimd::to_float(k);
+  Vec r = xsimd::fnma(kf, Vec(0.693359375f), xc);
+  r = xsimd::fnma(kf, Vec(-2.12194440e-4f), r);
+  Vec p = Vec(1.9875691500e-4f);
+  p = xsimd::fma(p, r, Vec(1.3981999507e-3f));
+  p = xsimd::fma(p, r, Vec(8.3334519073e-3f));
+  p = xsimd::fma(p, r, Vec(4.1665795894e-2f));
+  p = xsimd::fma(p, r, Vec(1.6666665459e-1f));
+  p = xsimd::fma(p, r, Vec(5.0000001201e-1f));
+  p = xsimd::fma(p, r * r, r) + Vec(1.0f);
+  const VecInt k1 = k >> 1;
+  const VecInt k2 = k - k1;
+  const Vec s1 = xsimd::bitwise_cast<Vec>((k1 + VecInt(127)) << 23);
+  const Vec s2 = xsimd::bitwise_cast<Vec>((k2 + VecInt(127)) << 23);
+  const Vec y = (p * s1) * s2;
+  return xsimd::select(xsimd::isnan(x), x, y);
+}
+
+// sigmoid(x) = 1 / (1 + e^-x), written with e = exp(-|x|) <= 1 so that nothing overflows:
+// x >= 0: 1 / (1 + e);  x < 0: e / (1 + e) (keeps sigmoid(-100) = 3.7e-44 instead of 0).
+inline Vec vsigmoid(Vec x) {
+  const Vec e = vexp(-xsimd::abs(x));
+  const Vec num = xsimd::select(x >= Vec(0.0f), Vec(1.0f), e);
+  return num / (Vec(1.0f) + e);
+}
+
+// tanh on |x| with the sign put back (so tanh(-0) = -0):
+// |x| < 0.625: Cephes' odd polynomial |x| + |x|^3 P(x^2);
+// else (e - 1) / (e + 1) with e = exp(2 min(|x|, 10)) (tanh(10) rounds to 1). This form keeps the
+// error near 0.625 at ~2 ULP, where 1 - 2/(e + 1) would reach ~4.
+inline Vec vtanh(Vec x) {
+  const Vec ax = xsimd::abs(x);
+  const Vec x2 = ax * ax;
+  Vec p = Vec(-5.70498872745e-3f);
+  p = xsimd::fma(p, x2, Vec(2.06390887954e-2f));
+  p = xsimd::fma(p, x2, Vec(-5.37397155531e-2f));
+  p = xsimd::fma(p, x2, Vec(1.33314422036e-1f));
+  p = xsimd::fma(p, x2, Vec(-3.33332819422e-1f));
+  const Vec small = xsimd::fma(p * x2, ax, ax);
+  const Vec e = vexp(Vec(2.0f) * xsimd::min(ax, Vec(10.0f)));
+  const Vec large = (e - Vec(1.0f)) / (e + Vec(1.0f));
+  const Vec t = xsimd::select(ax < Vec(0.625f), small, large);
+  const Vec signed_t = t | (x & Vec(-0.0f));
+  return xsimd::select(xsimd::isnan(x), x, signed_t);
+}
+
+// log(1 + u) for u in [0, 1] (what logsigmoid and softplus need): xsimd's log1p.
+inline Vec vlog1p(Vec u) { return xsimd::log1p(u); }
+
+// Scalar versions through one SIMD lane each, so that a scalar tail gives bit-identical results
+// to the vector body (results never depend on where a thread's range starts).
+inline float sexp(float x) { return vexp(Vec(x)).get(0); }
+inline float ssigmoid(float x) { return vsigmoid(Vec(x)).get(0); }
+inline float stanh(float x) { return vtanh(Vec(x)).get(0); }
+
+// Loads/stores of the last n < kLanes elements through a padded buffer.
+inline Vec load_tail(const float* p, std::int64_t n, float pad) {
+  alignas(64) float buf[Vec::size];
+  for (std::int64_t i = 0; i < kLanes; ++i) buf[i] = i < n ? p[i] : pad;
+  return Vec::load_aligned(buf);
+}
+inline void store_tail(float* p, std::int64_t n, Vec v) {
+  alignas(64) float buf[Vec::size];
+  v.store_aligned(buf);
+  for (std::int64_t i = 0; i < n; ++i) p[i] = buf[i];
+}
+
+// Horizontal reductions in a fixed lane order (deterministic).
+inline float hmax(Vec v) {
+  alignas(64) float buf[Vec::size];
+  v.store_aligned(buf);
+  float m = buf[0];
+  for (std::int64_t i = 1; i < kLanes; ++i) m = buf[i] > m ? buf[i] : m;
+  return m;
+}
+inline float hsum(Vec v) {
+  alignas(64) float buf[Vec::size];
+  v.store_aligned(buf);
+  float s = 0.0f;
+  for (std::int64_t i = 0; i < kLanes; ++i) s += buf[i];
+  return s;
+}
+
+// --- Double-precision references (what the ULP test measures against) ---
+inline double ref_sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+
+// Distance in float32 ULPs between `got` and the float64 value `want`, measured in units of the
+// spacing of floats at `want` (denorm_min below FLT_MIN). Both infinite with the same sign: 0.
+inline double ulp_error(float got, double want) {
+  if (std::isnan(want) || std::isnan(got)) return std::isnan(want) == std::isnan(got) ? 0 : 1e30;
+  const float want_f = static_cast<float>(want);
+  if (std::isinf(want_f) || std::isinf(got)) return want_f == got ? 0.0 : 1e30;
+  const double a = std::fabs(want);
+  double spacing = std::numeric_limits<float>::denorm_min();
+  if (a >= std::numeric_limits<float>::min()) {
+    int e = 0;
+    std::frexp(a, &e);                // a = m * 2^e, m in [0.5, 1)
+    spacing = std::ldexp(1.0, e - 24);  // float has 24 significant bits
+  }
+  return std::fabs(static_cast<double>(got) - want) / spacing;
+}
+
+}  // namespace ember::nn::kernels

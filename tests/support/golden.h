@@ -1,0 +1,45 @@
+// Reads the PyTorch reference files in ../shared/golden/ (format: shared/golden/FORMAT.md) and
+// compares ember's results with them.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <ember/core/tensor.h>
+
+namespace ember::test {
+
+struct GoldenTensor {
+  Shape shape;
+  std::vector<double> values;  // row-major; integers and non-finite values parse exactly
+  Tensor as_float() const;     // float32 tensor
+  Tensor as_int64() const;     // int64 tensor (class-index targets)
+};
+
+struct GoldenCase {
+  std::string op;
+  std::map<std::string, std::string> params;  // header key=value pairs (case, dtype, rtol, ...)
+  std::map<std::string, GoldenTensor> tensors;
+  std::vector<std::string> order;  // tensor names in file order
+
+  bool has(const std::string& name) const { return tensors.count(name) != 0; }
+  const GoldenTensor& at(const std::string& name) const;
+  double number(const std::string& key) const;  // a numeric header parameter
+  double rtol() const { return number("rtol"); }
+  double atol() const { return number("atol"); }
+  bool expects_error() const;
+  bool f32_only() const;  // compare=f32: match the float32 file only
+};
+
+// Parses `<golden dir>/<file>`, e.g. "softmax_2d_dim1.f32.txt". Throws std::runtime_error.
+GoldenCase load_golden(const std::string& file);
+
+// Every case of `op` listed in INDEX.txt, in order (names without the .f32/.f64 suffix).
+std::vector<std::string> golden_cases(const std::string& op);
+
+// Empty if `got` matches `want` elementwise within |got - want| <= atol + rtol*|want| (NaN
+// matches NaN, inf matches inf of the same sign); otherwise a message naming the worst element.
+std::string compare(const Tensor& got, const GoldenTensor& want, double rtol, double atol);
+
+}  // namespace ember::test
