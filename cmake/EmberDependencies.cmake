@@ -9,3 +9,8 @@ endfunction()
 ember_require(xsimd libxsimd-dev)
 ember_require(OpenMP libomp-dev COMPONENTS CXX)
 ember_require(ZLIB zlib1g-dev)
+
+# Debian's xsimd target also names xtl as a library to link; ember uses xsimd's headers only.
+get_target_property(ember_xsimd_include xsimd INTERFACE_INCLUDE_DIRECTORIES)
+add_library(ember_xsimd INTERFACE)
+target_include_directories(ember_xsimd SYSTEM INTERFACE ${ember_xsimd_include})

@@ -69,6 +69,17 @@ def measure(fn, budget):
     return times
 
 
+def row_from_times(name, threads, times):
+    return {
+        "name": name,
+        "threads": threads,
+        "median_ms": statistics.median(times),
+        "min_ms": min(times),
+        "max_ms": max(times),
+        "reps": len(times),
+    }
+
+
 def peak_rss_mb():
     # ru_maxrss is in KiB on Linux.
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -146,15 +157,7 @@ class Report:
         if not self.wants(name, threads):
             return None
         set_threads(threads)
-        times = measure(fn, budget or self.budget)
-        row = {
-            "name": name,
-            "threads": threads,
-            "median_ms": statistics.median(times),
-            "min_ms": min(times),
-            "max_ms": max(times),
-            "reps": len(times),
-        }
+        row = row_from_times(name, threads, measure(fn, budget or self.budget))
         self.add(row)
         return row
 

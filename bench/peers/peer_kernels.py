@@ -1,10 +1,11 @@
 """PyTorch peer of bench_kernels: activations, the softmax family and cross_entropy.
 
-Name grammar: OP/MODE/SHAPE with MODE "fwd" (under no_grad: the kernel alone) or "fwd+bwd" (the
-forward with autograd recording, then backward from a fixed upstream gradient, x.grad reset each
-rep) and SHAPE "NxK" (softmax family over the last dim; cross_entropy with N int64 labels, mean
+Name grammar: OP/MODE/SHAPE with MODE "fwd" (under no_grad: the kernel alone) or "fwd+bwd"
+(also spelled "fwdbwd": the forward with autograd recording, then backward from a fixed upstream
+gradient, x.grad reset each rep) and SHAPE "NxK" (softmax family over the last dim; cross_entropy with N int64 labels, mean
 reduction, backward from the scalar loss) or a flat element count "1048576".
-copy/SHAPE times a plain out-of-place copy (x.clone()), the memory-bandwidth yardstick.
+copy/SHAPE times a plain copy into a preallocated tensor (dst.copy_(x)), the memory-bandwidth
+yardstick (ember's is a parallel memcpy).
 """
 
 import os
@@ -52,8 +53,9 @@ def make_case(name, gen):
     parts = name.split("/")
     if parts[0] == "copy" and len(parts) == 2:
         x = torch.randn(parse_shape(parts[1]), generator=gen)
-        return lambda: x.clone()
-    if len(parts) != 3 or parts[1] not in ("fwd", "fwd+bwd"):
+        dst = torch.empty_like(x)
+        return lambda: dst.copy_(x)
+    if len(parts) != 3 or parts[1] not in ("fwd", "fwd+bwd", "fwdbwd"):
         return None
     op, mode, shape = parts[0], parts[1], parse_shape(parts[2])
     x = torch.randn(shape, generator=gen)

@@ -1,10 +1,13 @@
 #include <ember/core/tensor.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <span>
 
 #include <ember/autograd/grad_mode.h>
 #include <ember/autograd/node.h>
+#include <ember/core/generator.h>
 
 #include "ops/strided.h"
 

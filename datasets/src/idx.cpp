@@ -416,26 +416,30 @@ Tensor parse(Stream& stream, const Context& ctx) {
     any_zero = any_zero || shape[static_cast<std::size_t>(d)] == 0;
     shape_text += (d > 0 ? " x " : "") + std::to_string(shape[static_cast<std::size_t>(d)]);
   }
-  // Sizes in the file and in memory, refusing overflow (each dim < 2^32, so check as we go).
-  std::uint64_t numel = 1;
+  // Sizes in the file and in memory, refusing overflow. A zero dim makes the tensor empty, but
+  // the other dims still count against the limit: the tensor's strides are their products, so
+  // [0, 2^32-1, 2^32-1] must be refused as well (found by the fuzzer).
+  std::uint64_t nonzero_numel = 1;  // product of the nonzero dims
   bool overflow = false;
-  if (!any_zero) {
-    for (const std::int64_t s : shape) {
-      overflow = overflow || __builtin_mul_overflow(numel, static_cast<std::uint64_t>(s), &numel);
+  for (const std::int64_t s : shape) {
+    if (s != 0) {
+      overflow = overflow || __builtin_mul_overflow(nonzero_numel, static_cast<std::uint64_t>(s),
+                                                    &nonzero_numel);
     }
-  } else {
-    numel = 0;
   }
+  const std::uint64_t numel = any_zero ? 0 : nonzero_numel;
   std::uint64_t data_bytes = 0;
-  std::uint64_t tensor_bytes = 0;
+  std::uint64_t tensor_bytes = 0;  // of the nonzero dims, for the limit
   overflow = overflow || __builtin_mul_overflow(numel, type->size, &data_bytes);
-  overflow = overflow || __builtin_mul_overflow(numel, element_size(type->dtype), &tensor_bytes);
+  overflow =
+      overflow || __builtin_mul_overflow(nonzero_numel, element_size(type->dtype), &tensor_bytes);
   const std::string declared = shape_text + " " + type->name + " items";
   if (overflow || tensor_bytes > kMaxIdxBytes) {
     fail(ctx, 4, "header declares too much data",
          "at most " + std::to_string(kMaxIdxBytes) + " bytes of tensor",
          declared + (overflow ? " (the size overflows 64 bits)"
-                              : " = " + std::to_string(tensor_bytes) + " bytes"),
+                              : " = " + std::to_string(tensor_bytes) + " bytes" +
+                                    (any_zero ? " without the zero dims" : "")),
          "the header is corrupt (or the file is larger than ember loads: kMaxIdxBytes)");
   }
   // Refuse before allocating when the input cannot hold the declared data.

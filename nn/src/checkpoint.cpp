@@ -33,7 +33,9 @@ void run_hook(SaveStage stage, const std::string& temp_path) {
   if (save_hook()) save_hook()(stage, temp_path);
 }
 
-std::string errno_text(int err) { return std::strerror(err); }
+std::string errno_text(int err) {
+  return std::strerror(err);
+}
 
 // --- Little-endian encoding ---
 
@@ -82,14 +84,15 @@ std::uint32_t crc32_of(const std::byte* data, std::size_t n) {
   return static_cast<std::uint32_t>(crc);
 }
 
+// "a module" or "an optimizer", for messages.
 const char* kind_name(CheckpointKind kind) {
   switch (kind) {
     case CheckpointKind::Module:
-      return "module";
+      return "a module";
     case CheckpointKind::Optimizer:
-      return "optimizer";
+      return "an optimizer";
   }
-  return "unknown";
+  return "an unknown";
 }
 
 std::string parent_dir(const std::string& path) {
@@ -162,8 +165,8 @@ CheckpointRecord record_from_tensor(const std::string& name, const Tensor& t) {
     record.type = type;
     const std::size_t size = record_type_size(type);
     record.bytes.resize(values.size() * size);
-    copy_le(record.bytes.data(), reinterpret_cast<const std::byte*>(values.data()),
-            values.size(), size);
+    copy_le(record.bytes.data(), reinterpret_cast<const std::byte*>(values.data()), values.size(),
+            size);
   };
   switch (t.dtype()) {
     case Dtype::Float32:
@@ -219,7 +222,9 @@ void copy_record_to_tensor(const CheckpointRecord& record, const Tensor& t) {
   nn::detail::write_floats(t, values.data(), "load");
 }
 
-void set_checkpoint_save_hook(SaveHook hook) { save_hook() = std::move(hook); }
+void set_checkpoint_save_hook(SaveHook hook) {
+  save_hook() = std::move(hook);
+}
 
 void write_checkpoint(const std::string& path, CheckpointKind kind,
                       const std::vector<CheckpointRecord>& records) {
@@ -233,10 +238,9 @@ void write_checkpoint(const std::string& path, CheckpointKind kind,
   for (const CheckpointRecord& r : records) {
     EMBER_CHECK(r.name.size() <= std::numeric_limits<std::uint32_t>::max(), "save: name too long");
     const std::int64_t numel = checked_numel(r.shape);
-    EMBER_CHECK(numel >= 0 && static_cast<std::size_t>(numel) * record_type_size(r.type) ==
-                                  r.bytes.size(),
-                "save: entry '", r.name, "' has ", r.bytes.size(), " bytes for shape ",
-                to_string(r.shape));
+    EMBER_CHECK(
+        numel >= 0 && static_cast<std::size_t>(numel) * record_type_size(r.type) == r.bytes.size(),
+        "save: entry '", r.name, "' has ", r.bytes.size(), " bytes for shape ", to_string(r.shape));
     put_le<std::uint32_t>(file, static_cast<std::uint32_t>(r.name.size()));
     const auto* name = reinterpret_cast<const std::byte*>(r.name.data());
     file.insert(file.end(), name, name + r.name.size());
@@ -256,35 +260,36 @@ void write_checkpoint(const std::string& path, CheckpointKind kind,
   // rename it over the target, then fsync the folder so the rename itself survives a crash.
   // At every instant `path` names either the old file or the new one, complete.
   std::string temp = path + ".tmp.XXXXXX";
-  const int fd = ::mkstemp(temp.data());
+  int fd = ::mkstemp(temp.data());
   EMBER_CHECK(fd >= 0, "save: cannot create a temporary file '", temp, "' next to '", path,
               "': ", errno_text(errno));
-  bool renamed = false;
   auto fail = [&](const std::string& what, int err) {
-    detail::throw_error(concat("save: ", what, " '", temp, "' for '", path, "': ", errno_text(err)));
+    detail::throw_error(
+        concat("save: ", what, " '", temp, "' for '", path, "': ", errno_text(err)));
   };
   try {
     run_hook(SaveStage::TempCreated, temp);
-    ::fchmod(fd, 0644);  // mkstemp creates 0600; checkpoints are ordinary files
+    if (::fchmod(fd, 0644) != 0) fail("cannot chmod", errno);  // mkstemp makes it 0600
     const std::size_t half = file.size() / 2;
     if (!write_all(fd, file.data(), half)) fail("cannot write", errno);
     run_hook(SaveStage::HalfWritten, temp);
     if (!write_all(fd, file.data() + half, file.size() - half)) fail("cannot write", errno);
     if (::fsync(fd) != 0) fail("cannot fsync", errno);
+    // close() can report a deferred write error (e.g. on NFS): check it before the rename.
+    const int closed = ::close(fd);
+    fd = -1;
+    if (closed != 0) fail("cannot close", errno);
     run_hook(SaveStage::Written, temp);
     if (::rename(temp.c_str(), path.c_str()) != 0) fail("cannot rename", errno);
-    renamed = true;
   } catch (...) {
-    ::close(fd);
-    if (!renamed) ::unlink(temp.c_str());
+    if (fd >= 0) ::close(fd);
+    ::unlink(temp.c_str());
     throw;
   }
-  const int close_result = ::close(fd);
-  EMBER_CHECK(close_result == 0, "save: cannot close '", path, "': ", errno_text(errno));
   const std::string dir = parent_dir(path);
   const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  EMBER_CHECK(dir_fd >= 0, "save: cannot open folder '", dir, "' to fsync it after writing '",
-              path, "': ", errno_text(errno));
+  EMBER_CHECK(dir_fd >= 0, "save: cannot open folder '", dir, "' to fsync it after writing '", path,
+              "': ", errno_text(errno));
   const int sync_result = ::fsync(dir_fd);
   const int sync_errno = errno;
   ::close(dir_fd);
@@ -327,14 +332,15 @@ std::vector<CheckpointRecord> read_checkpoint(const std::string& path, Checkpoin
   const auto file_kind = get_le<std::uint32_t>(file.data() + 12);
   EMBER_CHECK(file_kind == static_cast<std::uint32_t>(kind), "load: '", path, "' is ",
               file_kind == 1 || file_kind == 2
-                  ? concat("a ", kind_name(static_cast<CheckpointKind>(file_kind)))
+                  ? std::string(kind_name(static_cast<CheckpointKind>(file_kind)))
                   : concat("an unknown kind (", file_kind, ") of"),
-              " checkpoint, expected a ", kind_name(kind), " checkpoint");
+              " checkpoint, expected ", kind_name(kind), " checkpoint");
   const auto body_size = get_le<std::uint64_t>(file.data() + 16);
   const std::size_t available = size - header;
   EMBER_CHECK(available >= 4 && body_size <= available - 4, "load: '", path,
-              "' is truncated: the header says ", body_size, " bytes of body plus a 4-byte CRC, the file has ",
-              available, " bytes after the header");
+              "' is truncated: the header says ", body_size,
+              " bytes of body plus a 4-byte CRC, the file has ", available,
+              " bytes after the header");
   EMBER_CHECK(body_size == available - 4, "load: '", path, "' has ", available - 4 - body_size,
               " trailing bytes after the checkpoint");
   const std::size_t end = header + body_size;
@@ -346,8 +352,8 @@ std::vector<CheckpointRecord> read_checkpoint(const std::string& path, Checkpoin
   // The entry table. The CRC matched, so a failure here means a bad writer, not bad bytes.
   std::size_t pos = header;
   auto need = [&](std::size_t n) {
-    EMBER_CHECK(n <= end - pos, "load: '", path, "' is corrupt: the entry table overruns the body at byte ",
-                pos);
+    EMBER_CHECK(n <= end - pos, "load: '", path,
+                "' is corrupt: the entry table overruns the body at byte ", pos);
   };
   need(8);
   const auto count = get_le<std::uint64_t>(file.data() + pos);
@@ -421,14 +427,14 @@ void load(nn::Module& module, const std::string& path) {
                 " parameters, the file ", records.size(), ")");
     const detail::CheckpointRecord& r = *it->second;
     EMBER_CHECK(r.type == detail::RecordType::Float32, "load: parameter '", name,
-                "': expected dtype float32, got ", detail::record_type_name(r.type), " in '",
-                path, "'");
+                "': expected dtype float32, got ", detail::record_type_name(r.type), " in '", path,
+                "'");
     EMBER_CHECK(r.shape == p.sizes(), "load: parameter '", name, "': expected shape ",
                 to_string(p.sizes()), ", got ", to_string(r.shape), " in '", path, "'");
   }
   for (const auto& r : records) {
-    EMBER_CHECK(expected.count(r.name) != 0, "load: '", path, "' holds parameter '", r.name,
-                "' ", to_string(r.shape), ", which the module does not have");
+    EMBER_CHECK(expected.count(r.name) != 0, "load: '", path, "' holds parameter '", r.name, "' ",
+                to_string(r.shape), ", which the module does not have");
   }
   for (const auto& [name, p] : params) detail::copy_record_to_tensor(*by_name.at(name), p);
 }

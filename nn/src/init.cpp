@@ -31,8 +31,12 @@ Tensor& constant_(Tensor& t, double value) {
   return t;
 }
 
-Tensor& zeros_(Tensor& t) { return constant_(t, 0.0); }
-Tensor& ones_(Tensor& t) { return constant_(t, 1.0); }
+Tensor& zeros_(Tensor& t) {
+  return constant_(t, 0.0);
+}
+Tensor& ones_(Tensor& t) {
+  return constant_(t, 1.0);
+}
 
 std::pair<std::int64_t, std::int64_t> calculate_fan_in_and_fan_out(const Tensor& t) {
   EMBER_CHECK(t.defined(), "init: the tensor is undefined");
@@ -47,7 +51,9 @@ std::pair<std::int64_t, std::int64_t> calculate_fan_in_and_fan_out(const Tensor&
 
 namespace {
 
-double leaky_relu_gain(double a) { return std::sqrt(2.0 / (1.0 + a * a)); }
+double leaky_relu_gain(double a) {
+  return std::sqrt(2.0 / (1.0 + a * a));
+}
 
 std::int64_t fan_of(const Tensor& t, FanMode mode) {
   auto [fan_in, fan_out] = calculate_fan_in_and_fan_out(t);

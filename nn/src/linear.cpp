@@ -27,12 +27,15 @@ void Linear::reset_parameters(Generator& gen) {
     init::zeros_(weight);  // empty anyway: [out, 0]
   }
   if (bias.defined()) {
-    const double bound = in_features_ > 0 ? 1.0 / std::sqrt(static_cast<double>(in_features_)) : 0.0;
+    const double bound =
+        in_features_ > 0 ? 1.0 / std::sqrt(static_cast<double>(in_features_)) : 0.0;
     init::uniform_(bias, -bound, bound, gen);
   }
 }
 
-Tensor Linear::forward(const Tensor& x) { return functional::linear(x, weight, bias); }
+Tensor Linear::forward(const Tensor& x) {
+  return functional::linear(x, weight, bias);
+}
 
 std::string Linear::extra_repr() const {
   return "in_features=" + std::to_string(in_features_) +

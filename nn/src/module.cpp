@@ -53,8 +53,7 @@ Tensor Module::register_parameter(const std::string& name, Tensor value, bool re
 
 void Module::add_child(const std::string& name, std::shared_ptr<Module> module) {
   check_name(type_name_, name, "submodule");
-  EMBER_CHECK(module != nullptr, type_name_, ": register_module('", name,
-              "'): the module is null");
+  EMBER_CHECK(module != nullptr, type_name_, ": register_module('", name, "'): the module is null");
   EMBER_CHECK(module.get() != this, type_name_, ": register_module('", name,
               "'): a module cannot contain itself");
   for (const auto& [existing, child] : children_) {
@@ -162,6 +161,8 @@ std::string repr(const Module& module) {
 
 }  // namespace
 
-std::ostream& operator<<(std::ostream& out, const Module& module) { return out << repr(module); }
+std::ostream& operator<<(std::ostream& out, const Module& module) {
+  return out << repr(module);
+}
 
 }  // namespace ember::nn

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <random>
 #include <sstream>
@@ -80,8 +81,8 @@ void check(const Problem& p, std::uint32_t seed = 1) {
   Data d = make_data(p, seed);
   std::vector<float> got = d.c, want = d.c;
   const float* bias = p.bias ? d.bias.data() : nullptr;
-  gemm(p.trans_a, p.trans_b, p.M, p.N, p.K, d.a.data(), d.lda, d.b.data(), d.ldb, got.data(),
-       d.ldc, p.accumulate, bias);
+  gemm(p.trans_a, p.trans_b, p.M, p.N, p.K, d.a.data(), d.lda, d.b.data(), d.ldb, got.data(), d.ldc,
+       p.accumulate, bias);
   gemm_reference(p.trans_a, p.trans_b, p.M, p.N, p.K, d.a.data(), d.lda, d.b.data(), d.ldb,
                  want.data(), d.ldc, p.accumulate, bias);
   std::int64_t bad = 0;
@@ -121,7 +122,7 @@ TEST_CASE("gemm matches the reference at every small size, transpose, accumulate
       for (std::int64_t N : kSmall)
         for (std::int64_t K : kSmall) {
           const bool ta = trans & 1, tb = trans & 2;
-          // Alternate the options so every size meets each of them at least once per transpose.
+          // Vary padding, accumulate and bias with the sizes so every path meets each of them.
           const auto odd = static_cast<int>(M + 3 * N + 5 * K);
           check({ta, tb, M, N, K, odd % 3 == 0 ? 5 : 0, odd % 2 == 1, odd % 4 < 2});
         }
@@ -129,16 +130,26 @@ TEST_CASE("gemm matches the reference at every small size, transpose, accumulate
 
 TEST_CASE("gemm matches the reference at sizes 255 and 257 and around the blocking", "[gemm]") {
   // (M, N, K) triples crossing the register tile (12 or 6 rows, 2 vectors of columns), the K
-  // block (256) and the skinny paths (N or M <= 16, M or N <= 12).
-  const std::int64_t shapes[][3] = {
-      {255, 257, 33}, {257, 33, 255}, {33, 255, 257}, {257, 257, 257}, {1, 257, 255},
-      {255, 1, 257},  {257, 255, 1},  {9, 257, 255},  {255, 9, 257},   {12, 100, 513},
-      {13, 100, 513}, {100, 12, 513}, {100, 16, 600}, {100, 17, 600},  {16, 100, 600}};
+  // block (at most 384 deep) and the skinny paths (N or M <= 16, M or N <= 12).
+  const std::int64_t shapes[][3] = {{255, 257, 33}, {257, 33, 255}, {33, 255, 257}, {257, 257, 257},
+                                    {1, 257, 255},  {255, 1, 257},  {257, 255, 1},  {9, 257, 255},
+                                    {255, 9, 257},  {12, 100, 513}, {13, 100, 513}, {100, 12, 513},
+                                    {100, 16, 600}, {100, 17, 600}, {16, 100, 600}};
   for (int trans = 0; trans < 4; ++trans)
-    for (const auto& s : shapes)
-      for (int opt = 0; opt < 2; ++opt)
-        check({static_cast<bool>(trans & 1), static_cast<bool>(trans & 2), s[0], s[1], s[2],
-               opt ? 3 : 0, opt == 1, opt == 0});
+    for (std::size_t i = 0; i < std::size(shapes); ++i) {
+      const auto& s = shapes[i];
+      // Padded with accumulate, or bias: alternating over shapes and transposes.
+      const bool opt = (i + static_cast<std::size_t>(trans)) % 2 == 1;
+      check({static_cast<bool>(trans & 1), static_cast<bool>(trans & 2), s[0], s[1], s[2],
+             opt ? 3 : 0, opt, !opt});
+    }
+}
+
+TEST_CASE("gemm with a deep K packs B in several column chunks", "[gemm]") {
+  // K * N floats of packed B exceed the kernel's 8 MiB packing budget (2^21 floats): B is then
+  // packed and consumed a few panels at a time.
+  check({false, true, 13, 257, 9000, 1, true, true});  // 9 panels of 32 in chunks of 7
+  check({true, false, 13, 257, 9000, 0, false, false});
 }
 
 TEST_CASE("gemm at the network's shapes", "[gemm]") {
@@ -183,9 +194,9 @@ TEST_CASE("gemm is bitwise identical at 1 and 2 threads", "[gemm]") {
   const int saved = ember::get_num_threads();
   const std::int64_t shapes[][5] = {
       // trans_a, trans_b, M, N, K
-      {0, 1, 256, 10, 784},  {1, 0, 784, 10, 256},  {0, 1, 256, 256, 784}, {0, 1, 64, 256, 784},
-      {0, 1, 256, 256, 10},  {1, 0, 10, 784, 256},  {0, 0, 256, 784, 10},  {0, 0, 257, 255, 513},
-      {1, 1, 255, 257, 300}, {1, 0, 250, 784, 64},  {0, 0, 333, 1000, 77},
+      {0, 1, 256, 10, 784},  {1, 0, 784, 10, 256}, {0, 1, 256, 256, 784}, {0, 1, 64, 256, 784},
+      {0, 1, 256, 256, 10},  {1, 0, 10, 784, 256}, {0, 0, 256, 784, 10},  {0, 0, 257, 255, 513},
+      {1, 1, 255, 257, 300}, {1, 0, 250, 784, 64}, {0, 0, 333, 1000, 77},
   };
   for (const auto& s : shapes) {
     const Problem p{s[0] != 0, s[1] != 0, s[2], s[3], s[4], 1, true, true};
@@ -201,4 +212,21 @@ TEST_CASE("gemm is bitwise identical at 1 and 2 threads", "[gemm]") {
     CHECK(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
   }
   ember::set_num_threads(saved);
+}
+
+TEST_CASE("gemm called from inside a parallel region runs inline, bitwise the same", "[gemm]") {
+  // Each thread of an outer region multiplies its own copy: parallel_for then runs inline and
+  // every thread uses its own scratch buffers; the results equal a top-level call bit for bit.
+  const Problem p{false, true, 100, 40, 300};
+  Data d = make_data(p, 3);
+  std::vector<float> want = d.c;
+  gemm(p.trans_a, p.trans_b, p.M, p.N, p.K, d.a.data(), d.lda, d.b.data(), d.ldb, want.data(),
+       d.ldc, false);
+  std::vector<std::vector<float>> got(4, d.c);
+#pragma omp parallel for num_threads(2)
+  for (int i = 0; i < 4; ++i)
+    gemm(p.trans_a, p.trans_b, p.M, p.N, p.K, d.a.data(), d.lda, d.b.data(), d.ldb,
+         got[static_cast<std::size_t>(i)].data(), d.ldc, false);
+  for (const auto& g : got)
+    CHECK(std::memcmp(g.data(), want.data(), g.size() * sizeof(float)) == 0);
 }

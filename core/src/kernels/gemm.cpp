@@ -1,10 +1,17 @@
-// Single-precision GEMM without BLAS: a packed, cache-blocked product over an xsimd register-blocked
-// micro-kernel, plus two paths for the skinny shapes of a small network (see gemm()).
+// Single-precision GEMM without BLAS: a packed, cache-blocked product over an xsimd
+// register-blocked micro-kernel, plus two paths for the skinny shapes of a small network (see
+// gemm()).
 #include "kernels/gemm.h"
 
 #include <ember/core/parallel.h>
 
+// GCC 12 flags _mm512_undefined_ps() inside xsimd::haddp as (maybe-)uninitialized (a false
+// positive in its own intrinsics header).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <xsimd/xsimd.hpp>
+#pragma GCC diagnostic pop
 
 #include <algorithm>
 #include <array>
@@ -40,10 +47,14 @@ constexpr int W = static_cast<int>(Batch::size);  // 16 with AVX-512, 8 with AVX
 // registers (AVX-512) 12 x 2 accumulators leave room for the two B vectors; with 16, 6 x 2.
 constexpr int NR = 2 * W;
 constexpr int MR = W >= 16 ? 12 : 6;
-// Cache blocking: a K-block of a B micro-panel (KC x NR floats, <= 32 KiB) stays in L1 while the
-// packed A block (MC x KC) streams from L2.
-constexpr std::int64_t KC_MAX = 256;
+// Cache blocking: K is cut into equal blocks of at most KC_MAX (784 -> 3 x 262); a K-block of a B
+// micro-panel (KC x NR floats, 33 KiB at KC = 262) stays in L1 while the packed A block (MC x KC,
+// ~200 KiB) streams from L2. KC_MAX and MC_MAX were picked by timing 192/256/384 x 8/16/24 tiles
+// on the 784- and 1024-deep shapes.
+constexpr std::int64_t KC_MAX = 384;
 constexpr std::int64_t MC_MAX = 16 * MR;
+// B is packed at most this many floats (8 MiB) at a time: all of it for the network's shapes.
+constexpr std::int64_t B_PACK_MAX = std::int64_t{1} << 21;
 // Below this many flops per thread, a thread is not worth waking.
 constexpr double MIN_FLOPS_PER_THREAD = 1.0e6;
 
@@ -64,14 +75,14 @@ struct Out {
   Out t() const { return {p, cs, rs}; }
 };
 
-// A 64-byte aligned scratch buffer that only grows: one per thread, so the hot path allocates
-// only on a thread's first large call.
+// A 64-byte aligned scratch buffer that only grows, so the hot path allocates only on a thread's
+// first large call.
 class Scratch {
  public:
   float* get(std::size_t count) {
     if (count > size_) {
       release();
-      data_ = static_cast<float*>(::operator new(count * sizeof(float), std::align_val_t{64}));
+      data_ = static_cast<float*>(::operator new (count * sizeof(float), std::align_val_t{64}));
       size_ = count;
     }
     return data_;
@@ -80,7 +91,7 @@ class Scratch {
 
  private:
   void release() {
-    if (data_ != nullptr) ::operator delete(data_, std::align_val_t{64});
+    if (data_ != nullptr) ::operator delete (data_, std::align_val_t{64});
     data_ = nullptr;
     size_ = 0;
   }
@@ -88,16 +99,39 @@ class Scratch {
   std::size_t size_ = 0;
 };
 
-float* a_scratch(std::size_t count) {
+// Per-thread slices of one buffer owned by the calling thread, allocated before a parallel_for
+// (an allocation failure must throw there, never inside the region). slice() picks the slice of
+// the thread running it: its number in the region parallel_for opened, or 0 when parallel_for
+// ran the body inline (one piece, or a caller already inside a parallel region).
+class ThreadSlices {
+ public:
+  ThreadSlices(Scratch& scratch, std::size_t per_thread)
+      : per_thread_((per_thread + 15) / 16 * 16), level_(omp_get_level()) {
+    base_ = scratch.get(per_thread_ * static_cast<std::size_t>(get_num_threads()));
+  }
+  float* slice() const {
+    const int slot = omp_get_level() > level_ ? omp_get_thread_num() : 0;
+    return base_ + per_thread_ * static_cast<std::size_t>(slot);
+  }
+
+ private:
+  std::size_t per_thread_;
+  int level_;
+  float* base_ = nullptr;
+};
+
+Scratch& a_scratch() {
   thread_local Scratch scratch;
-  return scratch.get(count);
+  return scratch;
 }
-float* b_scratch(std::size_t count) {
+Scratch& b_scratch() {
   thread_local Scratch scratch;
-  return scratch.get(count);
+  return scratch;
 }
 
-std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) {
+  return (a + b - 1) / b;
+}
 
 // How many pieces to split `units` of `flops_per_unit` into so each thread gets enough work:
 // returned as the grain for parallel_for.
@@ -182,6 +216,61 @@ constexpr auto tiles = make_tiles(std::make_index_sequence<MR>{});
 
 // ---- Packing ----------------------------------------------------------------------------------
 
+// dst[k * dst_ld + j] = src[j * src_ld + k] for j < rows <= 16, k < kn <= 16: one block of a
+// transposing pack. Other elements of dst are left alone.
+#if defined(__AVX512F__)
+// In registers: 16 row loads, 64 shuffles, 16 masked stores.
+inline void transpose_block(const float* src, std::int64_t src_ld, int rows, int kn, float* dst,
+                            std::int64_t dst_ld) {
+  const auto load_mask = static_cast<__mmask16>((1u << kn) - 1u);
+  const auto store_mask = static_cast<__mmask16>((1u << rows) - 1u);
+  __m512 r[16];
+  for (int j = 0; j < 16; ++j)
+    r[j] = j < rows ? _mm512_maskz_loadu_ps(load_mask, src + j * src_ld) : _mm512_setzero_ps();
+  __m512 t[16], u[16];
+  for (int j = 0; j < 16; j += 2) {  // t[j] = a0 b0 a1 b1 | a4 b4 ..., t[j+1] = a2 b2 a3 b3 | ...
+    t[j] = _mm512_unpacklo_ps(r[j], r[j + 1]);
+    t[j + 1] = _mm512_unpackhi_ps(r[j], r[j + 1]);
+  }
+  for (int j = 0; j < 16; j += 4) {  // u[j + c] holds column c (+4, +8, +12) of rows j..j+3
+    u[j] = _mm512_shuffle_ps(t[j], t[j + 2], 0x44);
+    u[j + 1] = _mm512_shuffle_ps(t[j], t[j + 2], 0xEE);
+    u[j + 2] = _mm512_shuffle_ps(t[j + 1], t[j + 3], 0x44);
+    u[j + 3] = _mm512_shuffle_ps(t[j + 1], t[j + 3], 0xEE);
+  }
+  for (int c = 0; c < 4; ++c) {
+    const __m512 v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88);  // columns c, c+8 of rows 0-7
+    const __m512 v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);  // columns c+4, c+12
+    const __m512 v2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88);  // rows 8-15
+    const __m512 v3 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
+    const __m512 col[4] = {_mm512_shuffle_f32x4(v0, v2, 0x88), _mm512_shuffle_f32x4(v1, v3, 0x88),
+                           _mm512_shuffle_f32x4(v0, v2, 0xDD), _mm512_shuffle_f32x4(v1, v3, 0xDD)};
+    for (int q = 0; q < 4; ++q) {
+      const int k = c + 4 * q;
+      if (k < kn) _mm512_mask_storeu_ps(dst + k * dst_ld, store_mask, col[q]);
+    }
+  }
+}
+#else
+inline void transpose_block(const float* src, std::int64_t src_ld, int rows, int kn, float* dst,
+                            std::int64_t dst_ld) {
+  for (int j = 0; j < rows; ++j)
+    for (int k = 0; k < kn; ++k) dst[k * dst_ld + j] = src[j * src_ld + k];
+}
+#endif
+
+// dst[k * dst_ld + j] = src[j * src_ld + k] for j < rows, k < kc, in 16 x 16 blocks.
+void transpose_pack(const float* src, std::int64_t src_ld, std::int64_t rows, std::int64_t kc,
+                    float* dst, std::int64_t dst_ld) {
+  for (std::int64_t j0 = 0; j0 < rows; j0 += 16) {
+    const int nj = static_cast<int>(std::min<std::int64_t>(16, rows - j0));
+    for (std::int64_t k0 = 0; k0 < kc; k0 += 16) {
+      const int nk = static_cast<int>(std::min<std::int64_t>(16, kc - k0));
+      transpose_block(src + j0 * src_ld + k0, src_ld, nj, nk, dst + k0 * dst_ld + j0, dst_ld);
+    }
+  }
+}
+
 // dst[k * NR + j] = B(k0 + k, n0 + j) for k < kc, j < cols, zero for cols <= j < NR.
 void pack_b_panel(View B, std::int64_t k0, std::int64_t kc, std::int64_t n0, std::int64_t cols,
                   float* dst) {
@@ -194,17 +283,9 @@ void pack_b_panel(View B, std::int64_t k0, std::int64_t kc, std::int64_t n0, std
     }
     return;
   }
-  // Columns of B are contiguous (a transposed operand): transpose NR x 16 blocks.
+  // Columns of B are contiguous along k (a transposed operand): transpose.
   if (cols < NR) std::fill(dst, dst + kc * NR, 0.0f);
-  constexpr std::int64_t KB = 16;
-  for (std::int64_t kb = 0; kb < kc; kb += KB) {
-    const std::int64_t kn = std::min(KB, kc - kb);
-    for (std::int64_t j = 0; j < cols; ++j) {
-      const float* src = B.at(k0 + kb, n0 + j);
-      float* d = dst + kb * NR + j;
-      for (std::int64_t k = 0; k < kn; ++k) d[k * NR] = src[k * B.rs];
-    }
-  }
+  transpose_pack(B.at(k0, n0), B.cs, cols, kc, dst, NR);
 }
 
 // dst[k * MR + i] = A(m0 + i, k0 + k) for k < kc, i < rows (rows <= MR).
@@ -215,22 +296,14 @@ void pack_a_panel(View A, std::int64_t m0, std::int64_t rows, std::int64_t k0, s
       std::memcpy(dst + k * MR, A.at(m0, k0 + k), static_cast<std::size_t>(rows) * sizeof(float));
     return;
   }
-  constexpr std::int64_t KB = 16;
-  for (std::int64_t kb = 0; kb < kc; kb += KB) {
-    const std::int64_t kn = std::min(KB, kc - kb);
-    for (std::int64_t i = 0; i < rows; ++i) {
-      const float* src = A.at(m0 + i, k0 + kb);
-      float* d = dst + kb * MR + i;
-      for (std::int64_t k = 0; k < kn; ++k) d[k * MR] = src[k * A.cs];
-    }
-  }
+  transpose_pack(A.at(m0, k0), A.rs, rows, kc, dst, MR);
 }
 
 // ---- Paths ------------------------------------------------------------------------------------
 
-// The general path: B packed once per call into NR-column panels (in parallel), then threads
-// take blocks of MR-row tiles (or, when M is small, ranges of panels), pack their A block per
-// K-block and run the micro-kernel with the B micro-panel in L1.
+// The general path: B is packed into NR-column panels (in parallel, up to B_PACK_MAX floats at a
+// time), then threads take blocks of MR-row tiles (or, when M is small, ranges of panels), pack
+// their A block per K-block and run the micro-kernel with the B micro-panel in L1.
 void gemm_packed(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int64_t K,
                  bool accumulate) {
   const std::int64_t nkb = ceil_div(K, KC_MAX);
@@ -238,20 +311,15 @@ void gemm_packed(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int
   const std::int64_t panels = ceil_div(N, NR);
   const std::int64_t m_tiles = ceil_div(M, MR);
   const std::int64_t mc_tiles = MC_MAX / MR;
+  const std::int64_t chunk = std::clamp<std::int64_t>(B_PACK_MAX / (K * NR), 1, panels);
 
-  float* bp = b_scratch(static_cast<std::size_t>(panels * K * NR));
-  // Panel p holds B(:, p*NR : p*NR+NR) as [K x NR]; its K-block starting at k0 is at k0 * NR.
-  parallel_for(0, panels, grain_for(panels, 64.0 * static_cast<double>(K * NR)),
-               [&](std::int64_t p0, std::int64_t p1) {
-                 for (std::int64_t p = p0; p < p1; ++p) {
-                   const std::int64_t n0 = p * NR;
-                   pack_b_panel(B, 0, K, n0, std::min<std::int64_t>(NR, N - n0), bp + p * K * NR);
-                 }
-               });
+  float* bp = b_scratch().get(static_cast<std::size_t>(chunk * K * NR));
+  const ThreadSlices a_slices(a_scratch(), static_cast<std::size_t>(mc_tiles * MR * kc_step));
 
-  // Computes tiles [t0, t1) x panels [p0, p1).
-  auto compute = [&](std::int64_t t0, std::int64_t t1, std::int64_t p0, std::int64_t p1) {
-    float* ap = a_scratch(static_cast<std::size_t>(mc_tiles * MR * kc_step));
+  // Computes tiles [t0, t1) x panels [p0, p1) of the packed chunk starting at panel c0.
+  auto compute = [&](std::int64_t c0, std::int64_t t0, std::int64_t t1, std::int64_t p0,
+                     std::int64_t p1) {
+    float* ap = a_slices.slice();
     for (std::int64_t tb = t0; tb < t1; tb += mc_tiles) {
       const std::int64_t te = std::min(t1, tb + mc_tiles);
       for (std::int64_t kb = 0; kb < nkb; ++kb) {
@@ -260,13 +328,12 @@ void gemm_packed(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int
         const bool load_c = accumulate || kb > 0;
         for (std::int64_t t = tb; t < te; ++t) {
           const std::int64_t m0 = t * MR;
-          pack_a_panel(A, m0, std::min<std::int64_t>(MR, M - m0), k0, kc,
-                       ap + (t - tb) * MR * kc);
+          pack_a_panel(A, m0, std::min<std::int64_t>(MR, M - m0), k0, kc, ap + (t - tb) * MR * kc);
         }
         for (std::int64_t p = p0; p < p1; ++p) {
           const std::int64_t n0 = p * NR;
           const std::int64_t cols = std::min<std::int64_t>(NR, N - n0);
-          const float* b = bp + p * K * NR + k0 * NR;
+          const float* b = bp + (p - c0) * K * NR + k0 * NR;
           for (std::int64_t t = tb; t < te; ++t) {
             const std::int64_t m0 = t * MR;
             const std::int64_t rows = std::min<std::int64_t>(MR, M - m0);
@@ -278,12 +345,27 @@ void gemm_packed(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int
   };
 
   const double tile_flops = 2.0 * MR * NR * static_cast<double>(K);
-  if (m_tiles >= 2 * get_num_threads()) {
-    parallel_for(0, m_tiles, grain_for(m_tiles, tile_flops * static_cast<double>(panels)),
-                 [&](std::int64_t t0, std::int64_t t1) { compute(t0, t1, 0, panels); });
-  } else {
-    parallel_for(0, panels, grain_for(panels, tile_flops * static_cast<double>(m_tiles)),
-                 [&](std::int64_t p0, std::int64_t p1) { compute(0, m_tiles, p0, p1); });
+  const std::int64_t threads = get_num_threads();
+  for (std::int64_t c0 = 0; c0 < panels; c0 += chunk) {
+    const std::int64_t c1 = std::min(panels, c0 + chunk);
+    // Panel p of the chunk holds B(:, p*NR : p*NR+NR) as [K x NR] at (p - c0) * K * NR.
+    parallel_for(c0, c1, grain_for(c1 - c0, 64.0 * static_cast<double>(K * NR)),
+                 [&](std::int64_t p0, std::int64_t p1) {
+                   for (std::int64_t p = p0; p < p1; ++p) {
+                     const std::int64_t n0 = p * NR;
+                     pack_b_panel(B, 0, K, n0, std::min<std::int64_t>(NR, N - n0),
+                                  bp + (p - c0) * K * NR);
+                   }
+                 });
+    // Split rows when they divide well (the packed B is then shared); else split columns (every
+    // thread then packs the few rows of A).
+    if (m_tiles >= 2 * threads || m_tiles % threads == 0) {
+      parallel_for(0, m_tiles, grain_for(m_tiles, tile_flops * static_cast<double>(c1 - c0)),
+                   [&](std::int64_t t0, std::int64_t t1) { compute(c0, t0, t1, c0, c1); });
+    } else {
+      parallel_for(c0, c1, grain_for(c1 - c0, tile_flops * static_cast<double>(m_tiles)),
+                   [&](std::int64_t p0, std::int64_t p1) { compute(c0, 0, m_tiles, p0, p1); });
+    }
   }
 }
 
@@ -294,6 +376,7 @@ void gemm_direct(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int
                  bool accumulate) {
   const std::int64_t panels = ceil_div(N, NR);
   const double panel_flops = 2.0 * static_cast<double>(M * NR * K);
+  const ThreadSlices tail_slices(a_scratch(), N % NR != 0 ? static_cast<std::size_t>(K * NR) : 0);
   parallel_for(0, panels, grain_for(panels, panel_flops), [&](std::int64_t p0, std::int64_t p1) {
     for (std::int64_t p = p0; p < p1; ++p) {
       const std::int64_t n0 = p * NR;
@@ -301,7 +384,7 @@ void gemm_direct(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int
       const float* b = B.at(0, n0);
       std::int64_t b_ks = B.rs;
       if (cols < NR) {
-        float* bp = a_scratch(static_cast<std::size_t>(K * NR));
+        float* bp = tail_slices.slice();
         pack_b_panel(B, 0, K, n0, cols, bp);
         b = bp;
         b_ks = NR;
@@ -311,63 +394,101 @@ void gemm_direct(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int
   });
 }
 
+// xsimd::haddp(rows)[l] is the sum of rows[order[l]]. xsimd 8.1 documents order[l] = l but its
+// AVX-512 version returns them permuted (0 1 4 5 2 3 6 7 ...): ask it once.
+std::array<int, W> find_haddp_order() {
+  Batch rows[W];
+  for (int i = 0; i < W; ++i) rows[i] = Batch(static_cast<float>(i));
+  alignas(64) float sums[W];
+  xsimd::haddp(rows).store_aligned(sums);
+  std::array<int, W> order{};
+  for (int l = 0; l < W; ++l) order[l] = static_cast<int>(sums[l]) / W;
+  return order;
+}
+
 // The dot path for N <= 16 with rows of A and columns of B both contiguous along k (Linear's
-// forward x W^T with few outputs): each output is a dot product. 4 x 4 outputs at a time keep 16
-// vector accumulators along k; xsimd::haddp reduces them together. Rows of a 4-row tile past M
-// (and columns past N) repeat the last valid one and are discarded, so every stored element goes
-// through the same operations wherever it sits.
-void gemm_dot(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int64_t K,
-              bool accumulate) {
-  constexpr int T = 4;
-  const std::int64_t row_tiles = ceil_div(M, T);
-  const std::int64_t col_tiles = ceil_div(N, T);
-  const std::int64_t kv = K - K % W;
-  const double tile_flops = 2.0 * T * T * static_cast<double>(K * col_tiles);
-  parallel_for(0, row_tiles, grain_for(row_tiles, tile_flops), [&](std::int64_t r0,
-                                                                    std::int64_t r1) {
-    for (std::int64_t rt = r0; rt < r1; ++rt) {
-      const float* a[T];
-      for (int i = 0; i < T; ++i) a[i] = A.at(std::min(rt * T + i, M - 1), 0);
+// forward x W^T with few outputs): each output is a dot product. TR x TC outputs at a time keep
+// TR * TC vector accumulators along k, walking K in chunks of DOT_KC so a chunk of the TR rows of
+// A and of all N columns of B sits in L1; xsimd::haddp reduces the accumulators together at the
+// end (no per-output horizontal sums). Rows of a tile past M (and columns past N)
+// repeat the last valid one and are discarded, so every stored element goes through the same
+// operations wherever it sits (Note [Determinism]).
+constexpr int DOT_TR = W >= 16 ? 8 : 4;
+constexpr int DOT_TC = 2;
+constexpr std::int64_t DOT_MAX_N = 16;
+constexpr std::int64_t DOT_KC = 16 * W;
+
+// Row tiles [r0, r1) of the dot path.
+void dot_row_tiles(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int64_t K,
+                   bool accumulate, std::int64_t r0, std::int64_t r1) {
+  constexpr int TR = DOT_TR, TC = DOT_TC, T = TR * TC;
+  constexpr int TP = (T + W - 1) / W * W;  // haddp reduces W accumulators at a time
+  static const std::array<int, W> haddp_order = find_haddp_order();
+  const std::int64_t col_tiles = ceil_div(N, TC);
+  const std::int64_t kv = K - K % W;  // k < kv in vectors, the rest scalar
+  Batch acc[(DOT_MAX_N + TC - 1) / TC][TP];
+  for (std::int64_t rt = r0; rt < r1; ++rt) {
+    const float* a[TR];
+    for (int i = 0; i < TR; ++i) a[i] = A.at(std::min(rt * TR + i, M - 1), 0);
+    for (std::int64_t ct = 0; ct < col_tiles; ++ct)
+      for (auto& x : acc[ct]) x = Batch(0.0f);
+    // Each lane's FMA chain runs in k order through the chunks.
+    for (std::int64_t k0 = 0; k0 < kv; k0 += DOT_KC) {
+      const std::int64_t k1 = std::min(kv, k0 + DOT_KC);
       for (std::int64_t ct = 0; ct < col_tiles; ++ct) {
-        const float* b[T];
-        for (int j = 0; j < T; ++j) b[j] = B.at(0, std::min(ct * T + j, N - 1));
-        Batch acc[T * T];
-        for (auto& x : acc) x = Batch(0.0f);
-        for (std::int64_t k = 0; k < kv; k += W) {
-          Batch bv[T];
-          for (int j = 0; j < T; ++j) bv[j] = Batch::load_unaligned(b[j] + k);
-          for (int i = 0; i < T; ++i) {
+        const float* b[TC];
+        for (int j = 0; j < TC; ++j) b[j] = B.at(0, std::min(ct * TC + j, N - 1));
+        Batch c[T];
+        for (int t = 0; t < T; ++t) c[t] = acc[ct][t];
+        for (std::int64_t k = k0; k < k1; k += W) {
+          Batch bv[TC];
+          for (int j = 0; j < TC; ++j) bv[j] = Batch::load_unaligned(b[j] + k);
+          for (int i = 0; i < TR; ++i) {
             const Batch av = Batch::load_unaligned(a[i] + k);
-            for (int j = 0; j < T; ++j) acc[i * T + j] = xsimd::fma(av, bv[j], acc[i * T + j]);
+            for (int j = 0; j < TC; ++j) c[i * TC + j] = xsimd::fma(av, bv[j], c[i * TC + j]);
           }
         }
-        alignas(64) float sums[T * T];
-        for (int g = 0; g < T * T; g += W) xsimd::haddp(acc + g).store_aligned(sums + g);
-        for (int i = 0; i < T; ++i) {
-          for (int j = 0; j < T; ++j) {
-            float s = sums[i * T + j];
-            for (std::int64_t k = kv; k < K; ++k) s += a[i][k] * b[j][k];
-            sums[i * T + j] = s;
-          }
-        }
-        const std::int64_t rows = std::min<std::int64_t>(T, M - rt * T);
-        const std::int64_t cols = std::min<std::int64_t>(T, N - ct * T);
-        for (std::int64_t i = 0; i < rows; ++i) {
-          for (std::int64_t j = 0; j < cols; ++j) {
-            float& d = *C.at(rt * T + i, ct * T + j);
-            d = accumulate ? d + sums[i * T + j] : sums[i * T + j];
-          }
+        for (int t = 0; t < T; ++t) acc[ct][t] = c[t];
+      }
+    }
+    for (std::int64_t ct = 0; ct < col_tiles; ++ct) {
+      const float* b[TC];
+      for (int j = 0; j < TC; ++j) b[j] = B.at(0, std::min(ct * TC + j, N - 1));
+      alignas(64) float sums[TP];
+      for (int g = 0; g < TP; g += W) {
+        alignas(64) float lane_sums[W];
+        xsimd::haddp(acc[ct] + g).store_aligned(lane_sums);
+        for (int l = 0; l < W; ++l) sums[g + haddp_order[l]] = lane_sums[l];
+      }
+      const std::int64_t rows = std::min<std::int64_t>(TR, M - rt * TR);
+      const std::int64_t cols = std::min<std::int64_t>(TC, N - ct * TC);
+      for (std::int64_t i = 0; i < rows; ++i) {
+        for (std::int64_t j = 0; j < cols; ++j) {
+          float s = sums[i * TC + j];
+          for (std::int64_t k = kv; k < K; ++k) s += a[i][k] * b[j][k];
+          float& d = *C.at(rt * TR + i, ct * TC + j);
+          d = accumulate ? d + s : s;
         }
       }
     }
-  });
+  }
+}
+
+void gemm_dot(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int64_t K,
+              bool accumulate) {
+  const std::int64_t row_tiles = ceil_div(M, DOT_TR);
+  const double tile_flops = 2.0 * DOT_TR * static_cast<double>(N * K);
+  parallel_for(0, row_tiles, grain_for(row_tiles, tile_flops),
+               [&](std::int64_t r0, std::int64_t r1) {
+                 dot_row_tiles(A, B, C, M, N, K, accumulate, r0, r1);
+               });
 }
 
 // Picks the path for C[M,N] (+)= A[M,K] @ B[K,N] given as views; also tried on the transposed
 // problem C^T = B^T A^T.
 bool try_skinny(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int64_t K,
                 bool accumulate) {
-  if (N <= 4 * 4 && A.cs == 1 && B.rs == 1) {
+  if (N <= DOT_MAX_N && A.cs == 1 && B.rs == 1) {
     gemm_dot(A, B, C, M, N, K, accumulate);
     return true;
   }

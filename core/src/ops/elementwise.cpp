@@ -280,7 +280,14 @@ Tensor& Tensor::copy_(const Tensor& src) {
 
 Tensor& Tensor::fill_(double value) {
   check_inplace(*this, "fill_");
-  copy_into(*this, scalar_like(*this, value));
+  detail::dispatch(dtype(), [&]<class T>() {
+    T* base = reinterpret_cast<T*>(storage()->data);
+    const T v = static_cast<T>(value);
+    detail::for_each_row<1>(sizes(), {&strides()}, {storage_offset()},
+                            [&](auto off, std::int64_t n, auto inner) {
+                              for (std::int64_t i = 0; i < n; ++i) base[off[0] + i * inner[0]] = v;
+                            });
+  });
   return *this;
 }
 

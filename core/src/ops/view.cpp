@@ -54,7 +54,7 @@ Shape infer_shape(const Shape& requested, std::int64_t numel, const char* op, co
 // (The same algorithm as PyTorch's computeStride.)
 bool view_strides(const Shape& sizes, const Shape& strides, const Shape& shape, Shape& out) {
   out.assign(shape.size(), 0);
-  if (numel_of(sizes) == 0) {
+  if (numel_of(sizes) == 0 || sizes.empty()) {  // nothing, or one element: any layout works
     out = detail::contiguous_strides(shape);
     return true;
   }

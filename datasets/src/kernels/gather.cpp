@@ -1,7 +1,5 @@
 #include "kernels/gather.h"
 
-#include <ember/core/parallel.h>
-
 namespace ember::datasets::kernels {
 
 // Note [uint8 -> float without xsimd]: xsimd 8.1 has no uint8 -> float widening; its converting
@@ -19,14 +17,12 @@ inline void scale_row(const std::uint8_t* __restrict src, std::int64_t n, float*
 
 void gather_scale(const std::uint8_t* images, std::int64_t row_size, const std::int64_t* index,
                   std::int64_t count, float* out) {
-  // Rows are independent outputs: parallel over rows, same bits at any thread count. A grain of
-  // 64 rows of MNIST is ~250 KB of traffic, enough to pay for waking a thread.
-  const std::int64_t grain = row_size > 0 ? std::max<std::int64_t>(1, 50000 / row_size) : count;
-  parallel_for(0, count, grain, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t b = begin; b < end; ++b) {
-      scale_row(images + index[b] * row_size, row_size, out + b * row_size);
-    }
-  });
+  // One thread on purpose: this is memory-bound and one core already moves ~11 GB/s (a shuffled
+  // Fashion-MNIST epoch in ~21 ms, bench_data), while splitting a 256-row batch over OpenMP
+  // threads measured 2-14x slower whenever the other core was busy (e.g. with the training step).
+  for (std::int64_t b = 0; b < count; ++b) {
+    scale_row(images + index[b] * row_size, row_size, out + b * row_size);
+  }
 }
 
 void gather_scale_reference(const std::uint8_t* images, std::int64_t row_size,

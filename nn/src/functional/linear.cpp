@@ -20,7 +20,8 @@ void column_sums(const float* g, std::int64_t rows, std::int64_t cols, float* ou
     const float* row = g + i * cols;
     for (std::int64_t j = 0; j < cols; ++j) acc[static_cast<std::size_t>(j)] += row[j];
   }
-  for (std::int64_t j = 0; j < cols; ++j) out[j] = static_cast<float>(acc[static_cast<std::size_t>(j)]);
+  for (std::int64_t j = 0; j < cols; ++j)
+    out[j] = static_cast<float>(acc[static_cast<std::size_t>(j)]);
 }
 
 }  // namespace
@@ -32,8 +33,9 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
               dtype_name(weight.dtype()));
   EMBER_CHECK(weight.dim() == 2, "linear: weight must be 2-d [out_features, in_features], got ",
               to_string(weight.sizes()));
-  EMBER_CHECK(x.dim() >= 1, "linear: input must have at least 1 dim [..., in_features], got a 0-d "
-                            "tensor");
+  EMBER_CHECK(x.dim() >= 1,
+              "linear: input must have at least 1 dim [..., in_features], got a 0-d "
+              "tensor");
   // Shape letters: N rows (all leading dims of x), D = in_features, K = out_features.
   const std::int64_t D = weight.size(1);
   const std::int64_t K = weight.size(0);
@@ -69,37 +71,36 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   autograd::SavedTensor saved_x(x);
   autograd::SavedTensor saved_w(weight);
   const bool has_bias = bias.defined();
-  autograd::record(
-      "LinearBackward", inputs, y,
-      [=](const Tensor& grad_out, const std::vector<bool>& needs) {
-        // y = x W^T + b, with g = dL/dy [N,K]:
-        //   dL/dx = g W      [N,K] @ [K,D]
-        //   dL/dW = g^T x    [K,N] @ [N,D]
-        //   dL/db = sum_n g[n, :]
-        std::vector<Tensor> grads(has_bias ? 3 : 2);
-        const Tensor g = grad_out.detach().contiguous();
-        const float* g_data = g.data_ptr<float>();
-        if (needs[0]) {
-          const Tensor w = saved_w.get("LinearBackward").detach().contiguous();
-          Tensor grad_x = empty(x_shape);
-          kernels::gemm(false, false, N, D, K, g_data, K, w.data_ptr<float>(), D,
-                        grad_x.data_ptr<float>(), D, false);
-          grads[0] = grad_x;
-        }
-        if (needs[1]) {
-          const Tensor xs = saved_x.get("LinearBackward").detach().contiguous();
-          Tensor grad_w = empty({K, D});
-          kernels::gemm(true, false, K, D, N, g_data, K, xs.data_ptr<float>(), D,
-                        grad_w.data_ptr<float>(), D, false);
-          grads[1] = grad_w;
-        }
-        if (has_bias && needs[2]) {
-          Tensor grad_b = empty({K});
-          column_sums(g_data, N, K, grad_b.data_ptr<float>());
-          grads[2] = grad_b;
-        }
-        return grads;
-      });
+  autograd::record("LinearBackward", inputs, y,
+                   [=](const Tensor& grad_out, const std::vector<bool>& needs) {
+                     // y = x W^T + b, with g = dL/dy [N,K]:
+                     //   dL/dx = g W      [N,K] @ [K,D]
+                     //   dL/dW = g^T x    [K,N] @ [N,D]
+                     //   dL/db = sum_n g[n, :]
+                     std::vector<Tensor> grads(has_bias ? 3 : 2);
+                     const Tensor g = grad_out.detach().contiguous();
+                     const float* g_data = g.data_ptr<float>();
+                     if (needs[0]) {
+                       const Tensor w = saved_w.get("LinearBackward").detach().contiguous();
+                       Tensor grad_x = empty(x_shape);
+                       kernels::gemm(false, false, N, D, K, g_data, K, w.data_ptr<float>(), D,
+                                     grad_x.data_ptr<float>(), D, false);
+                       grads[0] = grad_x;
+                     }
+                     if (needs[1]) {
+                       const Tensor xs = saved_x.get("LinearBackward").detach().contiguous();
+                       Tensor grad_w = empty({K, D});
+                       kernels::gemm(true, false, K, D, N, g_data, K, xs.data_ptr<float>(), D,
+                                     grad_w.data_ptr<float>(), D, false);
+                       grads[1] = grad_w;
+                     }
+                     if (has_bias && needs[2]) {
+                       Tensor grad_b = empty({K});
+                       column_sums(g_data, N, K, grad_b.data_ptr<float>());
+                       grads[2] = grad_b;
+                     }
+                     return grads;
+                   });
   return y;
 }
 

@@ -1,13 +1,13 @@
 // Elementwise activations: one vector body per op, the tail run through the same vector code on
 // a padded copy so every element gets bit-identical math wherever a thread's range starts.
 #include "kernels/nn_activation.h"
+#include "kernels/nn_math.h"  // first: see the note on GCC 12 there
 
 #include <algorithm>
 #include <cmath>
 
 #include <ember/core/parallel.h>
 
-#include "kernels/nn_math.h"
 
 namespace ember::nn::kernels {
 namespace {
@@ -60,10 +60,10 @@ void relu_forward(const float* x, float* y, std::int64_t n) {
   map1(x, y, n, [](Vec v) { return xsimd::select(v <= Vec(0.0f), Vec(0.0f), v); });
 }
 
-// relu' = [y > 0] (so relu'(0) = 0 and a NaN output passes no gradient, as PyTorch).
+// relu' = [!(y <= 0)]: relu'(0) = 0, and a NaN output passes the gradient through, as PyTorch.
 void relu_backward(const float* y, const float* grad_out, float* grad_x, std::int64_t n) {
   map2(y, grad_out, grad_x, n,
-       [](Vec yv, Vec g) { return xsimd::select(yv > Vec(0.0f), g, Vec(0.0f)); });
+       [](Vec yv, Vec g) { return xsimd::select(yv <= Vec(0.0f), Vec(0.0f), g); });
 }
 
 void silu_forward(const float* x, float* y, std::int64_t n) {
@@ -129,7 +129,7 @@ void relu_forward_reference(const float* x, float* y, std::int64_t n) {
 }
 void relu_backward_reference(const float* y, const float* grad_out, float* grad_x,
                              std::int64_t n) {
-  ref2(y, grad_out, grad_x, n, [](double yv, double g) { return yv > 0.0 ? g : 0.0; });
+  ref2(y, grad_out, grad_x, n, [](double yv, double g) { return yv <= 0.0 ? 0.0 : g; });
 }
 void silu_forward_reference(const float* x, float* y, std::int64_t n) {
   ref1(x, y, n, [](double v) { return v * sig(v); });

@@ -3,6 +3,13 @@
 // against. Private to nn/src (xsimd never appears in a public header).
 #pragma once
 
+// GCC 12 reports -W(maybe-)uninitialized inside its own AVX-512 intrinsics (the _mm512_undefined_ps
+// pass-through of masked builtins, GCC bug 105593) wherever they are inlined; the warning is
+// about the compiler's header, not our code. Include this header before any other that pulls in
+// <immintrin.h>.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+
 #include <xsimd/xsimd.hpp>
 
 #include <cmath>
@@ -72,8 +79,31 @@ inline Vec vtanh(Vec x) {
   return xsimd::select(xsimd::isnan(x), x, signed_t);
 }
 
-// log(1 + u) for u in [0, 1] (what logsigmoid and softplus need): xsimd's log1p.
-inline Vec vlog1p(Vec u) { return xsimd::log1p(u); }
+// log(1 + u) for u in [0, 1] (what logsigmoid and softplus need; NaN passes through).
+// w = 1 + u rounds, so log1p(u) = log(w) + (u - (w - 1)) / w. log(w) for w in [1, 2]: halve w
+// above sqrt(2) (e = 1) so that f = m - 1 lies in [-0.29, 0.42] (exact by Sterbenz), then
+// Cephes' logf: log(1 + f) = f - f^2/2 + f^3 P(f), plus e ln2 in two pieces (< 1 ULP).
+inline Vec vlog1p(Vec u) {
+  const Vec w = Vec(1.0f) + u;
+  const Vec c = (u - (w - Vec(1.0f))) / w;
+  const auto big = w > Vec(1.41421356f);
+  const Vec e = xsimd::select(big, Vec(1.0f), Vec(0.0f));
+  const Vec f = xsimd::select(big, w * Vec(0.5f), w) - Vec(1.0f);
+  const Vec z = f * f;
+  Vec p = Vec(7.0376836292e-2f);
+  p = xsimd::fma(p, f, Vec(-1.1514610310e-1f));
+  p = xsimd::fma(p, f, Vec(1.1676998740e-1f));
+  p = xsimd::fma(p, f, Vec(-1.2420140846e-1f));
+  p = xsimd::fma(p, f, Vec(1.4249322787e-1f));
+  p = xsimd::fma(p, f, Vec(-1.6668057665e-1f));
+  p = xsimd::fma(p, f, Vec(2.0000714765e-1f));
+  p = xsimd::fma(p, f, Vec(-2.4999993993e-1f));
+  p = xsimd::fma(p, f, Vec(3.3333331174e-1f));
+  Vec y = f * z * p;
+  y = xsimd::fma(e, Vec(-2.12194440e-4f), y + c);
+  y = xsimd::fnma(Vec(0.5f), z, y);
+  return xsimd::fma(e, Vec(0.693359375f), f + y);
+}
 
 // Scalar versions through one SIMD lane each, so that a scalar tail gives bit-identical results
 // to the vector body (results never depend on where a thread's range starts).

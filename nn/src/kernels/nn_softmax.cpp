@@ -7,6 +7,7 @@
 //   inner % kLanes positions are gathered into a padded block and run through the same code.
 // Threads split rows (or column blocks); each row is reduced in a fixed order by one thread.
 #include "kernels/nn_softmax.h"
+#include "kernels/nn_math.h"  // first: see the note on GCC 12 there
 
 #include <algorithm>
 #include <cmath>
@@ -15,7 +16,6 @@
 
 #include <ember/core/parallel.h>
 
-#include "kernels/nn_math.h"
 
 namespace ember::nn::kernels {
 namespace {

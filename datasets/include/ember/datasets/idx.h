@@ -31,8 +31,8 @@ namespace ember::datasets {
 //   (a browser may have inflated it already) is read as plain IDX.
 // - Trailing bytes after the declared data are an ERROR (a header that disagrees with its file
 //   is a corrupt file; silently ignoring them would hide a wrong dims field).
-// - Zero dims or more than kMaxIdxDims dims are an error; a dim of size 0 is allowed (empty
-//   tensor).
+// - Zero dims or more than kMaxIdxDims dims are an error; a dim of size 0 is allowed (an empty
+//   tensor), though the other dims still count against kMaxIdxBytes.
 // - The decoded tensor may take at most kMaxIdxBytes bytes; a header declaring more, or whose
 //   size overflows, is refused before anything is allocated. So is a header declaring more data
 //   than the file can hold: its exact remaining size for a plain file, and 1032 times the

@@ -32,9 +32,10 @@ class Sequential : public Module {
  public:
   Sequential() : Module("Sequential") {}
   template <class... M>
-    requires(sizeof...(M) > 0 &&
-             !(sizeof...(M) == 1 && (std::is_same_v<std::decay_t<M>, Sequential> && ...)))
-  explicit Sequential(M&&... modules) : Sequential() {
+  requires(sizeof...(M) > 0 &&
+           !(sizeof...(M) == 1 && (std::is_same_v<std::decay_t<M>, Sequential> &&
+                                   ...))) explicit Sequential(M&&... modules)
+      : Sequential() {
     (push_back(std::forward<M>(modules)), ...);
   }
 
@@ -53,8 +54,8 @@ class Sequential : public Module {
       register_module(name, std::static_pointer_cast<Module>(module));
     } else {
       static_assert(std::is_base_of_v<Module, T>, "Sequential::push_back: not a Module");
-      register_module(name, std::static_pointer_cast<Module>(
-                                std::make_shared<T>(std::forward<M>(module))));
+      register_module(
+          name, std::static_pointer_cast<Module>(std::make_shared<T>(std::forward<M>(module))));
     }
   }
 

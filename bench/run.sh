@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# bench/run.sh: ember and PyTorch side by side. Builds ember's benchmarks in Release, runs each
+# ember program and then its PyTorch peer (bench/peers/), and writes
+#   bench/results/ember_<program>.json, pytorch_<program>.json   the raw results
+#   bench/results/report.json, report.md                         the joined table with targets
+# then prints the summary table. See bench/README.md.
+#
+# usage: bench/run.sh [--install] [--quick] [--only NAME]... [--build-dir DIR] [--skip-build]
+#                     [--results DIR] [--min-time-ms MS]
+#   --install      apt-get install what the PyTorch side needs (python3-torch, OpenBLAS's
+#                  libopenblas0-pthread) when missing; says what it installs
+#   --quick        a tenth of the time budget (smoke test; numbers are noisy)
+#   --only NAME    run only this program (matmul, kernels, data, pipeline); repeatable
+#   --build-dir    ember's build dir (default: build-bench next to the source tree's build dirs)
+#   --skip-build   use the programs already built in the build dir
+#   --results      where the JSON and Markdown go (default: bench/results)
+#   --min-time-ms  time budget per result (default 300)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BENCH="$ROOT/bench"
+BUILD_DIR="$ROOT/build-bench"
+RESULTS="$BENCH/results"
+PYTHON=/usr/bin/python3
+INSTALL=0
+QUICK=0
+SKIP_BUILD=0
+MIN_TIME_MS=""
+ONLY=()
+PROGRAM_TIMEOUT=300  # seconds per program and side: a runaway run cannot hold the suite
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --install) INSTALL=1 ;;
+    --quick) QUICK=1 ;;
+    --only) ONLY+=("${2#bench_}"); shift ;;
+    --build-dir) BUILD_DIR="$(realpath -m "$2")"; shift ;;
+    --skip-build) SKIP_BUILD=1 ;;
+    --results) RESULTS="$(realpath -m "$2")"; shift ;;
+    --min-time-ms) MIN_TIME_MS="$2"; shift ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+PROGRAMS=(matmul kernels data pipeline)
+if [[ ${#ONLY[@]} -gt 0 ]]; then PROGRAMS=("${ONLY[@]}"); fi
+for p in "${PROGRAMS[@]}"; do
+  if [[ ! -f "$BENCH/peers/peer_$p.py" ]]; then
+    echo "run.sh: no program '$p' (choose from matmul kernels data pipeline)" >&2
+    exit 2
+  fi
+done
+
+say() { printf '\n== %s\n' "$*" >&2; }
+T_START=$(date +%s)
+
+# --- The PyTorch side: torch and OpenBLAS -------------------------------------------------------
+APT_UPDATED=0
+apt_install() {
+  if [[ $APT_UPDATED -eq 0 ]]; then apt-get update -qq; APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
+}
+
+if ! "$PYTHON" -c 'import torch' 2>/dev/null; then
+  if [[ $INSTALL -eq 1 ]]; then
+    say "installing python3-torch (Debian's PyTorch, for the peers only)"
+    apt_install python3-torch
+  else
+    echo "run.sh: $PYTHON cannot import torch; rerun with --install (apt-get install python3-torch)" >&2
+    exit 1
+  fi
+fi
+
+# Debian's torch links libblas.so.3, which the alternatives system points at one BLAS. The peers
+# are given OpenBLAS through LD_LIBRARY_PATH (so the system-wide choice does not matter and is
+# not changed); each peer reports the BLAS it actually mapped.
+ALT=libblas.so.3-x86_64-linux-gnu
+OPENBLAS_DIR="${EMBER_OPENBLAS_DIR:-/usr/lib/x86_64-linux-gnu/openblas-pthread}"  # override: a copy elsewhere
+if [[ ! -e "$OPENBLAS_DIR/libblas.so.3" ]]; then
+  if [[ $INSTALL -eq 1 ]]; then
+    before="$(update-alternatives --query "$ALT" 2>/dev/null | sed -n 's/^Value: //p')"
+    mode="$(update-alternatives --query "$ALT" 2>/dev/null | sed -n 's/^Status: //p')"
+    say "installing libopenblas0-pthread (OpenBLAS for PyTorch's peers)"
+    apt_install libopenblas0-pthread
+    after="$(update-alternatives --query "$ALT" 2>/dev/null | sed -n 's/^Value: //p')"
+    if [[ -n "$before" && "$before" != "$after" ]]; then
+      # The package's postinst switched the system-wide libblas.so.3 (auto mode picks the highest
+      # priority). Put it back: only the peers need OpenBLAS, and they get it via LD_LIBRARY_PATH.
+      update-alternatives --set "$ALT" "$before" >/dev/null
+      echo "run.sh: installing OpenBLAS switched the system's $ALT alternative to $after;" \
+           "restored it to $before (it was in $mode mode, now manual). To let OpenBLAS be the" \
+           "system BLAS: update-alternatives --auto $ALT" >&2
+    fi
+  fi
+fi
+PEER_ENV=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE)
+BLAS_NOTE="OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for the PyTorch runs (env -u)"
+if [[ -e "$OPENBLAS_DIR/libblas.so.3" ]]; then
+  PEER_ENV+=("LD_LIBRARY_PATH=$OPENBLAS_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}")
+  BLAS_NOTE="$BLAS_NOTE; PyTorch given OpenBLAS (libopenblas0-pthread) via LD_LIBRARY_PATH=$OPENBLAS_DIR, OpenBLAS's thread count set with torch's"
+else
+  echo "run.sh: WARNING: OpenBLAS (libopenblas0-pthread) is not installed, so PyTorch uses the" \
+       "system libblas.so.3 ($(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null))." \
+       "Its matmul numbers are then not the issue's baseline. Rerun with --install." >&2
+  BLAS_NOTE="$BLAS_NOTE; WARNING: OpenBLAS not installed, PyTorch used the system libblas.so.3"
+fi
+
+# --- Build ember (Release, its own build dir) ---------------------------------------------------
+if [[ $SKIP_BUILD -eq 0 ]]; then
+  say "building ember's benchmarks (Release) in $BUILD_DIR"
+  cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DEMBER_BUILD_TESTS=OFF \
+    -DEMBER_BUILD_APPS=OFF -DEMBER_BUILD_BENCH=ON >/dev/null
+  targets=()
+  for p in "${PROGRAMS[@]}"; do
+    if [[ -f "$BENCH/bench_$p.cpp" ]]; then targets+=(--target "bench_$p"); fi
+  done
+  if [[ ${#targets[@]} -gt 0 ]]; then
+    # Keep going past a program that does not build: the others still run.
+    cmake --build "$BUILD_DIR" "${targets[@]}" -j"$(nproc)" -- -k 2>&1 | tail -n 30 >&2 || true
+  fi
+fi
+T_BUILT=$(date +%s)
+
+# --- Run ----------------------------------------------------------------------------------------
+mkdir -p "$RESULTS"
+COMMON=()
+if [[ $QUICK -eq 1 ]]; then COMMON+=(--quick); fi
+if [[ -n "$MIN_TIME_MS" ]]; then COMMON+=(--min-time-ms "$MIN_TIME_MS"); fi
+
+for p in "${PROGRAMS[@]}"; do
+  prog="bench_$p"
+  ember_json="$RESULTS/ember_$prog.json"
+  torch_json="$RESULTS/pytorch_$prog.json"
+  rm -f "$ember_json" "$torch_json"
+  exe="$BUILD_DIR/bench/$prog"
+  names=()
+  if [[ -x "$exe" ]]; then
+    args=()
+    # Programs built on bench/harness.h share its command line; others get none.
+    if grep -q '"harness.h"' "$BENCH/$prog.cpp" 2>/dev/null; then args=("${COMMON[@]}"); fi
+    say "ember   $prog ${args[*]}"
+    if timeout "$PROGRAM_TIMEOUT" "$exe" "${args[@]}" >"$ember_json.tmp"; then
+      mv "$ember_json.tmp" "$ember_json"
+      names=(--names-from "$ember_json")
+    else
+      echo "run.sh: $prog failed or timed out (exit $?); its ember column stays empty" >&2
+      rm -f "$ember_json.tmp"
+    fi
+  else
+    echo "run.sh: $exe was not built; its ember column stays empty" >&2
+  fi
+  say "pytorch peers/peer_$p.py ${COMMON[*]}"
+  if timeout "$PROGRAM_TIMEOUT" "${PEER_ENV[@]}" "$PYTHON" "$BENCH/peers/peer_$p.py" \
+      "${COMMON[@]}" "${names[@]}" >"$torch_json.tmp"; then
+    mv "$torch_json.tmp" "$torch_json"
+  else
+    echo "run.sh: peer_$p.py failed or timed out (exit $?); its PyTorch column stays empty" >&2
+    rm -f "$torch_json.tmp"
+  fi
+done
+T_END=$(date +%s)
+
+NOTE="Run $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores: build $((T_BUILT - T_START)) s, benchmarks $((T_END - T_BUILT)) s."
+NOTE="$NOTE $BLAS_NOTE."
+if [[ $QUICK -eq 1 ]]; then NOTE="$NOTE Quick mode (--quick): a tenth of the time budget, noisy."; fi
+say "report"
+"$PYTHON" "$BENCH/report.py" "$RESULTS" --env-note "$NOTE"
+echo >&2
+echo "Full table: $RESULTS/report.md; JSON: $RESULTS/report.json" >&2

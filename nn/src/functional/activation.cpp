@@ -1,0 +1,113 @@
+// Elementwise activations: forward through a SIMD kernel, backward right below as a lambda.
+#include <ember/nn/functional/activation.h>
+
+#include <ember/autograd/node.h>
+
+#include "kernels/nn_activation.h"
+
+namespace ember::nn::functional {
+namespace {
+
+using Kernel1 = void (*)(const float*, float*, std::int64_t);
+using Kernel2 = void (*)(const float*, const float*, float*, std::int64_t);
+
+void check_float(const Tensor& x, const char* op) {
+  EMBER_CHECK(x.defined(), op, ": input is an undefined tensor");
+  EMBER_CHECK(x.dtype() == kFloat32, op, ": expected a float32 input, got ", x.dtype(),
+              " of shape ", to_string(x.sizes()));
+}
+
+// out = kernel(x) for a float32 x of any strides.
+Tensor map(const Tensor& x, Kernel1 kernel) {
+  const Tensor xc = x.contiguous();
+  Tensor out = empty(x.sizes());
+  kernel(xc.data_ptr<float>(), out.data_ptr<float>(), out.numel());
+  return out;
+}
+
+// grad_x = kernel(saved, grad_out); grad_out may be strided.
+Tensor map_backward(const Tensor& saved, const Tensor& grad_out, Kernel2 kernel) {
+  const Tensor g = grad_out.contiguous();
+  Tensor grad_x = empty(saved.sizes());
+  kernel(saved.data_ptr<float>(), g.data_ptr<float>(), grad_x.data_ptr<float>(), grad_x.numel());
+  return grad_x;
+}
+
+}  // namespace
+
+Tensor sigmoid(const Tensor& x) {
+  check_float(x, "sigmoid");
+  Tensor out = map(x, kernels::sigmoid_forward);
+  if (autograd::needs_graph({&x})) {
+    // y = 1 / (1 + e^-x):  dy/dx = e^-x / (1 + e^-x)^2 = y (1 - y)
+    autograd::record("SigmoidBackward", {x}, out,
+                     [saved = autograd::SavedTensor(out)](const Tensor& grad_out,
+                                                          const std::vector<bool>&) {
+                       return std::vector<Tensor>{map_backward(saved.get("sigmoid"), grad_out,
+                                                               kernels::sigmoid_backward)};
+                     });
+  }
+  return out;
+}
+
+Tensor tanh(const Tensor& x) {
+  check_float(x, "tanh");
+  Tensor out = map(x, kernels::tanh_forward);
+  if (autograd::needs_graph({&x})) {
+    // y = tanh(x):  dy/dx = 1 / cosh^2(x) = 1 - y^2
+    autograd::record("TanhBackward", {x}, out,
+                     [saved = autograd::SavedTensor(out)](const Tensor& grad_out,
+                                                          const std::vector<bool>&) {
+                       return std::vector<Tensor>{
+                           map_backward(saved.get("tanh"), grad_out, kernels::tanh_backward)};
+                     });
+  }
+  return out;
+}
+
+Tensor relu(const Tensor& x) {
+  check_float(x, "relu");
+  Tensor out = map(x, kernels::relu_forward);
+  if (autograd::needs_graph({&x})) {
+    // y = max(x, 0):  dy/dx = 1 where y > 0, else 0 (0 at x = 0, as PyTorch)
+    autograd::record("ReluBackward", {x}, out,
+                     [saved = autograd::SavedTensor(out)](const Tensor& grad_out,
+                                                          const std::vector<bool>&) {
+                       return std::vector<Tensor>{
+                           map_backward(saved.get("relu"), grad_out, kernels::relu_backward)};
+                     });
+  }
+  return out;
+}
+
+Tensor silu(const Tensor& x) {
+  check_float(x, "silu");
+  Tensor out = map(x, kernels::silu_forward);
+  if (autograd::needs_graph({&x})) {
+    // y = x s, s = sigmoid(x):  dy/dx = s + x s (1 - s) = s (1 + x (1 - s))
+    autograd::record("SiluBackward", {x}, out,
+                     [saved = autograd::SavedTensor(x.contiguous())](const Tensor& grad_out,
+                                                                     const std::vector<bool>&) {
+                       return std::vector<Tensor>{
+                           map_backward(saved.get("silu"), grad_out, kernels::silu_backward)};
+                     });
+  }
+  return out;
+}
+
+Tensor logsigmoid(const Tensor& x) {
+  check_float(x, "logsigmoid");
+  Tensor out = map(x, kernels::logsigmoid_forward);
+  if (autograd::needs_graph({&x})) {
+    // y = -log(1 + e^-x):  dy/dx = e^-x / (1 + e^-x) = 1 - sigmoid(x) = sigmoid(-x)
+    autograd::record("LogSigmoidBackward", {x}, out,
+                     [saved = autograd::SavedTensor(x.contiguous())](const Tensor& grad_out,
+                                                                     const std::vector<bool>&) {
+                       return std::vector<Tensor>{map_backward(saved.get("logsigmoid"), grad_out,
+                                                               kernels::logsigmoid_backward)};
+                     });
+  }
+  return out;
+}
+
+}  // namespace ember::nn::functional

@@ -1,0 +1,123 @@
+// Elementwise arithmetic with broadcasting, comparisons, reductions and matmul (forward values).
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstring>
+
+#include <ember/core/generator.h>
+#include <ember/core/ops.h>
+#include <ember/core/parallel.h>
+
+using namespace ember;
+using Catch::Contains;
+
+namespace {
+Tensor vec(std::vector<float> v, Shape s) { return from_vector(v, s); }
+}  // namespace
+
+TEST_CASE("arithmetic broadcasts like NumPy", "[ops]") {
+  Tensor a = vec({1, 2, 3, 4, 5, 6}, {2, 3});
+  Tensor row = vec({10, 20, 30}, {3});
+  Tensor col = vec({100, 200}, {2, 1});
+  CHECK((a + row).to_vector<float>() == std::vector<float>{11, 22, 33, 14, 25, 36});
+  CHECK((a + col).to_vector<float>() == std::vector<float>{101, 102, 103, 204, 205, 206});
+  CHECK((row + col).sizes() == Shape{2, 3});  // [3] with [2,1] -> [2,3]
+  CHECK((a - 1).to_vector<float>() == std::vector<float>{0, 1, 2, 3, 4, 5});
+  CHECK((2 * a).to_vector<float>() == std::vector<float>{2, 4, 6, 8, 10, 12});
+  CHECK((a / 2).to_vector<float>() == std::vector<float>{0.5f, 1, 1.5f, 2, 2.5f, 3});
+  CHECK((1 / vec({4}, {1})).item<float>() == 0.25f);
+  CHECK((-a).at<float>({1, 2}) == -6.0f);
+  CHECK((a * a.t().t()).at<float>({1, 1}) == 25.0f);
+  // Non-contiguous operands: a.t() is [3,2] with strides [1,3].
+  CHECK((a.t() + vec({0, 0}, {2})).to_vector<float>() == std::vector<float>{1, 4, 2, 5, 3, 6});
+  CHECK(exp(vec({0, 1}, {2})).to_vector<float>() == std::vector<float>{1.0f, std::exp(1.0f)});
+  CHECK(log(vec({1, 0}, {2})).to_vector<float>()[1] == -INFINITY);
+  Tensor i = arange(4);
+  CHECK((i * 3).to_vector<std::int64_t>() == std::vector<std::int64_t>{0, 3, 6, 9});
+  CHECK((i / 2).to_vector<std::int64_t>() == std::vector<std::int64_t>{0, 0, 1, 1});
+}
+
+TEST_CASE("arithmetic errors name the op and both shapes or dtypes", "[ops]") {
+  CHECK_THROWS_WITH(zeros({2, 3}) + zeros({4}),
+                    "add: shapes [2, 3] and [4] cannot be broadcast together (dim 1: 3 vs 4)");
+  CHECK_THROWS_WITH(zeros({2}) * zeros({2}, kInt64),
+                    "mul: dtypes differ: float32 and int64 (convert one with .to())");
+  CHECK_THROWS_WITH(arange(3) / zeros({3}, kInt64), "div: integer division by zero");
+  CHECK_THROWS_WITH(exp(arange(3)), "exp: expected a float32 tensor, got int64");
+}
+
+TEST_CASE("comparisons give uint8 masks that count with sum", "[ops]") {
+  Tensor pred = from_vector(std::vector<std::int64_t>{1, 2, 3, 4}, {4});
+  Tensor label = from_vector(std::vector<std::int64_t>{1, 0, 3, 0}, {4});
+  Tensor hits = pred == label;
+  CHECK(hits.dtype() == kUInt8);
+  CHECK(hits.to_vector<std::uint8_t>() == std::vector<std::uint8_t>{1, 0, 1, 0});
+  CHECK(hits.sum().item<std::int64_t>() == 2);
+  CHECK((pred != label).sum().item<std::int64_t>() == 2);
+  CHECK((pred > label).to_vector<std::uint8_t>() == std::vector<std::uint8_t>{0, 1, 0, 1});
+  CHECK((pred >= label).sum().item<std::int64_t>() == 4);
+  CHECK((pred < label).sum().item<std::int64_t>() == 0);
+  CHECK((pred <= label).sum().item<std::int64_t>() == 2);
+  CHECK(hits.to(kFloat32).mean().item<float>() == 0.5f);  // accuracy
+}
+
+TEST_CASE("reductions over all elements and along a dim", "[ops]") {
+  Tensor a = vec({1, 2, 3, 4, 5, 6}, {2, 3});
+  CHECK(a.sum().item<float>() == 21.0f);  // 1+2+3+4+5+6
+  CHECK(a.sum(0).to_vector<float>() == std::vector<float>{5, 7, 9});
+  CHECK(a.sum(1).to_vector<float>() == std::vector<float>{6, 15});
+  CHECK(a.sum(-1, true).sizes() == Shape{2, 1});
+  CHECK(a.mean().item<float>() == 3.5f);
+  CHECK(a.mean(0).to_vector<float>() == std::vector<float>{2.5f, 3.5f, 4.5f});
+  CHECK(a.max().item<float>() == 6.0f);
+  auto [values, indices] = vec({3, 9, 9, 1, 0, 2}, {2, 3}).max(1);
+  CHECK(values.to_vector<float>() == std::vector<float>{9, 2});
+  CHECK(indices.to_vector<std::int64_t>() == std::vector<std::int64_t>{1, 2});  // first maximum
+  CHECK(vec({3, 9, 9, 1, 0, 2}, {2, 3}).argmax(0).to_vector<std::int64_t>() ==
+        std::vector<std::int64_t>{0, 0, 0});
+  // NaN wins max and argmax, as in PyTorch.
+  CHECK(vec({1, NAN, 3}, {3}).argmax(0).item<std::int64_t>() == 1);
+  CHECK(std::isnan(vec({1, NAN, 3}, {3}).max().item<float>()));
+  CHECK(std::isnan(zeros({0}).mean().item<float>()));
+  CHECK(zeros({0}).sum().item<float>() == 0.0f);
+  CHECK_THROWS_WITH(zeros({2, 0}).max(1), "max: cannot reduce over dim 1 of size 0 in shape [2, 0]");
+  CHECK_THROWS_WITH(a.sum(2), "sum: dim 2 is out of range for a tensor of 2 dims (expected -2 <= dim < 2)");
+  CHECK_THROWS_WITH(arange(3).mean(), "mean: expected a float32 tensor, got int64 (convert with .to(ember::kFloat32))");
+}
+
+TEST_CASE("matmul multiplies 2-d, batched and 1-d operands", "[ops][matmul]") {
+  // [[1 2 3] [4 5 6]] @ [[1 0] [0 1] [1 1]] = [[1+3, 2+3] [4+6, 5+6]]
+  Tensor a = vec({1, 2, 3, 4, 5, 6}, {2, 3});
+  Tensor b = vec({1, 0, 0, 1, 1, 1}, {3, 2});
+  CHECK(matmul(a, b).to_vector<float>() == std::vector<float>{4, 5, 10, 11});
+  CHECK(a.matmul(a.t()).to_vector<float>() == std::vector<float>{14, 32, 32, 77});  // transposed view
+  CHECK(matmul(vec({1, 1}, {2}), a).to_vector<float>() == std::vector<float>{5, 7, 9});
+  CHECK(matmul(a, vec({1, 1, 1}, {3})).to_vector<float>() == std::vector<float>{6, 15});
+  Tensor batch = matmul(a.unsqueeze(0) * vec({1, 2}, {2, 1, 1}), b);  // [2,2,3] @ [3,2]
+  CHECK(batch.sizes() == Shape{2, 2, 2});
+  CHECK(batch.to_vector<float>() == std::vector<float>{4, 5, 10, 11, 8, 10, 20, 22});
+  CHECK(matmul(zeros({4, 0}), zeros({0, 3})).to_vector<float>() == std::vector<float>(12, 0.0f));
+  CHECK_THROWS_WITH(matmul(zeros({256, 784}), zeros({785, 10})),
+                    "matmul: shapes [256, 784] and [785, 10] cannot be multiplied (784 != 785)");
+  CHECK_THROWS_WITH(matmul(arange(4), arange(4)), "matmul: expected float32 tensors, got int64 and int64");
+}
+
+TEST_CASE("matmul and sum give bitwise-identical results at 1 and 2 threads", "[ops][determinism]") {
+  Generator gen(7);
+  Tensor x = randn({256, 784}, gen), w = randn({784, 256}, gen), w10 = randn({10, 784}, gen);
+  const int saved = get_num_threads();
+  auto run = [&](int threads) {
+    set_num_threads(threads);
+    std::vector<float> out = matmul(x, w).to_vector<float>();
+    auto skinny = matmul(x, w10.t()).to_vector<float>();
+    out.insert(out.end(), skinny.begin(), skinny.end());
+    out.push_back(x.sum().item<float>());
+    auto rows = x.sum(1).to_vector<float>();
+    out.insert(out.end(), rows.begin(), rows.end());
+    return out;
+  };
+  const auto one = run(1), two = run(2);
+  set_num_threads(saved);
+  REQUIRE(one.size() == two.size());
+  CHECK(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
+}

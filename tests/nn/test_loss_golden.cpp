@@ -1,0 +1,111 @@
+// Losses against PyTorch 1.13 (../shared/golden/, FORMAT.md there): every case, forward and the
+// gradients of input (and of target for bce_with_logits and mse_loss), including the error cases.
+#include <catch2/catch.hpp>
+
+#include <functional>
+#include <string>
+
+#include <ember/nn/functional.h>
+
+#include "support/golden.h"
+
+namespace F = ember::nn::functional;
+using ember::Tensor;
+using ember::test::GoldenCase;
+
+namespace {
+
+void check_against(const Tensor& got, const GoldenCase& f32, const GoldenCase& f64,
+                   const std::string& name) {
+  INFO(name);
+  REQUIRE(got.defined());
+  const std::string vs32 = ember::test::compare(got, f32.at(name), f32.rtol(), f32.atol());
+  INFO("vs float32 file: " << vs32);
+  CHECK(vs32.empty());
+  if (!f32.f32_only()) {
+    const std::string vs64 = ember::test::compare(got, f64.at(name), f32.rtol(), f32.atol());
+    INFO("vs float64 file: " << vs64);
+    CHECK(vs64.empty());
+  }
+}
+
+F::Reduction reduction_of(const GoldenCase& c) {
+  const std::string r = c.params.at("reduction");
+  if (r == "none") return F::Reduction::None;
+  if (r == "sum") return F::Reduction::Sum;
+  return F::Reduction::Mean;
+}
+
+Tensor optional_float(const GoldenCase& c, const std::string& name) {
+  return c.has(name) ? c.at(name).as_float() : Tensor();
+}
+
+// For each case of `op`: builds input (requires grad) and target (requires grad when
+// `target_grad`), runs `fn`, backward with grad_output, compares.
+void run_loss_cases(
+    const std::string& op, bool float_target, bool target_grad,
+    const std::function<Tensor(const Tensor&, const Tensor&, const GoldenCase&)>& fn) {
+  const auto cases = ember::test::golden_cases(op);
+  REQUIRE(!cases.empty());
+  for (const std::string& name : cases) {
+    INFO("case " << name);
+    const GoldenCase f32 = ember::test::load_golden(name + ".f32.txt");
+    const GoldenCase f64 = ember::test::load_golden(name + ".f64.txt");
+    Tensor x = f32.at("input").as_float();
+    Tensor t = float_target ? f32.at("target").as_float() : f32.at("target").as_int64();
+    if (f32.expects_error()) {
+      CHECK_THROWS_AS(fn(x, t, f32), ember::Error);
+      continue;
+    }
+    x.requires_grad_();
+    if (target_grad) t.requires_grad_();
+    const Tensor y = fn(x, t, f32);
+    check_against(y, f32, f64, "output");
+    y.backward(f32.at("grad_output").as_float());
+    check_against(x.grad(), f32, f64, "grad_input");
+    if (target_grad && f32.has("grad_target")) check_against(t.grad(), f32, f64, "grad_target");
+  }
+}
+
+}  // namespace
+
+TEST_CASE("golden: cross_entropy matches PyTorch", "[nn][loss][golden]") {
+  run_loss_cases("cross_entropy", false, false,
+                 [](const Tensor& x, const Tensor& t, const GoldenCase& c) {
+                   F::CrossEntropyOptions o;
+                   o.weight = optional_float(c, "weight");
+                   o.reduction = reduction_of(c);
+                   o.ignore_index = static_cast<std::int64_t>(c.number("ignore_index"));
+                   if (c.params.count("label_smoothing"))
+                     o.label_smoothing = c.number("label_smoothing");
+                   return F::cross_entropy(x, t, o);
+                 });
+}
+
+TEST_CASE("golden: nll_loss matches PyTorch", "[nn][loss][golden]") {
+  run_loss_cases("nll_loss", false, false,
+                 [](const Tensor& x, const Tensor& t, const GoldenCase& c) {
+                   F::NLLLossOptions o;
+                   o.weight = optional_float(c, "weight");
+                   o.reduction = reduction_of(c);
+                   o.ignore_index = static_cast<std::int64_t>(c.number("ignore_index"));
+                   return F::nll_loss(x, t, o);
+                 });
+}
+
+TEST_CASE("golden: binary_cross_entropy_with_logits matches PyTorch", "[nn][loss][golden]") {
+  run_loss_cases("bce_with_logits", true, true,
+                 [](const Tensor& x, const Tensor& t, const GoldenCase& c) {
+                   F::BCEWithLogitsOptions o;
+                   o.weight = optional_float(c, "weight");
+                   o.pos_weight = optional_float(c, "pos_weight");
+                   o.reduction = reduction_of(c);
+                   return F::binary_cross_entropy_with_logits(x, t, o);
+                 });
+}
+
+TEST_CASE("golden: mse_loss matches PyTorch", "[nn][loss][golden]") {
+  run_loss_cases("mse_loss", true, true, [](const Tensor& x, const Tensor& t, const GoldenCase& c) {
+    return F::mse_loss(x, t, reduction_of(c));
+  });
+}

@@ -1,0 +1,150 @@
+// ember::save / ember::load for an SGD optimizer: resuming from a checkpoint continues the exact
+// trajectory; mismatched or wrong-kind files are rejected with the optimizer unchanged.
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <ember/core/generator.h>
+#include <ember/core/ops.h>
+#include <ember/nn/checkpoint.h>
+#include <ember/nn/linear.h>
+#include <ember/nn/sequential.h>
+#include <ember/optim/optim.h>
+
+using namespace ember;
+using Catch::Matchers::Contains;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "ember-optim-XXXXXX").string();
+    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+    path = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string file(const std::string& name) const { return (path / name).string(); }
+  fs::path path;
+};
+
+std::vector<float> flat(const nn::Module& m) {
+  std::vector<float> all;
+  for (const Tensor& p : m.parameters()) {
+    const auto v = p.to_vector<float>();
+    all.insert(all.end(), v.begin(), v.end());
+  }
+  return all;
+}
+
+void train_step(nn::Module& net, optim::SGD& sgd, const Tensor& x) {
+  sgd.zero_grad();
+  Tensor y = net(x);
+  (y * y).mean().backward();
+  sgd.step();
+}
+
+}  // namespace
+
+TEST_CASE("Optimizer checkpoint: resuming continues the exact trajectory", "[optim][checkpoint]") {
+  TempDir dir;
+  Generator gen(1);
+  Tensor x = randn({8, 4}, gen);
+  const optim::SGDOptions options{
+      .lr = 0.05, .momentum = 0.9, .weight_decay = 1e-3, .nesterov = true};
+
+  nn::Sequential a(nn::Linear(4, 3, true, gen), nn::Linear(3, 2, true, gen));
+  optim::SGD sgd_a(a.parameters(), options);
+  for (int i = 0; i < 3; ++i) train_step(a, sgd_a, x);
+  save(a, dir.file("model.ckpt"));
+  save(sgd_a, dir.file("optim.ckpt"));
+  sgd_a.param_groups()[0].options.lr = 0.05;  // unchanged; loaded below as saved
+
+  // A fresh model and optimizer with other options, restored from the files.
+  Generator other(99);
+  nn::Sequential b(nn::Linear(4, 3, true, other), nn::Linear(3, 2, true, other));
+  optim::SGD sgd_b(b.parameters(), {.lr = 1.0});
+  load(b, dir.file("model.ckpt"));
+  load(sgd_b, dir.file("optim.ckpt"));
+  CHECK(sgd_b.param_groups()[0].options.lr == 0.05);
+  CHECK(sgd_b.param_groups()[0].options.momentum == 0.9);
+  CHECK(sgd_b.param_groups()[0].options.weight_decay == 1e-3);
+  CHECK(sgd_b.param_groups()[0].options.nesterov);
+  for (std::size_t i = 0; i < 4; ++i) {
+    CHECK(sgd_b.param_groups()[0].momentum_buffers[i].to_vector<float>() ==
+          sgd_a.param_groups()[0].momentum_buffers[i].to_vector<float>());
+  }
+  for (int i = 0; i < 3; ++i) {
+    train_step(a, sgd_a, x);
+    train_step(b, sgd_b, x);
+  }
+  CHECK(flat(a) == flat(b));
+}
+
+TEST_CASE("Optimizer checkpoint: buffers not yet created load as none", "[optim][checkpoint]") {
+  TempDir dir;
+  nn::Linear fc(2, 2);
+  optim::SGD fresh(fc.parameters(), {.lr = 0.1, .momentum = 0.5});
+  save(fresh, dir.file("o.ckpt"));
+  optim::SGD trained(fc.parameters(), {.lr = 0.1, .momentum = 0.5});
+  fc(ones({1, 2})).sum().backward();
+  trained.step();
+  REQUIRE(trained.param_groups()[0].momentum_buffers[0].defined());
+  load(trained, dir.file("o.ckpt"));
+  CHECK(!trained.param_groups()[0].momentum_buffers[0].defined());
+}
+
+TEST_CASE("Optimizer checkpoint: mismatches are rejected, the optimizer unchanged",
+          "[optim][checkpoint]") {
+  TempDir dir;
+  const std::string path = dir.file("o.ckpt");
+  nn::Linear fc(3, 2);
+  optim::SGD sgd(fc.parameters(), {.lr = 0.1, .momentum = 0.5});
+  fc(ones({1, 3})).sum().backward();
+  sgd.step();
+  const auto buffer_before = sgd.param_groups()[0].momentum_buffers[0].to_vector<float>();
+
+  SECTION("a different number of parameters") {
+    nn::Linear no_bias(3, 2, false);
+    save(optim::SGD(no_bias.parameters(), {.lr = 0.3}), path);
+    CHECK_THROWS_WITH(load(sgd, path), Contains("parameter group 0: expected 2 parameters, got 1"));
+  }
+  SECTION("a different shape") {
+    nn::Linear wider(4, 2);
+    optim::SGD other(wider.parameters(), {.lr = 0.3, .momentum = 0.5});
+    wider(ones({1, 4})).sum().backward();
+    other.step();
+    save(other, path);
+    CHECK_THROWS_WITH(load(sgd, path),
+                      Contains("'state.0.0.momentum_buffer': expected shape [2, 3] (its "
+                               "parameter's), got [2, 4]"));
+  }
+  SECTION("more parameter groups in the file") {
+    nn::Linear extra(1, 1);
+    optim::SGD other({optim::ParamGroup{fc.parameters()}, optim::ParamGroup{extra.parameters()}},
+                     {.lr = 0.3});
+    save(other, path);
+    CHECK_THROWS_WITH(load(sgd, path), Contains("holds 'param_groups.1."));
+  }
+  SECTION("a module checkpoint is not an optimizer checkpoint") {
+    save(fc, path);
+    CHECK_THROWS_WITH(load(sgd, path),
+                      Contains("is a module checkpoint, expected an optimizer checkpoint"));
+    // And the other way round.
+    save(sgd, path);
+    CHECK_THROWS_WITH(load(fc, path),
+                      Contains("is an optimizer checkpoint, expected a module checkpoint"));
+  }
+  CHECK(sgd.param_groups()[0].options.lr == 0.1);
+  CHECK(sgd.param_groups()[0].momentum_buffers[0].to_vector<float>() == buffer_before);
+}
