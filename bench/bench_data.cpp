@@ -2,6 +2,7 @@
 //   idx_load/train-images.gz     read_idx of the 26 MB gzip file (inflate + parse)
 //   idx_load/train-images.raw    read_idx of the same, decompressed to a temp file (plain read)
 //   dataloader_epoch/b256_shuffle  one shuffled epoch of batches of 256 (gather + /255)
+//   baseline/memcpy_188MB        memcpy of an epoch's worth of floats: this machine's memory speed
 // gbps: for idx_load, decoded bytes (47 MB) per second; for the epoch, bytes moved (uint8 read +
 // float32 written + labels) per second. Absent files give {"note": ...} and no results.
 //   bench_data [reps=7]
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -93,6 +95,15 @@ int main(int argc, char** argv) {
   const double epoch_bytes = 60000.0 * (784 + 784 * 4 + 8 + 8);
   results.push_back(measure("dataloader_epoch/b256_shuffle", reps, epoch_bytes, [&] {
     for (const Batch& batch : loader) sink += batch.images.data_ptr<float>()[0];
+  }));
+
+  // Reference for "memory speed": memcpy of the epoch's float output (read + write counted).
+  const std::size_t floats = 60000u * 784u;
+  std::vector<float> from(floats, 1.0f);
+  std::vector<float> to(floats);
+  results.push_back(measure("baseline/memcpy_188MB", reps, 2.0 * 4.0 * floats, [&] {
+    std::memcpy(to.data(), from.data(), floats * sizeof(float));
+    sink += to[floats / 2];
   }));
   print(results, sink < 0 ? "impossible" : "");
   return 0;

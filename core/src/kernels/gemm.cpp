@@ -196,16 +196,28 @@ inline void store_tile(const Batch (&acc)[R][2], Out c, std::int64_t cols, bool 
   }
 }
 
+// One micro-tile's work: C (R rows x cols) = (load_c ? C : 0) + A panel @ B panel over kc.
+struct Tile {
+  std::int64_t kc;
+  const float* a;  // a[k * a_ks + r]
+  std::int64_t a_ks;
+  const float* b;  // b[k * b_ks + j]
+  std::int64_t b_ks;
+  Out c;
+  std::int64_t cols;
+  bool load_c;
+};
+
+// Taken by reference: a by-value Tile (or Out) is copied through the stack with wide moves that
+// stall store forwarding on every call.
 template <int R>
-void tile(std::int64_t kc, const float* a, std::int64_t a_ks, const float* b, std::int64_t b_ks,
-          Out c, std::int64_t cols, bool load_c) {
+void tile(const Tile& t) {
   Batch acc[R][2];
-  micro_kernel<R>(kc, a, a_ks, b, b_ks, acc);
-  store_tile<R>(acc, c, cols, load_c);
+  micro_kernel<R>(t.kc, t.a, t.a_ks, t.b, t.b_ks, acc);
+  store_tile<R>(acc, t.c, t.cols, t.load_c);
 }
 
-using TileFn = void (*)(std::int64_t, const float*, std::int64_t, const float*, std::int64_t, Out,
-                        std::int64_t, bool);
+using TileFn = void (*)(const Tile&);
 
 template <std::size_t... I>
 constexpr std::array<TileFn, sizeof...(I)> make_tiles(std::index_sequence<I...>) {
@@ -337,7 +349,7 @@ void gemm_packed(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int
           for (std::int64_t t = tb; t < te; ++t) {
             const std::int64_t m0 = t * MR;
             const std::int64_t rows = std::min<std::int64_t>(MR, M - m0);
-            tiles[rows - 1](kc, ap + (t - tb) * MR * kc, MR, b, NR, C.sub(m0, n0), cols, load_c);
+            tiles[rows - 1]({kc, ap + (t - tb) * MR * kc, MR, b, NR, C.sub(m0, n0), cols, load_c});
           }
         }
       }
@@ -389,7 +401,7 @@ void gemm_direct(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int
         b = bp;
         b_ks = NR;
       }
-      tiles[M - 1](K, A.p, A.cs, b, b_ks, C.sub(0, n0), cols, accumulate);
+      tiles[M - 1]({K, A.p, A.cs, b, b_ks, C.sub(0, n0), cols, accumulate});
     }
   });
 }

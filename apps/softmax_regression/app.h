@@ -1,0 +1,76 @@
+// ember-softmax-regression: d2l's softmax regression (and its MLP) on (Fashion-)MNIST, as a
+// command-line program. This header holds what the app's files share: the settings, one epoch's
+// figures, and the two kinds of failure (usage: exit 2, runtime: exit 1).
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace app {
+
+// Everything the command line sets (see main.cpp for the flags and their defaults).
+struct Settings {
+  std::string dataset = "fashion-mnist";  // fashion-mnist | mnist
+  std::string data_dir;                   // empty: the dataset's default folder
+  std::string model = "softmax";          // softmax | mlp
+  std::int64_t epochs = 10;
+  std::int64_t batch_size = 256;
+  double lr = 0.1;
+  double momentum = 0.0;
+  double weight_decay = 0.0;
+  std::uint64_t seed = 0;
+  int threads = 0;  // 0: the library's default (all cores or OMP_NUM_THREADS)
+  bool quiet = false;
+  std::string save_path;     // checkpoint after every epoch
+  std::string resume_path;   // continue a run saved with --save
+  std::string load_path;     // start from (or, with eval_only, evaluate) these weights
+  bool eval_only = false;
+  std::string plot_path;     // curves.svg
+  std::string predict_path;  // grid.svg or grid.png
+  std::string metrics_path;  // run.jsonl
+  std::int64_t predict_count = 18;
+
+  // Which of the settings a checkpoint pins were given on the command line (so --resume can
+  // take the others from the checkpoint and refuse contradictions).
+  bool given_dataset = false, given_data_dir = false, given_model = false, given_epochs = false,
+       given_batch_size = false, given_lr = false, given_momentum = false,
+       given_weight_decay = false, given_seed = false;
+};
+
+// One row of the table (d2l's train_ch3 figures).
+struct EpochMetrics {
+  std::int64_t epoch = 0;
+  double train_loss = 0.0;       // sum of per-sample losses / samples seen (train mode)
+  double train_acc = 0.0;        // correct / seen during training
+  double test_acc = 0.0;         // after the epoch, eval mode, no grad
+  double seconds = 0.0;          // the epoch's wall time: training plus test evaluation
+  double samples_per_sec = 0.0;  // training samples / training time
+};
+
+// A mistake on the command line: printed with a pointer to --help, exit code 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A failure while running (files, checkpoints): "error: <message>" and the hint, exit code 1.
+class RuntimeError : public std::runtime_error {
+ public:
+  RuntimeError(const std::string& message, std::string hint)
+      : std::runtime_error(message), hint_(std::move(hint)) {}
+  const std::string& hint() const { return hint_; }
+
+ private:
+  std::string hint_;
+};
+
+// Set by the SIGINT handler (main.cpp); training stops after the current batch.
+bool interrupted();
+
+// Trains (or evaluates) as the settings say, writing the table to stdout. Returns the exit code:
+// 0, or 130 when interrupted. Throws UsageError, RuntimeError, ember::Error.
+int run(Settings settings);
+
+}  // namespace app
