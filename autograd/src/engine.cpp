@@ -23,7 +23,8 @@ std::vector<Tensor> AccumulateGrad::apply(const Tensor& grad_out) {
   if (!grad.defined()) {
     // Keep the incoming buffer when nothing else can see it; otherwise copy, so that two leaves
     // never share one grad tensor.
-    const bool sole_owner = grad_out.impl_ptr().use_count() == 1 && grad_out.storage().use_count() == 1;
+    const bool sole_owner =
+        grad_out.impl_ptr().use_count() == 1 && grad_out.storage().use_count() == 1;
     grad = sole_owner && grad_out.is_contiguous() ? grad_out.detach() : grad_out.clone();
   } else {
     grad.add_(grad_out);
@@ -61,13 +62,16 @@ void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& gra
                 "inputs, or compute it under a NoGradGuard?)");
     Tensor seed = grads.empty() ? Tensor() : grads[i];
     if (!seed.defined()) {
-      EMBER_CHECK(out.numel() == 1, "backward: a gradient can be created implicitly only for "
-                  "outputs with one element; pass one of shape ", to_string(out.sizes()));
+      EMBER_CHECK(out.numel() == 1,
+                  "backward: a gradient can be created implicitly only for "
+                  "outputs with one element; pass one of shape ",
+                  to_string(out.sizes()));
       seed = ones(out.sizes());
     }
-    EMBER_CHECK(seed.sizes() == out.sizes() && seed.dtype() == kFloat32, "backward: gradient of shape ",
-                to_string(seed.sizes()), " and dtype ", seed.dtype(), " for an output of shape ",
-                to_string(out.sizes()), " (expected the same shape, float32)");
+    EMBER_CHECK(seed.sizes() == out.sizes() && seed.dtype() == kFloat32,
+                "backward: gradient of shape ", to_string(seed.sizes()), " and dtype ",
+                seed.dtype(), " for an output of shape ", to_string(out.sizes()),
+                " (expected the same shape, float32)");
     std::shared_ptr<Node> node = root_node(out);
     Tensor& buffer = buffers[node.get()];
     buffer = buffer.defined() ? buffer + seed : seed;

@@ -6,7 +6,11 @@ namespace {
 thread_local bool enabled = true;
 }
 
-bool grad_enabled() { return enabled; }
-void set_grad_enabled(bool on) { enabled = on; }
+bool grad_enabled() {
+  return enabled;
+}
+void set_grad_enabled(bool on) {
+  enabled = on;
+}
 
 }  // namespace ember::autograd

@@ -78,10 +78,10 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
       if (bad && (result.ok || excess > result.max_error)) {
         std::ostringstream msg;
         msg.precision(9);
-        msg << "gradcheck: input " << which << " (shape " << to_string(x.sizes())
-            << "), element " << i << ": analytic " << analytic[i] << ", numerical " << numerical
-            << " (|difference| " << error << " > atol " << options.atol << " + rtol "
-            << options.rtol << " * |numerical|)";
+        msg << "gradcheck: input " << which << " (shape " << to_string(x.sizes()) << "), element "
+            << i << ": analytic " << analytic[i] << ", numerical " << numerical << " (|difference| "
+            << error << " > atol " << options.atol << " + rtol " << options.rtol
+            << " * |numerical|)";
         result.message = msg.str();
         result.ok = false;
       }

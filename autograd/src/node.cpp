@@ -33,8 +33,9 @@ Tensor SavedTensor::get(const char* op) const {
               "backward(); call backward(grad, /*retain_graph=*/true) the first time to keep them");
   EMBER_CHECK(data_.version() == saved_version_, op,
               ": a tensor needed for the gradient was modified by an in-place operation: it was "
-              "saved at version ", saved_version_, " and is now at version ", data_.version(),
-              " (shape ", to_string(data_.sizes()), ")");
+              "saved at version ",
+              saved_version_, " and is now at version ", data_.version(), " (shape ",
+              to_string(data_.sizes()), ")");
   return data_;
 }
 

@@ -13,7 +13,9 @@ std::uint64_t splitmix64(std::uint64_t& x) {
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);
 }
-std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+std::uint64_t rotl(std::uint64_t x, int k) {
+  return (x << k) | (x >> (64 - k));
+}
 }  // namespace
 
 void Generator::manual_seed(std::uint64_t seed) {
@@ -35,9 +37,13 @@ std::uint64_t Generator::next_u64() {
 }
 
 // The top 24 bits make every float in [0, 1) with step 2^-24 equally likely.
-float Generator::uniform() { return static_cast<float>(next_u64() >> 40) * 0x1.0p-24f; }
+float Generator::uniform() {
+  return static_cast<float>(next_u64() >> 40) * 0x1.0p-24f;
+}
 
-float Generator::uniform(float low, float high) { return low + (high - low) * uniform(); }
+float Generator::uniform(float low, float high) {
+  return low + (high - low) * uniform();
+}
 
 // Box-Muller in double, so the result depends only on the bits drawn, not on libm's float paths.
 float Generator::normal() {
@@ -71,6 +77,8 @@ Generator& default_generator() {
   return generator;
 }
 
-void manual_seed(std::uint64_t seed) { default_generator().manual_seed(seed); }
+void manual_seed(std::uint64_t seed) {
+  default_generator().manual_seed(seed);
+}
 
 }  // namespace ember

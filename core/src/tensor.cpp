@@ -19,10 +19,13 @@ Storage::Storage(std::size_t bytes) : nbytes(bytes) {
   // 64-byte alignment (a cache line, an AVX-512 register); aligned_alloc wants a multiple of it.
   const std::size_t padded = (bytes + 63) / 64 * 64;
   data = static_cast<std::byte*>(std::aligned_alloc(64, padded == 0 ? 64 : padded));
-  if (data == nullptr) throw Error("out of memory: cannot allocate " + std::to_string(bytes) + " bytes");
+  if (data == nullptr)
+    throw Error("out of memory: cannot allocate " + std::to_string(bytes) + " bytes");
 }
 
-Storage::~Storage() { std::free(data); }
+Storage::~Storage() {
+  std::free(data);
+}
 
 AutogradMeta& TensorImpl::autograd_meta() {
   if (!autograd) autograd = std::make_unique<AutogradMeta>();
@@ -49,8 +52,7 @@ Shape contiguous_strides(const Shape& sizes) {
 Shape broadcast_strides(const Shape& sizes, const Shape& strides, const Shape& out_sizes) {
   Shape result(out_sizes.size(), 0);
   const std::size_t lead = out_sizes.size() - sizes.size();
-  for (std::size_t i = 0; i < sizes.size(); ++i)
-    result[lead + i] = sizes[i] == 1 ? 0 : strides[i];
+  for (std::size_t i = 0; i < sizes.size(); ++i) result[lead + i] = sizes[i] == 1 ? 0 : strides[i];
   return result;
 }
 
@@ -76,16 +78,30 @@ const TensorImpl& checked(const std::shared_ptr<TensorImpl>& impl) {
 }
 }  // namespace
 
-const Shape& Tensor::sizes() const { return checked(impl_).sizes; }
-const Shape& Tensor::strides() const { return checked(impl_).strides; }
+const Shape& Tensor::sizes() const {
+  return checked(impl_).sizes;
+}
+const Shape& Tensor::strides() const {
+  return checked(impl_).strides;
+}
 std::int64_t Tensor::size(std::int64_t d) const {
   return sizes()[static_cast<std::size_t>(wrap_dim(d, dim(), "size"))];
 }
-std::int64_t Tensor::dim() const { return static_cast<std::int64_t>(sizes().size()); }
-std::int64_t Tensor::numel() const { return numel_of(sizes()); }
-Dtype Tensor::dtype() const { return checked(impl_).dtype; }
-std::int64_t Tensor::storage_offset() const { return checked(impl_).offset; }
-const std::shared_ptr<Storage>& Tensor::storage() const { return checked(impl_).storage; }
+std::int64_t Tensor::dim() const {
+  return static_cast<std::int64_t>(sizes().size());
+}
+std::int64_t Tensor::numel() const {
+  return numel_of(sizes());
+}
+Dtype Tensor::dtype() const {
+  return checked(impl_).dtype;
+}
+std::int64_t Tensor::storage_offset() const {
+  return checked(impl_).offset;
+}
+const std::shared_ptr<Storage>& Tensor::storage() const {
+  return checked(impl_).storage;
+}
 
 bool Tensor::is_contiguous() const {
   std::int64_t expected = 1;
@@ -138,9 +154,9 @@ T Tensor::at(std::initializer_list<std::int64_t> index) const {
   return reinterpret_cast<const T*>(storage()->data)[offset];
 }
 
-#define EMBER_INSTANTIATE(T)                                             \
-  template T Tensor::item<T>() const;                                    \
-  template std::vector<T> Tensor::to_vector<T>() const;                  \
+#define EMBER_INSTANTIATE(T)                            \
+  template T Tensor::item<T>() const;                   \
+  template std::vector<T> Tensor::to_vector<T>() const; \
   template T Tensor::at<T>(std::initializer_list<std::int64_t>) const;
 EMBER_INSTANTIATE(float)
 EMBER_INSTANTIATE(std::int64_t)
@@ -150,11 +166,10 @@ EMBER_INSTANTIATE(std::uint8_t)
 // --- Factories ---
 
 Tensor empty(const Shape& shape, Dtype dtype) {
-  for (auto s : shape)
-    EMBER_CHECK(s >= 0, "empty: negative size in shape ", to_string(shape));
+  for (auto s : shape) EMBER_CHECK(s >= 0, "empty: negative size in shape ", to_string(shape));
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(numel_of(shape)) *
-                                            element_size(dtype));
+  impl->storage =
+      std::make_shared<Storage>(static_cast<std::size_t>(numel_of(shape)) * element_size(dtype));
   impl->sizes = shape;
   impl->strides = detail::contiguous_strides(shape);
   impl->dtype = dtype;
@@ -167,14 +182,28 @@ Tensor full(const Shape& shape, double value, Dtype dtype) {
   t.fill_(value);
   return t;
 }
-Tensor zeros(const Shape& shape, Dtype dtype) { return full(shape, 0.0, dtype); }
-Tensor ones(const Shape& shape, Dtype dtype) { return full(shape, 1.0, dtype); }
-Tensor scalar_tensor(double value, Dtype dtype) { return full({}, value, dtype); }
-Tensor empty_like(const Tensor& t) { return empty(t.sizes(), t.dtype()); }
-Tensor zeros_like(const Tensor& t) { return zeros(t.sizes(), t.dtype()); }
-Tensor ones_like(const Tensor& t) { return ones(t.sizes(), t.dtype()); }
+Tensor zeros(const Shape& shape, Dtype dtype) {
+  return full(shape, 0.0, dtype);
+}
+Tensor ones(const Shape& shape, Dtype dtype) {
+  return full(shape, 1.0, dtype);
+}
+Tensor scalar_tensor(double value, Dtype dtype) {
+  return full({}, value, dtype);
+}
+Tensor empty_like(const Tensor& t) {
+  return empty(t.sizes(), t.dtype());
+}
+Tensor zeros_like(const Tensor& t) {
+  return zeros(t.sizes(), t.dtype());
+}
+Tensor ones_like(const Tensor& t) {
+  return ones(t.sizes(), t.dtype());
+}
 
-Tensor arange(std::int64_t end, Dtype dtype) { return arange(0.0, static_cast<double>(end), 1.0, dtype); }
+Tensor arange(std::int64_t end, Dtype dtype) {
+  return arange(0.0, static_cast<double>(end), 1.0, dtype);
+}
 
 Tensor arange(double start, double end, double step, Dtype dtype) {
   EMBER_CHECK(step != 0, "arange: step must be nonzero");
@@ -185,9 +214,15 @@ Tensor arange(double start, double end, double step, Dtype dtype) {
   for (std::int64_t i = 0; i < n; ++i) {
     const double v = start + static_cast<double>(i) * step;
     switch (dtype) {
-      case kFloat32: t.data_ptr<float>()[i] = static_cast<float>(v); break;
-      case kInt64: t.data_ptr<std::int64_t>()[i] = static_cast<std::int64_t>(v); break;
-      case kUInt8: t.data_ptr<std::uint8_t>()[i] = static_cast<std::uint8_t>(v); break;
+      case kFloat32:
+        t.data_ptr<float>()[i] = static_cast<float>(v);
+        break;
+      case kInt64:
+        t.data_ptr<std::int64_t>()[i] = static_cast<std::int64_t>(v);
+        break;
+      case kUInt8:
+        t.data_ptr<std::uint8_t>()[i] = static_cast<std::uint8_t>(v);
+        break;
     }
   }
   return t;
@@ -195,13 +230,15 @@ Tensor arange(double start, double end, double step, Dtype dtype) {
 
 Tensor rand(const Shape& shape, Generator& gen) {
   Tensor t = empty(shape);
-  for (float& v : std::span(t.data_ptr<float>(), static_cast<std::size_t>(t.numel()))) v = gen.uniform();
+  for (float& v : std::span(t.data_ptr<float>(), static_cast<std::size_t>(t.numel())))
+    v = gen.uniform();
   return t;
 }
 
 Tensor randn(const Shape& shape, Generator& gen) {
   Tensor t = empty(shape);
-  for (float& v : std::span(t.data_ptr<float>(), static_cast<std::size_t>(t.numel()))) v = gen.normal();
+  for (float& v : std::span(t.data_ptr<float>(), static_cast<std::size_t>(t.numel())))
+    v = gen.normal();
   return t;
 }
 
@@ -216,18 +253,24 @@ Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape, Generato
 namespace {
 template <class T>
 Tensor tensor_from(const std::vector<T>& values, const Shape& shape) {
-  EMBER_CHECK(static_cast<std::int64_t>(values.size()) == numel_of(shape), "from_vector: ",
-              values.size(), " values cannot fill shape ", to_string(shape), " (", numel_of(shape),
-              " elements)");
+  EMBER_CHECK(static_cast<std::int64_t>(values.size()) == numel_of(shape),
+              "from_vector: ", values.size(), " values cannot fill shape ", to_string(shape), " (",
+              numel_of(shape), " elements)");
   Tensor t = empty(shape, dtype_of<T>());
   if (!values.empty()) std::memcpy(t.data_ptr<T>(), values.data(), values.size() * sizeof(T));
   return t;
 }
 }  // namespace
 
-Tensor from_vector(const std::vector<float>& v, const Shape& s) { return tensor_from(v, s); }
-Tensor from_vector(const std::vector<std::int64_t>& v, const Shape& s) { return tensor_from(v, s); }
-Tensor from_vector(const std::vector<std::uint8_t>& v, const Shape& s) { return tensor_from(v, s); }
+Tensor from_vector(const std::vector<float>& v, const Shape& s) {
+  return tensor_from(v, s);
+}
+Tensor from_vector(const std::vector<std::int64_t>& v, const Shape& s) {
+  return tensor_from(v, s);
+}
+Tensor from_vector(const std::vector<std::uint8_t>& v, const Shape& s) {
+  return tensor_from(v, s);
+}
 
 // --- Autograd accessors ---
 
@@ -236,8 +279,10 @@ bool Tensor::requires_grad() const {
 }
 
 Tensor& Tensor::requires_grad_(bool on) {
-  EMBER_CHECK(is_leaf(), "requires_grad_: only leaf tensors can change requires_grad; this one is "
-              "the output of ", grad_fn()->name(), " (use detach() for a new leaf)");
+  EMBER_CHECK(is_leaf(),
+              "requires_grad_: only leaf tensors can change requires_grad; this one is "
+              "the output of ",
+              grad_fn()->name(), " (use detach() for a new leaf)");
   EMBER_CHECK(!on || dtype() == kFloat32,
               "requires_grad_: only float32 tensors can require gradients, this one is ", dtype());
   checked(impl_);
@@ -245,7 +290,9 @@ Tensor& Tensor::requires_grad_(bool on) {
   return *this;
 }
 
-bool Tensor::is_leaf() const { return grad_fn() == nullptr; }
+bool Tensor::is_leaf() const {
+  return grad_fn() == nullptr;
+}
 
 const Tensor& Tensor::grad() const {
   static const Tensor undefined;
@@ -268,6 +315,8 @@ Tensor Tensor::detach() const {
   return detail::make_view(*this, sizes(), strides(), storage_offset());
 }
 
-std::uint64_t Tensor::version() const { return storage()->version; }
+std::uint64_t Tensor::version() const {
+  return storage()->version;
+}
 
 }  // namespace ember

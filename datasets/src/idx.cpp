@@ -448,7 +448,8 @@ Tensor parse(Stream& stream, const Context& ctx) {
       fail(ctx, header_bytes + stream.max_remaining(), "truncated data",
            declared + " = " + std::to_string(data_bytes) + " bytes after the " +
                std::to_string(header_bytes) + "-byte header",
-           "the file ends after " + std::to_string(stream.max_remaining()), kHintRedownload);
+           "only " + std::to_string(stream.max_remaining()) + " bytes before the end of the file",
+           kHintRedownload);
     }
     fail(ctx, header_bytes, "header declares more data than the gzip file can hold",
          declared + " = " + std::to_string(data_bytes) +

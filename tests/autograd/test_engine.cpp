@@ -31,7 +31,8 @@ TEST_CASE("ops on tensors that require grad record a graph", "[engine]") {
   CHECK_FALSE((c * c).requires_grad());  // no input requires grad: no graph
 }
 
-TEST_CASE("a node used twice sums its gradients: b = a + a, c = b + b gives dc/da = 4", "[engine]") {
+TEST_CASE("a node used twice sums its gradients: b = a + a, c = b + b gives dc/da = 4",
+          "[engine]") {
   Tensor a = leaf({3}, {1});
   Tensor b = a + a;
   Tensor c = b + b;
@@ -60,8 +61,10 @@ TEST_CASE("backward frees saved tensors unless retain_graph", "[engine]") {
 
 TEST_CASE("backward needs a scalar or an explicit gradient of the output's shape", "[engine]") {
   Tensor x = leaf({1, 2}, {2});
-  CHECK_THROWS_WITH((x * 2).backward(), Contains("only for outputs with one element; pass one of shape [2]"));
-  CHECK_THROWS_WITH((x * 2).backward(ones({3})), Contains("gradient of shape [3] and dtype float32 for an output of shape [2]"));
+  CHECK_THROWS_WITH((x * 2).backward(),
+                    Contains("only for outputs with one element; pass one of shape [2]"));
+  CHECK_THROWS_WITH((x * 2).backward(ones({3})),
+                    Contains("gradient of shape [3] and dtype float32 for an output of shape [2]"));
   CHECK_THROWS_WITH(ones({1}).backward(), Contains("does not require grad"));
   (x * 2).backward(from_vector(std::vector<float>{1, 10}, {2}));
   CHECK(x.grad().to_vector<float>() == std::vector<float>{2, 20});
@@ -83,9 +86,12 @@ TEST_CASE("NoGradGuard builds no graph; detach cuts it", "[engine]") {
 
 TEST_CASE("requires_grad_ only on float leaves", "[engine]") {
   Tensor i = arange(3);
-  CHECK_THROWS_WITH(i.requires_grad_(), "requires_grad_: only float32 tensors can require gradients, this one is int64");
+  CHECK_THROWS_WITH(
+      i.requires_grad_(),
+      "requires_grad_: only float32 tensors can require gradients, this one is int64");
   Tensor x = leaf({1}, {1});
-  CHECK_THROWS_WITH((x * 2).requires_grad_(false), Contains("only leaf tensors can change requires_grad"));
+  CHECK_THROWS_WITH((x * 2).requires_grad_(false),
+                    Contains("only leaf tensors can change requires_grad"));
 }
 
 TEST_CASE("an in-place change to a saved tensor is reported at backward", "[engine]") {
@@ -93,12 +99,16 @@ TEST_CASE("an in-place change to a saved tensor is reported at backward", "[engi
   Tensor a = from_vector(std::vector<float>{3, 4}, {2});
   Tensor y = (x * a).sum();  // saves a
   a.add_(ones({2}));
-  CHECK_THROWS_WITH(y.backward(), Contains("modified by an in-place operation: it was saved at version 0 and is now at version 1"));
+  CHECK_THROWS_WITH(
+      y.backward(),
+      Contains(
+          "modified by an in-place operation: it was saved at version 0 and is now at version 1"));
   CHECK_THROWS_WITH(x.add_(ones({2})), Contains("in-place change of a tensor that requires grad"));
 }
 
 TEST_CASE("gradients are computed only for inputs that need them", "[engine]") {
-  Tensor images = from_vector(std::vector<float>{1, 2, 3, 4}, {2, 2});  // like softmax regression's X
+  Tensor images =
+      from_vector(std::vector<float>{1, 2, 3, 4}, {2, 2});  // like softmax regression's X
   Tensor w = leaf({1, 0, 0, 1}, {2, 2});
   Tensor loss = matmul(images, w).sum();
   REQUIRE(loss.grad_fn());
@@ -121,7 +131,8 @@ TEST_CASE("broadcast gradients are summed back to each input's shape", "[engine]
   CHECK(c.grad().item<float>() == 27.0f);  // sum(a + b) = 21 + 2 rows * (1+1+1)
 }
 
-TEST_CASE("a million-node chain runs backward without recursion and frees its memory", "[engine][deep]") {
+TEST_CASE("a million-node chain runs backward without recursion and frees its memory",
+          "[engine][deep]") {
   Tensor x = leaf({1}, {1});
   Tensor y = x;
   const Tensor one = ones({1});

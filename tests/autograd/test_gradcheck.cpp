@@ -24,11 +24,11 @@ Tensor transposed(Shape shape, std::uint64_t seed) {  // a non-contiguous leaf v
   base.requires_grad_();
   return base;
 }
-#define CHECK_GRADCHECK(fn, ...)                  \
-  do {                                            \
-    auto result = gradcheck(fn, {__VA_ARGS__});   \
-    INFO(result.message);                         \
-    CHECK(result.ok);                             \
+#define CHECK_GRADCHECK(fn, ...)                \
+  do {                                          \
+    auto result = gradcheck(fn, {__VA_ARGS__}); \
+    INFO(result.message);                       \
+    CHECK(result.ok);                           \
   } while (false)
 using Ts = std::vector<Tensor>;
 }  // namespace
@@ -56,10 +56,14 @@ TEST_CASE("gradcheck: ops on non-contiguous views", "[gradcheck]") {
 }
 
 TEST_CASE("gradcheck: matmul 2-d, batched with broadcasting, 1-d", "[gradcheck]") {
-  CHECK_GRADCHECK([](const Ts& t) { return matmul(t[0], t[1]); }, input({3, 5}, 8), input({5, 2}, 9));
-  CHECK_GRADCHECK([](const Ts& t) { return matmul(t[0], t[1]); }, input({2, 3, 5}, 10), input({5, 2}, 11));
-  CHECK_GRADCHECK([](const Ts& t) { return matmul(t[0], t[1]); }, input({5}, 12), input({5, 2}, 13));
-  CHECK_GRADCHECK([](const Ts& t) { return matmul(t[0], t[1]); }, input({3, 5}, 14), input({5}, 15));
+  CHECK_GRADCHECK([](const Ts& t) { return matmul(t[0], t[1]); }, input({3, 5}, 8),
+                  input({5, 2}, 9));
+  CHECK_GRADCHECK([](const Ts& t) { return matmul(t[0], t[1]); }, input({2, 3, 5}, 10),
+                  input({5, 2}, 11));
+  CHECK_GRADCHECK([](const Ts& t) { return matmul(t[0], t[1]); }, input({5}, 12),
+                  input({5, 2}, 13));
+  CHECK_GRADCHECK([](const Ts& t) { return matmul(t[0], t[1]); }, input({3, 5}, 14),
+                  input({5}, 15));
 }
 
 TEST_CASE("gradcheck: reductions", "[gradcheck]") {
@@ -91,10 +95,11 @@ TEST_CASE("gradcheck catches a wrong gradient and names the worst element", "[gr
     Tensor x = t[0];
     Tensor out = (x * x).detach();
     if (autograd::needs_graph({&x})) {
-      autograd::record("WrongSquareBackward", {x}, out,
-                       [saved = autograd::SavedTensor(x)](const Tensor& g, const std::vector<bool>&) {
-                         return std::vector<Tensor>{g * saved.get("wrong") * 3.0};
-                       });
+      autograd::record(
+          "WrongSquareBackward", {x}, out,
+          [saved = autograd::SavedTensor(x)](const Tensor& g, const std::vector<bool>&) {
+            return std::vector<Tensor>{g * saved.get("wrong") * 3.0};
+          });
     }
     return out;
   };

@@ -3,7 +3,7 @@
 
 int main() {
   ember::Generator gen(0);
-  ember::Tensor x = ember::randn({64, 4}, gen);                        // 64 points in 4-d
+  ember::Tensor x = ember::randn({64, 4}, gen);                       // 64 points in 4-d
   ember::Tensor y = (x.sum(1) > ember::zeros({})).to(ember::kInt64);  // class: is the sum > 0?
   ember::nn::Linear net(4, 2, /*bias=*/true, gen);
   ember::optim::SGD opt(net.parameters(), {.lr = 0.5});

@@ -12,7 +12,9 @@ using namespace ember;
 using Catch::Contains;
 
 namespace {
-Tensor vec(std::vector<float> v, Shape s) { return from_vector(v, s); }
+Tensor vec(std::vector<float> v, Shape s) {
+  return from_vector(v, s);
+}
 }  // namespace
 
 TEST_CASE("arithmetic broadcasts like NumPy", "[ops]") {
@@ -80,9 +82,13 @@ TEST_CASE("reductions over all elements and along a dim", "[ops]") {
   CHECK(std::isnan(vec({1, NAN, 3}, {3}).max().item<float>()));
   CHECK(std::isnan(zeros({0}).mean().item<float>()));
   CHECK(zeros({0}).sum().item<float>() == 0.0f);
-  CHECK_THROWS_WITH(zeros({2, 0}).max(1), "max: cannot reduce over dim 1 of size 0 in shape [2, 0]");
-  CHECK_THROWS_WITH(a.sum(2), "sum: dim 2 is out of range for a tensor of 2 dims (expected -2 <= dim < 2)");
-  CHECK_THROWS_WITH(arange(3).mean(), "mean: expected a float32 tensor, got int64 (convert with .to(ember::kFloat32))");
+  CHECK_THROWS_WITH(zeros({2, 0}).max(1),
+                    "max: cannot reduce over dim 1 of size 0 in shape [2, 0]");
+  CHECK_THROWS_WITH(a.sum(2),
+                    "sum: dim 2 is out of range for a tensor of 2 dims (expected -2 <= dim < 2)");
+  CHECK_THROWS_WITH(
+      arange(3).mean(),
+      "mean: expected a float32 tensor, got int64 (convert with .to(ember::kFloat32))");
 }
 
 TEST_CASE("matmul multiplies 2-d, batched and 1-d operands", "[ops][matmul]") {
@@ -90,7 +96,8 @@ TEST_CASE("matmul multiplies 2-d, batched and 1-d operands", "[ops][matmul]") {
   Tensor a = vec({1, 2, 3, 4, 5, 6}, {2, 3});
   Tensor b = vec({1, 0, 0, 1, 1, 1}, {3, 2});
   CHECK(matmul(a, b).to_vector<float>() == std::vector<float>{4, 5, 10, 11});
-  CHECK(a.matmul(a.t()).to_vector<float>() == std::vector<float>{14, 32, 32, 77});  // transposed view
+  CHECK(a.matmul(a.t()).to_vector<float>() ==
+        std::vector<float>{14, 32, 32, 77});  // transposed view
   CHECK(matmul(vec({1, 1}, {2}), a).to_vector<float>() == std::vector<float>{5, 7, 9});
   CHECK(matmul(a, vec({1, 1, 1}, {3})).to_vector<float>() == std::vector<float>{6, 15});
   Tensor batch = matmul(a.unsqueeze(0) * vec({1, 2}, {2, 1, 1}), b);  // [2,2,3] @ [3,2]
@@ -99,10 +106,12 @@ TEST_CASE("matmul multiplies 2-d, batched and 1-d operands", "[ops][matmul]") {
   CHECK(matmul(zeros({4, 0}), zeros({0, 3})).to_vector<float>() == std::vector<float>(12, 0.0f));
   CHECK_THROWS_WITH(matmul(zeros({256, 784}), zeros({785, 10})),
                     "matmul: shapes [256, 784] and [785, 10] cannot be multiplied (784 != 785)");
-  CHECK_THROWS_WITH(matmul(arange(4), arange(4)), "matmul: expected float32 tensors, got int64 and int64");
+  CHECK_THROWS_WITH(matmul(arange(4), arange(4)),
+                    "matmul: expected float32 tensors, got int64 and int64");
 }
 
-TEST_CASE("matmul and sum give bitwise-identical results at 1 and 2 threads", "[ops][determinism]") {
+TEST_CASE("matmul and sum give bitwise-identical results at 1 and 2 threads",
+          "[ops][determinism]") {
   Generator gen(7);
   Tensor x = randn({256, 784}, gen), w = randn({784, 256}, gen), w10 = randn({10, 784}, gen);
   const int saved = get_num_threads();

@@ -85,9 +85,9 @@ TEST_CASE("views share storage with their base", "[tensor][views]") {
   CHECK_FALSE(t.is_contiguous());
   CHECK(t.to_vector<float>() == std::vector<float>{0, 3, 1, 4, 2, 5});
   CHECK(t.contiguous().is_contiguous());
-  CHECK(t.contiguous().storage() != x.storage());       // a copy
-  CHECK(t.reshape({6}).storage() != x.storage());       // reshape of a transpose must copy
-  CHECK(m.reshape({3, 2}).storage() == x.storage());    // reshape of contiguous is a view
+  CHECK(t.contiguous().storage() != x.storage());     // a copy
+  CHECK(t.reshape({6}).storage() != x.storage());     // reshape of a transpose must copy
+  CHECK(m.reshape({3, 2}).storage() == x.storage());  // reshape of contiguous is a view
   CHECK(m.reshape({-1}).sizes() == Shape{6});
   CHECK(zeros({2, 3, 4, 5}).flatten(1).sizes() == Shape{2, 60});
   CHECK(zeros({2, 3, 4, 5}).flatten(1, 2).sizes() == Shape{2, 12, 5});
@@ -101,8 +101,9 @@ TEST_CASE("views share storage with their base", "[tensor][views]") {
   CHECK_THROWS_WITH(t.view({6}), Contains("cannot be viewed as [6] (use reshape(), which copies)"));
   CHECK_THROWS_WITH(m.reshape({4, -1}),
                     "reshape: shape [4, -1] is invalid for input of shape [2, 3] (6 elements)");
-  CHECK_THROWS_WITH(m.transpose(0, 2),
-                    "transpose: dim 2 is out of range for a tensor of 2 dims (expected -2 <= dim < 2)");
+  CHECK_THROWS_WITH(
+      m.transpose(0, 2),
+      "transpose: dim 2 is out of range for a tensor of 2 dims (expected -2 <= dim < 2)");
 }
 
 TEST_CASE("in-place ops bump the version counter", "[tensor]") {
@@ -129,9 +130,11 @@ TEST_CASE("tensors print like PyTorch", "[tensor][print]") {
   CHECK(print(from_vector(std::vector<float>{1, 2, 3, 4}, {2, 2})) ==
         "tensor([[1., 2.],\n        [3., 4.]])");
   // torch.tensor([1.5, -10.25])
-  CHECK(print(from_vector(std::vector<float>{1.5f, -10.25f}, {2})) == "tensor([  1.5000, -10.2500])");
+  CHECK(print(from_vector(std::vector<float>{1.5f, -10.25f}, {2})) ==
+        "tensor([  1.5000, -10.2500])");
   // torch.tensor([1e-5, 1.0])
-  CHECK(print(from_vector(std::vector<float>{1e-5f, 1.0f}, {2})) == "tensor([1.0000e-05, 1.0000e+00])");
+  CHECK(print(from_vector(std::vector<float>{1e-5f, 1.0f}, {2})) ==
+        "tensor([1.0000e-05, 1.0000e+00])");
   CHECK(print(arange(3)) == "tensor([0, 1, 2])");
   CHECK(print(full({2}, 7, kUInt8)) == "tensor([7, 7], dtype=uint8)");
   CHECK(print(scalar_tensor(1.5)) == "tensor(1.5000)");

@@ -200,7 +200,8 @@ TEST_CASE("read_idx rejects malformed files, naming file, offset and problem",
         read_idx(path),
         Contains("'" + path + "': at byte 16: truncated data") &&
             Contains("expected 2 x 3 uint8 items = 6 bytes after the 12-byte header") &&
-            Contains("got the file ends after 4") && Contains("download it again"));
+            Contains("got only 4 bytes before the end of the file") &&
+            Contains("download it again"));
     CHECK_THROWS_WITH(parse(gzip(cut)),
                       Contains("at byte 16 of the decompressed data") &&
                           Contains("truncated data (2 x 3 uint8 items = 6 bytes)"));
@@ -245,7 +246,7 @@ TEST_CASE("read_idx rejects malformed files, naming file, offset and problem",
     // Plain: the exact size is known.
     CHECK_THROWS_WITH(parse(concat(idx_header(0x08, {2000000000u}), {1, 2, 3})),
                       Contains("truncated data") && Contains("2000000000 bytes") &&
-                          Contains("the file ends after 3"));
+                          Contains("got only 3 bytes before the end of the file"));
     // gzip: at most 1032x the compressed size.
     const Bytes gz = gzip(concat(idx_header(0x08, {2000000000u}), {1, 2, 3}));
     CHECK_THROWS_WITH(parse(gz),

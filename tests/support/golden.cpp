@@ -10,7 +10,9 @@ namespace ember::test {
 
 namespace {
 
-std::string golden_path(const std::string& file) { return std::string(EMBER_GOLDEN_DIR) + "/" + file; }
+std::string golden_path(const std::string& file) {
+  return std::string(EMBER_GOLDEN_DIR) + "/" + file;
+}
 
 std::vector<std::string> split(const std::string& line) {
   std::istringstream in(line);
@@ -113,11 +115,14 @@ std::string compare(const Tensor& got, const GoldenTensor& want, double rtol, do
   for (std::size_t i = 0; i < values.size(); ++i) {
     double g = values[i], w = want.values[i];
     bool ok;
-    if (std::isnan(w)) ok = std::isnan(g);
-    else if (std::isinf(w)) ok = g == w;
-    else ok = std::isfinite(g) && std::abs(g - w) <= atol + rtol * std::abs(w);
-    double excess = std::isfinite(g) && std::isfinite(w) ? std::abs(g - w) - rtol * std::abs(w)
-                                                         : INFINITY;
+    if (std::isnan(w))
+      ok = std::isnan(g);
+    else if (std::isinf(w))
+      ok = g == w;
+    else
+      ok = std::isfinite(g) && std::abs(g - w) <= atol + rtol * std::abs(w);
+    double excess =
+        std::isfinite(g) && std::isfinite(w) ? std::abs(g - w) - rtol * std::abs(w) : INFINITY;
     if (!ok && (!failed || excess > worst)) {
       failed = true;
       worst = excess;

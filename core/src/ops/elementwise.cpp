@@ -39,21 +39,23 @@ void binary_loop(const Tensor& a, const Tensor& b, Tensor& out, F f) {
   const In* pa = reinterpret_cast<const In*>(a.storage()->data);
   const In* pb = reinterpret_cast<const In*>(b.storage()->data);
   Out* po = out.data_ptr<Out>() - out.storage_offset();
-  detail::for_each_row<3>(
-      shape, {&so, &sa, &sb}, {out.storage_offset(), a.storage_offset(), b.storage_offset()},
-      [&](auto off, std::int64_t n, auto inner) {
-        Out* o = po + off[0];
-        const In* x = pa + off[1];
-        const In* y = pb + off[2];
-        if (inner[1] == 1 && inner[2] == 1) {
-          for (std::int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);  // vectorized by the compiler
-        } else if (inner[1] == 1 && inner[2] == 0) {
-          const In yv = *y;
-          for (std::int64_t i = 0; i < n; ++i) o[i] = f(x[i], yv);
-        } else {
-          for (std::int64_t i = 0; i < n; ++i) o[i] = f(x[i * inner[1]], y[i * inner[2]]);
-        }
-      });
+  detail::for_each_row<3>(shape, {&so, &sa, &sb},
+                          {out.storage_offset(), a.storage_offset(), b.storage_offset()},
+                          [&](auto off, std::int64_t n, auto inner) {
+                            Out* o = po + off[0];
+                            const In* x = pa + off[1];
+                            const In* y = pb + off[2];
+                            if (inner[1] == 1 && inner[2] == 1) {
+                              for (std::int64_t i = 0; i < n; ++i)
+                                o[i] = f(x[i], y[i]);  // vectorized by the compiler
+                            } else if (inner[1] == 1 && inner[2] == 0) {
+                              const In yv = *y;
+                              for (std::int64_t i = 0; i < n; ++i) o[i] = f(x[i], yv);
+                            } else {
+                              for (std::int64_t i = 0; i < n; ++i)
+                                o[i] = f(x[i * inner[1]], y[i * inner[2]]);
+                            }
+                          });
 }
 
 template <class F>
@@ -62,7 +64,8 @@ Tensor arithmetic(const char* op, const Tensor& a, const Tensor& b, F f) {
   EMBER_CHECK(a.dtype() == b.dtype(), op, ": dtypes differ: ", a.dtype(), " and ", b.dtype(),
               " (convert one with .to())");
   Tensor out = empty(broadcast_shapes(a.sizes(), b.sizes(), op), a.dtype());
-  detail::dispatch(a.dtype(), [&]<class T>() { binary_loop<T, T>(a, b, out, f.template operator()<T>()); });
+  detail::dispatch(a.dtype(),
+                   [&]<class T>() { binary_loop<T, T>(a, b, out, f.template operator()<T>()); });
   return out;
 }
 
@@ -88,43 +91,59 @@ Tensor unary_float(const char* op, const Tensor& a, F f) {
   return out;
 }
 
-Tensor scalar_like(const Tensor& t, double value) { return scalar_tensor(value, t.dtype()); }
+Tensor scalar_like(const Tensor& t, double value) {
+  return scalar_tensor(value, t.dtype());
+}
 
 }  // namespace
 
 // d(a+b) = da + db; each gradient summed back over the dims it was broadcast along.
 Tensor add(const Tensor& a, const Tensor& b) {
-  Tensor out = arithmetic("add", a, b, []<class T>() { return [](T x, T y) { return T(x + y); }; });
+  Tensor out = arithmetic("add", a, b, []<class T>() {
+    return [](T x, T y) {
+      return T(x + y);
+    };
+  });
   if (autograd::needs_graph({&a, &b})) {
-    autograd::record("AddBackward", {a, b}, out,
-                     [sa = a.sizes(), sb = b.sizes()](const Tensor& g, const std::vector<bool>& needs) {
-                       return Grads{needs[0] ? autograd::sum_to(g, sa) : Tensor(),
-                                    needs[1] ? autograd::sum_to(g, sb) : Tensor()};
-                     });
+    autograd::record(
+        "AddBackward", {a, b}, out,
+        [sa = a.sizes(), sb = b.sizes()](const Tensor& g, const std::vector<bool>& needs) {
+          return Grads{needs[0] ? autograd::sum_to(g, sa) : Tensor(),
+                       needs[1] ? autograd::sum_to(g, sb) : Tensor()};
+        });
   }
   return out;
 }
 
 // d(a-b) = da - db.
 Tensor sub(const Tensor& a, const Tensor& b) {
-  Tensor out = arithmetic("sub", a, b, []<class T>() { return [](T x, T y) { return T(x - y); }; });
+  Tensor out = arithmetic("sub", a, b, []<class T>() {
+    return [](T x, T y) {
+      return T(x - y);
+    };
+  });
   if (autograd::needs_graph({&a, &b})) {
-    autograd::record("SubBackward", {a, b}, out,
-                     [sa = a.sizes(), sb = b.sizes()](const Tensor& g, const std::vector<bool>& needs) {
-                       return Grads{needs[0] ? autograd::sum_to(g, sa) : Tensor(),
-                                    needs[1] ? neg(autograd::sum_to(g, sb)) : Tensor()};
-                     });
+    autograd::record(
+        "SubBackward", {a, b}, out,
+        [sa = a.sizes(), sb = b.sizes()](const Tensor& g, const std::vector<bool>& needs) {
+          return Grads{needs[0] ? autograd::sum_to(g, sa) : Tensor(),
+                       needs[1] ? neg(autograd::sum_to(g, sb)) : Tensor()};
+        });
   }
   return out;
 }
 
 // d(a*b) = b da + a db.
 Tensor mul(const Tensor& a, const Tensor& b) {
-  Tensor out = arithmetic("mul", a, b, []<class T>() { return [](T x, T y) { return T(x * y); }; });
+  Tensor out = arithmetic("mul", a, b, []<class T>() {
+    return [](T x, T y) {
+      return T(x * y);
+    };
+  });
   if (autograd::needs_graph({&a, &b})) {
     autograd::record("MulBackward", {a, b}, out,
                      [sa = SavedTensor(a), sb = SavedTensor(b)](const Tensor& g,
-                                                                 const std::vector<bool>& needs) {
+                                                                const std::vector<bool>& needs) {
                        Tensor av = sa.get("mul"), bv = sb.get("mul");
                        return Grads{needs[0] ? autograd::sum_to(g * bv, av.sizes()) : Tensor(),
                                     needs[1] ? autograd::sum_to(g * av, bv.sizes()) : Tensor()};
@@ -139,28 +158,34 @@ Tensor div(const Tensor& a, const Tensor& b) {
     Tensor nz = (b == zeros({}, b.dtype())).sum();
     EMBER_CHECK(nz.item<std::int64_t>() == 0, "div: integer division by zero");
   }
-  Tensor out = arithmetic("div", a, b, []<class T>() { return [](T x, T y) { return T(x / y); }; });
+  Tensor out = arithmetic("div", a, b, []<class T>() {
+    return [](T x, T y) {
+      return T(x / y);
+    };
+  });
   if (autograd::needs_graph({&a, &b})) {
-    autograd::record("DivBackward", {a, b}, out,
-                     [sa = SavedTensor(a), sb = SavedTensor(b)](const Tensor& g,
-                                                                 const std::vector<bool>& needs) {
-                       Tensor av = sa.get("div"), bv = sb.get("div");
-                       return Grads{needs[0] ? autograd::sum_to(g / bv, av.sizes()) : Tensor(),
-                                    needs[1] ? autograd::sum_to(neg(g * av / (bv * bv)), bv.sizes())
-                                             : Tensor()};
-                     });
+    autograd::record(
+        "DivBackward", {a, b}, out,
+        [sa = SavedTensor(a), sb = SavedTensor(b)](const Tensor& g,
+                                                   const std::vector<bool>& needs) {
+          Tensor av = sa.get("div"), bv = sb.get("div");
+          return Grads{needs[0] ? autograd::sum_to(g / bv, av.sizes()) : Tensor(),
+                       needs[1] ? autograd::sum_to(neg(g * av / (bv * bv)), bv.sizes()) : Tensor()};
+        });
   }
   return out;
 }
 
 // d(-a) = -da.
 Tensor neg(const Tensor& a) {
-  Tensor out = arithmetic("neg", zeros({}, a.dtype()), a,
-                          []<class T>() { return [](T x, T y) { return T(x - y); }; });
+  Tensor out = arithmetic("neg", zeros({}, a.dtype()), a, []<class T>() {
+    return [](T x, T y) {
+      return T(x - y);
+    };
+  });
   if (autograd::needs_graph({&a})) {
-    autograd::record("NegBackward", {a}, out, [](const Tensor& g, const std::vector<bool>&) {
-      return Grads{neg(g)};
-    });
+    autograd::record("NegBackward", {a}, out,
+                     [](const Tensor& g, const std::vector<bool>&) { return Grads{neg(g)}; });
   }
   return out;
 }
@@ -189,35 +214,89 @@ Tensor log(const Tensor& a) {
   return out;
 }
 
-Tensor Tensor::exp() const { return ember::exp(*this); }
-Tensor Tensor::log() const { return ember::log(*this); }
+Tensor Tensor::exp() const {
+  return ember::exp(*this);
+}
+Tensor Tensor::log() const {
+  return ember::log(*this);
+}
 
-Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
-Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
-Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
-Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
-Tensor operator-(const Tensor& a) { return neg(a); }
-Tensor operator+(const Tensor& a, double b) { return add(a, scalar_like(a, b)); }
-Tensor operator-(const Tensor& a, double b) { return sub(a, scalar_like(a, b)); }
-Tensor operator*(const Tensor& a, double b) { return mul(a, scalar_like(a, b)); }
-Tensor operator/(const Tensor& a, double b) { return div(a, scalar_like(a, b)); }
-Tensor operator+(double a, const Tensor& b) { return add(scalar_like(b, a), b); }
-Tensor operator-(double a, const Tensor& b) { return sub(scalar_like(b, a), b); }
-Tensor operator*(double a, const Tensor& b) { return mul(scalar_like(b, a), b); }
-Tensor operator/(double a, const Tensor& b) { return div(scalar_like(b, a), b); }
+Tensor operator+(const Tensor& a, const Tensor& b) {
+  return add(a, b);
+}
+Tensor operator-(const Tensor& a, const Tensor& b) {
+  return sub(a, b);
+}
+Tensor operator*(const Tensor& a, const Tensor& b) {
+  return mul(a, b);
+}
+Tensor operator/(const Tensor& a, const Tensor& b) {
+  return div(a, b);
+}
+Tensor operator-(const Tensor& a) {
+  return neg(a);
+}
+Tensor operator+(const Tensor& a, double b) {
+  return add(a, scalar_like(a, b));
+}
+Tensor operator-(const Tensor& a, double b) {
+  return sub(a, scalar_like(a, b));
+}
+Tensor operator*(const Tensor& a, double b) {
+  return mul(a, scalar_like(a, b));
+}
+Tensor operator/(const Tensor& a, double b) {
+  return div(a, scalar_like(a, b));
+}
+Tensor operator+(double a, const Tensor& b) {
+  return add(scalar_like(b, a), b);
+}
+Tensor operator-(double a, const Tensor& b) {
+  return sub(scalar_like(b, a), b);
+}
+Tensor operator*(double a, const Tensor& b) {
+  return mul(scalar_like(b, a), b);
+}
+Tensor operator/(double a, const Tensor& b) {
+  return div(scalar_like(b, a), b);
+}
 
-Tensor eq(const Tensor& a, const Tensor& b) { return compare("eq", a, b, [](auto x, auto y) { return x == y; }); }
-Tensor ne(const Tensor& a, const Tensor& b) { return compare("ne", a, b, [](auto x, auto y) { return x != y; }); }
-Tensor lt(const Tensor& a, const Tensor& b) { return compare("lt", a, b, [](auto x, auto y) { return x < y; }); }
-Tensor le(const Tensor& a, const Tensor& b) { return compare("le", a, b, [](auto x, auto y) { return x <= y; }); }
-Tensor gt(const Tensor& a, const Tensor& b) { return compare("gt", a, b, [](auto x, auto y) { return x > y; }); }
-Tensor ge(const Tensor& a, const Tensor& b) { return compare("ge", a, b, [](auto x, auto y) { return x >= y; }); }
-Tensor operator==(const Tensor& a, const Tensor& b) { return eq(a, b); }
-Tensor operator!=(const Tensor& a, const Tensor& b) { return ne(a, b); }
-Tensor operator<(const Tensor& a, const Tensor& b) { return lt(a, b); }
-Tensor operator<=(const Tensor& a, const Tensor& b) { return le(a, b); }
-Tensor operator>(const Tensor& a, const Tensor& b) { return gt(a, b); }
-Tensor operator>=(const Tensor& a, const Tensor& b) { return ge(a, b); }
+Tensor eq(const Tensor& a, const Tensor& b) {
+  return compare("eq", a, b, [](auto x, auto y) { return x == y; });
+}
+Tensor ne(const Tensor& a, const Tensor& b) {
+  return compare("ne", a, b, [](auto x, auto y) { return x != y; });
+}
+Tensor lt(const Tensor& a, const Tensor& b) {
+  return compare("lt", a, b, [](auto x, auto y) { return x < y; });
+}
+Tensor le(const Tensor& a, const Tensor& b) {
+  return compare("le", a, b, [](auto x, auto y) { return x <= y; });
+}
+Tensor gt(const Tensor& a, const Tensor& b) {
+  return compare("gt", a, b, [](auto x, auto y) { return x > y; });
+}
+Tensor ge(const Tensor& a, const Tensor& b) {
+  return compare("ge", a, b, [](auto x, auto y) { return x >= y; });
+}
+Tensor operator==(const Tensor& a, const Tensor& b) {
+  return eq(a, b);
+}
+Tensor operator!=(const Tensor& a, const Tensor& b) {
+  return ne(a, b);
+}
+Tensor operator<(const Tensor& a, const Tensor& b) {
+  return lt(a, b);
+}
+Tensor operator<=(const Tensor& a, const Tensor& b) {
+  return le(a, b);
+}
+Tensor operator>(const Tensor& a, const Tensor& b) {
+  return gt(a, b);
+}
+Tensor operator>=(const Tensor& a, const Tensor& b) {
+  return ge(a, b);
+}
 
 // --- In-place ---
 
@@ -257,8 +336,10 @@ void copy_into(Tensor& dst, const Tensor& src) {
   if (dst.dtype() == src.dtype() && dst.is_contiguous() && src.is_contiguous() &&
       dst.sizes() == src.sizes()) {
     if (dst.numel() > 0)
-      std::memcpy(dst.storage()->data + dst.storage_offset() * static_cast<std::int64_t>(element_size(dst.dtype())),
-                  src.storage()->data + src.storage_offset() * static_cast<std::int64_t>(element_size(src.dtype())),
+      std::memcpy(dst.storage()->data +
+                      dst.storage_offset() * static_cast<std::int64_t>(element_size(dst.dtype())),
+                  src.storage()->data +
+                      src.storage_offset() * static_cast<std::int64_t>(element_size(src.dtype())),
                   static_cast<std::size_t>(dst.numel()) * element_size(dst.dtype()));
     return;
   }
@@ -291,12 +372,15 @@ Tensor& Tensor::fill_(double value) {
   return *this;
 }
 
-Tensor& Tensor::zero_() { return fill_(0.0); }
+Tensor& Tensor::zero_() {
+  return fill_(0.0);
+}
 
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
   check_inplace(*this, "add_");
   NoGradGuard guard;
-  copy_into(*this, alpha == 1.0 ? add(*this, other) : add(*this, mul(other, scalar_like(other, alpha))));
+  copy_into(*this,
+            alpha == 1.0 ? add(*this, other) : add(*this, mul(other, scalar_like(other, alpha))));
   return *this;
 }
 
@@ -320,7 +404,9 @@ Tensor Tensor::clone() const {
   return out;
 }
 
-Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(); }
+Tensor Tensor::contiguous() const {
+  return is_contiguous() ? *this : clone();
+}
 
 // Conversions between dtypes cut the graph (only float32 carries gradients), like PyTorch's
 // integer casts; converting to the same dtype returns the tensor itself.

@@ -84,31 +84,33 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
   EMBER_CHECK(a_in.defined() && b_in.defined(), "matmul: an input is undefined");
   EMBER_CHECK(a_in.dtype() == kFloat32 && b_in.dtype() == kFloat32,
               "matmul: expected float32 tensors, got ", a_in.dtype(), " and ", b_in.dtype());
-  EMBER_CHECK(a_in.dim() >= 1 && b_in.dim() >= 1, "matmul: both inputs need at least 1 dim, got shapes ",
-              to_string(a_in.sizes()), " and ", to_string(b_in.sizes()));
+  EMBER_CHECK(a_in.dim() >= 1 && b_in.dim() >= 1,
+              "matmul: both inputs need at least 1 dim, got shapes ", to_string(a_in.sizes()),
+              " and ", to_string(b_in.sizes()));
   // 1-d operands act as a row vector on the left and a column vector on the right (torch.matmul).
   if (a_in.dim() == 1) return matmul(a_in.unsqueeze(0), b_in).squeeze(-2);
   if (b_in.dim() == 1) return matmul(a_in, b_in.unsqueeze(1)).squeeze(-1);
   EMBER_CHECK(a_in.size(-1) == b_in.size(-2), "matmul: shapes ", to_string(a_in.sizes()), " and ",
-              to_string(b_in.sizes()), " cannot be multiplied (", a_in.size(-1), " != ",
-              b_in.size(-2), ")");
+              to_string(b_in.sizes()), " cannot be multiplied (", a_in.size(-1),
+              " != ", b_in.size(-2), ")");
   const Tensor a = a_in.detach(), b = b_in.detach();
   Tensor out = a.dim() == 2 && b.dim() == 2 ? mm(a, b) : bmm(a, b);
   if (autograd::needs_graph({&a_in, &b_in})) {
-    autograd::record("MmBackward", {a_in, b_in}, out,
-                     [sa = autograd::SavedTensor(a_in), sb = autograd::SavedTensor(b_in)](
-                         const Tensor& g, const std::vector<bool>& needs) {
-                       Tensor av = sa.get("matmul"), bv = sb.get("matmul");
-                       return Grads{
-                           needs[0] ? autograd::sum_to(matmul(g, bv.transpose(-1, -2)), av.sizes())
-                                    : Tensor(),
-                           needs[1] ? autograd::sum_to(matmul(av.transpose(-1, -2), g), bv.sizes())
-                                    : Tensor()};
-                     });
+    autograd::record(
+        "MmBackward", {a_in, b_in}, out,
+        [sa = autograd::SavedTensor(a_in), sb = autograd::SavedTensor(b_in)](
+            const Tensor& g, const std::vector<bool>& needs) {
+          Tensor av = sa.get("matmul"), bv = sb.get("matmul");
+          return Grads{
+              needs[0] ? autograd::sum_to(matmul(g, bv.transpose(-1, -2)), av.sizes()) : Tensor(),
+              needs[1] ? autograd::sum_to(matmul(av.transpose(-1, -2), g), bv.sizes()) : Tensor()};
+        });
   }
   return out;
 }
 
-Tensor Tensor::matmul(const Tensor& other) const { return ember::matmul(*this, other); }
+Tensor Tensor::matmul(const Tensor& other) const {
+  return ember::matmul(*this, other);
+}
 
 }  // namespace ember

@@ -24,17 +24,22 @@ struct FloatFormat {
       if (a != 0) lo = std::min(lo, a), hi = std::max(hi, a);
     }
     if (hi == 0) return;
-    if (integers) scientific = hi > 1e8;
-    else scientific = hi / lo > 1000.0 || hi > 1e8 || lo < 1e-4;
+    if (integers)
+      scientific = hi > 1e8;
+    else
+      scientific = hi / lo > 1000.0 || hi > 1e8 || lo < 1e-4;
   }
 
   std::string operator()(float v) const {
     if (std::isnan(v)) return "nan";
     if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
     char buf[64];
-    if (scientific) std::snprintf(buf, sizeof buf, "%.4e", static_cast<double>(v));
-    else if (integers) std::snprintf(buf, sizeof buf, "%.0f.", static_cast<double>(v));
-    else std::snprintf(buf, sizeof buf, "%.4f", static_cast<double>(v));
+    if (scientific)
+      std::snprintf(buf, sizeof buf, "%.4e", static_cast<double>(v));
+    else if (integers)
+      std::snprintf(buf, sizeof buf, "%.0f.", static_cast<double>(v));
+    else
+      std::snprintf(buf, sizeof buf, "%.4f", static_cast<double>(v));
     return buf;
   }
 };
@@ -55,15 +60,21 @@ void print_dims(std::ostream& out, const std::vector<std::string>& cells, std::s
   for (std::int64_t i = 0; i < n; ++i) {
     if (cut && i == kEdgeItems) {
       out << "...";
-      if (dim + 1 == shape.size()) out << ", ";
-      else out << ",\n" << std::string(shape.size() - dim - 2, '\n') << std::string(indent + dim + 1, ' ');
+      if (dim + 1 == shape.size())
+        out << ", ";
+      else
+        out << ",\n"
+            << std::string(shape.size() - dim - 2, '\n') << std::string(indent + dim + 1, ' ');
       i = n - kEdgeItems - 1;
       continue;
     }
     print_dims(out, cells, width, shape, dim + 1, next, indent, summarize);
     if (i + 1 < n) {
-      if (dim + 1 == shape.size()) out << ", ";
-      else out << ",\n" << std::string(shape.size() - dim - 2, '\n') << std::string(indent + dim + 1, ' ');
+      if (dim + 1 == shape.size())
+        out << ", ";
+      else
+        out << ",\n"
+            << std::string(shape.size() - dim - 2, '\n') << std::string(indent + dim + 1, ' ');
     }
   }
   out << ']';
@@ -122,10 +133,13 @@ std::ostream& operator<<(std::ostream& out, const Tensor& t) {
     print_dims(body, cells, width, shape, 0, next, 7, summarize);
   }
   out << "tensor(" << body.str();
-  if (t.numel() == 0 && shape.size() > 1) out << ", size=(" << to_string(shape).substr(1, to_string(shape).size() - 2) << ")";
+  if (t.numel() == 0 && shape.size() > 1)
+    out << ", size=(" << to_string(shape).substr(1, to_string(shape).size() - 2) << ")";
   if (t.dtype() == kUInt8) out << ", dtype=uint8";
-  if (t.grad_fn()) out << ", grad_fn=<" << t.grad_fn()->name() << ">";
-  else if (t.requires_grad()) out << ", requires_grad=True";
+  if (t.grad_fn())
+    out << ", grad_fn=<" << t.grad_fn()->name() << ">";
+  else if (t.requires_grad())
+    out << ", requires_grad=True";
   return out << ')';
 }
 

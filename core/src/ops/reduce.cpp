@@ -22,21 +22,28 @@ struct Around {
 Around around(const Shape& sizes, std::size_t d) {
   Around a;
   for (std::size_t i = 0; i < sizes.size(); ++i) {
-    if (i < d) a.outer *= sizes[i];
-    else if (i == d) a.reduced = sizes[i];
-    else a.inner *= sizes[i];
+    if (i < d)
+      a.outer *= sizes[i];
+    else if (i == d)
+      a.reduced = sizes[i];
+    else
+      a.inner *= sizes[i];
   }
   return a;
 }
 
 Shape reduced_shape(const Shape& sizes, std::size_t d, bool keepdim) {
   Shape out = sizes;
-  if (keepdim) out[d] = 1;
-  else out.erase(out.begin() + static_cast<std::ptrdiff_t>(d));
+  if (keepdim)
+    out[d] = 1;
+  else
+    out.erase(out.begin() + static_cast<std::ptrdiff_t>(d));
   return out;
 }
 
-Dtype sum_dtype(Dtype dtype) { return dtype == kFloat32 ? kFloat32 : kInt64; }
+Dtype sum_dtype(Dtype dtype) {
+  return dtype == kFloat32 ? kFloat32 : kInt64;
+}
 
 // out[o, i] = sum_r x[o, r, i], accumulated in double (floats) or int64 (integers), r ascending.
 Tensor sum_kernel(const Tensor& input, std::size_t d, bool keepdim) {
@@ -74,9 +81,10 @@ Tensor expand_back(const Tensor& g, const Shape& in, std::size_t d, bool keepdim
 Tensor sum(const Tensor& a) {
   Tensor out = sum_kernel(a.reshape({-1}), 0, false);
   if (autograd::needs_graph({&a})) {
-    autograd::record("SumBackward", {a}, out, [in = a.sizes()](const Tensor& g, const std::vector<bool>&) {
-      return Grads{g * ones(in)};
-    });
+    autograd::record("SumBackward", {a}, out,
+                     [in = a.sizes()](const Tensor& g, const std::vector<bool>&) {
+                       return Grads{g * ones(in)};
+                     });
   }
   return out;
 }
@@ -186,14 +194,26 @@ Tensor argmax(const Tensor& a, std::int64_t dim, bool keepdim) {
   return std::get<1>(max(a.detach(), dim, keepdim));
 }
 
-Tensor Tensor::sum() const { return ember::sum(*this); }
-Tensor Tensor::sum(std::int64_t d, bool keepdim) const { return ember::sum(*this, d, keepdim); }
-Tensor Tensor::mean() const { return ember::mean(*this); }
-Tensor Tensor::mean(std::int64_t d, bool keepdim) const { return ember::mean(*this, d, keepdim); }
-Tensor Tensor::max() const { return ember::max(*this); }
+Tensor Tensor::sum() const {
+  return ember::sum(*this);
+}
+Tensor Tensor::sum(std::int64_t d, bool keepdim) const {
+  return ember::sum(*this, d, keepdim);
+}
+Tensor Tensor::mean() const {
+  return ember::mean(*this);
+}
+Tensor Tensor::mean(std::int64_t d, bool keepdim) const {
+  return ember::mean(*this, d, keepdim);
+}
+Tensor Tensor::max() const {
+  return ember::max(*this);
+}
 std::tuple<Tensor, Tensor> Tensor::max(std::int64_t d, bool keepdim) const {
   return ember::max(*this, d, keepdim);
 }
-Tensor Tensor::argmax(std::int64_t d, bool keepdim) const { return ember::argmax(*this, d, keepdim); }
+Tensor Tensor::argmax(std::int64_t d, bool keepdim) const {
+  return ember::argmax(*this, d, keepdim);
+}
 
 }  // namespace ember

@@ -19,9 +19,10 @@ namespace {
 Tensor reshaping_view(const Tensor& self, Shape sizes, Shape strides, const char* name) {
   Tensor out = detail::make_view(self, std::move(sizes), std::move(strides), self.storage_offset());
   if (autograd::needs_graph({&self})) {
-    autograd::record(name, {self}, out, [shape = self.sizes()](const Tensor& g, const std::vector<bool>&) {
-      return Grads{g.reshape(shape)};
-    });
+    autograd::record(name, {self}, out,
+                     [shape = self.sizes()](const Tensor& g, const std::vector<bool>&) {
+                       return Grads{g.reshape(shape)};
+                     });
   }
   return out;
 }
@@ -65,7 +66,8 @@ bool view_strides(const Shape& sizes, const Shape& strides, const Shape& shape, 
     const auto ud = static_cast<std::size_t>(d);
     tensor_numel *= sizes[ud];
     if (d == 0 || (sizes[ud - 1] != 1 && strides[ud - 1] != tensor_numel * chunk_base_stride)) {
-      while (view_d >= 0 && (view_numel < tensor_numel || shape[static_cast<std::size_t>(view_d)] == 1)) {
+      while (view_d >= 0 &&
+             (view_numel < tensor_numel || shape[static_cast<std::size_t>(view_d)] == 1)) {
         out[static_cast<std::size_t>(view_d)] = view_numel * chunk_base_stride;
         view_numel *= shape[static_cast<std::size_t>(view_d)];
         --view_d;
@@ -87,8 +89,8 @@ Tensor Tensor::view(const Shape& requested) const {
   Shape shape = infer_shape(requested, numel(), "view", sizes());
   Shape strides_out;
   EMBER_CHECK(view_strides(sizes(), strides(), shape, strides_out), "view: a tensor of shape ",
-              to_string(sizes()), " and strides ", to_string(strides()),
-              " cannot be viewed as ", to_string(shape), " (use reshape(), which copies)");
+              to_string(sizes()), " and strides ", to_string(strides()), " cannot be viewed as ",
+              to_string(shape), " (use reshape(), which copies)");
   return reshaping_view(*this, shape, strides_out, "ViewBackward");
 }
 
@@ -141,19 +143,23 @@ Tensor Tensor::transpose(std::int64_t dim0, std::int64_t dim1) const {
   std::swap(st[a], st[b]);
   Tensor out = detail::make_view(*this, shape, st, storage_offset());
   if (autograd::needs_graph({this})) {
-    autograd::record("TransposeBackward", {*this}, out, [a, b](const Tensor& g, const std::vector<bool>&) {
-      return Grads{g.transpose(static_cast<std::int64_t>(a), static_cast<std::int64_t>(b))};
-    });
+    autograd::record(
+        "TransposeBackward", {*this}, out, [a, b](const Tensor& g, const std::vector<bool>&) {
+          return Grads{g.transpose(static_cast<std::int64_t>(a), static_cast<std::int64_t>(b))};
+        });
   }
   return out;
 }
 
 Tensor Tensor::t() const {
-  EMBER_CHECK(dim() <= 2, "t: expects a tensor with at most 2 dims, got shape ", to_string(sizes()));
+  EMBER_CHECK(dim() <= 2, "t: expects a tensor with at most 2 dims, got shape ",
+              to_string(sizes()));
   return dim() < 2 ? *this : transpose(0, 1);
 }
 
-Tensor transpose(const Tensor& a, std::int64_t dim0, std::int64_t dim1) { return a.transpose(dim0, dim1); }
+Tensor transpose(const Tensor& a, std::int64_t dim0, std::int64_t dim1) {
+  return a.transpose(dim0, dim1);
+}
 
 // The gradient of a slice is zero outside the slice and the incoming gradient inside it.
 Tensor Tensor::narrow(std::int64_t d, std::int64_t start, std::int64_t length) const {

@@ -60,8 +60,8 @@ class SavedTensor {
 
 // What an op's backward lambda computes: one gradient per input, undefined where
 // !needs[i]. `needs` tells which inputs need one.
-using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_out,
-                                                     const std::vector<bool>& needs)>;
+using BackwardFn =
+    std::function<std::vector<Tensor>(const Tensor& grad_out, const std::vector<bool>& needs)>;
 
 // True when `inputs` need a graph: grad mode is on and some input requires grad.
 bool needs_graph(std::initializer_list<const Tensor*> inputs);

@@ -21,11 +21,17 @@ std::ostream& operator<<(std::ostream& out, Dtype dtype);
 template <class T>
 constexpr Dtype dtype_of();
 template <>
-constexpr Dtype dtype_of<float>() { return kFloat32; }
+constexpr Dtype dtype_of<float>() {
+  return kFloat32;
+}
 template <>
-constexpr Dtype dtype_of<std::int64_t>() { return kInt64; }
+constexpr Dtype dtype_of<std::int64_t>() {
+  return kInt64;
+}
 template <>
-constexpr Dtype dtype_of<std::uint8_t>() { return kUInt8; }
+constexpr Dtype dtype_of<std::uint8_t>() {
+  return kUInt8;
+}
 
 // Sizes or strides, outermost dim first.
 using Shape = std::vector<std::int64_t>;

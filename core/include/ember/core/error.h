@@ -29,8 +29,8 @@ std::string concat(const Parts&... parts) {
 
 // EMBER_CHECK(cond, parts...): throws ember::Error with the parts streamed together, building the
 // message only when the check fails.
-#define EMBER_CHECK(cond, ...)                                                 \
-  do {                                                                         \
-    if (!(cond)) [[unlikely]]                                                  \
-      ::ember::detail::throw_error(::ember::detail::concat(__VA_ARGS__));      \
+#define EMBER_CHECK(cond, ...)                                            \
+  do {                                                                    \
+    if (!(cond)) [[unlikely]]                                             \
+      ::ember::detail::throw_error(::ember::detail::concat(__VA_ARGS__)); \
   } while (false)

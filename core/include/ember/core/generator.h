@@ -14,9 +14,9 @@ class Generator {
   void manual_seed(std::uint64_t seed);
 
   std::uint64_t next_u64();
-  float uniform();                                       // [0, 1), 24 random bits
-  float uniform(float low, float high);                  // [low, high)
-  float normal();                                        // mean 0, std 1 (Box-Muller)
+  float uniform();                                            // [0, 1), 24 random bits
+  float uniform(float low, float high);                       // [low, high)
+  float normal();                                             // mean 0, std 1 (Box-Muller)
   std::int64_t randint(std::int64_t low, std::int64_t high);  // [low, high), unbiased
 
  private:

@@ -26,7 +26,7 @@ void parallel_for(std::int64_t begin, std::int64_t end, std::int64_t grain, cons
     body(begin, end);
     return;
   }
-#pragma omp parallel for num_threads(static_cast<int>(pieces)) schedule(static, 1)
+#pragma omp parallel for num_threads(static_cast <int>(pieces)) schedule(static, 1)
   for (std::int64_t piece = 0; piece < pieces; ++piece) {
     body(begin + n * piece / pieces, begin + n * (piece + 1) / pieces);
   }

@@ -75,7 +75,7 @@ class Tensor {
   Tensor squeeze(std::int64_t dim) const;
   Tensor narrow(std::int64_t dim, std::int64_t start, std::int64_t length) const;
   Tensor select(std::int64_t dim, std::int64_t index) const;  // drops dim
-  Tensor contiguous() const;  // *this if already contiguous
+  Tensor contiguous() const;                                  // *this if already contiguous
   Tensor clone() const;
   Tensor to(Dtype dtype) const;  // float32 <-> int64 <-> uint8 conversion (copy)
 
@@ -123,7 +123,7 @@ class Tensor {
 struct AutogradMeta {
   bool requires_grad = false;
   Tensor grad;
-  std::shared_ptr<autograd::Node> grad_fn;       // set on op outputs
+  std::shared_ptr<autograd::Node> grad_fn;         // set on op outputs
   std::weak_ptr<autograd::Node> grad_accumulator;  // a leaf's AccumulateGrad node, made lazily
 };
 

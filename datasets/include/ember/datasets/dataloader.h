@@ -43,8 +43,9 @@ struct Batch {
 // nothing else refers to them (no copy of the Batch or of its tensors, no view, no autograd
 // graph, no requires_grad); otherwise it allocates new ones. So a batch you keep (e.g. pushed
 // into a vector) is never overwritten, and a plain loop allocates nothing after the first batch.
-// (The check counts references, so do not copy a batch's tensors on another thread while the loop
-// advances.)
+// Keep a copy (cheap: tensors are handles), not a reference: `const Batch&` refers to the
+// iterator's current batch and is valid only until it advances. (The check counts references, so
+// do not copy a batch's tensors on another thread while the loop advances.)
 //
 // The loader holds handles to the dataset's tensors: it stays valid if the dataset object dies.
 class DataLoader {
