@@ -23,9 +23,9 @@ struct Settings {
   std::uint64_t seed = 0;
   int threads = 0;  // 0: the library's default (all cores or OMP_NUM_THREADS)
   bool quiet = false;
-  std::string save_path;     // checkpoint after every epoch
-  std::string resume_path;   // continue a run saved with --save
-  std::string load_path;     // start from (or, with eval_only, evaluate) these weights
+  std::string save_path;    // checkpoint after every epoch
+  std::string resume_path;  // continue a run saved with --save
+  std::string load_path;    // start from (or, with eval_only, evaluate) these weights
   bool eval_only = false;
   std::string plot_path;     // curves.svg
   std::string predict_path;  // grid.svg or grid.png

@@ -11,6 +11,7 @@
 #include <exception>
 #include <iostream>
 #include <new>
+#include <sstream>
 #include <string>
 
 #include <ember/core/error.h>
@@ -41,9 +42,17 @@ void install_sigint_handler() {
   sigaction(SIGINT, &action, nullptr);
 }
 
+std::string number(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
 // Value checks with messages that say what is wrong and how to fix it (CLI11 checks types).
 void check_settings(const app::Settings& s) {
-  auto fail = [](const std::string& message) { throw app::UsageError(message); };
+  auto fail = [](const std::string& message) {
+    throw app::UsageError(message);
+  };
   if (s.epochs < 1)
     fail("--epochs must be at least 1 (got " + std::to_string(s.epochs) +
          "); d2l trains for 10 epochs");
@@ -51,21 +60,21 @@ void check_settings(const app::Settings& s) {
     fail("--batch-size must be at least 1 (got " + std::to_string(s.batch_size) +
          "); d2l uses 256");
   if (!(std::isfinite(s.lr) && s.lr > 0.0))
-    fail("--lr must be a positive number (got " + std::to_string(s.lr) + "); d2l uses 0.1");
+    fail("--lr must be a positive number (got " + number(s.lr) + "); d2l uses 0.1");
   if (!(std::isfinite(s.momentum) && s.momentum >= 0.0))
-    fail("--momentum must be 0 or more (got " + std::to_string(s.momentum) +
+    fail("--momentum must be 0 or more (got " + number(s.momentum) +
          "); 0 is plain SGD, 0.9 is common");
   if (!(std::isfinite(s.weight_decay) && s.weight_decay >= 0.0))
-    fail("--weight-decay must be 0 or more (got " + std::to_string(s.weight_decay) +
-         "); try 1e-4");
+    fail("--weight-decay must be 0 or more (got " + number(s.weight_decay) + "); try 1e-4");
   if (s.threads < 0) fail("--threads must be at least 1 (got " + std::to_string(s.threads) + ")");
   if (s.predict_count < 1 || s.predict_count > 1000)
     fail("--predict-count must be between 1 and 1000 (got " + std::to_string(s.predict_count) +
          ")");
   if (s.dataset == "mnist" && s.data_dir.empty() && s.resume_path.empty() && s.load_path.empty())
-    fail("--dataset mnist needs --data DIR: the folder holding train-images-idx3-ubyte[.gz], "
-         "train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz] and "
-         "t10k-labels-idx1-ubyte[.gz] (Debian packages only Fashion-MNIST)");
+    fail(
+        "--dataset mnist needs --data DIR: the folder holding train-images-idx3-ubyte[.gz], "
+        "train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz] and "
+        "t10k-labels-idx1-ubyte[.gz] (Debian packages only Fashion-MNIST)");
   if (s.eval_only && s.load_path.empty())
     fail("--eval-only needs --load PATH, a checkpoint written by --save");
   auto image_ext = [](const std::string& path) {
@@ -81,7 +90,9 @@ void check_settings(const app::Settings& s) {
 
 }  // namespace
 
-bool app::interrupted() { return g_interrupted != 0; }
+bool app::interrupted() {
+  return g_interrupted != 0;
+}
 
 int main(int argc, char** argv) {
   app::Settings s;
@@ -101,20 +112,19 @@ int main(int argc, char** argv) {
                               "fashion-mnist: " +
                                   std::string(ember::datasets::kFashionMNISTDefaultRoot) +
                                   " (apt-get install dataset-fashion-mnist); mnist: required");
-  auto* model =
-      cli.add_option("--model", s.model,
-                     "softmax: Flatten-Linear(784,10); mlp: Flatten-Linear(784,256)-ReLU-"
-                     "Linear(256,10)")
-          ->check(CLI::IsMember({"softmax", "mlp"}));
+  auto* model = cli.add_option("--model", s.model,
+                               "softmax: Flatten-Linear(784,10); mlp: Flatten-Linear(784,256)-ReLU-"
+                               "Linear(256,10)")
+                    ->check(CLI::IsMember({"softmax", "mlp"}));
   auto* epochs = cli.add_option("--epochs", s.epochs, "Epochs to train (in total, with --resume)");
   auto* batch = cli.add_option("--batch-size", s.batch_size, "Minibatch size");
   auto* lr = cli.add_option("--lr", s.lr, "SGD learning rate");
   auto* momentum = cli.add_option("--momentum", s.momentum, "SGD momentum");
   auto* wd = cli.add_option("--weight-decay", s.weight_decay, "SGD weight decay (L2)");
   auto* seed = cli.add_option("--seed", s.seed, "Seeds weight init and shuffling");
-  cli.add_option("--threads", s.threads,
-                 "Threads for ember's kernels (0: default, " + std::to_string(default_threads) +
-                     " here)");
+  cli.add_option(
+      "--threads", s.threads,
+      "Threads for ember's kernels (0: default, " + std::to_string(default_threads) + " here)");
   cli.add_flag("-q,--quiet", s.quiet, "No progress bar on stderr");
   auto* save = cli.add_option("--save", s.save_path,
                               "Checkpoint after every epoch (atomically): PATH (weights), "
@@ -122,8 +132,8 @@ int main(int argc, char** argv) {
   auto* resume = cli.add_option("--resume", s.resume_path,
                                 "Continue the run saved at PATH (by --save or Ctrl-C); keeps "
                                 "saving there unless --save is given");
-  auto* load = cli.add_option("--load", s.load_path,
-                              "Start from the weights at PATH (a --save checkpoint)");
+  auto* load =
+      cli.add_option("--load", s.load_path, "Start from the weights at PATH (a --save checkpoint)");
   auto* eval_only = cli.add_flag("--eval-only", s.eval_only,
                                  "Only evaluate the --load checkpoint on the test set");
   cli.add_option("--plot", s.plot_path, "Write the three d2l curves as an SVG chart");

@@ -1,6 +1,7 @@
 #include "pictures.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -26,11 +27,20 @@ std::string xml_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -177,13 +187,13 @@ std::vector<std::uint8_t> encode_png(const std::vector<std::uint8_t>& pixels, st
   raw.reserve(static_cast<std::size_t>(height) * (row_bytes + 1));
   for (std::int64_t y = 0; y < height; ++y) {
     raw.push_back(0);
-    auto row = pixels.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(y) * row_bytes);
+    auto row =
+        pixels.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(y) * row_bytes);
     raw.insert(raw.end(), row, row + static_cast<std::ptrdiff_t>(row_bytes));
   }
   uLongf packed_size = compressBound(static_cast<uLong>(raw.size()));
   std::vector<std::uint8_t> packed(packed_size);
-  if (compress2(packed.data(), &packed_size, raw.data(), static_cast<uLong>(raw.size()), 9) !=
-      Z_OK)
+  if (compress2(packed.data(), &packed_size, raw.data(), static_cast<uLong>(raw.size()), 9) != Z_OK)
     throw RuntimeError("PNG: zlib's compress2 failed", "out of memory?");
   packed.resize(packed_size);
 
@@ -191,11 +201,11 @@ std::vector<std::uint8_t> encode_png(const std::vector<std::uint8_t>& pixels, st
   std::vector<std::uint8_t> header;
   append_u32(header, static_cast<std::uint32_t>(width));
   append_u32(header, static_cast<std::uint32_t>(height));
-  header.push_back(8);                       // bit depth
-  header.push_back(channels == 1 ? 0 : 2);   // colour type: gray or RGB
-  header.push_back(0);                       // deflate
-  header.push_back(0);                       // adaptive filtering
-  header.push_back(0);                       // no interlace
+  header.push_back(8);                      // bit depth
+  header.push_back(channels == 1 ? 0 : 2);  // colour type: gray or RGB
+  header.push_back(0);                      // deflate
+  header.push_back(0);                      // adaptive filtering
+  header.push_back(0);                      // no interlace
   append_chunk(out, "IHDR", header);
   append_chunk(out, "IDAT", packed);
   append_chunk(out, "IEND", {});
@@ -236,8 +246,12 @@ std::string curves_svg(const std::vector<EpochMetrics>& history, const std::stri
   if (ymax - ymin < ystep) ymax = ymin + ystep;
   double xmin = 1, xmax = static_cast<double>(std::max<std::int64_t>(n, 2));
   if (n == 1) xmin = 0, xmax = 2;
-  auto px = [&](double x) { return kLeft + (x - xmin) / (xmax - xmin) * pw; };
-  auto py = [&](double y) { return kTop + (ymax - y) / (ymax - ymin) * ph; };
+  auto px = [&](double x) {
+    return kLeft + (x - xmin) / (xmax - xmin) * pw;
+  };
+  auto py = [&](double y) {
+    return kTop + (ymax - y) / (ymax - ymin) * ph;
+  };
 
   std::string svg = format(
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -264,8 +278,8 @@ std::string curves_svg(const std::vector<EpochMetrics>& history, const std::stri
   for (std::int64_t x = static_cast<std::int64_t>(xmin); x <= static_cast<std::int64_t>(xmax);
        x += xstep) {
     if (x == 0 && n == 1) continue;
-    svg += format("<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", px(double(x)),
-                  kTop, px(double(x)), kTop + ph);
+    svg += format("<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", px(double(x)), kTop,
+                  px(double(x)), kTop + ph);
     labels += format("<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n",
                      px(double(x)), kTop + ph, px(double(x)), kTop + ph + 5);
     labels += format("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%lld</text>\n",
@@ -294,9 +308,8 @@ std::string curves_svg(const std::vector<EpochMetrics>& history, const std::stri
     svg += format(
         "<polyline id=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s "
         "points=\"%s\"><title>%s</title></polyline>\n",
-        s.id, s.colour,
-        *s.dash ? format(" stroke-dasharray=\"%s\"", s.dash).c_str() : "", points.c_str(),
-        s.label);
+        s.id, s.colour, *s.dash ? format(" stroke-dasharray=\"%s\"", s.dash).c_str() : "",
+        points.c_str(), s.label);
     svg += markers + "</g>\n";
   }
 
@@ -306,8 +319,7 @@ std::string curves_svg(const std::vector<EpochMetrics>& history, const std::stri
   for (const Series& s : series) {
     svg += format(
         "<line x1=\"%.1f\" y1=\"50\" x2=\"%.1f\" y2=\"50\" stroke=\"%s\" stroke-width=\"2\"%s/>\n",
-        lx, lx + 30, s.colour,
-        *s.dash ? format(" stroke-dasharray=\"%s\"", s.dash).c_str() : "");
+        lx, lx + 30, s.colour, *s.dash ? format(" stroke-dasharray=\"%s\"", s.dash).c_str() : "");
     svg += format("<text x=\"%.1f\" y=\"54\">%s</text>\n", lx + 36, s.label);
     lx += 120;
   }
@@ -339,12 +351,12 @@ std::string predictions_svg(const std::vector<Prediction>& images, std::int64_t 
     svg += format("<g class=\"prediction\" data-index=\"%lld\">\n", (long long)i);
     svg += format("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", cx, y + 13,
                   xml_escape(p.truth).c_str());
+    svg += format("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"%s\">%s</text>\n", cx,
+                  y + 29, right ? "#008000" : "#d00000", xml_escape(p.predicted).c_str());
     svg += format(
-        "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"%s\">%s</text>\n", cx,
-        y + 29, right ? "#008000" : "#d00000", xml_escape(p.predicted).c_str());
-    svg += format("<image x=\"%.1f\" y=\"%.1f\" width=\"%g\" height=\"%g\" "
-                  "style=\"image-rendering:pixelated\" preserveAspectRatio=\"none\" ",
-                  cx - iw / 2, y + kTextH - 4, iw, ih);
+        "<image x=\"%.1f\" y=\"%.1f\" width=\"%g\" height=\"%g\" "
+        "style=\"image-rendering:pixelated\" preserveAspectRatio=\"none\" ",
+        cx - iw / 2, y + kTextH - 4, iw, ih);
     svg += "href=\"" + uri + "\" xlink:href=\"" + uri + "\"/>\n</g>\n";
   }
   svg += "</svg>\n";
@@ -401,8 +413,12 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
   }
   // mkstemp creates 0600; give the file the usual permissions.
   fchmod(fd, 0644);
-  if (fsync(fd) != 0 || close(fd) != 0 || std::rename(temp.c_str(), path.c_str()) != 0) {
-    int err = errno;
+  bool synced = fsync(fd) == 0;
+  int err = errno;
+  bool closed = close(fd) == 0;
+  if (closed && !synced) errno = err;
+  if (!synced || !closed || std::rename(temp.c_str(), path.c_str()) != 0) {
+    err = errno;
     unlink(temp.c_str());
     throw RuntimeError("cannot write " + path + ": " + std::strerror(err),
                        "check the free space and permissions of its folder");

@@ -89,8 +89,8 @@ void print_per_class(std::ostream& out, const Confusion& confusion,
     out << format("%-12s  %8.4f  %7lld / %5lld\n", names[t].c_str(), acc, (long long)correct,
                   (long long)total);
   }
-  double acc = all_total > 0 ? static_cast<double>(all_correct) / static_cast<double>(all_total)
-                             : 0.0;
+  double acc =
+      all_total > 0 ? static_cast<double>(all_correct) / static_cast<double>(all_total) : 0.0;
   out << format("%-12s  %8.4f  %7lld / %5lld\n", "all", acc, (long long)all_correct,
                 (long long)all_total);
 }

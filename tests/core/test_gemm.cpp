@@ -130,7 +130,7 @@ TEST_CASE("gemm matches the reference at every small size, transpose, accumulate
 
 TEST_CASE("gemm matches the reference at sizes 255 and 257 and around the blocking", "[gemm]") {
   // (M, N, K) triples crossing the register tile (12 or 6 rows, 2 vectors of columns), the K
-  // block (at most 384 deep) and the skinny paths (N or M <= 16, M or N <= 12).
+  // block (at most 256 deep) and the skinny paths (N or M <= 16, M or N <= 12).
   const std::int64_t shapes[][3] = {{255, 257, 33}, {257, 33, 255}, {33, 255, 257}, {257, 257, 257},
                                     {1, 257, 255},  {255, 1, 257},  {257, 255, 1},  {9, 257, 255},
                                     {255, 9, 257},  {12, 100, 513}, {13, 100, 513}, {100, 12, 513},

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cstddef>
 #include <cstring>
 #include <new>
@@ -47,11 +48,12 @@ constexpr int W = static_cast<int>(Batch::size);  // 16 with AVX-512, 8 with AVX
 // registers (AVX-512) 12 x 2 accumulators leave room for the two B vectors; with 16, 6 x 2.
 constexpr int NR = 2 * W;
 constexpr int MR = W >= 16 ? 12 : 6;
-// Cache blocking: K is cut into equal blocks of at most KC_MAX (784 -> 3 x 262); a K-block of a B
-// micro-panel (KC x NR floats, 33 KiB at KC = 262) stays in L1 while the packed A block (MC x KC,
-// ~200 KiB) streams from L2. KC_MAX and MC_MAX were picked by timing 192/256/384 x 8/16/24 tiles
-// on the 784- and 1024-deep shapes.
-constexpr std::int64_t KC_MAX = 384;
+// Cache blocking: K is cut into equal blocks of at most KC_MAX (784 -> 4 x 196, 1024 -> 4 x 256);
+// a K-block of a B micro-panel (KC x NR floats, <= 32 KiB) stays in L1 next to the A micro-panel
+// (MR x KC, <= 12 KiB) while the packed A block (MC x KC, <= 192 KiB) streams from L2. KC 192,
+// 256 and 384 with MC 8, 16 and 24 tiles timed within noise of each other on the 784- and
+// 1024-deep shapes; 256 keeps both micro-panels inside the 48 KiB L1.
+constexpr std::int64_t KC_MAX = 256;
 constexpr std::int64_t MC_MAX = 16 * MR;
 // B is packed at most this many floats (8 MiB) at a time: all of it for the network's shapes.
 constexpr std::int64_t B_PACK_MAX = std::int64_t{1} << 21;
@@ -296,6 +298,7 @@ void pack_b_panel(View B, std::int64_t k0, std::int64_t kc, std::int64_t n0, std
     return;
   }
   // Columns of B are contiguous along k (a transposed operand): transpose.
+  assert(B.rs == 1);
   if (cols < NR) std::fill(dst, dst + kc * NR, 0.0f);
   transpose_pack(B.at(k0, n0), B.cs, cols, kc, dst, NR);
 }
@@ -308,6 +311,7 @@ void pack_a_panel(View A, std::int64_t m0, std::int64_t rows, std::int64_t k0, s
       std::memcpy(dst + k * MR, A.at(m0, k0 + k), static_cast<std::size_t>(rows) * sizeof(float));
     return;
   }
+  assert(A.cs == 1);  // every view has one unit stride (see gemm())
   transpose_pack(A.at(m0, k0), A.rs, rows, kc, dst, MR);
 }
 

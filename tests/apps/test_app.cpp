@@ -1,0 +1,696 @@
+// End-to-end tests of ember-softmax-regression (apps/softmax_regression): the test writes a small
+// IDX dataset itself (512 train / 128 test 28x28 images of a separable pattern, the training
+// files gzipped, the test files plain), runs the built program on it and checks its table, exit
+// codes, metrics file, SVG files, checkpoints, resume, Ctrl-C and determinism.
+//
+// The program is found through the EMBER_APP environment variable, else next to this test in the
+// build tree: <build>/tests/test_apps -> <build>/apps/softmax_regression/ember-softmax-regression
+// (build the target softmax_regression before running these tests).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cctype>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using Bytes = std::vector<std::uint8_t>;
+
+std::string app_path() {
+  if (const char* env = std::getenv("EMBER_APP")) return env;
+  fs::path self = fs::read_symlink("/proc/self/exe");
+  return (self.parent_path().parent_path() / "apps" / "softmax_regression" /
+          "ember-softmax-regression")
+      .string();
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void write_file(const fs::path& path, const Bytes& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// A fresh folder under the system's temp dir, removed at the end.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "ember-app-test-XXXXXX").string();
+    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
+    path = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+  }
+  std::string operator/(const std::string& name) const { return (path / name).string(); }
+};
+
+// --- The dataset ---
+
+// IDX: 00 00 type ndim, big-endian uint32 dims, then the uint8 data.
+Bytes idx(const std::vector<std::uint32_t>& dims, const Bytes& data) {
+  Bytes out = {0, 0, 0x08, static_cast<std::uint8_t>(dims.size())};
+  for (std::uint32_t d : dims)
+    for (int shift = 24; shift >= 0; shift -= 8)
+      out.push_back(static_cast<std::uint8_t>(d >> shift));
+  out.insert(out.end(), data.begin(), data.end());
+  return out;
+}
+
+Bytes gzip(const Bytes& data) {
+  z_stream z{};
+  REQUIRE(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+  Bytes out(deflateBound(&z, static_cast<uLong>(data.size())) + 64);
+  z.next_in = const_cast<Bytef*>(data.data());
+  z.avail_in = static_cast<uInt>(data.size());
+  z.next_out = out.data();
+  z.avail_out = static_cast<uInt>(out.size());
+  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+// Image i of class k = i % 10: dim noise (0..47) with a bright bar on rows 2k+4 and 2k+5,
+// columns 4..23: linearly separable, so softmax regression learns it within a few epochs.
+void write_split(const fs::path& dir, const std::string& prefix, std::uint32_t n, bool gz,
+                 std::uint32_t salt) {
+  Bytes images(static_cast<std::size_t>(n) * 28 * 28), labels(n);
+  std::uint32_t state = 12345u + salt;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const std::uint32_t k = (i * 7 + salt) % 10;
+    labels[i] = static_cast<std::uint8_t>(k);
+    for (std::uint32_t p = 0; p < 28 * 28; ++p) {
+      state = state * 1664525u + 1013904223u;  // Numerical Recipes' LCG
+      std::uint32_t row = p / 28, col = p % 28;
+      bool bar = (row == 2 * k + 4 || row == 2 * k + 5) && col >= 4 && col < 24;
+      images[i * 784 + p] = static_cast<std::uint8_t>(bar ? 200 + (state >> 27) : (state >> 26));
+    }
+  }
+  Bytes image_file = idx({n, 28, 28}, images), label_file = idx({n}, labels);
+  const std::string ext = gz ? ".gz" : "";
+  write_file(dir / (prefix + "-images-idx3-ubyte" + ext), gz ? gzip(image_file) : image_file);
+  write_file(dir / (prefix + "-labels-idx1-ubyte" + ext), gz ? gzip(label_file) : label_file);
+}
+
+void write_dataset(const fs::path& dir) {
+  fs::create_directories(dir);
+  write_split(dir, "train", 512, /*gz=*/true, 0);
+  write_split(dir, "t10k", 128, /*gz=*/false, 3);
+}
+
+// --- Running the program ---
+
+struct Run {
+  int code = -1;
+  std::string out, err;
+  std::vector<std::string> lines() const { return lines_of(out); }
+};
+
+std::vector<char*> argv_of(const std::string& program, std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(program.c_str()));
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  return argv;
+}
+
+int exit_code(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+// Runs the app with stdout and stderr captured through files in `dir`.
+Run run(const TempDir& dir, std::vector<std::string> args) {
+  const std::string program = app_path();
+  REQUIRE(fs::exists(program));  // build the target softmax_regression first
+  const std::string out_path = dir / "stdout.txt", err_path = dir / "stderr.txt";
+  std::vector<char*> argv = argv_of(program, args);
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out < 0 || err < 0) _exit(126);
+    dup2(out, STDOUT_FILENO);
+    dup2(err, STDERR_FILENO);
+    execv(program.c_str(), argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  Run r;
+  r.code = exit_code(status);
+  r.out = read_file(out_path);
+  r.err = read_file(err_path);
+  return r;
+}
+
+// The common flags of a small run on the test dataset.
+std::vector<std::string> small_run(const TempDir& dir, std::vector<std::string> extra) {
+  std::vector<std::string> args = {"--dataset", "mnist", "--data", dir / "data", "--batch-size",
+                                   "32",        "--lr",  "0.5",    "--quiet"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+// --- Reading the output ---
+
+// The rows of the epoch table: the lines after its header up to the first empty line.
+std::vector<std::vector<std::string>> table_rows(const std::string& out) {
+  std::vector<std::vector<std::string>> rows;
+  bool in_table = false;
+  for (const std::string& line : lines_of(out)) {
+    if (line.rfind("epoch  train loss", 0) == 0) {
+      in_table = true;
+      continue;
+    }
+    if (!in_table) continue;
+    if (line.empty() || line.rfind("interrupted", 0) == 0) break;
+    std::istringstream fields(line);
+    std::vector<std::string> row;
+    for (std::string f; fields >> f;) row.push_back(f);
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+// The output without what varies between identical runs: the last two columns of each table
+// row (seconds, samples/s) and the closing "time:" line.
+std::string without_timings(const std::string& out) {
+  std::string kept;
+  bool in_table = false;
+  for (const std::string& line : lines_of(out)) {
+    if (line.rfind("time:", 0) == 0) continue;
+    if (line.rfind("epoch  train loss", 0) == 0)
+      in_table = true;
+    else if (line.empty())
+      in_table = false;
+    else if (in_table) {
+      std::string trimmed = line.substr(0, line.find_last_not_of(' ') + 1);
+      for (int i = 0; i < 2; ++i) {
+        trimmed = trimmed.substr(0, trimmed.find_last_of(' '));
+        trimmed = trimmed.substr(0, trimmed.find_last_not_of(' ') + 1);
+      }
+      kept += trimmed + "\n";
+      continue;
+    }
+    kept += line + "\n";
+  }
+  return kept;
+}
+
+// A strict check of a JSON value's syntax (RFC 8259) and its top-level keys, written
+// independently of the app's own parser.
+class JsonChecker {
+ public:
+  explicit JsonChecker(const std::string& text) : s_(text) {}
+  // True if the text is exactly one well-formed JSON object; collects its keys and number values.
+  bool object(std::map<std::string, double>& numbers, std::map<std::string, std::string>& strings) {
+    ws();
+    if (!value(0, &numbers, &strings)) return false;
+    ws();
+    return i_ == s_.size();
+  }
+
+ private:
+  void ws() {
+    while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
+  }
+  bool lit(const char* w) {
+    std::string word(w);
+    if (s_.compare(i_, word.size(), word) != 0) return false;
+    i_ += word.size();
+    return true;
+  }
+  bool str(std::string* out) {
+    if (i_ >= s_.size() || s_[i_] != '"') return false;
+    ++i_;
+    while (i_ < s_.size() && s_[i_] != '"') {
+      if (static_cast<unsigned char>(s_[i_]) < 0x20) return false;
+      if (s_[i_] == '\\') ++i_;
+      if (out && i_ < s_.size()) *out += s_[i_];
+      ++i_;
+    }
+    if (i_ >= s_.size()) return false;
+    ++i_;
+    return true;
+  }
+  bool num(double* out) {
+    static const std::regex number(R"(-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?)");
+    std::smatch m;
+    std::string rest = s_.substr(i_, 64);
+    if (!std::regex_search(rest, m, number, std::regex_constants::match_continuous)) return false;
+    if (out) *out = std::stod(m.str());
+    i_ += static_cast<std::size_t>(m.length());
+    return true;
+  }
+  bool value(int depth, std::map<std::string, double>* numbers,
+             std::map<std::string, std::string>* strings) {
+    if (depth > 16 || i_ >= s_.size()) return false;
+    char c = s_[i_];
+    if (c == '{') {
+      ++i_;
+      ws();
+      if (i_ < s_.size() && s_[i_] == '}') return ++i_, true;
+      while (true) {
+        ws();
+        std::string key;
+        if (!str(&key)) return false;
+        ws();
+        if (i_ >= s_.size() || s_[i_++] != ':') return false;
+        ws();
+        if (numbers && i_ < s_.size() && (s_[i_] == '-' || std::isdigit(s_[i_]))) {
+          double v = 0;
+          if (!num(&v)) return false;
+          (*numbers)[key] = v;
+        } else if (strings && i_ < s_.size() && s_[i_] == '"') {
+          if (!str(&(*strings)[key])) return false;
+        } else if (!value(depth + 1, nullptr, nullptr)) {
+          return false;
+        }
+        ws();
+        if (i_ < s_.size() && s_[i_] == ',') {
+          ++i_;
+          continue;
+        }
+        return i_ < s_.size() && s_[i_++] == '}';
+      }
+    }
+    if (c == '[') {
+      ++i_;
+      ws();
+      if (i_ < s_.size() && s_[i_] == ']') return ++i_, true;
+      while (true) {
+        ws();
+        if (!value(depth + 1, nullptr, nullptr)) return false;
+        ws();
+        if (i_ < s_.size() && s_[i_] == ',') {
+          ++i_;
+          continue;
+        }
+        return i_ < s_.size() && s_[i_++] == ']';
+      }
+    }
+    if (c == '"') return str(nullptr);
+    if (lit("true") || lit("false") || lit("null")) return true;
+    return num(nullptr);
+  }
+
+  const std::string& s_;
+  std::size_t i_ = 0;
+};
+
+// Well-formed XML, checked coarsely: every tag closes in order, attributes are quoted, '&' only
+// starts an entity. Also runs `xmllint --noout` when it is installed.
+bool well_formed_xml(const std::string& text, const std::string& path) {
+  std::vector<std::string> open;
+  static const std::regex entity(R"(&(amp|lt|gt|quot|apos|#[0-9]+);)");
+  for (std::size_t i = 0; i < text.size();) {
+    if (text[i] == '&') {
+      std::smatch m;
+      std::string rest = text.substr(i, 12);
+      if (!std::regex_search(rest, m, entity, std::regex_constants::match_continuous)) return false;
+      i += static_cast<std::size_t>(m.length());
+      continue;
+    }
+    if (text[i] != '<') {
+      ++i;
+      continue;
+    }
+    std::size_t end = text.find('>', i);
+    if (end == std::string::npos) return false;
+    std::string tag = text.substr(i + 1, end - i - 1);
+    i = end + 1;
+    if (tag.starts_with("?") || tag.starts_with("!--")) continue;
+    if (std::count(tag.begin(), tag.end(), '"') % 2 != 0) return false;
+    if (tag.starts_with("/")) {
+      if (open.empty() || open.back() != tag.substr(1)) return false;
+      open.pop_back();
+    } else if (!tag.ends_with("/")) {
+      open.push_back(tag.substr(0, tag.find_first_of(" \n\t")));
+    }
+  }
+  if (!open.empty()) return false;
+  if (std::system("command -v xmllint > /dev/null 2>&1") == 0) {
+    std::string command = "xmllint --noout '" + path + "' 2>/dev/null";
+    return std::system(command.c_str()) == 0;
+  }
+  return true;
+}
+
+std::size_t count(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("app: trains on a small IDX dataset and reports d2l's figures", "[apps]") {
+  TempDir dir;
+  write_dataset(dir.path / "data");
+  Run r = run(dir, small_run(dir, {"--epochs", "3", "--seed", "1", "--threads", "1", "--metrics",
+                                   dir / "run.jsonl", "--plot", dir / "curves.svg", "--predict",
+                                   dir / "grid.svg"}));
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  CHECK(r.err.empty());  // --quiet and stderr is not a terminal: no progress bar
+
+  SECTION("one aligned row per epoch") {
+    auto rows = table_rows(r.out);
+    REQUIRE(rows.size() == 3);
+    for (std::size_t e = 0; e < 3; ++e) {
+      REQUIRE(rows[e].size() == 6);
+      CHECK(std::stoi(rows[e][0]) == static_cast<int>(e) + 1);
+      for (int c : {2, 3}) CHECK((std::stod(rows[e][c]) >= 0.0 && std::stod(rows[e][c]) <= 1.0));
+    }
+    // Each row is as wide as the header, its columns right-aligned under the titles.
+    auto lines = lines_of(r.out);
+    auto header = std::find_if(lines.begin(), lines.end(),
+                               [](const std::string& l) { return l.starts_with("epoch  train"); });
+    REQUIRE(header != lines.end());
+    for (int e = 1; e <= 3; ++e) CHECK(header[e].size() == header->size());
+    // The pattern is separable: the loss falls and the test accuracy ends high.
+    CHECK(std::stod(rows[2][1]) < std::stod(rows[0][1]));
+    CHECK(std::stod(rows[2][3]) >= 0.9);
+  }
+
+  SECTION("per-class accuracy and confusion matrix at the end") {
+    CHECK(r.out.find("per-class test accuracy") != std::string::npos);
+    CHECK(r.out.find("confusion matrix (rows: true class, columns: predicted class)") !=
+          std::string::npos);
+    // MNIST's class names are the digits; the total row counts the 128 test images.
+    static const std::regex all_row(R"(all\s+[0-9.]+\s+[0-9]+ /\s+128)");
+    CHECK(std::regex_search(r.out, all_row));
+  }
+
+  SECTION("metrics: one well-formed JSON object per epoch with figures and settings") {
+    auto lines = lines_of(read_file(dir / "run.jsonl"));
+    REQUIRE(lines.size() == 3);
+    auto rows = table_rows(r.out);
+    for (std::size_t e = 0; e < lines.size(); ++e) {
+      std::map<std::string, double> numbers;
+      std::map<std::string, std::string> strings;
+      INFO(lines[e]);
+      REQUIRE(JsonChecker(lines[e]).object(numbers, strings));
+      for (const char* key :
+           {"epoch", "train_loss", "train_acc", "test_acc", "seconds", "samples_per_sec", "epochs",
+            "batch_size", "lr", "momentum", "weight_decay", "seed", "threads"})
+        CHECK(numbers.count(key) == 1);
+      CHECK(strings["dataset"] == "mnist");
+      CHECK(strings["model"] == "softmax");
+      CHECK(numbers["epoch"] == static_cast<double>(e + 1));
+      CHECK(numbers["batch_size"] == 32);
+      CHECK(numbers["lr"] == 0.5);
+      CHECK(numbers["threads"] == 1);
+      // The table shows the same figures, rounded to 4 decimals.
+      CHECK(numbers["train_loss"] == Approx(std::stod(rows[e][1])).margin(6e-5));
+      CHECK(numbers["test_acc"] == Approx(std::stod(rows[e][3])).margin(6e-5));
+    }
+  }
+
+  SECTION("curves.svg: well-formed, three series with a point per epoch, axes and legend") {
+    const std::string svg = read_file(dir / "curves.svg");
+    CHECK(well_formed_xml(svg, dir / "curves.svg"));
+    for (const char* id : {"train-loss", "train-acc", "test-acc"}) {
+      static const std::regex polyline_re(R"re(<polyline id="([a-z-]+)"[^>]*points="([^"]*)")re");
+      bool found = false;
+      for (auto it = std::sregex_iterator(svg.begin(), svg.end(), polyline_re);
+           it != std::sregex_iterator(); ++it) {
+        if ((*it)[1] != id) continue;
+        found = true;
+        std::istringstream points((*it)[2]);
+        int n = 0;
+        for (std::string p; points >> p;) ++n;
+        CHECK(n == 3);
+      }
+      CHECK(found);
+    }
+    CHECK(svg.find("id=\"legend\"") != std::string::npos);
+    CHECK(svg.find(">train loss<") != std::string::npos);
+    CHECK(svg.find(">epoch<") != std::string::npos);
+  }
+
+  SECTION("grid.svg: the first 18 test images with true and predicted labels") {
+    const std::string svg = read_file(dir / "grid.svg");
+    CHECK(well_formed_xml(svg, dir / "grid.svg"));
+    CHECK(count(svg, "<image ") == 18);
+    CHECK(count(svg, "class=\"prediction\"") == 18);
+    CHECK(count(svg, "href=\"data:image/png;base64,iVBORw0KGgo") == 36);  // href and xlink:href
+  }
+}
+
+TEST_CASE("app: usage errors exit 2 with a message naming the flag", "[apps]") {
+  TempDir dir;
+  write_dataset(dir.path / "data");
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{"--batch-size", "0"}, "--batch-size must be at least 1 (got 0)"},
+      {{"--lr", "-1"}, "--lr must be a positive number (got -1)"},
+      {{"--epochs", "-1"}, "--epochs must be at least 1 (got -1)"},
+      {{"--bogus"}, "--bogus"},
+      {{"--model", "cnn"}, "--model"},
+      {{"--lr", "fast"}, "--lr"},
+      {{"--eval-only"}, "--eval-only needs --load"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = small_run(dir, c.args);
+    Run r = run(dir, args);
+    INFO(c.args[0] << ": " << r.err);
+    CHECK(r.code == 2);
+    CHECK(r.err.rfind("error: ", 0) == 0);
+    CHECK(r.err.find(c.message) != std::string::npos);
+    CHECK(r.err.find("--help") != std::string::npos);
+    CHECK(r.out.empty());
+  }
+  Run no_data = run(dir, {"--dataset", "mnist", "--quiet"});
+  CHECK(no_data.code == 2);
+  CHECK(no_data.err.find("--dataset mnist needs --data DIR") != std::string::npos);
+
+  Run help = run(dir, {"--help"});
+  CHECK(help.code == 0);
+  for (const char* flag : {"--dataset", "--data", "--model", "--epochs", "--batch-size", "--lr",
+                           "--momentum", "--weight-decay", "--seed", "--threads", "--save",
+                           "--resume", "--eval-only", "--load", "--plot", "--predict", "--metrics"})
+    CHECK(help.out.find(flag) != std::string::npos);
+  CHECK(help.out.find("--batch-size INT=256") != std::string::npos);  // defaults are listed
+}
+
+TEST_CASE("app: a corrupt or missing data file exits 1 naming the file", "[apps]") {
+  TempDir dir;
+  write_dataset(dir.path / "data");
+  SECTION("corrupt labels file") {
+    // A wrong magic: the type byte 0x08 becomes 0x42.
+    Bytes bytes;
+    {
+      std::string plain = read_file(dir / "data/t10k-labels-idx1-ubyte");
+      bytes.assign(plain.begin(), plain.end());
+    }
+    bytes[2] = 0x42;
+    write_file(dir.path / "data" / "t10k-labels-idx1-ubyte", bytes);
+    Run r = run(dir, small_run(dir, {"--epochs", "1"}));
+    INFO(r.err);
+    CHECK(r.code == 1);
+    CHECK(r.err.rfind("error: ", 0) == 0);
+    CHECK(r.err.find("t10k-labels-idx1-ubyte") != std::string::npos);
+    CHECK(r.err.find("\nhint: ") != std::string::npos);
+  }
+  SECTION("truncated gzip images file") {
+    std::string gz = read_file(dir / "data/train-images-idx3-ubyte.gz");
+    write_file(dir.path / "data" / "train-images-idx3-ubyte.gz",
+               Bytes(gz.begin(), gz.begin() + static_cast<std::ptrdiff_t>(gz.size() / 2)));
+    Run r = run(dir, small_run(dir, {"--epochs", "1"}));
+    INFO(r.err);
+    CHECK(r.code == 1);
+    CHECK(r.err.find("train-images-idx3-ubyte.gz") != std::string::npos);
+  }
+  SECTION("missing folder") {
+    Run r = run(dir, {"--dataset", "mnist", "--data", dir / "nowhere", "--quiet"});
+    INFO(r.err);
+    CHECK(r.code == 1);
+    CHECK(r.err.find(dir / "nowhere") != std::string::npos);
+  }
+}
+
+TEST_CASE("app: --resume continues a saved run exactly", "[apps]") {
+  TempDir dir;
+  write_dataset(dir.path / "data");
+  // momentum, so that the optimizer's state matters too
+  const std::vector<std::string> common = {"--seed", "3", "--momentum", "0.9", "--threads", "1"};
+  auto with = [&](std::vector<std::string> extra) {
+    extra.insert(extra.end(), common.begin(), common.end());
+    return small_run(dir, extra);
+  };
+  Run whole = run(dir, with({"--epochs", "3"}));
+  REQUIRE(whole.code == 0);
+  Run first = run(dir, with({"--epochs", "2", "--save", dir / "ck"}));
+  REQUIRE(first.code == 0);
+  for (const char* f : {"ck", "ck.optim", "ck.json"}) CHECK(fs::exists(dir.path / f));
+  Run rest = run(dir, {"--resume", dir / "ck", "--epochs", "3", "--quiet", "--metrics",
+                       dir / "resumed.jsonl"});
+  INFO(rest.out << rest.err);
+  REQUIRE(rest.code == 0);
+  CHECK(rest.out.find("resumed from") != std::string::npos);
+  auto a = table_rows(whole.out), b = table_rows(rest.out);
+  REQUIRE(a.size() == 3);
+  REQUIRE(b.size() == 3);
+  for (std::size_t e = 0; e < 3; ++e)
+    for (std::size_t c = 0; c < 4; ++c) CHECK(a[e][c] == b[e][c]);
+  // The resumed run's metrics hold all three epochs; its settings came from the checkpoint.
+  auto metrics = lines_of(read_file(dir / "resumed.jsonl"));
+  CHECK(metrics.size() == 3);
+  CHECK(metrics[0].find("\"momentum\": 0.9") != std::string::npos);
+
+  SECTION("finished: nothing to resume") {
+    Run again = run(dir, {"--resume", dir / "ck", "--quiet"});
+    CHECK(again.code == 2);
+    CHECK(again.err.find("--epochs N with N > 3") != std::string::npos);
+  }
+  SECTION("a different batch size contradicts the checkpoint") {
+    Run bad = run(dir, {"--resume", dir / "ck", "--epochs", "4", "--batch-size", "64", "--quiet"});
+    CHECK(bad.code == 2);
+    CHECK(bad.err.find("--batch-size 64 differs from the checkpoint's 32") != std::string::npos);
+  }
+  SECTION("mismatched checkpoint files are refused") {
+    fs::copy_file(dir.path / "ck.json", dir.path / "old.json");
+    Run more = run(dir, {"--resume", dir / "ck", "--epochs", "4", "--quiet"});
+    REQUIRE(more.code == 0);
+    fs::copy_file(dir.path / "old.json", dir.path / "ck.json",
+                  fs::copy_options::overwrite_existing);
+    Run bad = run(dir, {"--resume", dir / "ck", "--epochs", "5", "--quiet"});
+    CHECK(bad.code == 1);
+    CHECK(bad.err.find("not from the same save") != std::string::npos);
+  }
+  SECTION("--eval-only --load evaluates the checkpoint, --predict writes a PNG") {
+    Run eval = run(dir, {"--eval-only", "--load", dir / "ck", "--predict", dir / "grid.png",
+                         "--predict-count", "5", "--quiet"});
+    INFO(eval.err);
+    REQUIRE(eval.code == 0);
+    static const std::regex acc(R"(test acc ([0-9.]+))");
+    std::smatch m;
+    REQUIRE(std::regex_search(eval.out, m, acc));
+    CHECK(m.str(1) == b[2][3]);
+    CHECK(eval.out.find("confusion matrix") != std::string::npos);
+    const std::string png = read_file(dir / "grid.png");
+    REQUIRE(png.size() > 33);
+    CHECK(png.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0);
+    CHECK(png.compare(12, 4, "IHDR") == 0);
+    auto be32 = [&](std::size_t at) {
+      return std::uint32_t(std::uint8_t(png[at])) << 24 |
+             std::uint32_t(std::uint8_t(png[at + 1])) << 16 |
+             std::uint32_t(std::uint8_t(png[at + 2])) << 8 |
+             std::uint32_t(std::uint8_t(png[at + 3]));
+    };
+    CHECK(be32(16) == 5 * 132);  // five cells of 132 pixels in one row
+    CHECK(png.compare(png.size() - 8, 4, "IEND") == 0);
+  }
+}
+
+TEST_CASE("app: Ctrl-C finishes the batch, saves and exits 130", "[apps]") {
+  TempDir dir;
+  write_dataset(dir.path / "data");
+  const std::string program = app_path();
+  REQUIRE(fs::exists(program));
+  std::vector<std::string> args =
+      small_run(dir, {"--epochs", "100000", "--batch-size", "8", "--save", dir / "ck", "--metrics",
+                      dir / "run.jsonl", "--threads", "1"});
+  std::vector<char*> argv = argv_of(program, args);
+  int pipe_fds[2];
+  REQUIRE(pipe(pipe_fds) == 0);
+  const std::string err_path = dir / "stderr.txt";
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(pipe_fds[1], STDOUT_FILENO);
+    dup2(err, STDERR_FILENO);
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+    execv(program.c_str(), argv.data());
+    _exit(127);
+  }
+  close(pipe_fds[1]);
+  // Read stdout until the first epoch row appears, then interrupt.
+  std::string out;
+  bool sent = false;
+  char buffer[4096];
+  while (true) {
+    ssize_t n = read(pipe_fds[0], buffer, sizeof buffer);
+    if (n <= 0) break;
+    out.append(buffer, static_cast<std::size_t>(n));
+    const std::size_t row = out.find("\n    1  ");
+    if (!sent && row != std::string::npos && out.find('\n', row + 1) != std::string::npos) {
+      REQUIRE(kill(pid, SIGINT) == 0);
+      sent = true;
+    }
+  }
+  close(pipe_fds[0]);
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  INFO(out << read_file(err_path));
+  REQUIRE(sent);
+  CHECK(exit_code(status) == 130);
+  CHECK(out.find("interrupted") != std::string::npos);
+  CHECK(out.find("--resume " + dir / "ck") != std::string::npos);
+  for (const char* f : {"ck", "ck.optim", "ck.json"}) CHECK(fs::exists(dir.path / f));
+  const std::size_t epochs_done = table_rows(out).size();
+  CHECK(lines_of(read_file(dir / "run.jsonl")).size() == epochs_done);
+
+  // The saved run continues (here up to one more epoch than it finished).
+  Run resumed =
+      run(dir, {"--resume", dir / "ck", "--epochs", std::to_string(epochs_done + 1), "--quiet"});
+  INFO(resumed.err);
+  CHECK(resumed.code == 0);
+  CHECK(table_rows(resumed.out).size() == epochs_done + 1);
+}
+
+TEST_CASE("app: the same seed gives the same output at 1 and 2 threads", "[apps]") {
+  TempDir dir;
+  write_dataset(dir.path / "data");
+  auto with = [&](const char* seed, const char* threads) {
+    Run r = run(dir, small_run(dir, {"--epochs", "2", "--model", "mlp", "--seed", seed, "--threads",
+                                     threads}));
+    REQUIRE(r.code == 0);
+    return without_timings(r.out);
+  };
+  const std::string one = with("7", "1"), two = with("7", "2"), again = with("7", "2");
+  CHECK(table_rows(one).size() == 2);
+  CHECK(one == two);
+  CHECK(two == again);
+  CHECK(with("8", "2") != one);  // the seed matters
+}
