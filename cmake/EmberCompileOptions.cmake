@@ -3,7 +3,10 @@ add_library(ember_flags INTERFACE)
 target_compile_options(ember_flags INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow
   $<$<BOOL:${EMBER_WERROR}>:-Werror>
-  $<$<CONFIG:Release>:-O3>)
+  $<$<CONFIG:Release>:-O3>
+  # GCC 12 warns falsely inside its own AVX-512 intrinsic headers when xsimd's batches are inlined
+  # (GCC bug 105593: _mm512_undefined_ps "may be used uninitialized").
+  $<$<CXX_COMPILER_ID:GNU>:-Wno-maybe-uninitialized>)
 if(EMBER_NATIVE)
   target_compile_options(ember_flags INTERFACE -march=native)
 endif()

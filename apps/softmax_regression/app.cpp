@@ -18,20 +18,15 @@
 // (shortest round-trip JSON), and the DataLoader, seeded with --seed, replays its shuffles: one
 // begin() per finished epoch, then the batches already done in the interrupted epoch are
 // skipped (loaded, not trained on).
-#include <ember/autograd/grad_mode.h>
-#include <ember/core/generator.h>
-#include <ember/core/ops.h>
-#include <ember/core/parallel.h>
-#include <ember/core/tensor.h>
-#include <ember/datasets/datasets.h>
-#include <ember/nn/nn.h>
-#include <ember/optim/optim.h>
+#include <ember/ember.h>
 
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -411,9 +406,24 @@ void load_weights(nn::Module& net, const std::string& path) {
   }
 }
 
+// Refuses, before any training, an output whose folder is missing or read-only.
+void check_output_folders(const Settings& s) {
+  for (const std::string* path : {&s.save_path, &s.metrics_path, &s.plot_path, &s.predict_path}) {
+    if (path->empty()) continue;
+    std::filesystem::path folder = std::filesystem::path(*path).parent_path();
+    if (folder.empty()) folder = ".";
+    if (!std::filesystem::is_directory(folder) || access(folder.c_str(), W_OK) != 0)
+      throw RuntimeError(
+          "cannot write " + *path + ": the folder " + folder.string() +
+              (std::filesystem::is_directory(folder) ? " is not writable" : " does not exist"),
+          "create the folder or choose another path");
+  }
+}
+
 int evaluate_only(Settings s) {
   if (std::filesystem::exists(s.load_path + ".json"))
     merge_settings(s, read_sidecar(s.load_path).settings, false);
+  check_output_folders(s);
   ds::ImageDataset test = load_split(s, ds::Split::Test);
   ember::Generator gen(s.seed);
   const auto classes = static_cast<std::int64_t>(test.class_names().size());
@@ -449,9 +459,13 @@ int train(Settings s) {
     merge_settings(s, read_sidecar(s.load_path).settings, false);
   }
 
+  check_output_folders(s);
   ds::ImageDataset train_set = load_split(s, ds::Split::Train);
   ds::ImageDataset test_set = load_split(s, ds::Split::Test);
-  if (interrupted()) return 130;
+  if (interrupted()) {
+    std::cout << "interrupted while loading the data; nothing to save\n";
+    return 130;
+  }
 
   ember::manual_seed(s.seed);
   ember::Generator gen(s.seed);
@@ -503,14 +517,19 @@ int train(Settings s) {
   ds::DataLoader loader(train_set, {.batch_size = s.batch_size, .shuffle = true, .seed = s.seed});
   for (std::int64_t e = 0; e < progress.epochs_done; ++e) loader.begin();  // Note [Exact resume]
   const bool show_bar = !s.quiet && isatty(STDERR_FILENO);
+  // Test hook: EMBER_APP_SIGINT_AFTER_BATCHES=N raises SIGINT after the N-th training batch of
+  // this process, so tests can interrupt at an exact point within an epoch.
+  const char* sigint_hook = std::getenv("EMBER_APP_SIGINT_AFTER_BATCHES");
+  const std::int64_t sigint_after = sigint_hook ? std::atoll(sigint_hook) : 0;
+  std::int64_t batches_run = 0;
   Evaluation last;
 
   for (std::int64_t epoch = progress.epochs_done + 1; epoch <= s.epochs; ++epoch) {
     EpochSums sums = progress.partial;
     std::int64_t batch_index = 0;
-    ProgressBar bar(show_bar, epoch, s.epochs, loader.num_batches());
     auto it = loader.begin();
     for (; batch_index < progress.batches_done && !(it == loader.end()); ++it) ++batch_index;
+    ProgressBar bar(show_bar, epoch, s.epochs, loader.num_batches(), batch_index);
 
     auto start = Clock::now();
     net.train();
@@ -526,7 +545,8 @@ int train(Settings s) {
       sums.correct += (logits.argmax(1) == batch.labels).sum().item<std::int64_t>();
       sums.seen += n;
       ++batch_index;
-      bar.update(batch_index, sums.seen);
+      bar.update(batch_index, sums.seen - progress.partial.seen);
+      if (++batches_run == sigint_after) std::raise(SIGINT);
       if (interrupted()) break;
     }
     sums.train_seconds += seconds_since(start);

@@ -21,7 +21,7 @@ struct Settings {
   double momentum = 0.0;
   double weight_decay = 0.0;
   std::uint64_t seed = 0;
-  int threads = 0;  // 0: the library's default (all cores or OMP_NUM_THREADS)
+  int threads = 1;  // main sets the library's default (OMP_NUM_THREADS, else all cores)
   bool quiet = false;
   std::string save_path;    // checkpoint after every epoch
   std::string resume_path;  // continue a run saved with --save

@@ -14,9 +14,7 @@
 #include <sstream>
 #include <string>
 
-#include <ember/core/error.h>
-#include <ember/core/parallel.h>
-#include <ember/datasets/mnist.h>
+#include <ember/ember.h>
 
 #include "app.h"
 
@@ -66,7 +64,7 @@ void check_settings(const app::Settings& s) {
          "); 0 is plain SGD, 0.9 is common");
   if (!(std::isfinite(s.weight_decay) && s.weight_decay >= 0.0))
     fail("--weight-decay must be 0 or more (got " + number(s.weight_decay) + "); try 1e-4");
-  if (s.threads < 0) fail("--threads must be at least 1 (got " + std::to_string(s.threads) + ")");
+  if (s.threads < 1) fail("--threads must be at least 1 (got " + std::to_string(s.threads) + ")");
   if (s.predict_count < 1 || s.predict_count > 1000)
     fail("--predict-count must be between 1 and 1000 (got " + std::to_string(s.predict_count) +
          ")");
@@ -97,12 +95,15 @@ bool app::interrupted() {
 int main(int argc, char** argv) {
   app::Settings s;
   const int default_threads = ember::get_num_threads();
+  s.threads = default_threads;
 
   CLI::App cli{
       "Trains d2l's softmax regression, Sequential(Flatten(), Linear(784, 10)), on Fashion-MNIST "
       "with ember\n(or d2l's MLP, or on MNIST) and prints d2l's train_ch3 figures per epoch.",
       "ember-softmax-regression"};
-  cli.option_defaults()->always_capture_default();
+  // A flag given twice takes its last value, as most Unix tools do.
+  cli.option_defaults()->always_capture_default()->multi_option_policy(
+      CLI::MultiOptionPolicy::TakeLast);
   cli.get_formatter()->column_width(30);
 
   auto* dataset = cli.add_option("--dataset", s.dataset, "Dataset")
@@ -122,9 +123,8 @@ int main(int argc, char** argv) {
   auto* momentum = cli.add_option("--momentum", s.momentum, "SGD momentum");
   auto* wd = cli.add_option("--weight-decay", s.weight_decay, "SGD weight decay (L2)");
   auto* seed = cli.add_option("--seed", s.seed, "Seeds weight init and shuffling");
-  cli.add_option(
-      "--threads", s.threads,
-      "Threads for ember's kernels (0: default, " + std::to_string(default_threads) + " here)");
+  cli.add_option("--threads", s.threads,
+                 "Threads for ember's kernels (default: OMP_NUM_THREADS, else all cores)");
   cli.add_flag("-q,--quiet", s.quiet, "No progress bar on stderr");
   auto* save = cli.add_option("--save", s.save_path,
                               "Checkpoint after every epoch (atomically): PATH (weights), "
@@ -169,8 +169,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  if (s.threads == 0) s.threads = default_threads;
-  install_sigint_handler();
+  if (!s.eval_only) install_sigint_handler();  // evaluation is short: Ctrl-C just ends it
   try {
     return app::run(s);
   } catch (const app::UsageError& e) {

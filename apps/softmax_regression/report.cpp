@@ -35,11 +35,12 @@ std::string table_row(const EpochMetrics& m) {
 }
 
 ProgressBar::ProgressBar(bool enabled, std::int64_t epoch, std::int64_t epochs,
-                         std::int64_t batches)
+                         std::int64_t batches, std::int64_t first_batch)
     : enabled_(enabled),
       epoch_(epoch),
       epochs_(epochs),
       batches_(batches),
+      first_batch_(first_batch),
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_) {}
 
@@ -56,8 +57,9 @@ void ProgressBar::update(std::int64_t done, std::int64_t samples) {
   bar.resize(kWidth, ' ');
   std::string line = format("\r\033[2Kepoch %lld/%lld [%s] %lld/%lld", (long long)epoch_,
                             (long long)epochs_, bar.c_str(), (long long)done, (long long)batches_);
-  if (elapsed > 0.0 && done > 0) {
-    double eta = elapsed / static_cast<double>(done) * static_cast<double>(batches_ - done);
+  if (elapsed > 0.0 && done > first_batch_) {
+    double eta =
+        elapsed / static_cast<double>(done - first_batch_) * static_cast<double>(batches_ - done);
     line += "  " + human_rate(static_cast<double>(samples) / elapsed) + " samples/s" +
             format("  ETA %.1fs", eta);
   }

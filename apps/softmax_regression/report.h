@@ -23,18 +23,21 @@ std::string table_row(const EpochMetrics& m);
 // before a table row is printed.
 class ProgressBar {
  public:
-  ProgressBar(bool enabled, std::int64_t epoch, std::int64_t epochs, std::int64_t batches);
+  // first_batch: batches of this epoch done before (a resumed epoch); rates count only the rest.
+  ProgressBar(bool enabled, std::int64_t epoch, std::int64_t epochs, std::int64_t batches,
+              std::int64_t first_batch = 0);
   ~ProgressBar() { clear(); }
   ProgressBar(const ProgressBar&) = delete;
   ProgressBar& operator=(const ProgressBar&) = delete;
 
+  // batches_done counts from the epoch's start; samples_done only those since construction.
   void update(std::int64_t batches_done, std::int64_t samples_done);
   void clear();
 
  private:
   bool enabled_;
   bool drawn_ = false;
-  std::int64_t epoch_, epochs_, batches_;
+  std::int64_t epoch_, epochs_, batches_, first_batch_;
   std::chrono::steady_clock::time_point start_, last_draw_;
 };
 

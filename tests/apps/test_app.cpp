@@ -152,7 +152,8 @@ int exit_code(int status) {
 }
 
 // Runs the app with stdout and stderr captured through files in `dir`.
-Run run(const TempDir& dir, std::vector<std::string> args) {
+Run run(const TempDir& dir, std::vector<std::string> args,
+        const std::vector<std::pair<std::string, std::string>>& env = {}) {
   const std::string program = app_path();
   REQUIRE(fs::exists(program));  // build the target softmax_regression first
   const std::string out_path = dir / "stdout.txt", err_path = dir / "stderr.txt";
@@ -165,6 +166,7 @@ Run run(const TempDir& dir, std::vector<std::string> args) {
     if (out < 0 || err < 0) _exit(126);
     dup2(out, STDOUT_FILENO);
     dup2(err, STDERR_FILENO);
+    for (const auto& [name, value] : env) setenv(name.c_str(), value.c_str(), 1);
     execv(program.c_str(), argv.data());
     _exit(127);
   }
@@ -511,7 +513,7 @@ TEST_CASE("app: usage errors exit 2 with a message naming the flag", "[apps]") {
   CHECK(help.out.find("--batch-size INT=256") != std::string::npos);  // defaults are listed
 }
 
-TEST_CASE("app: a corrupt or missing data file exits 1 naming the file", "[apps]") {
+TEST_CASE("app: runtime errors (bad data, unwritable output) exit 1 naming the file", "[apps]") {
   TempDir dir;
   write_dataset(dir.path / "data");
   SECTION("corrupt labels file") {
@@ -538,6 +540,13 @@ TEST_CASE("app: a corrupt or missing data file exits 1 naming the file", "[apps]
     INFO(r.err);
     CHECK(r.code == 1);
     CHECK(r.err.find("train-images-idx3-ubyte.gz") != std::string::npos);
+  }
+  SECTION("an output folder that does not exist is refused before training") {
+    Run r = run(dir, small_run(dir, {"--epochs", "1", "--save", dir / "no/such/ck"}));
+    INFO(r.err);
+    CHECK(r.code == 1);
+    CHECK(r.err.find("cannot write " + dir / "no/such/ck") != std::string::npos);
+    CHECK(r.out.find("epoch") == std::string::npos);
   }
   SECTION("missing folder") {
     Run r = run(dir, {"--dataset", "mnist", "--data", dir / "nowhere", "--quiet"});
@@ -621,14 +630,21 @@ TEST_CASE("app: --resume continues a saved run exactly", "[apps]") {
   }
 }
 
-TEST_CASE("app: Ctrl-C finishes the batch, saves and exits 130", "[apps]") {
+TEST_CASE("app: Ctrl-C finishes the batch, saves and exits 130; --resume loses nothing", "[apps]") {
   TempDir dir;
   write_dataset(dir.path / "data");
   const std::string program = app_path();
   REQUIRE(fs::exists(program));
-  std::vector<std::string> args =
-      small_run(dir, {"--epochs", "100000", "--batch-size", "8", "--save", dir / "ck", "--metrics",
-                      dir / "run.jsonl", "--threads", "1"});
+  const std::vector<std::string> common = {"--epochs",   "6",   "--batch-size", "4", "--seed", "5",
+                                           "--momentum", "0.5", "--threads",    "1"};
+  auto with = [&](std::vector<std::string> extra) {
+    extra.insert(extra.end(), common.begin(), common.end());
+    return small_run(dir, extra);
+  };
+  Run whole = run(dir, with({}));
+  REQUIRE(whole.code == 0);
+
+  std::vector<std::string> args = with({"--save", dir / "ck", "--metrics", dir / "run.jsonl"});
   std::vector<char*> argv = argv_of(program, args);
   int pipe_fds[2];
   REQUIRE(pipe(pipe_fds) == 0);
@@ -662,21 +678,61 @@ TEST_CASE("app: Ctrl-C finishes the batch, saves and exits 130", "[apps]") {
   close(pipe_fds[0]);
   int status = 0;
   REQUIRE(waitpid(pid, &status, 0) == pid);
-  INFO(out << read_file(err_path));
+  const std::string sidecar = read_file(dir / "ck.json");
+  INFO(out << read_file(err_path) << sidecar);
   REQUIRE(sent);
-  CHECK(exit_code(status) == 130);
+  REQUIRE(exit_code(status) == 130);
   CHECK(out.find("interrupted") != std::string::npos);
   CHECK(out.find("--resume " + dir / "ck") != std::string::npos);
   for (const char* f : {"ck", "ck.optim", "ck.json"}) CHECK(fs::exists(dir.path / f));
   const std::size_t epochs_done = table_rows(out).size();
+  CHECK(epochs_done < 6);
   CHECK(lines_of(read_file(dir / "run.jsonl")).size() == epochs_done);
 
-  // The saved run continues (here up to one more epoch than it finished).
-  Run resumed =
-      run(dir, {"--resume", dir / "ck", "--epochs", std::to_string(epochs_done + 1), "--quiet"});
+  // Resuming (to the checkpoint's 6 epochs) prints what the uninterrupted run printed.
+  Run resumed = run(dir, {"--resume", dir / "ck", "--quiet"});
   INFO(resumed.err);
-  CHECK(resumed.code == 0);
-  CHECK(table_rows(resumed.out).size() == epochs_done + 1);
+  REQUIRE(resumed.code == 0);
+  auto a = table_rows(whole.out), b = table_rows(resumed.out);
+  REQUIRE(a.size() == 6);
+  REQUIRE(b.size() == 6);
+  for (std::size_t e = 0; e < 6; ++e)
+    for (std::size_t c = 0; c < 4; ++c) CHECK(a[e][c] == b[e][c]);
+}
+
+TEST_CASE("app: interrupted within an epoch, --resume continues from that batch exactly",
+          "[apps]") {
+  TempDir dir;
+  write_dataset(dir.path / "data");
+  const std::vector<std::string> common = {"--epochs",   "3",   "--batch-size", "16", "--seed", "9",
+                                           "--momentum", "0.9", "--threads",    "1"};
+  auto with = [&](std::vector<std::string> extra) {
+    extra.insert(extra.end(), common.begin(), common.end());
+    return small_run(dir, extra);
+  };
+  Run whole = run(dir, with({}));
+  REQUIRE(whole.code == 0);
+  // 32 batches an epoch: SIGINT after batch 45 is batch 13 of epoch 2.
+  Run cut = run(dir, with({"--save", dir / "ck", "--metrics", dir / "run.jsonl"}),
+                {{"EMBER_APP_SIGINT_AFTER_BATCHES", "45"}});
+  INFO(cut.out << cut.err);
+  REQUIRE(cut.code == 130);
+  CHECK(cut.out.find("interrupted in epoch 2 after batch 13 of 32; saved") != std::string::npos);
+  CHECK(table_rows(cut.out).size() == 1);
+  CHECK(lines_of(read_file(dir / "run.jsonl")).size() == 1);
+  const std::string sidecar = read_file(dir / "ck.json");
+  CHECK(sidecar.find("\"epochs_done\": 1, \"batches_done\": 13") != std::string::npos);
+
+  Run resumed = run(dir, {"--resume", dir / "ck", "--quiet"});
+  INFO(resumed.err);
+  REQUIRE(resumed.code == 0);
+  CHECK(resumed.out.find("resumed from " + dir / "ck" + " after epoch 1 and 13 batches") !=
+        std::string::npos);
+  auto a = table_rows(whole.out), b = table_rows(resumed.out);
+  REQUIRE(a.size() == 3);
+  REQUIRE(b.size() == 3);
+  for (std::size_t e = 0; e < 3; ++e)
+    for (std::size_t c = 0; c < 4; ++c) CHECK(a[e][c] == b[e][c]);
 }
 
 TEST_CASE("app: the same seed gives the same output at 1 and 2 threads", "[apps]") {

@@ -40,12 +40,12 @@ Tensor sigmoid(const Tensor& x) {
   Tensor out = map(x, kernels::sigmoid_forward);
   if (autograd::needs_graph({&x})) {
     // y = 1 / (1 + e^-x):  dy/dx = e^-x / (1 + e^-x)^2 = y (1 - y)
-    autograd::record("SigmoidBackward", {x}, out,
-                     [saved = autograd::SavedTensor(out)](const Tensor& grad_out,
-                                                          const std::vector<bool>&) {
-                       return std::vector<Tensor>{map_backward(saved.get("sigmoid"), grad_out,
-                                                               kernels::sigmoid_backward)};
-                     });
+    autograd::record(
+        "SigmoidBackward", {x}, out,
+        [saved = autograd::SavedTensor(out)](const Tensor& grad_out, const std::vector<bool>&) {
+          return std::vector<Tensor>{
+              map_backward(saved.get("sigmoid"), grad_out, kernels::sigmoid_backward)};
+        });
   }
   return out;
 }
@@ -55,12 +55,12 @@ Tensor tanh(const Tensor& x) {
   Tensor out = map(x, kernels::tanh_forward);
   if (autograd::needs_graph({&x})) {
     // y = tanh(x):  dy/dx = 1 / cosh^2(x) = 1 - y^2
-    autograd::record("TanhBackward", {x}, out,
-                     [saved = autograd::SavedTensor(out)](const Tensor& grad_out,
-                                                          const std::vector<bool>&) {
-                       return std::vector<Tensor>{
-                           map_backward(saved.get("tanh"), grad_out, kernels::tanh_backward)};
-                     });
+    autograd::record(
+        "TanhBackward", {x}, out,
+        [saved = autograd::SavedTensor(out)](const Tensor& grad_out, const std::vector<bool>&) {
+          return std::vector<Tensor>{
+              map_backward(saved.get("tanh"), grad_out, kernels::tanh_backward)};
+        });
   }
   return out;
 }
@@ -70,12 +70,12 @@ Tensor relu(const Tensor& x) {
   Tensor out = map(x, kernels::relu_forward);
   if (autograd::needs_graph({&x})) {
     // y = max(x, 0):  dy/dx = 1 where y > 0, else 0 (0 at x = 0, as PyTorch)
-    autograd::record("ReluBackward", {x}, out,
-                     [saved = autograd::SavedTensor(out)](const Tensor& grad_out,
-                                                          const std::vector<bool>&) {
-                       return std::vector<Tensor>{
-                           map_backward(saved.get("relu"), grad_out, kernels::relu_backward)};
-                     });
+    autograd::record(
+        "ReluBackward", {x}, out,
+        [saved = autograd::SavedTensor(out)](const Tensor& grad_out, const std::vector<bool>&) {
+          return std::vector<Tensor>{
+              map_backward(saved.get("relu"), grad_out, kernels::relu_backward)};
+        });
   }
   return out;
 }

@@ -56,8 +56,8 @@ Tensor check_class_targets(const Tensor& target, const Tensor& input, std::int64
   const std::int64_t* t = tc.data_ptr<std::int64_t>();
   for (std::int64_t i = 0; i < N; ++i) {
     EMBER_CHECK(t[i] == ignore_index || (t[i] >= 0 && t[i] < K), op, ": target ", t[i],
-                " at position ", i, " is out of bounds for ", K, " classes (expected 0 <= target < ",
-                K, " or ignore_index ", ignore_index, ")");
+                " at position ", i, " is out of bounds for ", K,
+                " classes (expected 0 <= target < ", K, " or ignore_index ", ignore_index, ")");
   }
   return tc;
 }
@@ -169,9 +169,9 @@ Tensor cross_entropy_probs(const Tensor& input, const Tensor& target, const Tens
           Tensor grad_x = empty(x.sizes());
           const std::int64_t n = x.size(0);
           kernels::cross_entropy_prob_backward(
-              ce_args(x, q, w, options.ignore_index, options.label_smoothing),
-              q.data_ptr<float>(), st.data_ptr<float>(), st.data_ptr<float>() + n,
-              scale.values.data_ptr<float>(), scale.stride, grad_x.data_ptr<float>());
+              ce_args(x, q, w, options.ignore_index, options.label_smoothing), q.data_ptr<float>(),
+              st.data_ptr<float>(), st.data_ptr<float>() + n, scale.values.data_ptr<float>(),
+              scale.stride, grad_x.data_ptr<float>());
           return std::vector<Tensor>{grad_x};
         });
   }
@@ -254,8 +254,8 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const NLLLossOptions&
     autograd::record(
         "NllLossBackward", {input}, out,
         [st = SavedTensor(tc), sw = weight.defined() ? SavedTensor(weight) : SavedTensor(),
-         has_weight = weight.defined(), options, denom, N, K](const Tensor& grad_out,
-                                                              const std::vector<bool>&) {
+         has_weight = weight.defined(), options, denom, N,
+         K](const Tensor& grad_out, const std::vector<bool>&) {
           const Tensor tt = st.get("nll_loss");
           const Tensor wt = has_weight ? sw.get("nll_loss") : Tensor();
           const std::int64_t* tp = tt.data_ptr<std::int64_t>();
@@ -285,8 +285,8 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
   const Shape& shape = input.sizes();
   const Tensor xc = input.contiguous();
   const Tensor yc = target.contiguous();
-  const Tensor wc = options.weight.defined() ? expand_to(options.weight, shape, op, "weight")
-                                             : Tensor();
+  const Tensor wc =
+      options.weight.defined() ? expand_to(options.weight, shape, op, "weight") : Tensor();
   const Tensor pc = options.pos_weight.defined()
                         ? expand_to(options.pos_weight, shape, op, "pos_weight")
                         : Tensor();
@@ -312,7 +312,8 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
     // d/dy = (log(1 - s(x)) - pw log s(x)) w = (logsigmoid(-x) - pw logsigmoid(x)) w.
     autograd::record(
         "BinaryCrossEntropyWithLogitsBackward", {input, target}, out,
-        [sx = SavedTensor(xc), sy = SavedTensor(yc), sw = wc.defined() ? SavedTensor(wc) : SavedTensor(),
+        [sx = SavedTensor(xc), sy = SavedTensor(yc),
+         sw = wc.defined() ? SavedTensor(wc) : SavedTensor(),
          sp = pc.defined() ? SavedTensor(pc) : SavedTensor(), has_w = wc.defined(),
          has_pw = pc.defined(), reduction = options.reduction, denom,
          n](const Tensor& grad_out, const std::vector<bool>& needs) {
@@ -333,8 +334,8 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
             const float g = s[i * scale.stride] * (wv ? wv[i] : 1.0f);
             if (needs[0]) {
               const float sig = static_cast<float>(1.0 / (1.0 + std::exp(-xd)));
-              const float d = pv ? (pv[i] * yv[i] + 1.0f - yv[i]) * sig - pv[i] * yv[i]
-                                 : sig - yv[i];
+              const float d =
+                  pv ? (pv[i] * yv[i] + 1.0f - yv[i]) * sig - pv[i] * yv[i] : sig - yv[i];
               grad_x.data_ptr<float>()[i] = d * g;
             }
             if (needs[1]) {
@@ -369,30 +370,30 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) 
   Tensor out = reduce(losses, reduction, denom);
   if (autograd::needs_graph({&input, &target})) {
     // loss = (x - y)^2:  d/dx = 2 (x - y),  d/dy = -2 (x - y); broadcast operands sum back.
-    autograd::record(
-        "MseLossBackward", {input, target}, out,
-        [sx = SavedTensor(xc), sy = SavedTensor(yc), reduction, denom, n,
-         input_shape = input.sizes(),
-         target_shape = target.sizes()](const Tensor& grad_out, const std::vector<bool>& needs) {
-          const Tensor xt = sx.get("mse_loss");
-          const Tensor yt = sy.get("mse_loss");
-          const float* xv = xt.data_ptr<float>();
-          const float* yv = yt.data_ptr<float>();
-          const Scale scale = upstream_scale(grad_out, reduction, denom);
-          const float* s = scale.values.data_ptr<float>();
-          Tensor grad = empty(xt.sizes());
-          float* gv = grad.data_ptr<float>();
-          for (std::int64_t i = 0; i < n; ++i) gv[i] = 2.0f * (xv[i] - yv[i]) * s[i * scale.stride];
-          Tensor grad_x, grad_y;
-          if (needs[0]) grad_x = autograd::sum_to(grad, input_shape);
-          if (needs[1]) {
-            Tensor neg = empty(xt.sizes());
-            float* nv = neg.data_ptr<float>();
-            for (std::int64_t i = 0; i < n; ++i) nv[i] = -gv[i];
-            grad_y = autograd::sum_to(neg, target_shape);
-          }
-          return std::vector<Tensor>{grad_x, grad_y};
-        });
+    autograd::record("MseLossBackward", {input, target}, out,
+                     [sx = SavedTensor(xc), sy = SavedTensor(yc), reduction, denom, n,
+                      input_shape = input.sizes(), target_shape = target.sizes()](
+                         const Tensor& grad_out, const std::vector<bool>& needs) {
+                       const Tensor xt = sx.get("mse_loss");
+                       const Tensor yt = sy.get("mse_loss");
+                       const float* xv = xt.data_ptr<float>();
+                       const float* yv = yt.data_ptr<float>();
+                       const Scale scale = upstream_scale(grad_out, reduction, denom);
+                       const float* s = scale.values.data_ptr<float>();
+                       Tensor grad = empty(xt.sizes());
+                       float* gv = grad.data_ptr<float>();
+                       for (std::int64_t i = 0; i < n; ++i)
+                         gv[i] = 2.0f * (xv[i] - yv[i]) * s[i * scale.stride];
+                       Tensor grad_x, grad_y;
+                       if (needs[0]) grad_x = autograd::sum_to(grad, input_shape);
+                       if (needs[1]) {
+                         Tensor neg = empty(xt.sizes());
+                         float* nv = neg.data_ptr<float>();
+                         for (std::int64_t i = 0; i < n; ++i) nv[i] = -gv[i];
+                         grad_y = autograd::sum_to(neg, target_shape);
+                       }
+                       return std::vector<Tensor>{grad_x, grad_y};
+                     });
   }
   return out;
 }

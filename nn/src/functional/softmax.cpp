@@ -44,17 +44,16 @@ Tensor softmax_op(const Tensor& x, std::int64_t dim, SoftmaxKind kind, const cha
     // softmax: dy_k/dx_j = y_k ([k == j] - y_j), so grad_x = y * (g - sum(g * y));
     // softmin = softmax(-x) flips the sign; log_softmax: dy_k/dx_j = [k == j] - softmax_j, so
     // grad_x = g - exp(y) * sum(g).
-    autograd::record(
-        node, {x}, out,
-        [saved = autograd::SavedTensor(out), kind, shape, op](const Tensor& grad_out,
-                                                              const std::vector<bool>&) {
-          const Tensor y = saved.get(op);
-          const Tensor g = grad_out.contiguous();
-          Tensor grad_x = empty(y.sizes());
-          kernels::softmax_backward(kind, y.data_ptr<float>(), g.data_ptr<float>(),
-                                    grad_x.data_ptr<float>(), shape);
-          return std::vector<Tensor>{grad_x};
-        });
+    autograd::record(node, {x}, out,
+                     [saved = autograd::SavedTensor(out), kind, shape, op](
+                         const Tensor& grad_out, const std::vector<bool>&) {
+                       const Tensor y = saved.get(op);
+                       const Tensor g = grad_out.contiguous();
+                       Tensor grad_x = empty(y.sizes());
+                       kernels::softmax_backward(kind, y.data_ptr<float>(), g.data_ptr<float>(),
+                                                 grad_x.data_ptr<float>(), shape);
+                       return std::vector<Tensor>{grad_x};
+                     });
   }
   return out;
 }

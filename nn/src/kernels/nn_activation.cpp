@@ -8,7 +8,6 @@
 
 #include <ember/core/parallel.h>
 
-
 namespace ember::nn::kernels {
 namespace {
 
@@ -34,21 +33,26 @@ void map2(const float* a, const float* b, float* out, std::int64_t n, F f) {
       f(Vec::load_unaligned(a + i), Vec::load_unaligned(b + i)).store_unaligned(out + i);
     }
     if (i < end) {
-      store_tail(out + i, end - i, f(load_tail(a + i, end - i, 0.0f), load_tail(b + i, end - i, 0.0f)));
+      store_tail(out + i, end - i,
+                 f(load_tail(a + i, end - i, 0.0f), load_tail(b + i, end - i, 0.0f)));
     }
   });
 }
 
 }  // namespace
 
-void sigmoid_forward(const float* x, float* y, std::int64_t n) { map1(x, y, n, vsigmoid); }
+void sigmoid_forward(const float* x, float* y, std::int64_t n) {
+  map1(x, y, n, vsigmoid);
+}
 
 // sigmoid' = y (1 - y), from the saved output as PyTorch.
 void sigmoid_backward(const float* y, const float* grad_out, float* grad_x, std::int64_t n) {
   map2(y, grad_out, grad_x, n, [](Vec yv, Vec g) { return g * (Vec(1.0f) - yv) * yv; });
 }
 
-void tanh_forward(const float* x, float* y, std::int64_t n) { map1(x, y, n, vtanh); }
+void tanh_forward(const float* x, float* y, std::int64_t n) {
+  map1(x, y, n, vtanh);
+}
 
 // tanh' = 1 - y^2.
 void tanh_backward(const float* y, const float* grad_out, float* grad_x, std::int64_t n) {
@@ -109,10 +113,14 @@ void ref2(const float* a, const float* b, float* out, std::int64_t n, F f) {
     out[i] = static_cast<float>(f(static_cast<double>(a[i]), static_cast<double>(b[i])));
   }
 }
-double sig(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+double sig(double x) {
+  return 1.0 / (1.0 + std::exp(-x));
+}
 }  // namespace
 
-void sigmoid_forward_reference(const float* x, float* y, std::int64_t n) { ref1(x, y, n, sig); }
+void sigmoid_forward_reference(const float* x, float* y, std::int64_t n) {
+  ref1(x, y, n, sig);
+}
 void sigmoid_backward_reference(const float* y, const float* grad_out, float* grad_x,
                                 std::int64_t n) {
   ref2(y, grad_out, grad_x, n, [](double yv, double g) { return g * yv * (1.0 - yv); });
@@ -120,22 +128,19 @@ void sigmoid_backward_reference(const float* y, const float* grad_out, float* gr
 void tanh_forward_reference(const float* x, float* y, std::int64_t n) {
   ref1(x, y, n, [](double v) { return std::tanh(v); });
 }
-void tanh_backward_reference(const float* y, const float* grad_out, float* grad_x,
-                             std::int64_t n) {
+void tanh_backward_reference(const float* y, const float* grad_out, float* grad_x, std::int64_t n) {
   ref2(y, grad_out, grad_x, n, [](double yv, double g) { return g * (1.0 - yv * yv); });
 }
 void relu_forward_reference(const float* x, float* y, std::int64_t n) {
   ref1(x, y, n, [](double v) { return v > 0.0 || std::isnan(v) ? v : 0.0; });
 }
-void relu_backward_reference(const float* y, const float* grad_out, float* grad_x,
-                             std::int64_t n) {
+void relu_backward_reference(const float* y, const float* grad_out, float* grad_x, std::int64_t n) {
   ref2(y, grad_out, grad_x, n, [](double yv, double g) { return yv <= 0.0 ? 0.0 : g; });
 }
 void silu_forward_reference(const float* x, float* y, std::int64_t n) {
   ref1(x, y, n, [](double v) { return v * sig(v); });
 }
-void silu_backward_reference(const float* x, const float* grad_out, float* grad_x,
-                             std::int64_t n) {
+void silu_backward_reference(const float* x, const float* grad_out, float* grad_x, std::int64_t n) {
   ref2(x, grad_out, grad_x, n, [](double v, double g) {
     const double s = sig(v);
     return g * s * (1.0 + v * (1.0 - s));

@@ -10,14 +10,15 @@
 
 #include <ember/core/parallel.h>
 
-
 namespace ember::nn::kernels {
 namespace {
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr std::int64_t kGrainElements = 16384;
 
-std::int64_t row_grain(std::int64_t C) { return std::max<std::int64_t>(1, kGrainElements / std::max<std::int64_t>(C, 1)); }
+std::int64_t row_grain(std::int64_t C) {
+  return std::max<std::int64_t>(1, kGrainElements / std::max<std::int64_t>(C, 1));
+}
 
 float row_max_of(const float* x, std::int64_t C) {
   const std::int64_t body = C - C % kLanes;
@@ -71,8 +72,7 @@ float weight_total(const CrossEntropyArgs& a) {
 
 }  // namespace
 
-void cross_entropy_forward(const CrossEntropyArgs& a, float* loss, float* row_max,
-                           float* row_sum) {
+void cross_entropy_forward(const CrossEntropyArgs& a, float* loss, float* row_max, float* row_sum) {
   const float eps = a.label_smoothing;
   const float W = weight_total(a);
   parallel_for(0, a.N, row_grain(a.C), [&](std::int64_t begin, std::int64_t end) {
@@ -91,8 +91,9 @@ void cross_entropy_forward(const CrossEntropyArgs& a, float* loss, float* row_ma
       const float log_s = std::log(s);
       const float w_t = a.weight ? a.weight[t] : 1.0f;
       const float nll = w_t * ((m - x[t]) + log_s);
-      loss[i] = eps > 0.0f ? (1.0f - eps) * nll + (eps / static_cast<float>(a.C)) * (smooth + W * log_s)
-                           : nll;
+      loss[i] = eps > 0.0f
+                    ? (1.0f - eps) * nll + (eps / static_cast<float>(a.C)) * (smooth + W * log_s)
+                    : nll;
     }
   });
 }
@@ -206,8 +207,12 @@ void cross_entropy_forward_reference(const CrossEntropyArgs& a, float* loss) {
     for (std::int64_t c = 0; c < a.C; ++c) m = std::max(m, double{x[c]});
     double s = 0.0;
     for (std::int64_t c = 0; c < a.C; ++c) s += std::exp(x[c] - m);
-    auto neg_logp = [&](std::int64_t c) { return (m - x[c]) + std::log(s); };
-    auto w = [&](std::int64_t c) { return a.weight ? double{a.weight[c]} : 1.0; };
+    auto neg_logp = [&](std::int64_t c) {
+      return (m - x[c]) + std::log(s);
+    };
+    auto w = [&](std::int64_t c) {
+      return a.weight ? double{a.weight[c]} : 1.0;
+    };
     double smooth = 0.0;
     for (std::int64_t c = 0; c < a.C; ++c) smooth += w(c) * neg_logp(c);
     loss[i] = static_cast<float>((1.0 - eps) * w(t) * neg_logp(t) +
@@ -221,7 +226,9 @@ void cross_entropy_backward_reference(const CrossEntropyArgs& a, const float* sc
   for (std::int64_t i = 0; i < a.N; ++i) {
     const float* x = a.x + i * a.C;
     const std::int64_t t = a.target[i];
-    auto w = [&](std::int64_t c) { return a.weight ? double{a.weight[c]} : 1.0; };
+    auto w = [&](std::int64_t c) {
+      return a.weight ? double{a.weight[c]} : 1.0;
+    };
     double m = -std::numeric_limits<double>::infinity();
     for (std::int64_t c = 0; c < a.C; ++c) m = std::max(m, double{x[c]});
     double s = 0.0, W = 0.0;
@@ -236,8 +243,8 @@ void cross_entropy_backward_reference(const CrossEntropyArgs& a, const float* sc
       }
       const double p = std::exp(x[c] - m) / s;
       const double eps_c = eps / static_cast<double>(a.C);
-      const double g = ((1.0 - eps) * w(t) + eps_c * W) * p - eps_c * w(c) -
-                       (c == t ? (1.0 - eps) * w(t) : 0.0);
+      const double g =
+          ((1.0 - eps) * w(t) + eps_c * W) * p - eps_c * w(c) - (c == t ? (1.0 - eps) * w(t) : 0.0);
       grad_x[i * a.C + c] = static_cast<float>(scale[i * scale_stride] * g);
     }
   }

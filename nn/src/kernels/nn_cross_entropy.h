@@ -4,7 +4,8 @@
 // W = sum_c w_c, the loss of row i with target t is
 //   loss_i = (1 - eps) w_t (-log p_t) + (eps / C) sum_c w_c (-log p_c)
 // and its gradient, times the upstream scale s_i (which carries the reduction),
-//   grad_x[i, c] = s_i ((1 - eps) w_t + (eps / C) W) p_c - s_i (eps / C) w_c - s_i (1 - eps) w_t [c == t].
+//   grad_x[i, c] = s_i ((1 - eps) w_t + (eps / C) W) p_c - s_i (eps / C) w_c - s_i (1 - eps) w_t [c
+//   == t].
 // Rows whose target equals ignore_index get loss 0 and gradient 0. Targets must have been
 // checked to lie in [0, C) (or equal ignore_index) before calling.
 #pragma once
@@ -14,9 +15,9 @@
 namespace ember::nn::kernels {
 
 struct CrossEntropyArgs {
-  const float* x = nullptr;               // [N, C] logits
-  const std::int64_t* target = nullptr;   // [N] class indices
-  const float* weight = nullptr;          // [C] or null
+  const float* x = nullptr;              // [N, C] logits
+  const std::int64_t* target = nullptr;  // [N] class indices
+  const float* weight = nullptr;         // [C] or null
   std::int64_t N = 0;
   std::int64_t C = 0;
   std::int64_t ignore_index = -100;
@@ -36,8 +37,8 @@ void cross_entropy_backward(const CrossEntropyArgs& args, const float* row_max,
 //   loss_i = -sum_c w_c q'_c log p_c,  grad_x[i, c] = s_i (p_c sum_k w_k q'_k - w_c q'_c).
 void cross_entropy_prob_forward(const CrossEntropyArgs& args, const float* q, float* loss,
                                 float* row_max, float* row_sum);
-void cross_entropy_prob_backward(const CrossEntropyArgs& args, const float* q,
-                                 const float* row_max, const float* row_sum, const float* scale,
+void cross_entropy_prob_backward(const CrossEntropyArgs& args, const float* q, const float* row_max,
+                                 const float* row_sum, const float* scale,
                                  std::int64_t scale_stride, float* grad_x);
 
 // Plain scalar references of the class-index kernels (float64 inside, no threads).

@@ -107,9 +107,15 @@ inline Vec vlog1p(Vec u) {
 
 // Scalar versions through one SIMD lane each, so that a scalar tail gives bit-identical results
 // to the vector body (results never depend on where a thread's range starts).
-inline float sexp(float x) { return vexp(Vec(x)).get(0); }
-inline float ssigmoid(float x) { return vsigmoid(Vec(x)).get(0); }
-inline float stanh(float x) { return vtanh(Vec(x)).get(0); }
+inline float sexp(float x) {
+  return vexp(Vec(x)).get(0);
+}
+inline float ssigmoid(float x) {
+  return vsigmoid(Vec(x)).get(0);
+}
+inline float stanh(float x) {
+  return vtanh(Vec(x)).get(0);
+}
 
 // Loads/stores of the last n < kLanes elements through a padded buffer.
 inline Vec load_tail(const float* p, std::int64_t n, float pad) {
@@ -140,7 +146,9 @@ inline float hsum(Vec v) {
 }
 
 // --- Double-precision references (what the ULP test measures against) ---
-inline double ref_sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+inline double ref_sigmoid(double x) {
+  return 1.0 / (1.0 + std::exp(-x));
+}
 
 // Distance in float32 ULPs between `got` and the float64 value `want`, measured in units of the
 // spacing of floats at `want` (denorm_min below FLT_MIN). Both infinite with the same sign: 0.
@@ -152,7 +160,7 @@ inline double ulp_error(float got, double want) {
   double spacing = std::numeric_limits<float>::denorm_min();
   if (a >= std::numeric_limits<float>::min()) {
     int e = 0;
-    std::frexp(a, &e);                // a = m * 2^e, m in [0.5, 1)
+    std::frexp(a, &e);                  // a = m * 2^e, m in [0.5, 1)
     spacing = std::ldexp(1.0, e - 24);  // float has 24 significant bits
   }
   return std::fabs(static_cast<double>(got) - want) / spacing;

@@ -16,7 +16,6 @@
 
 #include <ember/core/parallel.h>
 
-
 namespace ember::nn::kernels {
 namespace {
 
@@ -86,7 +85,8 @@ void row_forward(const float* x, float* y, std::int64_t K) {
     for (k = 0; k < body; k += kLanes) {
       ((load_x<kKind>(x + k) - mv) - log_s).store_unaligned(y + k);
     }
-    if (body < K) store_tail(y + body, K - body, (load_x_tail<kKind>(x + body, K - body) - mv) - log_s);
+    if (body < K)
+      store_tail(y + body, K - body, (load_x_tail<kKind>(x + body, K - body) - mv) - log_s);
   } else {
     const Vec inv_s(1.0f / s);
     for (k = 0; k < body; k += kLanes) (Vec::load_unaligned(y + k) * inv_s).store_unaligned(y + k);
@@ -114,7 +114,8 @@ void row_backward(const float* y, const float* g, float* gx, std::int64_t K) {
     }
     if (body < K) {
       const std::int64_t n = K - body;
-      store_tail(gx + body, n, xsimd::fnma(vexp(load_tail(y + body, n, 0.0f)), sg, load_tail(g + body, n, 0.0f)));
+      store_tail(gx + body, n,
+                 xsimd::fnma(vexp(load_tail(y + body, n, 0.0f)), sg, load_tail(g + body, n, 0.0f)));
     }
   } else {
     // grad_x = ±y * (g - sum(g * y))
@@ -172,8 +173,7 @@ void cols_forward(const float* x, float* y, std::int64_t K, std::int64_t stride)
 }
 
 template <SoftmaxKind kKind>
-void cols_backward(const float* y, const float* g, float* gx, std::int64_t K,
-                   std::int64_t stride) {
+void cols_backward(const float* y, const float* g, float* gx, std::int64_t K, std::int64_t stride) {
   Vec a(0.0f);
   if constexpr (kKind == SoftmaxKind::LogSoftmax) {
     for (std::int64_t k = 0; k < K; ++k) a += Vec::load_unaligned(g + k * stride);
@@ -200,8 +200,8 @@ void cols_backward(const float* y, const float* g, float* gx, std::int64_t K,
 // block, through a padded [K, kLanes] copy for the last partial one.
 template <class Block>
 void run_column_block(RowShape shape, std::int64_t unit, std::int64_t blocks,
-                      std::vector<float>& scratch, const float* in0, const float* in1,
-                      float* out, const Block& block) {
+                      std::vector<float>& scratch, const float* in0, const float* in1, float* out,
+                      const Block& block) {
   const std::int64_t o = unit / blocks;
   const std::int64_t j = (unit % blocks) * kLanes;
   const std::int64_t base = o * shape.K * shape.inner + j;
@@ -280,9 +280,12 @@ void backward_impl(const float* y, const float* g, float* gx, RowShape shape) {
 
 void softmax_forward(SoftmaxKind kind, const float* x, float* y, RowShape shape) {
   switch (kind) {
-    case SoftmaxKind::Softmax: return forward_impl<SoftmaxKind::Softmax>(x, y, shape);
-    case SoftmaxKind::LogSoftmax: return forward_impl<SoftmaxKind::LogSoftmax>(x, y, shape);
-    case SoftmaxKind::Softmin: return forward_impl<SoftmaxKind::Softmin>(x, y, shape);
+    case SoftmaxKind::Softmax:
+      return forward_impl<SoftmaxKind::Softmax>(x, y, shape);
+    case SoftmaxKind::LogSoftmax:
+      return forward_impl<SoftmaxKind::LogSoftmax>(x, y, shape);
+    case SoftmaxKind::Softmin:
+      return forward_impl<SoftmaxKind::Softmin>(x, y, shape);
   }
 }
 
@@ -305,14 +308,16 @@ void softmax_forward_reference(SoftmaxKind kind, const float* x, float* y, RowSh
   for (std::int64_t o = 0; o < shape.outer; ++o) {
     for (std::int64_t i = 0; i < shape.inner; ++i) {
       const std::int64_t base = o * shape.K * shape.inner + i;
-      auto at = [&](std::int64_t k) { return sign * x[base + k * shape.inner]; };
+      auto at = [&](std::int64_t k) {
+        return sign * x[base + k * shape.inner];
+      };
       double m = -std::numeric_limits<double>::infinity();
       for (std::int64_t k = 0; k < shape.K; ++k) m = std::isnan(at(k)) ? at(k) : std::max(m, at(k));
       double s = 0.0;
       for (std::int64_t k = 0; k < shape.K; ++k) s += std::exp(at(k) - m);
       for (std::int64_t k = 0; k < shape.K; ++k) {
-        const double v = kind == SoftmaxKind::LogSoftmax ? (at(k) - m) - std::log(s)
-                                                         : std::exp(at(k) - m) / s;
+        const double v =
+            kind == SoftmaxKind::LogSoftmax ? (at(k) - m) - std::log(s) : std::exp(at(k) - m) / s;
         y[base + k * shape.inner] = static_cast<float>(v);
       }
     }

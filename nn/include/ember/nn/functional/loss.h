@@ -12,10 +12,10 @@ namespace ember::nn::functional {
 enum class Reduction { None, Mean, Sum };
 
 struct CrossEntropyOptions {
-  Tensor weight;                  // [K] float32 class weights, or undefined for all ones
+  Tensor weight;                     // [K] float32 class weights, or undefined for all ones
   std::int64_t ignore_index = -100;  // rows with this target add 0 loss and get 0 gradient
   Reduction reduction = Reduction::Mean;
-  double label_smoothing = 0.0;   // eps in [0, 1]
+  double label_smoothing = 0.0;  // eps in [0, 1]
 };
 
 // Cross-entropy of logits, fused with softmax (no softmax or log tensor is ever built).
