@@ -38,9 +38,9 @@ void init_weights(nn::Module& m) {
 }
 
 nn::Sequential make_net(bool mlp) {
-  nn::Sequential net = mlp ? nn::Sequential(nn::Flatten(), nn::Linear(784, 256), nn::ReLU(),
-                                            nn::Linear(256, 10))
-                           : nn::Sequential(nn::Flatten(), nn::Linear(784, 10));
+  nn::Sequential net =
+      mlp ? nn::Sequential(nn::Flatten(), nn::Linear(784, 256), nn::ReLU(), nn::Linear(256, 10))
+          : nn::Sequential(nn::Flatten(), nn::Linear(784, 10));
   net.apply(init_weights);
   return net;
 }
@@ -123,7 +123,8 @@ int main(int argc, char** argv) {
     for (int threads : {1, 2}) {
       set_num_threads(threads);
       Trainer trainer(w.mlp, train, test, w.batch_size);
-      report.add(bench::measure(w.name, threads, [&] { trainer.epoch(); }, budget));
+      report.add(bench::measure(
+          w.name, threads, [&] { trainer.epoch(); }, budget));
       std::fprintf(stderr, "    (test accuracy after the last epoch: %.4f)\n", trainer.accuracy());
     }
   }

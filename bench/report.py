@@ -197,6 +197,13 @@ def zlib_rows(ember_data, torch_data):
     return out
 
 
+def is_noisy(result):
+    """A median more than 1.5x the min (over at least 3 reps): something else took the CPU."""
+    if not result or result.get("reps", 0) < 3 or result.get("min_ms", 0) <= 0:
+        return False
+    return result["median_ms"] > 1.5 * result["min_ms"]
+
+
 def fmt_ms(v):
     if v is None:
         return "-"
@@ -216,6 +223,9 @@ def fmt_row(r):
         ratio = "-"
         if r["ember_mb"] and r.get("pytorch_mb"):
             ratio = "%.2fx less" % (r["pytorch_mb"] / r["ember_mb"])
+        base = (r.get("pytorch") or {}).get("rss_after_import_mb")
+        if base is not None:
+            note = "PyTorch's includes %.0f MB for Python + libtorch before any data" % base
     else:
         ember_col, torch_col = fmt_ms(e), fmt_ms(p)
         if "zlib_ms" in r:
@@ -230,6 +240,9 @@ def fmt_row(r):
                 "%.0f" % eg if eg is not None else "-",
                 "%.0f" % pg if pg is not None else "-",
             )
+        noisy = [side for side in ("ember", "pytorch") if is_noisy(r.get(side))]
+        if noisy:
+            note = (note + "; " if note else "") + "noisy: " + ", ".join(noisy)
     met = {True: "yes", False: "**NO**", None: "-" if not r.get("target") else "n/a"}[r.get("met")]
     return "| %s | %s | %s | %s | %s | %s | %s | %s |" % (
         r["name"], r["threads"], ember_col, torch_col, ratio, r.get("target") or "-", met, note)
@@ -311,7 +324,8 @@ def main():
         md.append("")
     md.append(
         "speedup = PyTorch ms / ember ms (> 1: ember faster). threads e/p = thread counts of ember / "
-        "PyTorch (pipeline: each side's faster). Targets met: %d of %d (%d missed, %d unmeasured)."
+        "PyTorch (pipeline: each side's faster). \"noisy\": that side's median was over 1.5x its "
+        "min. Targets met: %d of %d (%d missed, %d unmeasured)."
         % (met, len(targets), len(missed), len(unknown))
     )
     md += ["", "## Summary", ""] + HEADER + [fmt_row(r) for r in summary + extra]

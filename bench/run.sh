@@ -53,8 +53,9 @@ for p in "${PROGRAMS[@]}"; do
   fi
 done
 
-say() { printf '\n== %s\n' "$*" >&2; }
+say() { printf '\n== [%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 T_START=$(date +%s)
+LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- The PyTorch side: torch and OpenBLAS -------------------------------------------------------
 APT_UPDATED=0
@@ -125,6 +126,11 @@ T_BUILT=$(date +%s)
 
 # --- Run ----------------------------------------------------------------------------------------
 mkdir -p "$RESULTS"
+LOAD_BUILT="$(cut -d' ' -f1-3 /proc/loadavg)"
+if awk -v l="${LOAD_BUILT%% *}" 'BEGIN { exit !(l > 1.0) }'; then
+  echo "run.sh: WARNING: load average $LOAD_BUILT on $(nproc) cores: other work is running, so the" \
+       "numbers (the 2-thread ones most) will be noisy. Run on a quiet machine for the record." >&2
+fi
 COMMON=()
 if [[ $QUICK -eq 1 ]]; then COMMON+=(--quick); fi
 if [[ -n "$MIN_TIME_MS" ]]; then COMMON+=(--min-time-ms "$MIN_TIME_MS"); fi
@@ -162,7 +168,7 @@ for p in "${PROGRAMS[@]}"; do
 done
 T_END=$(date +%s)
 
-NOTE="Run $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores: build $((T_BUILT - T_START)) s, benchmarks $((T_END - T_BUILT)) s."
+NOTE="Run $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores: build $((T_BUILT - T_START)) s, benchmarks $((T_END - T_BUILT)) s; load average before the benchmarks $LOAD_BUILT, after $(cut -d' ' -f1-3 /proc/loadavg)."
 NOTE="$NOTE $BLAS_NOTE."
 if [[ $QUICK -eq 1 ]]; then NOTE="$NOTE Quick mode (--quick): a tenth of the time budget, noisy."; fi
 say "report"

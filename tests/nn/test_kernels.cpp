@@ -122,29 +122,38 @@ TEST_CASE("kernels: softmax family matches the scalar reference", "[nn][kernels]
   const K::SoftmaxKind kinds[] = {K::SoftmaxKind::Softmax, K::SoftmaxKind::LogSoftmax,
                                   K::SoftmaxKind::Softmin};
   const std::int64_t inners[] = {1, 3, 16, 17};
+  // K < 32 with inner 1 takes the short-row path (blocks of 16 rows: 21 rows = one full block
+  // and one partial); K = 40 and 1023 take the row path with its tail.
+  std::vector<std::int64_t> ks(std::begin(kSizes), std::end(kSizes));
+  ks.push_back(40);
   for (K::SoftmaxKind kind : kinds) {
-    for (std::int64_t k : kSizes) {
+    for (std::int64_t k : ks) {
       for (std::int64_t inner : inners) {
-        const K::RowShape shape{2, k, inner};
-        const std::int64_t n = 2 * k * inner;
-        INFO("kind " << static_cast<int>(kind) << " K=" << k << " inner=" << inner);
-        const auto x = random_values(n, 3.0f, 11 + static_cast<std::uint64_t>(n));
-        const auto g = random_values(n, 1.0f, 12 + static_cast<std::uint64_t>(n));
-        std::vector<float> y(x.size()), y_ref(x.size()), gx(x.size()), gx_ref(x.size());
-        K::softmax_forward(kind, x.data(), y.data(), shape);
-        K::softmax_forward_reference(kind, x.data(), y_ref.data(), shape);
-        // log_softmax near 0 is (x - m) - log(s): float32 cancellation leaves ~1e-7 absolute.
-        check_close(y, y_ref, 1e-5, 1e-6);
-        K::softmax_backward(kind, y_ref.data(), g.data(), gx.data(), shape);
-        K::softmax_backward_reference(kind, y_ref.data(), g.data(), gx_ref.data(), shape);
-        check_close(gx, gx_ref, 1e-4, 1e-6);
+        for (std::int64_t outer : {2, 21}) {
+          const K::RowShape shape{outer, k, inner};
+          const std::int64_t n = outer * k * inner;
+          INFO("kind " << static_cast<int>(kind) << " K=" << k << " inner=" << inner
+                       << " outer=" << outer);
+          const auto x = random_values(n, 3.0f, 11 + static_cast<std::uint64_t>(n));
+          const auto g = random_values(n, 1.0f, 12 + static_cast<std::uint64_t>(n));
+          std::vector<float> y(x.size()), y_ref(x.size()), gx(x.size()), gx_ref(x.size());
+          K::softmax_forward(kind, x.data(), y.data(), shape);
+          K::softmax_forward_reference(kind, x.data(), y_ref.data(), shape);
+          // log_softmax near 0 is (x - m) - log(s): float32 cancellation leaves ~1e-7 absolute.
+          check_close(y, y_ref, 1e-5, 1e-6);
+          K::softmax_backward(kind, y_ref.data(), g.data(), gx.data(), shape);
+          K::softmax_backward_reference(kind, y_ref.data(), g.data(), gx_ref.data(), shape);
+          // g - exp(y) sum(g) cancels: float32 sums over K = 1023 leave ~1e-5 absolute.
+          check_close(gx, gx_ref, 1e-4, 1e-5);
+        }
       }
     }
   }
 }
 
 TEST_CASE("kernels: softmax results do not depend on the thread count", "[nn][kernels][softmax]") {
-  const K::RowShape shapes[] = {{301, 1000, 1}, {5, 129, 77}};  // rows; columns with a tail
+  // rows; columns with a tail; short rows in blocks of 16
+  const K::RowShape shapes[] = {{301, 1000, 1}, {5, 129, 77}, {4099, 10, 1}};
   for (const K::RowShape& shape : shapes) {
     const std::int64_t n = shape.outer * shape.K * shape.inner;
     const auto x = random_values(n, 3.0f, 21);
@@ -165,34 +174,38 @@ TEST_CASE("kernels: softmax results do not depend on the thread count", "[nn][ke
 }
 
 TEST_CASE("kernels: fused cross-entropy matches the scalar reference", "[nn][kernels][loss]") {
-  const std::int64_t N = 6;
-  for (std::int64_t C : kSizes) {
-    if (C == 0) continue;
-    for (float eps : {0.0f, 0.2f}) {
-      for (bool weighted : {false, true}) {
-        INFO("C=" << C << " eps=" << eps << " weighted=" << weighted);
-        const auto x = random_values(N * C, 3.0f, 31 + static_cast<std::uint64_t>(C));
-        auto w = random_values(C, 1.0f, 32);
-        for (float& v : w) v = std::fabs(v) + 0.1f;
-        std::vector<std::int64_t> t(N);
-        for (std::int64_t i = 0; i < N; ++i) t[i] = (i * 7) % C;
-        t[2] = -100;  // ignored
-        K::CrossEntropyArgs a;
-        a.x = x.data();
-        a.target = t.data();
-        a.weight = weighted ? w.data() : nullptr;
-        a.N = N;
-        a.C = C;
-        a.label_smoothing = eps;
-        std::vector<float> loss(N), loss_ref(N), m(N), s(N);
-        K::cross_entropy_forward(a, loss.data(), m.data(), s.data());
-        K::cross_entropy_forward_reference(a, loss_ref.data());
-        check_close(loss, loss_ref, 1e-5, 1e-6);
-        const auto scale = random_values(N, 1.0f, 33);
-        std::vector<float> gx(N * C), gx_ref(N * C);
-        K::cross_entropy_backward(a, m.data(), s.data(), scale.data(), 1, gx.data());
-        K::cross_entropy_backward_reference(a, scale.data(), 1, gx_ref.data());
-        check_close(gx, gx_ref, 1e-5, 1e-6);
+  // C < 32 takes the few-classes path (blocks of 16 rows: N = 21 is a full and a partial block).
+  std::vector<std::int64_t> cs(std::begin(kSizes), std::end(kSizes));
+  cs.push_back(40);
+  for (std::int64_t N : {6, 21}) {
+    for (std::int64_t C : cs) {
+      if (C == 0) continue;
+      for (float eps : {0.0f, 0.2f}) {
+        for (bool weighted : {false, true}) {
+          INFO("C=" << C << " eps=" << eps << " weighted=" << weighted);
+          const auto x = random_values(N * C, 3.0f, 31 + static_cast<std::uint64_t>(C));
+          auto w = random_values(C, 1.0f, 32);
+          for (float& v : w) v = std::fabs(v) + 0.1f;
+          std::vector<std::int64_t> t(static_cast<std::size_t>(N));
+          for (std::int64_t i = 0; i < N; ++i) t[i] = (i * 7) % C;
+          t[2] = -100;  // ignored
+          K::CrossEntropyArgs a;
+          a.x = x.data();
+          a.target = t.data();
+          a.weight = weighted ? w.data() : nullptr;
+          a.N = N;
+          a.C = C;
+          a.label_smoothing = eps;
+          std::vector<float> loss(N), loss_ref(N), m(N), s(N);
+          K::cross_entropy_forward(a, loss.data(), m.data(), s.data());
+          K::cross_entropy_forward_reference(a, loss_ref.data());
+          check_close(loss, loss_ref, 1e-5, 1e-6);
+          const auto scale = random_values(N, 1.0f, 33);
+          std::vector<float> gx(N * C), gx_ref(N * C);
+          K::cross_entropy_backward(a, m.data(), s.data(), scale.data(), 1, gx.data());
+          K::cross_entropy_backward_reference(a, scale.data(), 1, gx_ref.data());
+          check_close(gx, gx_ref, 1e-5, 1e-6);
+        }
       }
     }
   }
@@ -200,25 +213,29 @@ TEST_CASE("kernels: fused cross-entropy matches the scalar reference", "[nn][ker
 
 TEST_CASE("kernels: cross-entropy results do not depend on the thread count",
           "[nn][kernels][loss]") {
-  const std::int64_t N = 301, C = 1000;
-  const auto x = random_values(N * C, 3.0f, 41);
-  std::vector<std::int64_t> t(N);
-  for (std::int64_t i = 0; i < N; ++i) t[i] = (i * 37) % C;
-  K::CrossEntropyArgs a;
-  a.x = x.data();
-  a.target = t.data();
-  a.N = N;
-  a.C = C;
-  a.label_smoothing = 0.1f;
-  auto [one, two] = at_1_and_2_threads([&] {
-    std::vector<float> loss(N), m(N), s(N), gx(N * C);
-    const float scale = 0.5f;
-    K::cross_entropy_forward(a, loss.data(), m.data(), s.data());
-    K::cross_entropy_backward(a, m.data(), s.data(), &scale, 0, gx.data());
-    gx.insert(gx.end(), loss.begin(), loss.end());
-    return gx;
-  });
-  CHECK(bitwise_equal(one, two));
+  // The row path (C = 1000) and the few-classes path (C = 10, blocks of 16 rows).
+  for (const auto& [N, C] : {std::pair<std::int64_t, std::int64_t>{301, 1000}, {4099, 10}}) {
+    INFO("N=" << N << " C=" << C);
+    const auto x = random_values(N * C, 3.0f, 41);
+    std::vector<std::int64_t> t(static_cast<std::size_t>(N));
+    for (std::int64_t i = 0; i < N; ++i) t[static_cast<std::size_t>(i)] = (i * 37) % C;
+    K::CrossEntropyArgs a;
+    a.x = x.data();
+    a.target = t.data();
+    a.N = N;
+    a.C = C;
+    a.label_smoothing = 0.1f;
+    const std::int64_t n = N, c = C;
+    auto [one, two] = at_1_and_2_threads([&] {
+      std::vector<float> loss(n), m(n), s(n), gx(n * c);
+      const float scale = 0.5f;
+      K::cross_entropy_forward(a, loss.data(), m.data(), s.data());
+      K::cross_entropy_backward(a, m.data(), s.data(), &scale, 0, gx.data());
+      gx.insert(gx.end(), loss.begin(), loss.end());
+      return gx;
+    });
+    CHECK(bitwise_equal(one, two));
+  }
 }
 
 namespace {

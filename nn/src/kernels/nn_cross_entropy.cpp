@@ -37,30 +37,31 @@ float row_max_of(const float* x, std::int64_t C) {
 float row_sum_exp(const float* x, std::int64_t C, float m, const float* weight, float* smooth_sum) {
   const std::int64_t body = C - C % kLanes;
   const Vec mv(m);
-  Vec s0(0.0f), s1(0.0f), a0(0.0f);
+  BlockedSum s0, s1;  // Note [blocked sums] in nn_math.h
+  Vec a0(0.0f);
   std::int64_t c = 0;
   if (smooth_sum == nullptr) {
     for (; c + 2 * kLanes <= body; c += 2 * kLanes) {
-      s0 += vexp(Vec::load_unaligned(x + c) - mv);
-      s1 += vexp(Vec::load_unaligned(x + c + kLanes) - mv);
+      s0.add(vexp(Vec::load_unaligned(x + c) - mv));
+      s1.add(vexp(Vec::load_unaligned(x + c + kLanes) - mv));
     }
-    for (; c < body; c += kLanes) s0 += vexp(Vec::load_unaligned(x + c) - mv);
-    if (body < C) s1 += vexp(load_tail(x + body, C - body, -kInf) - mv);
-    return hsum(s0 + s1);
+    for (; c < body; c += kLanes) s0.add(vexp(Vec::load_unaligned(x + c) - mv));
+    if (body < C) s1.add(vexp(load_tail(x + body, C - body, -kInf) - mv));
+    return hsum(s0.result() + s1.result());
   }
   for (; c < body; c += kLanes) {
     const Vec d = Vec::load_unaligned(x + c) - mv;
-    s0 += vexp(d);
+    s0.add(vexp(d));
     a0 = weight ? xsimd::fnma(Vec::load_unaligned(weight + c), d, a0) : a0 - d;
   }
   if (body < C) {
     const std::int64_t n = C - body;
-    s1 += vexp(load_tail(x + body, n, -kInf) - mv);
+    s1.add(vexp(load_tail(x + body, n, -kInf) - mv));
     const Vec d = load_tail(x + body, n, m) - mv;  // padding gives d = 0
     a0 = weight ? xsimd::fnma(load_tail(weight + body, n, 0.0f), d, a0) : a0 - d;
   }
   *smooth_sum = hsum(a0);
-  return hsum(s0 + s1);
+  return hsum(s0.result() + s1.result());
 }
 
 float weight_total(const CrossEntropyArgs& a) {
@@ -70,9 +71,110 @@ float weight_total(const CrossEntropyArgs& a) {
   return static_cast<float>(w);
 }
 
+// Few classes (C < 2 kLanes, e.g. d2l's 10): a row would be all scalar tail, so kLanes rows at a
+// time are transposed into a [C, kLanes] block and reduced lane-wise. Blocks of rows are fixed,
+// so results do not depend on the thread split.
+constexpr std::int64_t kFewClasses = 2 * kLanes;
+
+// block[c * kLanes + l] = x[(r0 + l) * C + c], 0 for padding rows.
+void gather_block(const CrossEntropyArgs& a, std::int64_t r0, std::int64_t rows, float* block) {
+  for (std::int64_t c = 0; c < a.C; ++c) {
+    for (std::int64_t l = 0; l < kLanes; ++l) {
+      block[c * kLanes + l] = l < rows ? a.x[(r0 + l) * a.C + c] : 0.0f;
+    }
+  }
+}
+
+void forward_few_classes(const CrossEntropyArgs& a, float* loss, float* row_max, float* row_sum) {
+  const float eps = a.label_smoothing;
+  const float W = weight_total(a);
+  const std::int64_t blocks = (a.N + kLanes - 1) / kLanes;
+  parallel_for(0, blocks, row_grain(a.C * kLanes), [&](std::int64_t begin, std::int64_t end) {
+    alignas(64) float block[kFewClasses * Vec::size];
+    alignas(64) float m_l[Vec::size], s_l[Vec::size], smooth_l[Vec::size];
+    for (std::int64_t b = begin; b < end; ++b) {
+      const std::int64_t r0 = b * kLanes, rows = std::min(kLanes, a.N - r0);
+      gather_block(a, r0, rows, block);
+      Vec mv(-kInf);
+      for (std::int64_t c = 0; c < a.C; ++c)
+        mv = xsimd::max(mv, Vec::load_aligned(block + c * kLanes));
+      Vec sv(0.0f), smooth(0.0f);
+      for (std::int64_t c = 0; c < a.C; ++c) {
+        const Vec d = Vec::load_aligned(block + c * kLanes) - mv;
+        sv += vexp(d);
+        smooth = a.weight ? xsimd::fnma(Vec(a.weight[c]), d, smooth) : smooth - d;
+      }
+      mv.store_aligned(m_l);
+      sv.store_aligned(s_l);
+      smooth.store_aligned(smooth_l);
+      for (std::int64_t l = 0; l < rows; ++l) {
+        const std::int64_t i = r0 + l, t = a.target[i];
+        row_max[i] = m_l[l];
+        row_sum[i] = s_l[l];
+        if (t == a.ignore_index) {
+          loss[i] = 0.0f;
+          continue;
+        }
+        const float log_s = std::log(s_l[l]);
+        const float w_t = a.weight ? a.weight[t] : 1.0f;
+        const float nll = w_t * ((m_l[l] - a.x[i * a.C + t]) + log_s);
+        loss[i] = eps > 0.0f ? (1.0f - eps) * nll +
+                                   (eps / static_cast<float>(a.C)) * (smooth_l[l] + W * log_s)
+                             : nll;
+      }
+    }
+  });
+}
+
+void backward_few_classes(const CrossEntropyArgs& a, const float* row_max, const float* row_sum,
+                          const float* scale, std::int64_t scale_stride, float* grad_x) {
+  const float eps = a.label_smoothing;
+  const float eps_c = eps / static_cast<float>(a.C);
+  const float W = weight_total(a);
+  const std::int64_t blocks = (a.N + kLanes - 1) / kLanes;
+  parallel_for(0, blocks, row_grain(a.C * kLanes), [&](std::int64_t begin, std::int64_t end) {
+    alignas(64) float block[kFewClasses * Vec::size];
+    alignas(64) float m_l[Vec::size], b_l[Vec::size], k_l[Vec::size];
+    for (std::int64_t b = begin; b < end; ++b) {
+      const std::int64_t r0 = b * kLanes, rows = std::min(kLanes, a.N - r0);
+      gather_block(a, r0, rows, block);
+      // Per lane: grad = b exp(x_c - m) - k w_c (the formula in nn_cross_entropy.h).
+      for (std::int64_t l = 0; l < kLanes; ++l) {
+        m_l[l] = b_l[l] = k_l[l] = 0.0f;
+        if (l >= rows) continue;
+        const std::int64_t i = r0 + l, t = a.target[i];
+        if (t == a.ignore_index) continue;
+        const float s_i = scale[i * scale_stride];
+        const float w_t = a.weight ? a.weight[t] : 1.0f;
+        m_l[l] = row_max[i];
+        b_l[l] = s_i * ((1.0f - eps) * w_t + eps_c * W) / row_sum[i];
+        k_l[l] = s_i * eps_c;
+      }
+      const Vec mv = Vec::load_aligned(m_l), bv = Vec::load_aligned(b_l),
+                kv = Vec::load_aligned(k_l);
+      for (std::int64_t c = 0; c < a.C; ++c) {
+        const Vec e = vexp(Vec::load_aligned(block + c * kLanes) - mv) * bv;
+        const Vec g = a.weight ? xsimd::fnma(kv, Vec(a.weight[c]), e) : e - kv;
+        g.store_aligned(block + c * kLanes);
+      }
+      for (std::int64_t l = 0; l < rows; ++l) {
+        const std::int64_t i = r0 + l, t = a.target[i];
+        float* gx = grad_x + i * a.C;
+        if (t == a.ignore_index) {
+          std::fill(gx, gx + a.C, 0.0f);
+          continue;
+        }
+        for (std::int64_t c = 0; c < a.C; ++c) gx[c] = block[c * kLanes + l];
+        gx[t] -= scale[i * scale_stride] * (1.0f - eps) * (a.weight ? a.weight[t] : 1.0f);
+      }
+    }
+  });
+}
+
 }  // namespace
 
 void cross_entropy_forward(const CrossEntropyArgs& a, float* loss, float* row_max, float* row_sum) {
+  if (a.C > 0 && a.C < kFewClasses) return forward_few_classes(a, loss, row_max, row_sum);
   const float eps = a.label_smoothing;
   const float W = weight_total(a);
   parallel_for(0, a.N, row_grain(a.C), [&](std::int64_t begin, std::int64_t end) {
@@ -100,6 +202,9 @@ void cross_entropy_forward(const CrossEntropyArgs& a, float* loss, float* row_ma
 
 void cross_entropy_backward(const CrossEntropyArgs& a, const float* row_max, const float* row_sum,
                             const float* scale, std::int64_t scale_stride, float* grad_x) {
+  if (a.C > 0 && a.C < kFewClasses) {
+    return backward_few_classes(a, row_max, row_sum, scale, scale_stride, grad_x);
+  }
   const float eps = a.label_smoothing;
   const float eps_c = eps / static_cast<float>(a.C);
   const float W = weight_total(a);

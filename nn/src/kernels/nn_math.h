@@ -32,8 +32,14 @@ inline constexpr std::int64_t kLanes = static_cast<std::int64_t>(Vec::size);
 // (exp(-110) rounds to 0, exp(90) to inf), and NaN is passed through at the end.
 inline Vec vexp(Vec x) {
   const Vec xc = xsimd::min(xsimd::max(x, Vec(-110.0f)), Vec(90.0f));
+#if XSIMD_WITH_AVX512F
+  // AVX-512: vscalefps does the 2^k scaling in one instruction, with the same single rounding
+  // into the subnormal range and overflow to inf as the two-step version below.
+  const Vec kf = xsimd::nearbyint(xc * Vec(1.44269504088896341f));
+#else
   const VecInt k = xsimd::nearbyint_as_int(xc * Vec(1.44269504088896341f));
   const Vec kf = xsimd::to_float(k);
+#endif
   Vec r = xsimd::fnma(kf, Vec(0.693359375f), xc);
   r = xsimd::fnma(kf, Vec(-2.12194440e-4f), r);
   Vec p = Vec(1.9875691500e-4f);
@@ -43,11 +49,15 @@ inline Vec vexp(Vec x) {
   p = xsimd::fma(p, r, Vec(1.6666665459e-1f));
   p = xsimd::fma(p, r, Vec(5.0000001201e-1f));
   p = xsimd::fma(p, r * r, r) + Vec(1.0f);
+#if XSIMD_WITH_AVX512F
+  const Vec y = _mm512_scalef_ps(p, kf);
+#else
   const VecInt k1 = k >> 1;
   const VecInt k2 = k - k1;
   const Vec s1 = xsimd::bitwise_cast<Vec>((k1 + VecInt(127)) << 23);
   const Vec s2 = xsimd::bitwise_cast<Vec>((k2 + VecInt(127)) << 23);
   const Vec y = (p * s1) * s2;
+#endif
   return xsimd::select(xsimd::isnan(x), x, y);
 }
 
@@ -128,6 +138,32 @@ inline void store_tail(float* p, std::int64_t n, Vec v) {
   v.store_aligned(buf);
   for (std::int64_t i = 0; i < n; ++i) p[i] = buf[i];
 }
+
+// Note [blocked sums]: a long row summed into one accumulator per lane adds ~K/16 terms one by
+// one, and float32 rounding error grows with that count (visible at K = 32000). Each lane sums
+// 32 terms into `partial`, which is then added to `total`: the error grows with K/512 instead,
+// for one predictable branch per add. The order is fixed, so results stay deterministic.
+struct BlockedSum {
+  Vec partial = Vec(0.0f);
+  Vec total = Vec(0.0f);
+  int count = 0;
+  void add(Vec v) {
+    partial += v;
+    bump();
+  }
+  void add(Vec a, Vec b) {  // a * b
+    partial = xsimd::fma(a, b, partial);
+    bump();
+  }
+  void bump() {
+    if (++count == 32) {
+      total += partial;
+      partial = Vec(0.0f);
+      count = 0;
+    }
+  }
+  Vec result() const { return total + partial; }
+};
 
 // Horizontal reductions in a fixed lane order (deterministic).
 inline float hmax(Vec v) {

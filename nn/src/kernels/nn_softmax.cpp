@@ -1,10 +1,12 @@
-// Softmax family kernels. Two layouts:
+// Softmax family kernels. Three layouts:
 // - inner == 1 (softmax over the last dim): each row of K is contiguous; vectorize along K. Three
 //   sweeps over a row that sits in L1/L2: max, sum of exponentials (softmax also stores them),
 //   then the write.
 // - inner > 1 (softmax over an earlier dim): the K values of one position are `inner` apart;
 //   vectorize across kLanes neighbouring positions, so every load is still contiguous. The last
 //   inner % kLanes positions are gathered into a padded block and run through the same code.
+// - inner == 1 but K < 2 kLanes (d2l's [256, 10]): kLanes rows are transposed into a block and
+//   run through the column code, instead of paying a scalar tail per row.
 // Threads split rows (or column blocks); each row is reduced in a fixed order by one thread.
 #include "kernels/nn_softmax.h"
 #include "kernels/nn_math.h"  // first: see the note on GCC 12 there
@@ -56,7 +58,7 @@ void row_forward(const float* x, float* y, std::int64_t K) {
 
   // Sweep 2: s = sum_k exp(x_k - m); softmax keeps the exponentials in y.
   constexpr bool kStore = kKind != SoftmaxKind::LogSoftmax;
-  Vec s0(0.0f), s1(0.0f);
+  BlockedSum s0, s1;
   for (k = 0; k + 2 * kLanes <= body; k += 2 * kLanes) {
     const Vec e0 = vexp(load_x<kKind>(x + k) - mv);
     const Vec e1 = vexp(load_x<kKind>(x + k + kLanes) - mv);
@@ -64,20 +66,20 @@ void row_forward(const float* x, float* y, std::int64_t K) {
       e0.store_unaligned(y + k);
       e1.store_unaligned(y + k + kLanes);
     }
-    s0 += e0;
-    s1 += e1;
+    s0.add(e0);
+    s1.add(e1);
   }
   for (; k < body; k += kLanes) {
     const Vec e0 = vexp(load_x<kKind>(x + k) - mv);
     if constexpr (kStore) e0.store_unaligned(y + k);
-    s0 += e0;
+    s0.add(e0);
   }
   if (body < K) {
     const Vec e1 = vexp(load_x_tail<kKind>(x + body, K - body) - mv);
     if constexpr (kStore) store_tail(y + body, K - body, e1);
-    s1 += e1;
+    s1.add(e1);
   }
-  const float s = hsum(s0 + s1);
+  const float s = hsum(s0.result() + s1.result());
 
   // Sweep 3: the write.
   if constexpr (kKind == SoftmaxKind::LogSoftmax) {
@@ -97,17 +99,17 @@ void row_forward(const float* x, float* y, std::int64_t K) {
 template <SoftmaxKind kKind>
 void row_backward(const float* y, const float* g, float* gx, std::int64_t K) {
   const std::int64_t body = K - K % kLanes;
-  Vec a0(0.0f), a1(0.0f);
+  BlockedSum a0, a1;  // Note [blocked sums]
   std::int64_t k = 0;
   if constexpr (kKind == SoftmaxKind::LogSoftmax) {
     // grad_x = g - exp(y) * sum(g)
     for (; k + 2 * kLanes <= body; k += 2 * kLanes) {
-      a0 += Vec::load_unaligned(g + k);
-      a1 += Vec::load_unaligned(g + k + kLanes);
+      a0.add(Vec::load_unaligned(g + k));
+      a1.add(Vec::load_unaligned(g + k + kLanes));
     }
-    for (; k < body; k += kLanes) a0 += Vec::load_unaligned(g + k);
-    if (body < K) a1 += load_tail(g + body, K - body, 0.0f);
-    const Vec sg(hsum(a0 + a1));
+    for (; k < body; k += kLanes) a0.add(Vec::load_unaligned(g + k));
+    if (body < K) a1.add(load_tail(g + body, K - body, 0.0f));
+    const Vec sg(hsum(a0.result() + a1.result()));
     for (k = 0; k < body; k += kLanes) {
       xsimd::fnma(vexp(Vec::load_unaligned(y + k)), sg, Vec::load_unaligned(g + k))
           .store_unaligned(gx + k);
@@ -120,16 +122,16 @@ void row_backward(const float* y, const float* g, float* gx, std::int64_t K) {
   } else {
     // grad_x = ±y * (g - sum(g * y))
     for (; k + 2 * kLanes <= body; k += 2 * kLanes) {
-      a0 = xsimd::fma(Vec::load_unaligned(g + k), Vec::load_unaligned(y + k), a0);
-      a1 = xsimd::fma(Vec::load_unaligned(g + k + kLanes), Vec::load_unaligned(y + k + kLanes), a1);
+      a0.add(Vec::load_unaligned(g + k), Vec::load_unaligned(y + k));
+      a1.add(Vec::load_unaligned(g + k + kLanes), Vec::load_unaligned(y + k + kLanes));
     }
     for (; k < body; k += kLanes) {
-      a0 = xsimd::fma(Vec::load_unaligned(g + k), Vec::load_unaligned(y + k), a0);
+      a0.add(Vec::load_unaligned(g + k), Vec::load_unaligned(y + k));
     }
     if (body < K) {
-      a1 = xsimd::fma(load_tail(g + body, K - body, 0.0f), load_tail(y + body, K - body, 0.0f), a1);
+      a1.add(load_tail(g + body, K - body, 0.0f), load_tail(y + body, K - body, 0.0f));
     }
-    const Vec dot(hsum(a0 + a1));
+    const Vec dot(hsum(a0.result() + a1.result()));
     auto write = [&](Vec yv, Vec gv) {
       if constexpr (kKind == SoftmaxKind::Softmin) return yv * (dot - gv);
       return yv * (gv - dot);
@@ -150,12 +152,13 @@ template <SoftmaxKind kKind>
 void cols_forward(const float* x, float* y, std::int64_t K, std::int64_t stride) {
   Vec mv(-kInf);
   for (std::int64_t k = 0; k < K; ++k) mv = xsimd::max(mv, load_x<kKind>(x + k * stride));
-  Vec s(0.0f);
+  BlockedSum sum;  // Note [blocked sums]
   for (std::int64_t k = 0; k < K; ++k) {
     const Vec e = vexp(load_x<kKind>(x + k * stride) - mv);
     if constexpr (kKind != SoftmaxKind::LogSoftmax) e.store_unaligned(y + k * stride);
-    s += e;
+    sum.add(e);
   }
+  const Vec s = sum.result();
   if constexpr (kKind == SoftmaxKind::LogSoftmax) {
     alignas(64) float sb[Vec::size];
     s.store_aligned(sb);
@@ -174,9 +177,10 @@ void cols_forward(const float* x, float* y, std::int64_t K, std::int64_t stride)
 
 template <SoftmaxKind kKind>
 void cols_backward(const float* y, const float* g, float* gx, std::int64_t K, std::int64_t stride) {
-  Vec a(0.0f);
+  BlockedSum sum;  // Note [blocked sums]
   if constexpr (kKind == SoftmaxKind::LogSoftmax) {
-    for (std::int64_t k = 0; k < K; ++k) a += Vec::load_unaligned(g + k * stride);
+    for (std::int64_t k = 0; k < K; ++k) sum.add(Vec::load_unaligned(g + k * stride));
+    const Vec a = sum.result();
     for (std::int64_t k = 0; k < K; ++k) {
       const std::int64_t o = k * stride;
       xsimd::fnma(vexp(Vec::load_unaligned(y + o)), a, Vec::load_unaligned(g + o))
@@ -184,8 +188,9 @@ void cols_backward(const float* y, const float* g, float* gx, std::int64_t K, st
     }
   } else {
     for (std::int64_t k = 0; k < K; ++k) {
-      a = xsimd::fma(Vec::load_unaligned(g + k * stride), Vec::load_unaligned(y + k * stride), a);
+      sum.add(Vec::load_unaligned(g + k * stride), Vec::load_unaligned(y + k * stride));
     }
+    const Vec a = sum.result();
     for (std::int64_t k = 0; k < K; ++k) {
       const std::int64_t o = k * stride;
       const Vec yv = Vec::load_unaligned(y + o);
@@ -228,9 +233,45 @@ void run_column_block(RowShape shape, std::int64_t unit, std::int64_t blocks,
   }
 }
 
+// --- Short rows (inner == 1, K < kShortRow): a row is all tail, so instead kLanes rows at a
+// time are transposed into a [K, kLanes] block and run through the column code. Rows are grouped
+// into fixed blocks of kLanes, so the result does not depend on the thread split. ---
+
+constexpr std::int64_t kShortRow = 2 * kLanes;
+
+// block[k * kLanes + l] = src[(r0 + l) * K + k] for the `rows` rows present, 0 for the padding.
+void gather_rows(const float* src, std::int64_t r0, std::int64_t rows, std::int64_t K,
+                 float* block) {
+  for (std::int64_t k = 0; k < K; ++k) {
+    for (std::int64_t l = 0; l < kLanes; ++l) {
+      block[k * kLanes + l] = l < rows ? src[(r0 + l) * K + k] : 0.0f;
+    }
+  }
+}
+void scatter_rows(const float* block, std::int64_t r0, std::int64_t rows, std::int64_t K,
+                  float* dst) {
+  for (std::int64_t l = 0; l < rows; ++l) {
+    for (std::int64_t k = 0; k < K; ++k) dst[(r0 + l) * K + k] = block[k * kLanes + l];
+  }
+}
+
 template <SoftmaxKind kKind>
 void forward_impl(const float* x, float* y, RowShape shape) {
   if (shape.K == 0 || shape.outer == 0 || shape.inner == 0) return;
+  if (shape.inner == 1 && shape.K < kShortRow) {
+    const std::int64_t blocks = (shape.outer + kLanes - 1) / kLanes;
+    const std::int64_t grain = std::max<std::int64_t>(1, kGrainElements / (shape.K * kLanes));
+    parallel_for(0, blocks, grain, [&](std::int64_t begin, std::int64_t end) {
+      alignas(64) float in[kShortRow * Vec::size], out[kShortRow * Vec::size];
+      for (std::int64_t b = begin; b < end; ++b) {
+        const std::int64_t r0 = b * kLanes, rows = std::min(kLanes, shape.outer - r0);
+        gather_rows(x, r0, rows, shape.K, in);
+        cols_forward<kKind>(in, out, shape.K, kLanes);
+        scatter_rows(out, r0, rows, shape.K, y);
+      }
+    });
+    return;
+  }
   if (shape.inner == 1) {
     const std::int64_t grain = std::max<std::int64_t>(1, kGrainElements / shape.K);
     parallel_for(0, shape.outer, grain, [&](std::int64_t begin, std::int64_t end) {
@@ -255,6 +296,22 @@ void forward_impl(const float* x, float* y, RowShape shape) {
 template <SoftmaxKind kKind>
 void backward_impl(const float* y, const float* g, float* gx, RowShape shape) {
   if (shape.K == 0 || shape.outer == 0 || shape.inner == 0) return;
+  if (shape.inner == 1 && shape.K < kShortRow) {
+    const std::int64_t blocks = (shape.outer + kLanes - 1) / kLanes;
+    const std::int64_t grain = std::max<std::int64_t>(1, kGrainElements / (shape.K * kLanes));
+    parallel_for(0, blocks, grain, [&](std::int64_t begin, std::int64_t end) {
+      alignas(64) float yb[kShortRow * Vec::size], gb[kShortRow * Vec::size],
+          out[kShortRow * Vec::size];
+      for (std::int64_t b = begin; b < end; ++b) {
+        const std::int64_t r0 = b * kLanes, rows = std::min(kLanes, shape.outer - r0);
+        gather_rows(y, r0, rows, shape.K, yb);
+        gather_rows(g, r0, rows, shape.K, gb);
+        cols_backward<kKind>(yb, gb, out, shape.K, kLanes);
+        scatter_rows(out, r0, rows, shape.K, gx);
+      }
+    });
+    return;
+  }
   if (shape.inner == 1) {
     const std::int64_t grain = std::max<std::int64_t>(1, kGrainElements / shape.K);
     parallel_for(0, shape.outer, grain, [&](std::int64_t begin, std::int64_t end) {
