@@ -10,7 +10,8 @@
 //                                 run's time (one rep)
 //   softmax_regression/epoch      Sequential(Flatten, Linear(784, 10)), B = 256
 //   mlp/epoch/b256, mlp/epoch/b64 Sequential(Flatten, Linear(784, 256), ReLU, Linear(256, 10))
-// each epoch result at 1 and 2 threads. Options: see harness.h (--filter, --quick, --min-time-ms).
+// each epoch result at 1 and 2 threads. Options: see harness.h (--filter, --quick, --min-time-ms,
+// --threads).
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -120,7 +121,7 @@ int main(int argc, char** argv) {
   };
   for (const Workload& w : workloads) {
     if (!report.wants(w.name)) continue;
-    for (int threads : {1, 2}) {
+    for (int threads : report.threads()) {
       set_num_threads(threads);
       Trainer trainer(w.mlp, train, test, w.batch_size);
       report.add(bench::measure(

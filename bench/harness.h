@@ -22,6 +22,8 @@
 //   --filter SUBSTR   only results whose name contains SUBSTR (repeatable: any matches)
 //   --quick           a tenth of the time budget (smoke test)
 //   --min-time-ms MS  time budget per result (default 300 ms of timed reps)
+//   --threads LIST    thread counts to run, comma-separated (default 1,2), for programs that loop
+//                     over report.threads()
 #pragma once
 
 #include <sys/resource.h>
@@ -174,8 +176,22 @@ class Report {
       } else if (arg == "--min-time-ms" && i + 1 < argc) {
         budget_.min_time_ms = std::atof(argv[++i]);
         budget_.max_time_ms = std::max(budget_.max_time_ms, 4 * budget_.min_time_ms);
+      } else if (arg == "--threads" && i + 1 < argc) {
+        threads_.clear();
+        for (const char* p = argv[++i]; *p != '\0';) {
+          char* end = nullptr;
+          const long t = std::strtol(p, &end, 10);
+          if (end == p || t < 1) {
+            std::fprintf(stderr, "%s: --threads wants a list like 1,2\n", argv[0]);
+            std::exit(2);
+          }
+          threads_.push_back(static_cast<int>(t));
+          p = *end == ',' ? end + 1 : end;
+        }
       } else if (arg == "--help" || arg == "-h") {
-        std::fprintf(stderr, "usage: %s [--filter SUBSTR]... [--quick] [--min-time-ms MS]\n",
+        std::fprintf(stderr,
+                     "usage: %s [--filter SUBSTR]... [--quick] [--min-time-ms MS] "
+                     "[--threads 1,2]\n",
                      argv[0]);
         std::exit(0);
       } else {
@@ -195,6 +211,9 @@ class Report {
 
   // The budget from the command line, for passing to measure().
   const Budget& budget() const { return budget_; }
+
+  // The thread counts to measure (--threads; default 1 and 2).
+  const std::vector<int>& threads() const { return threads_; }
 
   // measure() with this report's budget, added if it passes the filter; returns the stored row
   // (or nullptr when filtered out) so the caller can fill gflops/gbps; valid until the next
@@ -255,6 +274,7 @@ class Report {
   std::string program_;
   std::vector<std::string> filters_;
   Budget budget_;
+  std::vector<int> threads_{1, 2};
   std::vector<Result> results_;
   std::vector<std::pair<std::string, std::string>> notes_;
 };
