@@ -105,16 +105,23 @@ inline Result summarize(std::string name, int threads, std::vector<double> times
 }
 
 // Times fn() per rep (see Budget). fn is called as-is: set the thread count before calling.
+// A call under 20 us is timed in groups of k calls per rep (rep time = group time / k, k up to
+// 100), as the PyTorch peers do, so the clock's own cost does not count at tiny shapes.
 template <class Fn>
 Result measure(std::string name, int threads, Fn&& fn, const Budget& budget = {}) {
   for (int i = 0; i < budget.warmup; ++i) fn();
+  const double once_start = now_ms();
+  fn();
+  const double once = now_ms() - once_start;
+  const int k =
+      once >= 0.02 ? 1 : static_cast<int>(std::clamp(0.1 / std::max(once, 1e-4), 1.0, 100.0));
   std::vector<double> times;
   const double start = now_ms();
   while (true) {
     const double t0 = now_ms();
-    fn();
+    for (int i = 0; i < k; ++i) fn();
     const double t1 = now_ms();
-    times.push_back(t1 - t0);
+    times.push_back((t1 - t0) / k);
     const int reps = static_cast<int>(times.size());
     const double elapsed = t1 - start;
     if (reps >= budget.max_reps || elapsed >= budget.max_time_ms) break;

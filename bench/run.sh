@@ -77,23 +77,29 @@ fi
 # Debian's torch links libblas.so.3, which the alternatives system points at one BLAS. The peers
 # are given OpenBLAS through LD_LIBRARY_PATH (so the system-wide choice does not matter and is
 # not changed); each peer reports the BLAS it actually mapped.
-ALT=libblas.so.3-x86_64-linux-gnu
+ALTS=(libblas.so.3-x86_64-linux-gnu liblapack.so.3-x86_64-linux-gnu)
 OPENBLAS_DIR="${EMBER_OPENBLAS_DIR:-/usr/lib/x86_64-linux-gnu/openblas-pthread}"  # override: a copy elsewhere
 if [[ ! -e "$OPENBLAS_DIR/libblas.so.3" ]]; then
   if [[ $INSTALL -eq 1 ]]; then
-    before="$(update-alternatives --query "$ALT" 2>/dev/null | sed -n 's/^Value: //p')"
-    mode="$(update-alternatives --query "$ALT" 2>/dev/null | sed -n 's/^Status: //p')"
+    declare -A before mode
+    for alt in "${ALTS[@]}"; do
+      before[$alt]="$(update-alternatives --query "$alt" 2>/dev/null | sed -n 's/^Value: //p')"
+      mode[$alt]="$(update-alternatives --query "$alt" 2>/dev/null | sed -n 's/^Status: //p')"
+    done
     say "installing libopenblas0-pthread (OpenBLAS for PyTorch's peers)"
     apt_install libopenblas0-pthread
-    after="$(update-alternatives --query "$ALT" 2>/dev/null | sed -n 's/^Value: //p')"
-    if [[ -n "$before" && "$before" != "$after" ]]; then
-      # The package's postinst switched the system-wide libblas.so.3 (auto mode picks the highest
-      # priority). Put it back: only the peers need OpenBLAS, and they get it via LD_LIBRARY_PATH.
-      update-alternatives --set "$ALT" "$before" >/dev/null
-      echo "run.sh: installing OpenBLAS switched the system's $ALT alternative to $after;" \
-           "restored it to $before (it was in $mode mode, now manual). To let OpenBLAS be the" \
-           "system BLAS: update-alternatives --auto $ALT" >&2
-    fi
+    for alt in "${ALTS[@]}"; do
+      after="$(update-alternatives --query "$alt" 2>/dev/null | sed -n 's/^Value: //p')"
+      if [[ -n "${before[$alt]}" && "${before[$alt]}" != "$after" ]]; then
+        # The package's postinst switched the system-wide choice (auto mode picks the highest
+        # priority). Put it back: only the peers need OpenBLAS, and they get it via
+        # LD_LIBRARY_PATH.
+        update-alternatives --set "$alt" "${before[$alt]}" >/dev/null
+        echo "run.sh: installing OpenBLAS switched the system's $alt alternative to $after;" \
+             "restored it to ${before[$alt]} (it was in ${mode[$alt]} mode, now manual). To let" \
+             "OpenBLAS be the system's: update-alternatives --auto $alt" >&2
+      fi
+    done
   fi
 fi
 PEER_ENV=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE)

@@ -9,6 +9,7 @@
 #include <ember/autograd/node.h>
 #include <ember/core/generator.h>
 
+#include "allocator.h"
 #include "ops/strided.h"
 
 namespace ember {
@@ -16,15 +17,15 @@ namespace ember {
 // --- Storage ---
 
 Storage::Storage(std::size_t bytes) : nbytes(bytes) {
-  // 64-byte alignment (a cache line, an AVX-512 register); aligned_alloc wants a multiple of it.
-  const std::size_t padded = (bytes + 63) / 64 * 64;
-  data = static_cast<std::byte*>(std::aligned_alloc(64, padded == 0 ? 64 : padded));
-  if (data == nullptr)
+  try {
+    data = static_cast<std::byte*>(detail::allocate(bytes));
+  } catch (const std::bad_alloc&) {
     throw Error("out of memory: cannot allocate " + std::to_string(bytes) + " bytes");
+  }
 }
 
 Storage::~Storage() {
-  std::free(data);
+  detail::deallocate(data, nbytes);
 }
 
 AutogradMeta& TensorImpl::autograd_meta() {

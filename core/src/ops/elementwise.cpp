@@ -5,6 +5,7 @@
 #include <ember/autograd/grad_mode.h>
 #include <ember/autograd/node.h>
 #include <ember/core/ops.h>
+#include <ember/core/parallel.h>
 
 #include "ops/dispatch.h"
 #include "ops/strided.h"
@@ -335,12 +336,14 @@ void copy_loop(Tensor& dst, const Tensor& src) {
 void copy_into(Tensor& dst, const Tensor& src) {
   if (dst.dtype() == src.dtype() && dst.is_contiguous() && src.is_contiguous() &&
       dst.sizes() == src.sizes()) {
-    if (dst.numel() > 0)
-      std::memcpy(dst.storage()->data +
-                      dst.storage_offset() * static_cast<std::int64_t>(element_size(dst.dtype())),
-                  src.storage()->data +
-                      src.storage_offset() * static_cast<std::int64_t>(element_size(src.dtype())),
-                  static_cast<std::size_t>(dst.numel()) * element_size(dst.dtype()));
+    const auto element = static_cast<std::int64_t>(element_size(dst.dtype()));
+    std::byte* to = dst.storage()->data + dst.storage_offset() * element;
+    const std::byte* from = src.storage()->data + src.storage_offset() * element;
+    // Large copies are split across threads: a copy has no order to keep.
+    parallel_for(0, dst.numel() * element, std::int64_t{1} << 20,
+                 [&](std::int64_t begin, std::int64_t end) {
+                   std::memcpy(to + begin, from + begin, static_cast<std::size_t>(end - begin));
+                 });
     return;
   }
   detail::dispatch(dst.dtype(), [&]<class D>() {

@@ -2,7 +2,5 @@
 #pragma once
 
 #include <ember/nn/functional/activation.h>
-#include <ember/nn/functional/loss.h>
-#if __has_include(<ember/nn/functional/linear.h>)
 #include <ember/nn/functional/linear.h>
-#endif
+#include <ember/nn/functional/loss.h>
