@@ -1,17 +1,26 @@
 #include "kernels/gather.h"
 
+#include <cmath>
+
 namespace ember::datasets::kernels {
 
 // Note [uint8 -> float without xsimd]: xsimd 8.1 has no uint8 -> float widening; its converting
 // load (batch<float>::load_unaligned(const uint8_t*)) goes element by element through a buffer
 // and measured 2.8x slower than the plain loop below, which GCC and Clang vectorize at -O3
-// (vpmovzxbd, vcvtdq2ps, vdivps on x86; the same shape on NEON) for whatever SIMD width the build
-// targets. Division, not multiplication by 1/255: x * (1.0f / 255) differs from x / 255.0f in the
-// last bit for some bytes, and torchvision's ToTensor divides. IEEE division is exact-rounded in
-// every lane, so the vector and scalar paths agree bitwise.
+// (vpmovzxbd, vcvtdq2ps, FMAs) for whatever SIMD width the build targets.
+// Note [Exact x / 255]: torchvision's ToTensor divides by 255, and x * (1/255) differs from that
+// in the last bit for 126 of the 256 bytes. Division is slow (a vdivps per 16 pixels dominated the
+// softmax-regression epoch), so we multiply and then correct once, as in Markstein's division:
+// q = x r, e = x - 255 q (exact, by FMA), q' = q + e r. For every byte q' equals x / 255.0f
+// exactly; test_dataloader checks all 256 against the division.
 namespace {
 inline void scale_row(const std::uint8_t* __restrict src, std::int64_t n, float* __restrict dst) {
-  for (std::int64_t j = 0; j < n; ++j) dst[j] = static_cast<float>(src[j]) / 255.0f;
+  constexpr float r = 1.0f / 255.0f;
+  for (std::int64_t j = 0; j < n; ++j) {
+    const float x = static_cast<float>(src[j]);
+    const float q = x * r;
+    dst[j] = std::fma(std::fma(-q, 255.0f, x), r, q);
+  }
 }
 }  // namespace
 
@@ -20,7 +29,14 @@ void gather_scale(const std::uint8_t* images, std::int64_t row_size, const std::
   // One thread on purpose: this is memory-bound and one core already moves ~11 GB/s (a shuffled
   // Fashion-MNIST epoch in ~21 ms, bench_data), while splitting a 256-row batch over OpenMP
   // threads measured 2-14x slower whenever the other core was busy (e.g. with the training step).
+  // Shuffled rows sit at random places in the dataset, where the hardware prefetcher cannot
+  // guess them: ask for the rows a few ahead while converting this one.
+  constexpr std::int64_t kAhead = 4;
   for (std::int64_t b = 0; b < count; ++b) {
+    if (b + kAhead < count) {
+      const std::uint8_t* next = images + index[b + kAhead] * row_size;
+      for (std::int64_t line = 0; line < row_size; line += 64) __builtin_prefetch(next + line);
+    }
     scale_row(images + index[b] * row_size, row_size, out + b * row_size);
   }
 }
