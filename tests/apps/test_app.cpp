@@ -630,7 +630,8 @@ TEST_CASE("app: --resume continues a saved run exactly", "[apps]") {
   }
 }
 
-TEST_CASE("app: Ctrl-C finishes the batch, saves and exits 130; --resume loses nothing", "[apps]") {
+TEST_CASE("app: Ctrl-C finishes the batch, saves and exits 130, and --resume loses nothing",
+          "[apps]") {
   TempDir dir;
   write_dataset(dir.path / "data");
   const std::string program = app_path();
@@ -641,10 +642,12 @@ TEST_CASE("app: Ctrl-C finishes the batch, saves and exits 130; --resume loses n
     extra.insert(extra.end(), common.begin(), common.end());
     return small_run(dir, extra);
   };
-  Run whole = run(dir, with({}));
+  Run whole = run(dir, with({"--epochs", "6"}));
   REQUIRE(whole.code == 0);
 
-  std::vector<std::string> args = with({"--save", dir / "ck", "--metrics", dir / "run.jsonl"});
+  // Far more epochs than it can finish before the signal arrives.
+  std::vector<std::string> args =
+      with({"--epochs", "100000", "--save", dir / "ck", "--metrics", dir / "run.jsonl"});
   std::vector<char*> argv = argv_of(program, args);
   int pipe_fds[2];
   REQUIRE(pipe(pipe_fds) == 0);
@@ -689,8 +692,8 @@ TEST_CASE("app: Ctrl-C finishes the batch, saves and exits 130; --resume loses n
   CHECK(epochs_done < 6);
   CHECK(lines_of(read_file(dir / "run.jsonl")).size() == epochs_done);
 
-  // Resuming (to the checkpoint's 6 epochs) prints what the uninterrupted run printed.
-  Run resumed = run(dir, {"--resume", dir / "ck", "--quiet"});
+  // Resuming up to epoch 6 prints what the uninterrupted 6-epoch run printed.
+  Run resumed = run(dir, {"--resume", dir / "ck", "--epochs", "6", "--quiet"});
   INFO(resumed.err);
   REQUIRE(resumed.code == 0);
   auto a = table_rows(whole.out), b = table_rows(resumed.out);
