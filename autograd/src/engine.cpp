@@ -32,21 +32,6 @@ std::vector<Tensor> AccumulateGrad::apply(const Tensor& grad_out) {
   return {};
 }
 
-namespace {
-
-std::shared_ptr<Node> root_node(const Tensor& t) {
-  if (t.grad_fn()) return t.grad_fn();
-  AutogradMeta& meta = t.impl()->autograd_meta();
-  std::shared_ptr<Node> acc = meta.grad_accumulator.lock();
-  if (!acc) {
-    acc = std::make_shared<AccumulateGrad>(t);
-    meta.grad_accumulator = acc;
-  }
-  return acc;
-}
-
-}  // namespace
-
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grads,
               bool retain_graph) {
   EMBER_CHECK(grads.empty() || grads.size() == outputs.size(), "backward: ", outputs.size(),
@@ -72,7 +57,7 @@ void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& gra
                 "backward: gradient of shape ", to_string(seed.sizes()), " and dtype ",
                 seed.dtype(), " for an output of shape ", to_string(out.sizes()),
                 " (expected the same shape, float32)");
-    std::shared_ptr<Node> node = root_node(out);
+    std::shared_ptr<Node> node = gradient_edge(out);
     Tensor& buffer = buffers[node.get()];
     buffer = buffer.defined() ? buffer + seed : seed;
     roots.push_back(std::move(node));

@@ -41,20 +41,6 @@ Tensor SavedTensor::get(const char* op) const {
 
 namespace {
 
-// The node an input's gradient flows into: its grad_fn, or for a leaf that requires grad its
-// AccumulateGrad (one per leaf, shared by every op that uses it), or none.
-std::shared_ptr<Node> gradient_edge(const Tensor& t) {
-  if (!t.defined() || !t.requires_grad()) return nullptr;
-  if (t.grad_fn()) return t.grad_fn();
-  AutogradMeta& meta = t.impl()->autograd_meta();
-  std::shared_ptr<Node> acc = meta.grad_accumulator.lock();
-  if (!acc) {
-    acc = std::make_shared<AccumulateGrad>(t);
-    meta.grad_accumulator = acc;
-  }
-  return acc;
-}
-
 // A node whose backward is a lambda written next to the op's forward.
 class LambdaNode final : public Node {
  public:
@@ -77,6 +63,18 @@ class LambdaNode final : public Node {
 };
 
 }  // namespace
+
+std::shared_ptr<Node> gradient_edge(const Tensor& t) {
+  if (!t.defined() || !t.requires_grad()) return nullptr;
+  if (t.grad_fn()) return t.grad_fn();
+  AutogradMeta& meta = t.impl()->autograd_meta();
+  std::shared_ptr<Node> acc = meta.grad_accumulator.lock();
+  if (!acc) {
+    acc = std::make_shared<AccumulateGrad>(t);
+    meta.grad_accumulator = acc;
+  }
+  return acc;
+}
 
 bool needs_graph(std::initializer_list<const Tensor*> inputs) {
   if (!grad_enabled()) return false;

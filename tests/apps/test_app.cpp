@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+
 #include <cctype>
 #include <cstdint>
 #include <cstdlib>
@@ -25,8 +26,11 @@
 #include <sstream>
 #include <string>
 #include <vector>
+#include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
+
+using ember::test::TempDir;
 
 namespace {
 
@@ -59,21 +63,6 @@ std::vector<std::string> lines_of(const std::string& text) {
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   return lines;
 }
-
-// A fresh folder under the system's temp dir, removed at the end.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "ember-app-test-XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
 
 // --- The dataset ---
 
@@ -156,7 +145,7 @@ Run run(const TempDir& dir, std::vector<std::string> args,
         const std::vector<std::pair<std::string, std::string>>& env = {}) {
   const std::string program = app_path();
   REQUIRE(fs::exists(program));  // build the target softmax_regression first
-  const std::string out_path = dir / "stdout.txt", err_path = dir / "stderr.txt";
+  const std::string out_path = dir.file("stdout.txt"), err_path = dir.file("stderr.txt");
   std::vector<char*> argv = argv_of(program, args);
   pid_t pid = fork();
   REQUIRE(pid >= 0);
@@ -181,7 +170,7 @@ Run run(const TempDir& dir, std::vector<std::string> args,
 
 // The common flags of a small run on the test dataset.
 std::vector<std::string> small_run(const TempDir& dir, std::vector<std::string> extra) {
-  std::vector<std::string> args = {"--dataset", "mnist", "--data", dir / "data", "--batch-size",
+  std::vector<std::string> args = {"--dataset", "mnist", "--data", dir.file("data"), "--batch-size",
                                    "32",        "--lr",  "0.5",    "--quiet"};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
@@ -384,8 +373,8 @@ TEST_CASE("app: trains on a small IDX dataset and reports d2l's figures", "[apps
   TempDir dir;
   write_dataset(dir.path / "data");
   Run r = run(dir, small_run(dir, {"--epochs", "3", "--seed", "1", "--threads", "1", "--metrics",
-                                   dir / "run.jsonl", "--plot", dir / "curves.svg", "--predict",
-                                   dir / "grid.svg"}));
+                                   dir.file("run.jsonl"), "--plot", dir.file("curves.svg"),
+                                   "--predict", dir.file("grid.svg")}));
   INFO(r.out << r.err);
   REQUIRE(r.code == 0);
   CHECK(r.err.empty());  // --quiet and stderr is not a terminal: no progress bar
@@ -419,7 +408,7 @@ TEST_CASE("app: trains on a small IDX dataset and reports d2l's figures", "[apps
   }
 
   SECTION("metrics: one well-formed JSON object per epoch with figures and settings") {
-    auto lines = lines_of(read_file(dir / "run.jsonl"));
+    auto lines = lines_of(read_file(dir.file("run.jsonl")));
     REQUIRE(lines.size() == 3);
     auto rows = table_rows(r.out);
     for (std::size_t e = 0; e < lines.size(); ++e) {
@@ -444,8 +433,8 @@ TEST_CASE("app: trains on a small IDX dataset and reports d2l's figures", "[apps
   }
 
   SECTION("curves.svg: well-formed, three series with a point per epoch, axes and legend") {
-    const std::string svg = read_file(dir / "curves.svg");
-    CHECK(well_formed_xml(svg, dir / "curves.svg"));
+    const std::string svg = read_file(dir.file("curves.svg"));
+    CHECK(well_formed_xml(svg, dir.file("curves.svg")));
     for (const char* id : {"train-loss", "train-acc", "test-acc"}) {
       static const std::regex polyline_re(R"re(<polyline id="([a-z-]+)"[^>]*points="([^"]*)")re");
       bool found = false;
@@ -466,8 +455,8 @@ TEST_CASE("app: trains on a small IDX dataset and reports d2l's figures", "[apps
   }
 
   SECTION("grid.svg: the first 18 test images with true and predicted labels") {
-    const std::string svg = read_file(dir / "grid.svg");
-    CHECK(well_formed_xml(svg, dir / "grid.svg"));
+    const std::string svg = read_file(dir.file("grid.svg"));
+    CHECK(well_formed_xml(svg, dir.file("grid.svg")));
     CHECK(count(svg, "<image ") == 18);
     CHECK(count(svg, "class=\"prediction\"") == 18);
     CHECK(count(svg, "href=\"data:image/png;base64,iVBORw0KGgo") == 36);  // href and xlink:href
@@ -520,7 +509,7 @@ TEST_CASE("app: runtime errors (bad data, unwritable output) exit 1 naming the f
     // A wrong magic: the type byte 0x08 becomes 0x42.
     Bytes bytes;
     {
-      std::string plain = read_file(dir / "data/t10k-labels-idx1-ubyte");
+      std::string plain = read_file(dir.file("data/t10k-labels-idx1-ubyte"));
       bytes.assign(plain.begin(), plain.end());
     }
     bytes[2] = 0x42;
@@ -533,7 +522,7 @@ TEST_CASE("app: runtime errors (bad data, unwritable output) exit 1 naming the f
     CHECK(r.err.find("\nhint: ") != std::string::npos);
   }
   SECTION("truncated gzip images file") {
-    std::string gz = read_file(dir / "data/train-images-idx3-ubyte.gz");
+    std::string gz = read_file(dir.file("data/train-images-idx3-ubyte.gz"));
     write_file(dir.path / "data" / "train-images-idx3-ubyte.gz",
                Bytes(gz.begin(), gz.begin() + static_cast<std::ptrdiff_t>(gz.size() / 2)));
     Run r = run(dir, small_run(dir, {"--epochs", "1"}));
@@ -542,17 +531,17 @@ TEST_CASE("app: runtime errors (bad data, unwritable output) exit 1 naming the f
     CHECK(r.err.find("train-images-idx3-ubyte.gz") != std::string::npos);
   }
   SECTION("an output folder that does not exist is refused before training") {
-    Run r = run(dir, small_run(dir, {"--epochs", "1", "--save", dir / "no/such/ck"}));
+    Run r = run(dir, small_run(dir, {"--epochs", "1", "--save", dir.file("no/such/ck")}));
     INFO(r.err);
     CHECK(r.code == 1);
-    CHECK(r.err.find("cannot write " + dir / "no/such/ck") != std::string::npos);
+    CHECK(r.err.find("cannot write " + dir.file("no/such/ck")) != std::string::npos);
     CHECK(r.out.find("epoch") == std::string::npos);
   }
   SECTION("missing folder") {
-    Run r = run(dir, {"--dataset", "mnist", "--data", dir / "nowhere", "--quiet"});
+    Run r = run(dir, {"--dataset", "mnist", "--data", dir.file("nowhere"), "--quiet"});
     INFO(r.err);
     CHECK(r.code == 1);
-    CHECK(r.err.find(dir / "nowhere") != std::string::npos);
+    CHECK(r.err.find(dir.file("nowhere")) != std::string::npos);
   }
 }
 
@@ -567,11 +556,11 @@ TEST_CASE("app: --resume continues a saved run exactly", "[apps]") {
   };
   Run whole = run(dir, with({"--epochs", "3"}));
   REQUIRE(whole.code == 0);
-  Run first = run(dir, with({"--epochs", "2", "--save", dir / "ck"}));
+  Run first = run(dir, with({"--epochs", "2", "--save", dir.file("ck")}));
   REQUIRE(first.code == 0);
   for (const char* f : {"ck", "ck.optim", "ck.json"}) CHECK(fs::exists(dir.path / f));
-  Run rest = run(dir, {"--resume", dir / "ck", "--epochs", "3", "--quiet", "--metrics",
-                       dir / "resumed.jsonl"});
+  Run rest = run(dir, {"--resume", dir.file("ck"), "--epochs", "3", "--quiet", "--metrics",
+                       dir.file("resumed.jsonl")});
   INFO(rest.out << rest.err);
   REQUIRE(rest.code == 0);
   CHECK(rest.out.find("resumed from") != std::string::npos);
@@ -581,32 +570,33 @@ TEST_CASE("app: --resume continues a saved run exactly", "[apps]") {
   for (std::size_t e = 0; e < 3; ++e)
     for (std::size_t c = 0; c < 4; ++c) CHECK(a[e][c] == b[e][c]);
   // The resumed run's metrics hold all three epochs; its settings came from the checkpoint.
-  auto metrics = lines_of(read_file(dir / "resumed.jsonl"));
+  auto metrics = lines_of(read_file(dir.file("resumed.jsonl")));
   CHECK(metrics.size() == 3);
   CHECK(metrics[0].find("\"momentum\": 0.9") != std::string::npos);
 
   SECTION("finished: nothing to resume") {
-    Run again = run(dir, {"--resume", dir / "ck", "--quiet"});
+    Run again = run(dir, {"--resume", dir.file("ck"), "--quiet"});
     CHECK(again.code == 2);
     CHECK(again.err.find("--epochs N with N > 3") != std::string::npos);
   }
   SECTION("a different batch size contradicts the checkpoint") {
-    Run bad = run(dir, {"--resume", dir / "ck", "--epochs", "4", "--batch-size", "64", "--quiet"});
+    Run bad =
+        run(dir, {"--resume", dir.file("ck"), "--epochs", "4", "--batch-size", "64", "--quiet"});
     CHECK(bad.code == 2);
     CHECK(bad.err.find("--batch-size 64 differs from the checkpoint's 32") != std::string::npos);
   }
   SECTION("mismatched checkpoint files are refused") {
     fs::copy_file(dir.path / "ck.json", dir.path / "old.json");
-    Run more = run(dir, {"--resume", dir / "ck", "--epochs", "4", "--quiet"});
+    Run more = run(dir, {"--resume", dir.file("ck"), "--epochs", "4", "--quiet"});
     REQUIRE(more.code == 0);
     fs::copy_file(dir.path / "old.json", dir.path / "ck.json",
                   fs::copy_options::overwrite_existing);
-    Run bad = run(dir, {"--resume", dir / "ck", "--epochs", "5", "--quiet"});
+    Run bad = run(dir, {"--resume", dir.file("ck"), "--epochs", "5", "--quiet"});
     CHECK(bad.code == 1);
     CHECK(bad.err.find("not from the same save") != std::string::npos);
   }
   SECTION("--eval-only --load evaluates the checkpoint, --predict writes a PNG") {
-    Run eval = run(dir, {"--eval-only", "--load", dir / "ck", "--predict", dir / "grid.png",
+    Run eval = run(dir, {"--eval-only", "--load", dir.file("ck"), "--predict", dir.file("grid.png"),
                          "--predict-count", "5", "--quiet"});
     INFO(eval.err);
     REQUIRE(eval.code == 0);
@@ -615,7 +605,7 @@ TEST_CASE("app: --resume continues a saved run exactly", "[apps]") {
     REQUIRE(std::regex_search(eval.out, m, acc));
     CHECK(m.str(1) == b[2][3]);
     CHECK(eval.out.find("confusion matrix") != std::string::npos);
-    const std::string png = read_file(dir / "grid.png");
+    const std::string png = read_file(dir.file("grid.png"));
     REQUIRE(png.size() > 33);
     CHECK(png.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0);
     CHECK(png.compare(12, 4, "IHDR") == 0);
@@ -647,11 +637,11 @@ TEST_CASE("app: Ctrl-C finishes the batch, saves and exits 130, and --resume los
 
   // Far more epochs than it can finish before the signal arrives.
   std::vector<std::string> args =
-      with({"--epochs", "100000", "--save", dir / "ck", "--metrics", dir / "run.jsonl"});
+      with({"--epochs", "100000", "--save", dir.file("ck"), "--metrics", dir.file("run.jsonl")});
   std::vector<char*> argv = argv_of(program, args);
   int pipe_fds[2];
   REQUIRE(pipe(pipe_fds) == 0);
-  const std::string err_path = dir / "stderr.txt";
+  const std::string err_path = dir.file("stderr.txt");
   pid_t pid = fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
@@ -681,19 +671,19 @@ TEST_CASE("app: Ctrl-C finishes the batch, saves and exits 130, and --resume los
   close(pipe_fds[0]);
   int status = 0;
   REQUIRE(waitpid(pid, &status, 0) == pid);
-  const std::string sidecar = read_file(dir / "ck.json");
+  const std::string sidecar = read_file(dir.file("ck.json"));
   INFO(out << read_file(err_path) << sidecar);
   REQUIRE(sent);
   REQUIRE(exit_code(status) == 130);
   CHECK(out.find("interrupted") != std::string::npos);
-  CHECK(out.find("--resume " + dir / "ck") != std::string::npos);
+  CHECK(out.find("--resume " + dir.file("ck")) != std::string::npos);
   for (const char* f : {"ck", "ck.optim", "ck.json"}) CHECK(fs::exists(dir.path / f));
   const std::size_t epochs_done = table_rows(out).size();
   CHECK(epochs_done < 6);
-  CHECK(lines_of(read_file(dir / "run.jsonl")).size() == epochs_done);
+  CHECK(lines_of(read_file(dir.file("run.jsonl"))).size() == epochs_done);
 
   // Resuming up to epoch 6 prints what the uninterrupted 6-epoch run printed.
-  Run resumed = run(dir, {"--resume", dir / "ck", "--epochs", "6", "--quiet"});
+  Run resumed = run(dir, {"--resume", dir.file("ck"), "--epochs", "6", "--quiet"});
   INFO(resumed.err);
   REQUIRE(resumed.code == 0);
   auto a = table_rows(whole.out), b = table_rows(resumed.out);
@@ -716,20 +706,20 @@ TEST_CASE("app: interrupted within an epoch, --resume continues from that batch 
   Run whole = run(dir, with({}));
   REQUIRE(whole.code == 0);
   // 32 batches an epoch: SIGINT after batch 45 is batch 13 of epoch 2.
-  Run cut = run(dir, with({"--save", dir / "ck", "--metrics", dir / "run.jsonl"}),
+  Run cut = run(dir, with({"--save", dir.file("ck"), "--metrics", dir.file("run.jsonl")}),
                 {{"EMBER_APP_SIGINT_AFTER_BATCHES", "45"}});
   INFO(cut.out << cut.err);
   REQUIRE(cut.code == 130);
   CHECK(cut.out.find("interrupted in epoch 2 after batch 13 of 32; saved") != std::string::npos);
   CHECK(table_rows(cut.out).size() == 1);
-  CHECK(lines_of(read_file(dir / "run.jsonl")).size() == 1);
-  const std::string sidecar = read_file(dir / "ck.json");
+  CHECK(lines_of(read_file(dir.file("run.jsonl"))).size() == 1);
+  const std::string sidecar = read_file(dir.file("ck.json"));
   CHECK(sidecar.find("\"epochs_done\": 1, \"batches_done\": 13") != std::string::npos);
 
-  Run resumed = run(dir, {"--resume", dir / "ck", "--quiet"});
+  Run resumed = run(dir, {"--resume", dir.file("ck"), "--quiet"});
   INFO(resumed.err);
   REQUIRE(resumed.code == 0);
-  CHECK(resumed.out.find("resumed from " + dir / "ck" + " after epoch 1 and 13 batches") !=
+  CHECK(resumed.out.find("resumed from " + dir.file("ck") + " after epoch 1 and 13 batches") !=
         std::string::npos);
   auto a = table_rows(whole.out), b = table_rows(resumed.out);
   REQUIRE(a.size() == 3);

@@ -3,6 +3,8 @@
 // and on non-contiguous views.
 #include <catch2/catch.hpp>
 
+#include "support/gradcheck.h"
+
 #include <ember/autograd/gradcheck.h>
 #include <ember/autograd/node.h>
 #include <ember/core/generator.h>
@@ -24,12 +26,6 @@ Tensor transposed(Shape shape, std::uint64_t seed) {  // a non-contiguous leaf v
   base.requires_grad_();
   return base;
 }
-#define CHECK_GRADCHECK(fn, ...)                \
-  do {                                          \
-    auto result = gradcheck(fn, {__VA_ARGS__}); \
-    INFO(result.message);                       \
-    CHECK(result.ok);                           \
-  } while (false)
 using Ts = std::vector<Tensor>;
 }  // namespace
 

@@ -1,6 +1,8 @@
 // Elementwise activations: small hand-derived values, extreme inputs, gradcheck, the modules.
 #include <catch2/catch.hpp>
 
+#include "support/gradcheck.h"
+
 #include <cmath>
 #include <limits>
 #include <sstream>
@@ -34,13 +36,6 @@ Tensor away_from_zero(const Shape& shape, std::uint64_t seed) {
   }
   return leaf(v, shape);
 }
-
-#define CHECK_GRADCHECK(fn, ...)                          \
-  do {                                                    \
-    auto result = autograd::gradcheck(fn, {__VA_ARGS__}); \
-    INFO(result.message);                                 \
-    CHECK(result.ok);                                     \
-  } while (false)
 
 }  // namespace
 

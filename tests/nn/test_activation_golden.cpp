@@ -12,22 +12,10 @@
 
 namespace F = ember::nn::functional;
 using ember::Tensor;
+using ember::test::check_golden;
 using ember::test::GoldenCase;
 
 namespace {
-
-void check_against(const Tensor& got, const GoldenCase& f32, const GoldenCase& f64,
-                   const std::string& name) {
-  INFO(name);
-  const std::string vs32 = ember::test::compare(got, f32.at(name), f32.rtol(), f32.atol());
-  INFO("vs float32 file: " << vs32);
-  CHECK(vs32.empty());
-  if (!f32.f32_only()) {
-    const std::string vs64 = ember::test::compare(got, f64.at(name), f32.rtol(), f32.atol());
-    INFO("vs float64 file: " << vs64);
-    CHECK(vs64.empty());
-  }
-}
 
 // Runs every case of `op`: y = fn(input, case), then y.backward(grad_output).
 void run_unary_cases(const std::string& op,
@@ -45,11 +33,11 @@ void run_unary_cases(const std::string& op,
     }
     x.requires_grad_();
     const Tensor y = fn(x, f32);
-    check_against(y, f32, f64, "output");
+    check_golden(y, f32, f64, "output");
     if (f32.has("grad_output")) {
       y.backward(f32.at("grad_output").as_float());
       REQUIRE(x.grad().defined());
-      check_against(x.grad(), f32, f64, "grad_input");
+      check_golden(x.grad(), f32, f64, "grad_input");
     }
   }
 }

@@ -2,6 +2,8 @@
 // with the module untouched, and a save killed midway leaving the previous checkpoint intact.
 #include <catch2/catch.hpp>
 
+#include "support/temp_dir.h"
+
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,29 +29,9 @@ using namespace ember;
 using Catch::Matchers::Contains;
 namespace fs = std::filesystem;
 
-namespace {
+using ember::test::TempDir;
 
-// A fresh folder under the system's temp dir, removed with everything in it at the end.
-struct TempDir {
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "ember-ckpt-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) const { return (path / name).string(); }
-  std::vector<std::string> entries() const {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(path)) names.push_back(e.path().filename());
-    return names;
-  }
-  fs::path path;
-};
+namespace {
 
 std::vector<char> read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

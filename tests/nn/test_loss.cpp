@@ -2,6 +2,8 @@
 // out-of-range targets, gradcheck, the modules, and the fused cross-entropy graph.
 #include <catch2/catch.hpp>
 
+#include "support/gradcheck.h"
+
 #include <cmath>
 #include <limits>
 #include <sstream>
@@ -28,13 +30,6 @@ Tensor randn_leaf(const Shape& shape, std::uint64_t seed) {
 Tensor targets(const std::vector<std::int64_t>& v) {
   return from_vector(v, {static_cast<std::int64_t>(v.size())});
 }
-
-#define CHECK_GRADCHECK(fn, ...)                          \
-  do {                                                    \
-    auto result = autograd::gradcheck(fn, {__VA_ARGS__}); \
-    INFO(result.message);                                 \
-    CHECK(result.ok);                                     \
-  } while (false)
 
 void check_all_close(const Tensor& got, const std::vector<float>& want, double eps = 1e-5) {
   const auto g = got.to_vector<float>();

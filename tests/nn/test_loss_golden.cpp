@@ -11,23 +11,10 @@
 
 namespace F = ember::nn::functional;
 using ember::Tensor;
+using ember::test::check_golden;
 using ember::test::GoldenCase;
 
 namespace {
-
-void check_against(const Tensor& got, const GoldenCase& f32, const GoldenCase& f64,
-                   const std::string& name) {
-  INFO(name);
-  REQUIRE(got.defined());
-  const std::string vs32 = ember::test::compare(got, f32.at(name), f32.rtol(), f32.atol());
-  INFO("vs float32 file: " << vs32);
-  CHECK(vs32.empty());
-  if (!f32.f32_only()) {
-    const std::string vs64 = ember::test::compare(got, f64.at(name), f32.rtol(), f32.atol());
-    INFO("vs float64 file: " << vs64);
-    CHECK(vs64.empty());
-  }
-}
 
 F::Reduction reduction_of(const GoldenCase& c) {
   const std::string r = c.params.at("reduction");
@@ -60,10 +47,10 @@ void run_loss_cases(
     x.requires_grad_();
     if (target_grad) t.requires_grad_();
     const Tensor y = fn(x, t, f32);
-    check_against(y, f32, f64, "output");
+    check_golden(y, f32, f64, "output");
     y.backward(f32.at("grad_output").as_float());
-    check_against(x.grad(), f32, f64, "grad_input");
-    if (target_grad && f32.has("grad_target")) check_against(t.grad(), f32, f64, "grad_target");
+    check_golden(x.grad(), f32, f64, "grad_input");
+    if (target_grad && f32.has("grad_target")) check_golden(t.grad(), f32, f64, "grad_target");
   }
 }
 

@@ -2,6 +2,8 @@
 // Softmax2d's rank rule and the modules.
 #include <catch2/catch.hpp>
 
+#include "support/gradcheck.h"
+
 #include <cmath>
 #include <limits>
 
@@ -24,13 +26,6 @@ Tensor randn_leaf(const Shape& shape, std::uint64_t seed) {
   t.requires_grad_();
   return t;
 }
-
-#define CHECK_GRADCHECK(fn, ...)                          \
-  do {                                                    \
-    auto result = autograd::gradcheck(fn, {__VA_ARGS__}); \
-    INFO(result.message);                                 \
-    CHECK(result.ok);                                     \
-  } while (false)
 
 }  // namespace
 

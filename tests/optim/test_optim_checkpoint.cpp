@@ -2,6 +2,8 @@
 // trajectory; mismatched or wrong-kind files are rejected with the optimizer unchanged.
 #include <catch2/catch.hpp>
 
+#include "support/temp_dir.h"
+
 #include <unistd.h>
 
 #include <cstring>
@@ -20,23 +22,9 @@ using namespace ember;
 using Catch::Matchers::Contains;
 namespace fs = std::filesystem;
 
-namespace {
+using ember::test::TempDir;
 
-struct TempDir {
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "ember-optim-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) const { return (path / name).string(); }
-  fs::path path;
-};
+namespace {
 
 std::vector<float> flat(const nn::Module& m) {
   std::vector<float> all;

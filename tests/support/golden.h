@@ -2,6 +2,8 @@
 // compares ember's results with them.
 #pragma once
 
+#include <catch2/catch.hpp>
+
 #include <map>
 #include <string>
 #include <vector>
@@ -41,5 +43,21 @@ std::vector<std::string> golden_cases(const std::string& op);
 // Empty if `got` matches `want` elementwise within |got - want| <= atol + rtol*|want| (NaN
 // matches NaN, inf matches inf of the same sign); otherwise a message naming the worst element.
 std::string compare(const Tensor& got, const GoldenTensor& want, double rtol, double atol);
+
+// Checks `got` against tensor `name` of a case's float32 file and, unless the case is f32-only,
+// of its float64 file too, with the tolerance the float32 file states.
+inline void check_golden(const Tensor& got, const GoldenCase& f32, const GoldenCase& f64,
+                         const std::string& name) {
+  INFO(name);
+  REQUIRE(got.defined());
+  const std::string vs32 = compare(got, f32.at(name), f32.rtol(), f32.atol());
+  INFO("vs float32 file: " << vs32);
+  CHECK(vs32.empty());
+  if (!f32.f32_only()) {
+    const std::string vs64 = compare(got, f64.at(name), f32.rtol(), f32.atol());
+    INFO("vs float64 file: " << vs64);
+    CHECK(vs64.empty());
+  }
+}
 
 }  // namespace ember::test

@@ -73,6 +73,10 @@ bool needs_graph(const std::vector<Tensor>& inputs);
 void record(const char* name, const std::vector<Tensor>& inputs, Tensor& output,
             BackwardFn backward);
 
+// The node a tensor's gradient flows into: its grad_fn, or for a leaf that requires grad its
+// AccumulateGrad (made once per leaf and shared by every op that uses it), or null.
+std::shared_ptr<Node> gradient_edge(const Tensor& t);
+
 // Sums a broadcast gradient back to the shape of the input it came from: the gradient of
 // broadcasting is a sum over the broadcast dims.
 Tensor sum_to(const Tensor& grad, const Shape& shape);
