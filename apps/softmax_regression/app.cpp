@@ -169,9 +169,8 @@ EpochMetrics metrics_from(const json::Value& v) {
 }
 
 // The settings a run is defined by (and that a resumed run must keep).
-std::string settings_object(const Settings& s) {
-  return json::ObjectWriter()
-      .add("dataset", s.dataset)
+json::ObjectWriter& add_settings(json::ObjectWriter& out, const Settings& s) {
+  return out.add("dataset", s.dataset)
       .add("data_dir", data_root(s))
       .add("model", s.model)
       .add("epochs", s.epochs)
@@ -179,8 +178,12 @@ std::string settings_object(const Settings& s) {
       .add("lr", s.lr)
       .add("momentum", s.momentum)
       .add("weight_decay", s.weight_decay)
-      .add("seed", s.seed)
-      .str();
+      .add("seed", s.seed);
+}
+
+std::string settings_object(const Settings& s) {
+  json::ObjectWriter out;
+  return add_settings(out, s).str();
 }
 
 // The CRC-32 that ends every ember checkpoint file (little-endian u32).
@@ -329,16 +332,8 @@ void write_metrics(const Settings& s, const std::vector<EpochMetrics>& history) 
         .add("train_acc", m.train_acc)
         .add("test_acc", m.test_acc)
         .add("seconds", m.seconds)
-        .add("samples_per_sec", m.samples_per_sec)
-        .add("dataset", s.dataset)
-        .add("model", s.model)
-        .add("epochs", s.epochs)
-        .add("batch_size", s.batch_size)
-        .add("lr", s.lr)
-        .add("momentum", s.momentum)
-        .add("weight_decay", s.weight_decay)
-        .add("seed", s.seed)
-        .add("threads", s.threads);
+        .add("samples_per_sec", m.samples_per_sec);
+    add_settings(line, s).add("threads", s.threads);
     text += line.str() + "\n";
   }
   write_file_atomically(s.metrics_path, text);
