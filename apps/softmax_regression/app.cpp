@@ -146,15 +146,18 @@ struct Progress {
   std::vector<EpochMetrics> history;
 };
 
-std::string metrics_object(const EpochMetrics& m) {
-  return json::ObjectWriter()
-      .add("epoch", m.epoch)
+json::ObjectWriter& add_metrics(json::ObjectWriter& out, const EpochMetrics& m) {
+  return out.add("epoch", m.epoch)
       .add("train_loss", m.train_loss)
       .add("train_acc", m.train_acc)
       .add("test_acc", m.test_acc)
       .add("seconds", m.seconds)
-      .add("samples_per_sec", m.samples_per_sec)
-      .str();
+      .add("samples_per_sec", m.samples_per_sec);
+}
+
+std::string metrics_object(const EpochMetrics& m) {
+  json::ObjectWriter out;
+  return add_metrics(out, m).str();
 }
 
 EpochMetrics metrics_from(const json::Value& v) {
@@ -327,12 +330,7 @@ void write_metrics(const Settings& s, const std::vector<EpochMetrics>& history) 
   std::string text;
   for (const EpochMetrics& m : history) {
     json::ObjectWriter line;
-    line.add("epoch", m.epoch)
-        .add("train_loss", m.train_loss)
-        .add("train_acc", m.train_acc)
-        .add("test_acc", m.test_acc)
-        .add("seconds", m.seconds)
-        .add("samples_per_sec", m.samples_per_sec);
+    add_metrics(line, m);
     add_settings(line, s).add("threads", s.threads);
     text += line.str() + "\n";
   }

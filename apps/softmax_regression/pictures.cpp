@@ -1,5 +1,7 @@
 #include "pictures.h"
 
+#include "format.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,12 +18,6 @@
 namespace app {
 
 namespace {
-
-std::string format(const char* fmt, auto... args) {
-  char buffer[512];
-  std::snprintf(buffer, sizeof buffer, fmt, args...);
-  return buffer;
-}
 
 std::string xml_escape(const std::string& s) {
   std::string out;

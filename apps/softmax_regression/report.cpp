@@ -1,5 +1,7 @@
 #include "report.h"
 
+#include "format.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,12 +11,6 @@
 namespace app {
 
 namespace {
-
-std::string format(const char* fmt, auto... args) {
-  char buffer[256];
-  std::snprintf(buffer, sizeof buffer, fmt, args...);
-  return buffer;
-}
 
 std::string human_rate(double per_second) {
   if (per_second >= 1e6) return format("%.1fM", per_second / 1e6);
