@@ -4,7 +4,9 @@
 # UBSan), then runs libFuzzer from the seed corpus in tests/fuzz/corpus (new inputs go to a temp
 # folder, so the checked-in corpus stays as is).
 #
-#   tests/fuzz/run.sh [SECONDS=60] [BUILD_DIR=${TMPDIR:-/tmp}/ember-build-fuzz]
+#   tests/fuzz/run.sh [SECONDS=60] [BUILD_DIR=build/fuzz]
+#
+# The build folder lives inside this checkout by default, so two checkouts never share a CMake cache.
 #
 # Exits non-zero when libFuzzer finds a crash, leak, timeout or sanitizer report; the input that
 # triggered it is kept in BUILD_DIR/fuzz-artifacts/ (reproduce: BUILD_DIR/tests/fuzz/fuzz_idx FILE).
@@ -13,13 +15,14 @@ set -euo pipefail
 seconds=${1:-60}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-build=${2:-${TMPDIR:-/tmp}/ember-build-fuzz}
+build=${2:-$repo/build/fuzz}
 
 command -v clang++ >/dev/null || { echo "run.sh: clang++ not found (apt-get install clang)" >&2; exit 1; }
 
+mkdir -p "$build"
 cmake -S "$repo" -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Release \
   -DEMBER_SANITIZE=ON -DEMBER_NATIVE=OFF -DEMBER_BUILD_APPS=OFF -DEMBER_BUILD_BENCH=OFF \
-  > "$build.configure.log" 2>&1 || { cat "$build.configure.log" >&2; exit 1; }
+  > "$build/configure.log" 2>&1 || { cat "$build/configure.log" >&2; exit 1; }
 cmake --build "$build" --target fuzz_idx -j2
 
 work=$(mktemp -d)
