@@ -1,10 +1,12 @@
 // Losses. cross_entropy is one fused kernel each way (nn/src/kernels/nn_cross_entropy.cpp); the
-// others are short loops. Every reduction sums in float64 in row order, so results do not depend
-// on the thread count.
+// others are short loops. cross_entropy and nll_loss work on rows [N, K] and bring PyTorch's
+// other layouts to rows first (Note [loss layouts]). Every reduction sums in float64 in row order,
+// so results do not depend on the thread count.
 #include <ember/nn/functional/loss.h>
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include <ember/autograd/node.h>
@@ -23,11 +25,66 @@ void check_float_input(const Tensor& t, const char* op, const char* what) {
               " of shape ", to_string(t.sizes()));
 }
 
-// input [N, K] float32.
-void check_logits(const Tensor& input, const char* op) {
+// Note [loss layouts]
+// cross_entropy and nll_loss accept PyTorch's three layouts, with K classes:
+//   one sample   input [K]                  class-index target []
+//   a batch      input [N, K]               class-index target [N]
+//   K-dim        input [N, K, d1, ..., dm]  class-index target [N, d1, ..., dm]
+// (probability targets have the input's shape). The kernels know only rows of K logits, so the
+// other layouts are brought to rows with views and copies that autograd already differentiates:
+// [K] is unsqueezed to [1, K]; for K-dim the class dim is moved last (transposes, then one
+// contiguous copy) and the rest flattened, so row r is the element at flat position r of the
+// target. Mean then divides by the same sum PyTorch uses (sum of w[t] over every element not
+// ignored, or the number of elements for probability targets), and Reduction::None reshapes the
+// per-row losses back to the target's shape. An [N, K] input takes none of these steps.
+
+// The class dim: 0 for one sample [K], else 1.
+std::int64_t class_dim(const Tensor& input) {
+  return input.dim() == 1 ? 0 : 1;
+}
+
+// The input's shape without its class dim: that of class-index targets and of the losses kept by
+// Reduction::None.
+Shape element_shape(const Tensor& input) {
+  Shape shape = input.sizes();
+  shape.erase(shape.begin() + class_dim(input));
+  return shape;
+}
+
+// input [K], [N, K] or [N, K, d1, ..., dm] float32; returns K.
+std::int64_t check_logits(const Tensor& input, const char* op) {
   check_float_input(input, op, "input");
-  EMBER_CHECK(input.dim() == 2, op, ": expected a 2-d input [N, K], got shape ",
-              to_string(input.sizes()));
+  EMBER_CHECK(input.dim() >= 1, op,
+              ": expected an input [K], [N, K] or [N, K, d1, ..., dm], got a 0-d tensor");
+  return input.size(class_dim(input));
+}
+
+// [K] -> [1, K]; [N, K] as is; [N, K, d1, ..., dm] -> [N d1 ... dm, K] (Note [loss layouts]).
+Tensor to_rows(const Tensor& t) {
+  if (t.dim() == 2) return t;
+  if (t.dim() == 1) return t.unsqueeze(0);
+  Tensor moved = t;
+  for (std::int64_t d = 1; d + 1 < t.dim(); ++d) moved = moved.transpose(d, d + 1);
+  return moved.contiguous().reshape({numel_of(element_shape(t)), t.size(1)});
+}
+
+// The losses of the rows back in the target's shape for Reduction::None (a 0-d tensor for one
+// sample); a reduced loss is already 0-d.
+Tensor from_rows(const Tensor& loss, const Tensor& input, Reduction reduction) {
+  if (reduction != Reduction::None || input.dim() == 2) return loss;
+  return loss.reshape(element_shape(input));
+}
+
+// "position 7" in a 1-d target; the multi-index "index [1, 0, 2] (flat position 5)" otherwise.
+std::string position_text(std::int64_t flat, const Shape& shape) {
+  if (shape.size() == 1) return detail::concat("position ", flat);
+  Shape index(shape.size());
+  std::int64_t rest = flat;
+  for (std::size_t d = shape.size(); d-- > 0;) {
+    index[d] = rest % shape[d];
+    rest /= shape[d];
+  }
+  return detail::concat("index ", to_string(index), " (flat position ", flat, ")");
 }
 
 // Class weights: undefined, or a float32 [K]; returned contiguous.
@@ -40,26 +97,32 @@ Tensor check_weight(const Tensor& weight, std::int64_t K, const char* op) {
   return weight.contiguous();
 }
 
-// Class-index targets: int64 [N], each in [0, K) or equal to ignore_index. Checked here, before
-// any kernel runs, so no kernel ever indexes out of bounds.
+// Class-index targets: int64 of the input's shape without the class dim, each in [0, K) or equal
+// to ignore_index. Checked here, before any kernel runs, so no kernel ever indexes out of bounds.
+// Returned contiguous, in its own shape.
 Tensor check_class_targets(const Tensor& target, const Tensor& input, std::int64_t ignore_index,
                            const char* op) {
   EMBER_CHECK(target.defined(), op, ": target is an undefined tensor");
-  const std::int64_t N = input.size(0);
-  const std::int64_t K = input.size(1);
+  const std::int64_t K = input.size(class_dim(input));
   EMBER_CHECK(target.dtype() == kInt64, op, ": expected int64 class-index targets, got ",
               target.dtype(), " of shape ", to_string(target.sizes()));
-  EMBER_CHECK(target.dim() == 1 && target.size(0) == N, op, ": target shape ",
-              to_string(target.sizes()), " does not match input shape ", to_string(input.sizes()),
-              " (expected [", N, "])");
+  const Shape expected = element_shape(input);
+  EMBER_CHECK(target.sizes() == expected, op, ": target shape ", to_string(target.sizes()),
+              " does not match input shape ", to_string(input.sizes()), " (expected ",
+              to_string(expected), ")");
   Tensor tc = target.contiguous();
   const std::int64_t* t = tc.data_ptr<std::int64_t>();
-  for (std::int64_t i = 0; i < N; ++i) {
-    EMBER_CHECK(t[i] == ignore_index || (t[i] >= 0 && t[i] < K), op, ": target ", t[i],
-                " at position ", i, " is out of bounds for ", K,
+  for (std::int64_t i = 0; i < tc.numel(); ++i) {
+    EMBER_CHECK(t[i] == ignore_index || (t[i] >= 0 && t[i] < K), op, ": target ", t[i], " at ",
+                position_text(i, expected), " is out of bounds for ", K,
                 " classes (expected 0 <= target < ", K, " or ignore_index ", ignore_index, ")");
   }
   return tc;
+}
+
+// Class-index targets as one index per row: [] -> [1], [N, d1, ..., dm] -> [N d1 ... dm].
+Tensor target_rows(const Tensor& tc) {
+  return tc.dim() == 1 ? tc : tc.reshape({tc.numel()});
 }
 
 // A 0-d float32 tensor (written directly rather than through ember::scalar_tensor, which
@@ -138,12 +201,9 @@ kernels::CrossEntropyArgs ce_args(const Tensor& x, const Tensor& target, const T
   return a;
 }
 
-// cross_entropy with [N, K] probability targets.
+// cross_entropy with probability targets, on rows: input and target [N, K].
 Tensor cross_entropy_probs(const Tensor& input, const Tensor& target, const Tensor& weight,
                            const CrossEntropyOptions& options) {
-  EMBER_CHECK(target.sizes() == input.sizes(),
-              "cross_entropy: probability targets must have the input's shape ",
-              to_string(input.sizes()), ", got ", to_string(target.sizes()));
   const Tensor xc = input.contiguous();
   const Tensor qc = target.contiguous();
   const std::int64_t N = input.size(0);
@@ -154,41 +214,37 @@ Tensor cross_entropy_probs(const Tensor& input, const Tensor& target, const Tens
                                       stats.data_ptr<float>(), stats.data_ptr<float>() + N);
   const double denom = static_cast<double>(N);
   Tensor out = reduce(losses, options.reduction, denom);
-  if (autograd::needs_graph({&input})) {
-    // loss_i = -sum_k w_k q'_ik log p_ik:  d/dx_ic = p_ic sum_k w_k q'_ik - w_c q'_ic
+  if (autograd::needs_graph({&input, &target})) {
+    // loss_i = -sum_k w_k q'_ik log p_ik with q' = (1 - eps) q + eps / K:
+    //   d/dx_ic = p_ic sum_k w_k q'_ik - w_c q'_ic   (d log p_ik / dx_ic = [k == c] - p_ic)
+    //   d/dq_ic = -w_c (1 - eps) log p_ic            (computed only when q requires grad)
     autograd::record(
-        "CrossEntropyBackward", {input}, out,
+        "CrossEntropyBackward", {input, target}, out,
         [sx = SavedTensor(xc), sq = SavedTensor(qc), sstats = SavedTensor(stats),
          sw = weight.defined() ? SavedTensor(weight) : SavedTensor(), has_weight = weight.defined(),
-         options, denom](const Tensor& grad_out, const std::vector<bool>&) {
+         options, denom](const Tensor& grad_out, const std::vector<bool>& needs) {
           const Tensor x = sx.get("cross_entropy");
           const Tensor q = sq.get("cross_entropy");
           const Tensor st = sstats.get("cross_entropy");
           const Tensor w = has_weight ? sw.get("cross_entropy") : Tensor();
           const Scale scale = upstream_scale(grad_out, options.reduction, denom);
-          Tensor grad_x = empty(x.sizes());
+          Tensor grad_x = needs[0] ? empty(x.sizes()) : Tensor();
+          Tensor grad_q = needs[1] ? empty(x.sizes()) : Tensor();
           const std::int64_t n = x.size(0);
           kernels::cross_entropy_prob_backward(
               ce_args(x, q, w, options.ignore_index, options.label_smoothing), q.data_ptr<float>(),
               st.data_ptr<float>(), st.data_ptr<float>() + n, scale.values.data_ptr<float>(),
-              scale.stride, grad_x.data_ptr<float>());
-          return std::vector<Tensor>{grad_x};
+              scale.stride, needs[0] ? grad_x.data_ptr<float>() : nullptr,
+              needs[1] ? grad_q.data_ptr<float>() : nullptr);
+          return std::vector<Tensor>{grad_x, grad_q};
         });
   }
   return out;
 }
 
-}  // namespace
-
-Tensor cross_entropy(const Tensor& input, const Tensor& target,
-                     const CrossEntropyOptions& options) {
-  check_logits(input, "cross_entropy");
-  EMBER_CHECK(options.label_smoothing >= 0.0 && options.label_smoothing <= 1.0,
-              "cross_entropy: label_smoothing must be in [0, 1], got ", options.label_smoothing);
-  const Tensor weight = check_weight(options.weight, input.size(1), "cross_entropy");
-  EMBER_CHECK(target.defined(), "cross_entropy: target is an undefined tensor");
-  if (target.dtype() == kFloat32) return cross_entropy_probs(input, target, weight, options);
-  const Tensor tc = check_class_targets(target, input, options.ignore_index, "cross_entropy");
+// cross_entropy with class-index targets, on rows: input [N, K], target [N] checked.
+Tensor cross_entropy_classes(const Tensor& input, const Tensor& tc, const Tensor& weight,
+                             const CrossEntropyOptions& options) {
   const Tensor xc = input.contiguous();
   const std::int64_t N = input.size(0);
   Tensor losses = empty({N});
@@ -229,10 +285,9 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target,
   return out;
 }
 
-Tensor nll_loss(const Tensor& input, const Tensor& target, const NLLLossOptions& options) {
-  check_logits(input, "nll_loss");
-  const Tensor weight = check_weight(options.weight, input.size(1), "nll_loss");
-  const Tensor tc = check_class_targets(target, input, options.ignore_index, "nll_loss");
+// nll_loss on rows: input [N, K], target [N] checked.
+Tensor nll_loss_rows(const Tensor& input, const Tensor& tc, const Tensor& weight,
+                     const NLLLossOptions& options) {
   const Tensor xc = input.contiguous();
   const std::int64_t N = input.size(0);
   const std::int64_t K = input.size(1);
@@ -273,6 +328,37 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const NLLLossOptions&
         });
   }
   return out;
+}
+
+}  // namespace
+
+Tensor cross_entropy(const Tensor& input, const Tensor& target,
+                     const CrossEntropyOptions& options) {
+  const char* op = "cross_entropy";
+  const std::int64_t K = check_logits(input, op);
+  EMBER_CHECK(options.label_smoothing >= 0.0 && options.label_smoothing <= 1.0, op,
+              ": label_smoothing must be in [0, 1], got ", options.label_smoothing);
+  const Tensor weight = check_weight(options.weight, K, op);
+  EMBER_CHECK(target.defined(), op, ": target is an undefined tensor");
+  if (target.dtype() == kFloat32) {
+    EMBER_CHECK(target.sizes() == input.sizes(), op,
+                ": float32 targets are class probabilities and must have the input's shape ",
+                to_string(input.sizes()), ", got ", to_string(target.sizes()),
+                " (class indices are int64 of shape ", to_string(element_shape(input)), ")");
+    const Tensor loss = cross_entropy_probs(to_rows(input), to_rows(target), weight, options);
+    return from_rows(loss, input, options.reduction);
+  }
+  const Tensor tc = check_class_targets(target, input, options.ignore_index, op);
+  const Tensor loss = cross_entropy_classes(to_rows(input), target_rows(tc), weight, options);
+  return from_rows(loss, input, options.reduction);
+}
+
+Tensor nll_loss(const Tensor& input, const Tensor& target, const NLLLossOptions& options) {
+  const std::int64_t K = check_logits(input, "nll_loss");
+  const Tensor weight = check_weight(options.weight, K, "nll_loss");
+  const Tensor tc = check_class_targets(target, input, options.ignore_index, "nll_loss");
+  const Tensor loss = nll_loss_rows(to_rows(input), target_rows(tc), weight, options);
+  return from_rows(loss, input, options.reduction);
 }
 
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,

@@ -274,24 +274,36 @@ void cross_entropy_prob_forward(const CrossEntropyArgs& a, const float* q, float
 
 void cross_entropy_prob_backward(const CrossEntropyArgs& a, const float* q, const float* row_max,
                                  const float* row_sum, const float* scale,
-                                 std::int64_t scale_stride, float* grad_x) {
+                                 std::int64_t scale_stride, float* grad_x, float* grad_q) {
   const float eps = a.label_smoothing;
   const float eps_c = eps / static_cast<float>(a.C);
   parallel_for(0, a.N, row_grain(a.C), [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t i = begin; i < end; ++i) {
       const float* x = a.x + i * a.C;
       const float* qi = q + i * a.C;
-      float* gx = grad_x + i * a.C;
       const float s_i = scale[i * scale_stride];
-      float wq = 0.0f;  // sum_k w_k q'_k
-      for (std::int64_t c = 0; c < a.C; ++c) {
-        wq += (a.weight ? a.weight[c] : 1.0f) * ((1.0f - eps) * qi[c] + eps_c);
+      const float m = row_max[i];
+      if (grad_x != nullptr) {
+        float* gx = grad_x + i * a.C;
+        float wq = 0.0f;  // sum_k w_k q'_k
+        for (std::int64_t c = 0; c < a.C; ++c) {
+          wq += (a.weight ? a.weight[c] : 1.0f) * ((1.0f - eps) * qi[c] + eps_c);
+        }
+        const float inv_s = 1.0f / row_sum[i];
+        for (std::int64_t c = 0; c < a.C; ++c) {
+          const float p = sexp(x[c] - m) * inv_s;
+          const float w = a.weight ? a.weight[c] : 1.0f;
+          gx[c] = s_i * (p * wq - w * ((1.0f - eps) * qi[c] + eps_c));
+        }
       }
-      const float inv_s = 1.0f / row_sum[i];
-      for (std::int64_t c = 0; c < a.C; ++c) {
-        const float p = sexp(x[c] - row_max[i]) * inv_s;
-        const float w = a.weight ? a.weight[c] : 1.0f;
-        gx[c] = s_i * (p * wq - w * ((1.0f - eps) * qi[c] + eps_c));
+      if (grad_q != nullptr) {
+        // -log p_c = (m - x_c) + log(sum), formed as in the forward.
+        float* gq = grad_q + i * a.C;
+        const float log_s = std::log(row_sum[i]);
+        const float k = s_i * (1.0f - eps);
+        for (std::int64_t c = 0; c < a.C; ++c) {
+          gq[c] = k * (a.weight ? a.weight[c] : 1.0f) * ((m - x[c]) + log_s);
+        }
       }
     }
   });

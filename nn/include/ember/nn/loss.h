@@ -7,7 +7,8 @@
 
 namespace ember::nn {
 
-// input [N, K] logits, target [N] int64 classes (or [N, K] probabilities) -> loss.
+// input [N, K] logits, target [N] int64 classes (or [N, K] probabilities) -> loss; also one
+// sample [K] and K-dim [N, K, d1, ..., dm] inputs, as functional::cross_entropy.
 // Fused with softmax: no softmax or log tensor enters the graph. Prints "CrossEntropyLoss()".
 class CrossEntropyLoss : public Module {
  public:
@@ -20,7 +21,8 @@ class CrossEntropyLoss : public Module {
   functional::CrossEntropyOptions options_;
 };
 
-// input [N, K] log-probabilities, target [N] int64 -> loss. Prints "NLLLoss()".
+// input [N, K] log-probabilities, target [N] int64 -> loss (also [K] and [N, K, d1, ..., dm],
+// as functional::nll_loss). Prints "NLLLoss()".
 class NLLLoss : public Module {
  public:
   explicit NLLLoss(functional::NLLLossOptions options = {});

@@ -1,5 +1,6 @@
 // Loss functions (torch.nn.functional), each differentiable with respect to its input (and, for
-// binary_cross_entropy_with_logits and mse_loss, its target). Semantics follow PyTorch 1.13.
+// binary_cross_entropy_with_logits, mse_loss and cross_entropy with probability targets, its
+// target). Semantics follow PyTorch 1.13.
 #pragma once
 
 #include <cstdint>
@@ -8,26 +9,35 @@
 
 namespace ember::nn::functional {
 
-// How per-element losses are combined: kept ([N] or the input's shape), averaged, or summed.
+// How per-element losses are combined: kept (in the target's shape, see each loss), averaged,
+// or summed.
 enum class Reduction { None, Mean, Sum };
 
 struct CrossEntropyOptions {
   Tensor weight;                     // [K] float32 class weights, or undefined for all ones
-  std::int64_t ignore_index = -100;  // rows with this target add 0 loss and get 0 gradient
+  std::int64_t ignore_index = -100;  // elements with this target add 0 loss and get 0 gradient
   Reduction reduction = Reduction::Mean;
   double label_smoothing = 0.0;  // eps in [0, 1]
 };
 
 // Cross-entropy of logits, fused with softmax (no softmax or log tensor is ever built).
-// input [N, K] float32 logits; target either
-//  - [N] int64 class indices in [0, K) (or ignore_index):
-//      loss_i = (1 - eps) w[t_i] (-log p_i[t_i]) + (eps / K) sum_k w[k] (-log p_i[k]),
-//    Mean divides the sum by sum_i w[t_i] over the rows not ignored (NaN if all are ignored,
+// Layouts, as PyTorch's (K classes, in dim 1 of a batch):
+//   input [N, K]               target [N] int64 or [N, K] float32         None gives [N]
+//   input [K] (one sample)     target [] int64 or [K] float32             None gives []
+//   input [N, K, d1, ..., dm]  target [N, d1, ..., dm] int64 or the       None gives
+//                              input's shape float32                      [N, d1, ..., dm]
+// Each element (K logits x, p = softmax(x)) has a loss against either
+//  - a class index t in [0, K) (or ignore_index):
+//      loss = (1 - eps) w[t] (-log p[t]) + (eps / K) sum_k w[k] (-log p[k]);
+//    Mean divides the sum by sum w[t] over the elements not ignored (NaN if all are ignored,
 //    with zero gradient), or
-//  - [N, K] float32 class probabilities q: loss_i = -sum_k w[k] q'_ik log p_ik with
-//    q' = (1 - eps) q + eps / K; Mean divides by N; no gradient flows to q.
-// Returns [N] for Reduction::None, else a 0-d tensor. Throws naming the op for a wrong rank,
-// dtype or shape, a weight that is not [K], and a target out of range (its value and row).
+//  - class probabilities q: loss = -sum_k w[k] q'[k] log p[k] with q' = (1 - eps) q + eps / K;
+//    Mean divides by the number of elements (N d1 ... dm). A q that requires grad gets
+//    d loss / d q[k] = -w[k] (1 - eps) log p[k] (times the reduction's scale).
+// Returns the losses for Reduction::None, else a 0-d tensor. Throws naming the op for a wrong
+// rank or dtype, a target shape that does not fit the input's (both shapes named), a weight that
+// is not [K], and a target out of range (its value and position: the index in a 1-d target, the
+// multi-index and flat position otherwise).
 Tensor cross_entropy(const Tensor& input, const Tensor& target,
                      const CrossEntropyOptions& options = {});
 
@@ -37,8 +47,9 @@ struct NLLLossOptions {
   Reduction reduction = Reduction::Mean;
 };
 
-// Negative log-likelihood of log-probabilities: input [N, K], target [N] int64;
-// loss_i = -w[t_i] input[i, t_i]. Mean divides by sum_i w[t_i] over the rows not ignored.
+// Negative log-likelihood of log-probabilities, in cross_entropy's layouts with int64 targets:
+// input [N, K], [K] or [N, K, d1, ..., dm], class dim 1 (0 for [K]); per element
+// loss = -w[t] input[.., t, ..]. Mean divides by sum w[t] over the elements not ignored.
 // Throws like cross_entropy.
 Tensor nll_loss(const Tensor& input, const Tensor& target, const NLLLossOptions& options = {});
 
