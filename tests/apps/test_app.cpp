@@ -7,6 +7,8 @@
 // build tree: <build>/tests/test_apps -> <build>/apps/softmax_regression/ember-softmax-regression
 // (build the target softmax_regression before running these tests).
 #include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +22,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <optional>
 #include <regex>
@@ -165,6 +168,47 @@ Run run(const TempDir& dir, std::vector<std::string> args,
   r.code = exit_code(status);
   r.out = read_file(out_path);
   r.err = read_file(err_path);
+  return r;
+}
+
+// Runs the app with stderr on a pseudo-terminal, as in an interactive shell, and stdout captured
+// through a file; r.err is everything the terminal received. Nothing when the machine has no
+// pseudo-terminals (a container without /dev/pts).
+std::optional<Run> run_on_terminal(const TempDir& dir, std::vector<std::string> args) {
+  const std::string program = app_path();
+  REQUIRE(fs::exists(program));
+  const std::string out_path = dir.file("stdout.txt");
+  std::vector<char*> argv = argv_of(program, args);
+  int master = -1, slave = -1;
+  if (openpty(&master, &slave, nullptr, nullptr, nullptr) != 0) return std::nullopt;
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out < 0) _exit(126);
+    dup2(out, STDOUT_FILENO);
+    dup2(slave, STDERR_FILENO);
+    close(master);
+    execv(program.c_str(), argv.data());
+    _exit(127);
+  }
+  close(slave);
+  // Drain the terminal while the app runs (a full pty buffer would block it); read() fails with
+  // EIO once the app has exited and the last slave descriptor is closed.
+  Run r;
+  char buffer[4096];
+  for (;;) {
+    pollfd p{master, POLLIN, 0};
+    if (poll(&p, 1, 10'000) <= 0) break;  // 10 s of silence: give up, the checks will fail
+    const ssize_t n = read(master, buffer, sizeof buffer);
+    if (n <= 0) break;
+    r.err.append(buffer, static_cast<std::size_t>(n));
+  }
+  close(master);
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  r.code = exit_code(status);
+  r.out = read_file(out_path);
   return r;
 }
 
@@ -742,4 +786,46 @@ TEST_CASE("app: the same seed gives the same output at 1 and 2 threads", "[apps]
   CHECK(one == two);
   CHECK(two == again);
   CHECK(with("8", "2") != one);  // the seed matters
+}
+
+TEST_CASE("app: a progress bar on a terminal, none with --quiet or when piped", "[apps]") {
+  TempDir dir;
+  write_dataset(dir.path / "data");
+  // 512 training images in batches of 32: 16 batches per epoch.
+  const std::vector<std::string> args = {"--dataset",    "mnist", "--data",    dir.file("data"),
+                                         "--epochs",     "2",     "--seed",    "3",
+                                         "--batch-size", "32",    "--threads", "1"};
+  const std::optional<Run> on_terminal = run_on_terminal(dir, args);
+  if (!on_terminal) {
+    std::cout << "SKIPPED: no pseudo-terminal on this machine (openpty failed)\n";
+    return;
+  }
+  const Run& bar = *on_terminal;
+  INFO(bar.err);
+  REQUIRE(bar.code == 0);
+
+  // Each epoch's bar ends full, with the batch count, the rate and the time left...
+  CHECK_THAT(bar.err, Catch::Contains("epoch 1/2 [==============================] 16/16"));
+  CHECK_THAT(bar.err, Catch::Contains("epoch 2/2 [==============================] 16/16"));
+  CHECK_THAT(bar.err, Catch::Contains(" samples/s  ETA "));
+  // ...is redrawn in place (carriage return, erase line), never scrolling the terminal...
+  CHECK(bar.err.find('\n') == std::string::npos);
+  // ...and is erased at the end, so the table on stdout is not interleaved with it.
+  const std::string erase = "\r\033[2K";
+  CHECK(bar.err.size() >= erase.size());
+  CHECK(bar.err.compare(bar.err.size() - erase.size(), erase.size(), erase) == 0);
+
+  std::vector<std::string> quiet_args = args;
+  quiet_args.push_back("--quiet");
+  const Run quiet = run_on_terminal(dir, quiet_args).value();
+  REQUIRE(quiet.code == 0);
+  CHECK(quiet.err.empty());
+
+  Run piped = run(dir, args);  // stderr is a file, not a terminal
+  REQUIRE(piped.code == 0);
+  CHECK(piped.err.empty());
+
+  // The bar changes nothing else: the same table, whichever way stderr goes.
+  CHECK(without_timings(bar.out) == without_timings(quiet.out));
+  CHECK(without_timings(bar.out) == without_timings(piped.out));
 }
