@@ -152,6 +152,16 @@ TEST_CASE("gemm with a deep K packs B in several column chunks", "[gemm]") {
   check({true, false, 13, 257, 9000, 0, false, false});
 }
 
+TEST_CASE("gemm's direct path (M <= 12, A transposed) sums its K-blocks into C in order",
+          "[gemm]") {
+  // dW = g^T x: K (the batch) is cut into blocks of at least 128, at most 8 of them; block 0
+  // writes C, the others partials that are then added in block order.
+  check({true, false, 10, 784, 256, 0, false, false});  // two blocks of 128
+  check({true, false, 10, 784, 300, 0, true, false});   // three, the last one short, accumulate
+  check({true, false, 12, 257, 9000, 1, true, true});   // eight of 1125, a one-column tail panel
+  check({true, false, 1, 33, 129, 0, false, false});    // one row, a one-deep last block
+}
+
 TEST_CASE("gemm at the network's shapes", "[gemm]") {
   // Linear forward y = x W^T + b, weight gradient g^T x, input gradient g W (batch 256 and 64).
   check({false, true, 256, 10, 784, 0, false, true});
@@ -196,7 +206,7 @@ TEST_CASE("gemm is bitwise identical at 1 and 2 threads", "[gemm]") {
       // trans_a, trans_b, M, N, K
       {0, 1, 256, 10, 784},  {1, 0, 784, 10, 256}, {0, 1, 256, 256, 784}, {0, 1, 64, 256, 784},
       {0, 1, 256, 256, 10},  {1, 0, 10, 784, 256}, {0, 0, 256, 784, 10},  {0, 0, 257, 255, 513},
-      {1, 1, 255, 257, 300}, {1, 0, 250, 784, 64}, {0, 0, 333, 1000, 77},
+      {1, 1, 255, 257, 300}, {1, 0, 250, 784, 64}, {0, 0, 333, 1000, 77}, {1, 0, 12, 257, 9000},
   };
   for (const auto& s : shapes) {
     const Problem p{s[0] != 0, s[1] != 0, s[2], s[3], s[4], 1, true, true};

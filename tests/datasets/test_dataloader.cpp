@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include <ember/core/parallel.h>
 #include <ember/datasets/dataloader.h>
 
 #include "../../datasets/src/kernels/gather.h"
@@ -160,6 +161,24 @@ TEST_CASE("gather_scale matches its scalar reference at every tail length",
     kernels::gather_scale_reference(images.data(), d, index.data(), 4, want.data());
     CAPTURE(d);
     CHECK((got.empty() || std::memcmp(got.data(), want.data(), got.size() * sizeof(float)) == 0));
+  }
+  SECTION("a batch large enough to be split over 2 threads, rows in a scrambled order") {
+    const std::int64_t n = 50, d = 784, count = 300;
+    std::vector<std::uint8_t> images(static_cast<std::size_t>(n * d));
+    for (std::size_t i = 0; i < images.size(); ++i) images[i] = static_cast<std::uint8_t>(i * 13);
+    std::vector<std::int64_t> index;
+    for (std::int64_t b = 0; b < count; ++b) index.push_back((b * 37) % n);
+    std::vector<float> want(static_cast<std::size_t>(count * d));
+    kernels::gather_scale_reference(images.data(), d, index.data(), count, want.data());
+    const int saved = ember::get_num_threads();
+    for (int threads : {1, 2}) {
+      ember::set_num_threads(threads);
+      std::vector<float> got(want.size(), -1.0f);
+      kernels::gather_scale(images.data(), d, index.data(), count, got.data());
+      CAPTURE(threads);
+      CHECK(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)) == 0);
+    }
+    ember::set_num_threads(saved);
   }
 }
 

@@ -57,6 +57,10 @@ constexpr std::int64_t KC_MAX = 256;
 constexpr std::int64_t MC_MAX = 16 * MR;
 // B is packed at most this many floats (8 MiB) at a time: all of it for the network's shapes.
 constexpr std::int64_t B_PACK_MAX = std::int64_t{1} << 21;
+// The direct path's K-blocks: at least DIRECT_KC deep (a batch of 256 is two blocks), at most
+// DIRECT_MAX_BLOCKS of them.
+constexpr std::int64_t DIRECT_KC = 128;
+constexpr std::int64_t DIRECT_MAX_BLOCKS = 8;
 // Below this many flops per thread, a thread is not worth waking.
 constexpr double MIN_FLOPS_PER_THREAD = 1.0e6;
 
@@ -386,28 +390,53 @@ void gemm_packed(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int
 }
 
 // The direct path for M <= MR with A's rows contiguous along m (a transposed operand, as in
-// dW = g^T x) and B's rows contiguous along n: no packing (but for a ragged last panel); each
-// thread sweeps a range of NR-column panels through the whole K with C in registers.
+// dW = g^T x) and B's rows contiguous along n: no packing (but for a ragged last panel). K is cut
+// into blocks (by K alone: Note [Determinism]); each (K-block, NR-column panel) unit sweeps its
+// k range with C in registers. Block 0 writes C, block j > 0 a partial product P_j, and then
+// C += P_1, C += P_2, ... in order: the same c = c + acc sequence as the packed path.
+// Why blocks of K: in dW = g^T x the batch rows of x were written by the threads that gathered
+// and multiplied them forward, each into its own core's cache; splitting by column panels made
+// every thread read the other half of x from the other core (the softmax-regression epoch at 2
+// threads spent 9 ms more in dW than with K-blocks). Splitting by batch rows keeps reads local.
 void gemm_direct(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int64_t K,
                  bool accumulate) {
+  // At most DIRECT_MAX_BLOCKS blocks of at least DIRECT_KC: a few partials of M x N floats.
+  const std::int64_t kb = std::max(DIRECT_KC, ceil_div(K, DIRECT_MAX_BLOCKS));
+  const std::int64_t blocks = ceil_div(K, kb);
   const std::int64_t panels = ceil_div(N, NR);
-  const double panel_flops = 2.0 * static_cast<double>(M * NR * K);
-  const ThreadSlices tail_slices(a_scratch(), N % NR != 0 ? static_cast<std::size_t>(K * NR) : 0);
-  parallel_for(0, panels, grain_for(panels, panel_flops), [&](std::int64_t p0, std::int64_t p1) {
-    for (std::int64_t p = p0; p < p1; ++p) {
-      const std::int64_t n0 = p * NR;
+  const double unit_flops = 2.0 * static_cast<double>(M * NR * kb);
+  const ThreadSlices tail_slices(a_scratch(), N % NR != 0 ? static_cast<std::size_t>(kb * NR) : 0);
+  float* partials = b_scratch().get(static_cast<std::size_t>((blocks - 1) * M * N));
+  const std::int64_t units = blocks * panels;
+  parallel_for(0, units, grain_for(units, unit_flops), [&](std::int64_t u0, std::int64_t u1) {
+    for (std::int64_t u = u0; u < u1; ++u) {
+      const std::int64_t block = u / panels;
+      const std::int64_t k0 = block * kb;
+      const std::int64_t kc = std::min(kb, K - k0);
+      const std::int64_t n0 = (u % panels) * NR;
       const std::int64_t cols = std::min<std::int64_t>(NR, N - n0);
-      const float* b = B.at(0, n0);
+      const float* b = B.at(k0, n0);
       std::int64_t b_ks = B.rs;
       if (cols < NR) {
         float* bp = tail_slices.slice();
-        pack_b_panel(B, 0, K, n0, cols, bp);
+        pack_b_panel(B, k0, kc, n0, cols, bp);
         b = bp;
         b_ks = NR;
       }
-      tiles[M - 1]({K, A.p, A.cs, b, b_ks, C.sub(0, n0), cols, accumulate});
+      const Out c = block == 0 ? C.sub(0, n0) : Out{partials + (block - 1) * M * N + n0, N, 1};
+      tiles[M - 1]({kc, A.at(0, k0), A.cs, b, b_ks, c, cols, block == 0 && accumulate});
     }
   });
+  if (blocks == 1) return;
+  parallel_for(0, N, grain_for(N, static_cast<double>(M * blocks)),
+               [&](std::int64_t n0, std::int64_t n1) {
+                 for (std::int64_t m = 0; m < M; ++m) {
+                   for (std::int64_t j = 1; j < blocks; ++j) {
+                     const float* p = partials + (j - 1) * M * N + m * N;
+                     for (std::int64_t n = n0; n < n1; ++n) *C.at(m, n) += p[n];
+                   }
+                 }
+               });
 }
 
 // xsimd::haddp(rows)[l] is the sum of rows[order[l]]. xsimd 8.1 documents order[l] = l but its
