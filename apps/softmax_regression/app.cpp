@@ -230,7 +230,7 @@ void save_checkpoint(const std::string& path, const nn::Module& net, const optim
                             .add("weights_crc32", std::int64_t{checkpoint_crc(path)})
                             .add("optimizer_crc32", std::int64_t{checkpoint_crc(path + ".optim")})
                             .str();
-  write_file_atomically(path + ".json", sidecar + "\n");
+  write_output_file(path + ".json", sidecar + "\n");
 }
 
 struct Sidecar {
@@ -334,7 +334,7 @@ void write_metrics(const Settings& s, const std::vector<EpochMetrics>& history) 
     add_settings(line, s).add("threads", s.threads);
     text += line.str() + "\n";
   }
-  write_file_atomically(s.metrics_path, text);
+  write_output_file(s.metrics_path, text);
 }
 
 std::string run_title(const Settings& s) {
@@ -343,7 +343,7 @@ std::string run_title(const Settings& s) {
 }
 
 void write_plot(const Settings& s, const std::vector<EpochMetrics>& history) {
-  write_file_atomically(s.plot_path, curves_svg(history, run_title(s)));
+  write_output_file(s.plot_path, curves_svg(history, run_title(s)));
 }
 
 void write_predictions(const Settings& s, const ds::ImageDataset& test,
@@ -367,9 +367,9 @@ void write_predictions(const Settings& s, const ds::ImageDataset& test,
   const std::int64_t columns = 9;
   if (s.predict_path.ends_with(".png")) {
     std::vector<std::uint8_t> png = predictions_png(images, columns);
-    write_file_atomically(s.predict_path, std::string(png.begin(), png.end()));
+    write_output_file(s.predict_path, std::string(png.begin(), png.end()));
   } else {
-    write_file_atomically(s.predict_path, predictions_svg(images, columns));
+    write_output_file(s.predict_path, predictions_svg(images, columns));
   }
 }
 

@@ -2,9 +2,8 @@
 
 #include "format.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <ember/nn/checkpoint.h>
+
 #include <zlib.h>
 
 #include <algorithm>
@@ -14,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <span>
 
 namespace app {
 
@@ -388,36 +388,11 @@ std::vector<std::uint8_t> predictions_png(const std::vector<Prediction>& images,
   return encode_png(canvas.rgb, canvas.width, canvas.height, 3);
 }
 
-void write_file_atomically(const std::string& path, const std::string& bytes) {
-  std::string temp = path + ".tmp-XXXXXX";
-  int fd = mkstemp(temp.data());
-  if (fd < 0)
-    throw RuntimeError("cannot write " + path + ": " + std::strerror(errno),
-                       "check that its folder exists and is writable");
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int err = errno;
-      close(fd);
-      unlink(temp.c_str());
-      throw RuntimeError("cannot write " + path + ": " + std::strerror(err),
-                         "check the free space and permissions of its folder");
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  // mkstemp creates 0600; give the file the usual permissions.
-  fchmod(fd, 0644);
-  bool synced = fsync(fd) == 0;
-  int err = errno;
-  bool closed = close(fd) == 0;
-  if (closed && !synced) errno = err;
-  if (!synced || !closed || std::rename(temp.c_str(), path.c_str()) != 0) {
-    err = errno;
-    unlink(temp.c_str());
-    throw RuntimeError("cannot write " + path + ": " + std::strerror(err),
-                       "check the free space and permissions of its folder");
+void write_output_file(const std::string& path, const std::string& bytes) {
+  try {
+    ember::write_file_atomically(path, std::as_bytes(std::span(bytes)));
+  } catch (const ember::Error& e) {
+    throw RuntimeError(e.what(), "check that the folder exists, is writable and has free space");
   }
 }
 

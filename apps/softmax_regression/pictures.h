@@ -33,8 +33,8 @@ std::vector<std::uint8_t> predictions_png(const std::vector<Prediction>& images,
 std::vector<std::uint8_t> encode_png(const std::vector<std::uint8_t>& pixels, std::int64_t width,
                                      std::int64_t height, int channels);
 
-// Writes bytes to path through a temporary file in the same folder and a rename, so the file is
-// either the old one or the new one, whole.
-void write_file_atomically(const std::string& path, const std::string& bytes);
+// Writes bytes to path crash-safely with ember::write_file_atomically; a failure throws
+// RuntimeError naming the file and the system's reason.
+void write_output_file(const std::string& path, const std::string& bytes);
 
 }  // namespace app

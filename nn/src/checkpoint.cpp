@@ -255,47 +255,7 @@ void write_checkpoint(const std::string& path, CheckpointKind kind,
   std::copy(size_bytes.begin(), size_bytes.end(), file.begin() + 16);
   put_le<std::uint32_t>(file, crc32_of(file.data(), file.size()));
 
-  // Note [crash-safe save]: write a temporary file in the target's folder (so rename is atomic,
-  // on one filesystem), fsync it so its bytes are on disk before it gets the target's name,
-  // rename it over the target, then fsync the folder so the rename itself survives a crash.
-  // At every instant `path` names either the old file or the new one, complete.
-  std::string temp = path + ".tmp.XXXXXX";
-  int fd = ::mkstemp(temp.data());
-  EMBER_CHECK(fd >= 0, "save: cannot create a temporary file '", temp, "' next to '", path,
-              "': ", errno_text(errno));
-  auto fail = [&](const std::string& what, int err) {
-    detail::throw_error(
-        concat("save: ", what, " '", temp, "' for '", path, "': ", errno_text(err)));
-  };
-  try {
-    run_hook(SaveStage::TempCreated, temp);
-    if (::fchmod(fd, 0644) != 0) fail("cannot chmod", errno);  // mkstemp makes it 0600
-    const std::size_t half = file.size() / 2;
-    if (!write_all(fd, file.data(), half)) fail("cannot write", errno);
-    run_hook(SaveStage::HalfWritten, temp);
-    if (!write_all(fd, file.data() + half, file.size() - half)) fail("cannot write", errno);
-    if (::fsync(fd) != 0) fail("cannot fsync", errno);
-    // close() can report a deferred write error (e.g. on NFS): check it before the rename.
-    const int closed = ::close(fd);
-    fd = -1;
-    if (closed != 0) fail("cannot close", errno);
-    run_hook(SaveStage::Written, temp);
-    if (::rename(temp.c_str(), path.c_str()) != 0) fail("cannot rename", errno);
-  } catch (...) {
-    if (fd >= 0) ::close(fd);
-    ::unlink(temp.c_str());
-    throw;
-  }
-  const std::string dir = parent_dir(path);
-  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  EMBER_CHECK(dir_fd >= 0, "save: cannot open folder '", dir, "' to fsync it after writing '", path,
-              "': ", errno_text(errno));
-  const int sync_result = ::fsync(dir_fd);
-  const int sync_errno = errno;
-  ::close(dir_fd);
-  EMBER_CHECK(sync_result == 0, "save: cannot fsync folder '", dir, "' after writing '", path,
-              "': ", errno_text(sync_errno));
-  run_hook(SaveStage::Renamed, path);
+  write_file_atomically(path, file);
 }
 
 std::vector<CheckpointRecord> read_checkpoint(const std::string& path, CheckpointKind kind) {
@@ -402,6 +362,54 @@ std::vector<CheckpointRecord> read_checkpoint(const std::string& path, Checkpoin
 }
 
 }  // namespace detail
+
+// Note [crash-safe save]: write a temporary file in the target's folder (so rename is atomic,
+// on one filesystem), fsync it so its bytes are on disk before it gets the target's name,
+// rename it over the target, then fsync the folder so the rename itself survives a crash.
+// At every instant `path` names either the old file or the new one, complete.
+void write_file_atomically(const std::string& path, std::span<const std::byte> bytes) {
+  using detail::errno_text;
+  using detail::run_hook;
+  using detail::SaveStage;
+  std::string temp = path + ".tmp.XXXXXX";
+  int fd = ::mkstemp(temp.data());
+  EMBER_CHECK(fd >= 0, "cannot write '", path, "': cannot create a temporary file '", temp,
+              "' next to it: ", errno_text(errno));
+  auto fail = [&](const std::string& what, int err) {
+    detail::throw_error(
+        detail::concat("cannot write '", path, "': ", what, " '", temp, "': ", errno_text(err)));
+  };
+  try {
+    run_hook(SaveStage::TempCreated, temp);
+    if (::fchmod(fd, 0644) != 0) fail("cannot chmod", errno);  // mkstemp makes it 0600
+    const std::size_t half = bytes.size() / 2;
+    if (!detail::write_all(fd, bytes.data(), half)) fail("cannot write", errno);
+    run_hook(SaveStage::HalfWritten, temp);
+    if (!detail::write_all(fd, bytes.data() + half, bytes.size() - half))
+      fail("cannot write", errno);
+    if (::fsync(fd) != 0) fail("cannot fsync", errno);
+    // close() can report a deferred write error (e.g. on NFS): check it before the rename.
+    const int closed = ::close(fd);
+    fd = -1;
+    if (closed != 0) fail("cannot close", errno);
+    run_hook(SaveStage::Written, temp);
+    if (::rename(temp.c_str(), path.c_str()) != 0) fail("cannot rename", errno);
+  } catch (...) {
+    if (fd >= 0) ::close(fd);
+    ::unlink(temp.c_str());
+    throw;
+  }
+  const std::string dir = detail::parent_dir(path);
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  EMBER_CHECK(dir_fd >= 0, "cannot open folder '", dir, "' to fsync it after writing '", path,
+              "': ", errno_text(errno));
+  const int sync_result = ::fsync(dir_fd);
+  const int sync_errno = errno;
+  ::close(dir_fd);
+  EMBER_CHECK(sync_result == 0, "cannot fsync folder '", dir, "' after writing '", path,
+              "': ", errno_text(sync_errno));
+  run_hook(SaveStage::Renamed, path);
+}
 
 void save(const nn::Module& module, const std::string& path) {
   std::vector<detail::CheckpointRecord> records;

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,13 @@ void save(const nn::Module& module, const std::string& path);
 // missing from the file or present only in the file, a dtype or shape that differs (naming the
 // parameter, expected vs got).
 void load(nn::Module& module, const std::string& path);
+
+// Writes `bytes` to `path` as save() writes a checkpoint: to a temporary file in the same folder,
+// fsynced, renamed over `path`, then the folder fsynced, so `path` always holds either its
+// previous content or the new one, whole. On failure the temporary file is removed and
+// ember::Error is thrown naming `path` and the system's reason; `path` is untouched. (A process
+// killed mid-write can leave only a `path.tmp.XXXXXX` file behind, never a damaged `path`.)
+void write_file_atomically(const std::string& path, std::span<const std::byte> bytes);
 
 // --- The file format (version 1) ---
 // All integers little-endian; no padding anywhere.
@@ -90,8 +98,9 @@ void copy_record_to_tensor(const CheckpointRecord& record, const Tensor& t);
 double scalar_double(const CheckpointRecord& record);
 std::int64_t scalar_int64(const CheckpointRecord& record);
 
-// Test hook: called at each stage of a save with the temporary file's path. A hook that
-// throws makes the save fail there (the temporary file is removed, the target untouched).
+// Test hook: called at each stage of write_file_atomically (so of every save) with the temporary
+// file's path. A hook that throws makes the write fail there (the temporary file is removed, the
+// target untouched).
 enum class SaveStage { TempCreated, HalfWritten, Written, Renamed };
 using SaveHook = std::function<void(SaveStage stage, const std::string& temp_path)>;
 void set_checkpoint_save_hook(SaveHook hook);  // an empty function removes it
