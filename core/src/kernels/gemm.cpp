@@ -324,6 +324,19 @@ void pack_a_panel(View A, std::int64_t m0, std::int64_t rows, std::int64_t k0, s
 // The general path: B is packed into NR-column panels (in parallel, up to B_PACK_MAX floats at a
 // time), then threads take blocks of MR-row tiles (or, when M is small, ranges of panels), pack
 // their A block per K-block and run the micro-kernel with the B micro-panel in L1.
+// How gemm_packed shares the work of one packed chunk of B between threads. Splitting columns,
+// each thread packs and multiplies its own panels of B in one parallel region: no barrier
+// between packing and multiplying, and no thread reads panels packed in the other core's cache;
+// but every thread packs all of A. Splitting rows, B is packed once (in parallel), then each
+// thread multiplies its rows by all of it. Columns win unless A is much larger than B (it would
+// be packed `threads` times over) or there are too few panels to share evenly.
+bool split_columns(std::int64_t m_tiles, std::int64_t panels, std::int64_t threads) {
+  if (panels < threads) return false;
+  if (m_tiles < threads) return true;
+  const bool even = panels % threads == 0 || panels >= 4 * threads;
+  return even && m_tiles * MR <= 2 * panels * NR;
+}
+
 void gemm_packed(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int64_t K,
                  bool accumulate) {
   const std::int64_t nkb = ceil_div(K, KC_MAX);
@@ -369,22 +382,22 @@ void gemm_packed(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int
   for (std::int64_t c0 = 0; c0 < panels; c0 += chunk) {
     const std::int64_t c1 = std::min(panels, c0 + chunk);
     // Panel p of the chunk holds B(:, p*NR : p*NR+NR) as [K x NR] at (p - c0) * K * NR.
-    parallel_for(c0, c1, grain_for(c1 - c0, 64.0 * static_cast<double>(K * NR)),
-                 [&](std::int64_t p0, std::int64_t p1) {
-                   for (std::int64_t p = p0; p < p1; ++p) {
-                     const std::int64_t n0 = p * NR;
-                     pack_b_panel(B, 0, K, n0, std::min<std::int64_t>(NR, N - n0),
-                                  bp + (p - c0) * K * NR);
-                   }
-                 });
-    // Split rows when they divide well (the packed B is then shared); else split columns (every
-    // thread then packs the few rows of A).
-    if (m_tiles >= 2 * threads || m_tiles % threads == 0) {
+    auto pack = [&](std::int64_t p0, std::int64_t p1) {
+      for (std::int64_t p = p0; p < p1; ++p) {
+        const std::int64_t n0 = p * NR;
+        pack_b_panel(B, 0, K, n0, std::min<std::int64_t>(NR, N - n0), bp + (p - c0) * K * NR);
+      }
+    };
+    if (split_columns(m_tiles, c1 - c0, threads)) {
+      parallel_for(c0, c1, grain_for(c1 - c0, tile_flops * static_cast<double>(m_tiles)),
+                   [&](std::int64_t p0, std::int64_t p1) {
+                     pack(p0, p1);
+                     compute(c0, 0, m_tiles, p0, p1);
+                   });
+    } else {
+      parallel_for(c0, c1, grain_for(c1 - c0, 64.0 * static_cast<double>(K * NR)), pack);
       parallel_for(0, m_tiles, grain_for(m_tiles, tile_flops * static_cast<double>(c1 - c0)),
                    [&](std::int64_t t0, std::int64_t t1) { compute(c0, t0, t1, c0, c1); });
-    } else {
-      parallel_for(c0, c1, grain_for(c1 - c0, tile_flops * static_cast<double>(m_tiles)),
-                   [&](std::int64_t p0, std::int64_t p1) { compute(c0, 0, m_tiles, p0, p1); });
     }
   }
 }
