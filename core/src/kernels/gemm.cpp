@@ -465,80 +465,76 @@ std::array<int, W> find_haddp_order() {
 }
 
 // The dot path for N <= 16 with rows of A and columns of B both contiguous along k (Linear's
-// forward x W^T with few outputs): each output is a dot product. TR x TC outputs at a time keep
-// TR * TC vector accumulators along k, walking K in chunks of DOT_KC so a chunk of the TR rows of
-// A and of all N columns of B sits in L1; xsimd::haddp reduces the accumulators together at the
-// end (no per-output horizontal sums). Rows of a tile past M (and columns past N)
-// repeat the last valid one and are discarded, so every stored element goes through the same
-// operations wherever it sits (Note [Determinism]).
-constexpr int DOT_TR = W >= 16 ? 8 : 4;
-constexpr int DOT_TC = 2;
+// forward x W^T with few outputs): each output is a dot product. A tile is TR rows by all N
+// columns, TR * N vector accumulators that stay in registers through the whole of K (each lane
+// an FMA chain in k order), reduced together by xsimd::haddp at the end (no per-output
+// horizontal sums). Per step of k, N + TR loads feed TR * N FMAs, and B's N columns (31 KiB for
+// Linear(784, 10)) stay in L1 while A's rows stream through once. A row of a tile past M repeats
+// the last valid one and is discarded, so every stored element goes through the same operations
+// wherever it sits (Note [Determinism]).
 constexpr std::int64_t DOT_MAX_N = 16;
-constexpr std::int64_t DOT_KC = 16 * W;
+// Two rows while 2 N accumulators leave registers for the loads (of 32 with AVX-512, 16 else).
+constexpr int dot_rows(std::int64_t n) {
+  return n <= (W >= 16 ? 12 : 6) ? 2 : 1;
+}
 
-// Row tiles [r0, r1) of the dot path.
-void dot_row_tiles(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int64_t K,
-                   bool accumulate, std::int64_t r0, std::int64_t r1) {
-  constexpr int TR = DOT_TR, TC = DOT_TC, T = TR * TC;
+template <int TC>
+void dot_row_tiles(View A, View B, Out C, std::int64_t M, std::int64_t K, bool accumulate,
+                   std::int64_t r0, std::int64_t r1) {
+  constexpr int TR = dot_rows(TC), T = TR * TC;
   constexpr int TP = (T + W - 1) / W * W;  // haddp reduces W accumulators at a time
   static const std::array<int, W> haddp_order = find_haddp_order();
-  const std::int64_t col_tiles = ceil_div(N, TC);
   const std::int64_t kv = K - K % W;  // k < kv in vectors, the rest scalar
-  Batch acc[(DOT_MAX_N + TC - 1) / TC][TP];
+  const float* b[TC];
+  for (int j = 0; j < TC; ++j) b[j] = B.at(0, j);
   for (std::int64_t rt = r0; rt < r1; ++rt) {
     const float* a[TR];
     for (int i = 0; i < TR; ++i) a[i] = A.at(std::min(rt * TR + i, M - 1), 0);
-    for (std::int64_t ct = 0; ct < col_tiles; ++ct)
-      for (auto& x : acc[ct]) x = Batch(0.0f);
-    // Each lane's FMA chain runs in k order through the chunks.
-    for (std::int64_t k0 = 0; k0 < kv; k0 += DOT_KC) {
-      const std::int64_t k1 = std::min(kv, k0 + DOT_KC);
-      for (std::int64_t ct = 0; ct < col_tiles; ++ct) {
-        const float* b[TC];
-        for (int j = 0; j < TC; ++j) b[j] = B.at(0, std::min(ct * TC + j, N - 1));
-        Batch c[T];
-        for (int t = 0; t < T; ++t) c[t] = acc[ct][t];
-        for (std::int64_t k = k0; k < k1; k += W) {
-          Batch bv[TC];
-          for (int j = 0; j < TC; ++j) bv[j] = Batch::load_unaligned(b[j] + k);
-          for (int i = 0; i < TR; ++i) {
-            const Batch av = Batch::load_unaligned(a[i] + k);
-            for (int j = 0; j < TC; ++j) c[i * TC + j] = xsimd::fma(av, bv[j], c[i * TC + j]);
-          }
-        }
-        for (int t = 0; t < T; ++t) acc[ct][t] = c[t];
+    Batch acc[TP];
+    for (auto& x : acc) x = Batch(0.0f);
+    for (std::int64_t k = 0; k < kv; k += W) {
+      Batch av[TR];
+      for (int i = 0; i < TR; ++i) av[i] = Batch::load_unaligned(a[i] + k);
+      for (int j = 0; j < TC; ++j) {
+        const Batch bv = Batch::load_unaligned(b[j] + k);
+        for (int i = 0; i < TR; ++i) acc[i * TC + j] = xsimd::fma(av[i], bv, acc[i * TC + j]);
       }
     }
-    for (std::int64_t ct = 0; ct < col_tiles; ++ct) {
-      const float* b[TC];
-      for (int j = 0; j < TC; ++j) b[j] = B.at(0, std::min(ct * TC + j, N - 1));
-      alignas(64) float sums[TP];
-      for (int g = 0; g < TP; g += W) {
-        alignas(64) float lane_sums[W];
-        xsimd::haddp(acc[ct] + g).store_aligned(lane_sums);
-        for (int l = 0; l < W; ++l) sums[g + haddp_order[l]] = lane_sums[l];
-      }
-      const std::int64_t rows = std::min<std::int64_t>(TR, M - rt * TR);
-      const std::int64_t cols = std::min<std::int64_t>(TC, N - ct * TC);
-      for (std::int64_t i = 0; i < rows; ++i) {
-        for (std::int64_t j = 0; j < cols; ++j) {
-          float s = sums[i * TC + j];
-          for (std::int64_t k = kv; k < K; ++k) s += a[i][k] * b[j][k];
-          float& d = *C.at(rt * TR + i, ct * TC + j);
-          d = accumulate ? d + s : s;
-        }
+    alignas(64) float sums[TP];
+    for (int g = 0; g < TP; g += W) {
+      alignas(64) float lane_sums[W];
+      xsimd::haddp(acc + g).store_aligned(lane_sums);
+      for (int l = 0; l < W; ++l) sums[g + haddp_order[l]] = lane_sums[l];
+    }
+    const std::int64_t rows = std::min<std::int64_t>(TR, M - rt * TR);
+    for (std::int64_t i = 0; i < rows; ++i) {
+      for (int j = 0; j < TC; ++j) {
+        float s = sums[i * TC + j];
+        for (std::int64_t k = kv; k < K; ++k) s += a[i][k] * b[j][k];
+        float& d = *C.at(rt * TR + i, j);
+        d = accumulate ? d + s : s;
       }
     }
   }
 }
 
+using DotFn = void (*)(View, View, Out, std::int64_t, std::int64_t, bool, std::int64_t,
+                       std::int64_t);
+template <std::size_t... I>
+constexpr std::array<DotFn, sizeof...(I)> make_dot_kernels(std::index_sequence<I...>) {
+  return {&dot_row_tiles<static_cast<int>(I) + 1>...};
+}
+// dot_kernels[N - 1] handles N columns, 1 <= N <= DOT_MAX_N.
+constexpr auto dot_kernels = make_dot_kernels(std::make_index_sequence<DOT_MAX_N>{});
+
 void gemm_dot(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int64_t K,
               bool accumulate) {
-  const std::int64_t row_tiles = ceil_div(M, DOT_TR);
-  const double tile_flops = 2.0 * DOT_TR * static_cast<double>(N * K);
+  const int rows = dot_rows(N);
+  const std::int64_t row_tiles = ceil_div(M, rows);
+  const double tile_flops = 2.0 * rows * static_cast<double>(N * K);
   parallel_for(0, row_tiles, grain_for(row_tiles, tile_flops),
                [&](std::int64_t r0, std::int64_t r1) {
-                 dot_row_tiles(A, B, C, M, N, K, accumulate, r0, r1);
+                 dot_kernels[N - 1](A, B, C, M, K, accumulate, r0, r1);
                });
 }
 
