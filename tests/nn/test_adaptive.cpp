@@ -7,7 +7,11 @@
 #include <ember/autograd/gradcheck.h>
 #include <ember/nn/adaptive.h>
 
+#include "support/all_close.h"
+
 using namespace ember;
+
+using ember::test::check_all_close;
 
 namespace {
 
@@ -32,15 +36,6 @@ Tensor input_rows() {
     for (int j = 0; j < 6; ++j) v.push_back(static_cast<float>(std::cos(i * 1.3 + j * 0.7)));
   }
   return from_vector(v, {5, 6});
-}
-
-void check_all_close(const Tensor& got, const std::vector<float>& want) {
-  const auto g = got.to_vector<float>();
-  REQUIRE(g.size() == want.size());
-  for (std::size_t i = 0; i < g.size(); ++i) {
-    INFO("element " << i);
-    CHECK(g[i] == Approx(want[i]).epsilon(1e-5).margin(1e-6));
-  }
 }
 
 }  // namespace

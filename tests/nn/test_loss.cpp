@@ -2,6 +2,7 @@
 // out-of-range targets, gradcheck, the modules, and the fused cross-entropy graph.
 #include <catch2/catch.hpp>
 
+#include "support/all_close.h"
 #include "support/gradcheck.h"
 
 #include <cmath>
@@ -18,6 +19,8 @@ using namespace ember;
 namespace F = ember::nn::functional;
 using Ts = std::vector<Tensor>;
 
+using ember::test::check_all_close;
+
 namespace {
 
 Tensor randn_leaf(const Shape& shape, std::uint64_t seed) {
@@ -29,15 +32,6 @@ Tensor randn_leaf(const Shape& shape, std::uint64_t seed) {
 
 Tensor targets(const std::vector<std::int64_t>& v) {
   return from_vector(v, {static_cast<std::int64_t>(v.size())});
-}
-
-void check_all_close(const Tensor& got, const std::vector<float>& want, double eps = 1e-5) {
-  const auto g = got.to_vector<float>();
-  REQUIRE(g.size() == want.size());
-  for (std::size_t i = 0; i < g.size(); ++i) {
-    INFO("element " << i);
-    CHECK(g[i] == Approx(want[i]).epsilon(eps).margin(1e-6));
-  }
 }
 
 }  // namespace

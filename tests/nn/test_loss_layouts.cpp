@@ -13,6 +13,7 @@
 // order one). Gradients are also checked by central differences (Note [Float32 gradcheck]).
 #include <catch2/catch.hpp>
 
+#include "support/all_close.h"
 #include "support/gradcheck.h"
 
 #include <vector>
@@ -25,16 +26,9 @@ using namespace ember;
 namespace F = ember::nn::functional;
 using Ts = std::vector<Tensor>;
 
-namespace {
+using ember::test::check_all_close;
 
-void check_all_close(const Tensor& got, const std::vector<float>& want) {
-  const auto g = got.to_vector<float>();
-  REQUIRE(g.size() == want.size());
-  for (std::size_t i = 0; i < g.size(); ++i) {
-    INFO("element " << i);
-    CHECK(g[i] == Approx(want[i]).epsilon(1e-5).margin(1e-6));
-  }
-}
+namespace {
 
 // The [2, 3, 2, 2] logits of the K-dim cases: N = 2, K = 3, d1 = d2 = 2, values in halves.
 //   x = (((torch.arange(24) * 7) % 11 - 5) * 0.5).reshape(2, 3, 2, 2)
