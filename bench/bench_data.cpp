@@ -1,7 +1,8 @@
 // Data loading speed on the real Fashion-MNIST (Debian's dataset-fashion-mnist), as JSON:
 //   idx_load/train-images.gz     read_idx of the 26 MB gzip file (inflate + parse)
 //   idx_load/train-images.raw    read_idx of the same, decompressed to a temp file (plain read)
-//   dataloader_epoch/b256_shuffle  one shuffled epoch of batches of 256 (gather + /255)
+//   dataloader_epoch/b256_shuffle  one shuffled epoch of batches of 256 (gather + /255), at 1 and
+//                                2 threads (the gather splits each batch's rows over threads)
 //   baseline/memcpy_188MB        memcpy of an epoch's worth of floats: this machine's memory speed
 // gbps: for idx_load, decoded bytes (47 MB) per second; for the epoch, bytes moved (uint8 read +
 // float32 written + labels) per second. Absent files give {"note": ...} and no results.
@@ -16,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include <ember/core/parallel.h>
 #include <ember/datasets/datasets.h>
 
 using namespace ember::datasets;
@@ -26,11 +28,13 @@ struct Result {
   std::string name;
   std::vector<double> ms;
   double bytes;
+  int threads;
 };
 
 template <class Body>
-Result measure(const std::string& name, int reps, double bytes, const Body& body) {
-  Result r{name, {}, bytes};
+Result measure(const std::string& name, int reps, double bytes, const Body& body, int threads = 1) {
+  ember::set_num_threads(threads);
+  Result r{name, {}, bytes, threads};
   body();  // warm-up: page cache, allocator
   for (int i = 0; i < reps; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -50,10 +54,10 @@ void print(const std::vector<Result>& results, const std::string& note) {
     std::sort(ms.begin(), ms.end());
     const double median = ms[ms.size() / 2];
     std::printf(
-        "%s{\"name\":\"%s\",\"median_ms\":%.3f,\"min_ms\":%.3f,\"max_ms\":%.3f,"
-        "\"reps\":%zu,\"gbps\":%.3f}",
-        i > 0 ? "," : "", results[i].name.c_str(), median, ms.front(), ms.back(), ms.size(),
-        results[i].bytes / (median * 1e6));
+        "%s{\"name\":\"%s\",\"threads\":%d,\"median_ms\":%.3f,\"min_ms\":%.3f,"
+        "\"max_ms\":%.3f,\"reps\":%zu,\"gbps\":%.3f}",
+        i > 0 ? "," : "", results[i].name.c_str(), results[i].threads, median, ms.front(),
+        ms.back(), ms.size(), results[i].bytes / (median * 1e6));
   }
   std::printf("]}\n");
 }
@@ -93,9 +97,14 @@ int main(int argc, char** argv) {
   DataLoader loader(train, {.batch_size = 256, .shuffle = true, .seed = 0});
   double sink = 0;
   const double epoch_bytes = 60000.0 * (784 + 784 * 4 + 8 + 8);
-  results.push_back(measure("dataloader_epoch/b256_shuffle", reps, epoch_bytes, [&] {
-    for (const Batch& batch : loader) sink += batch.images.data_ptr<float>()[0];
-  }));
+  for (int threads : {1, 2}) {
+    results.push_back(measure(
+        "dataloader_epoch/b256_shuffle", reps, epoch_bytes,
+        [&] {
+          for (const Batch& batch : loader) sink += batch.images.data_ptr<float>()[0];
+        },
+        threads));
+  }
 
   // Reference for "memory speed": memcpy of the epoch's float output (read + write counted).
   const std::size_t floats = 60000u * 784u;

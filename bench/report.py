@@ -133,7 +133,8 @@ def join(program, ember, torch):
             p = p_by.get(t)
             label = "%d/%d" % (t, t)
             if program == "bench_data":
-                # ember's loaders are single-threaded; PyTorch keeps its faster thread count.
+                # One row per ember thread count (the IDX reader is single-threaded, the
+                # DataLoader's gather is not); PyTorch keeps its faster thread count.
                 if e is None:
                     continue
                 p = fastest(p_by)
