@@ -226,7 +226,7 @@ TEST_CASE("SGD: the vectorized kernel matches the scalar reference at every tail
 
 TEST_CASE("SGD: results are bitwise identical at 1 and 2 threads", "[optim][sgd]") {
   Generator gen(22);
-  const std::int64_t n = (std::int64_t{1} << 20) + 13;  // two pieces of at least 2^14 batches
+  const std::int64_t n = (std::int64_t{1} << 17) + 13;  // two pieces of at least 2^11 batches
   const auto p0 = randn({n}, gen).to_vector<float>();
   const auto g = randn({n}, gen).to_vector<float>();
   optim::kernels::SgdScalars s;
