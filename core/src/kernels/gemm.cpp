@@ -321,9 +321,6 @@ void pack_a_panel(View A, std::int64_t m0, std::int64_t rows, std::int64_t k0, s
 
 // ---- Paths ------------------------------------------------------------------------------------
 
-// The general path: B is packed into NR-column panels (in parallel, up to B_PACK_MAX floats at a
-// time), then threads take blocks of MR-row tiles (or, when M is small, ranges of panels), pack
-// their A block per K-block and run the micro-kernel with the B micro-panel in L1.
 // How gemm_packed shares the work of one packed chunk of B between threads. Splitting columns,
 // each thread packs and multiplies its own panels of B in one parallel region: no barrier
 // between packing and multiplying, and no thread reads panels packed in the other core's cache;
@@ -337,6 +334,9 @@ bool split_columns(std::int64_t m_tiles, std::int64_t panels, std::int64_t threa
   return even && m_tiles * MR <= 2 * panels * NR;
 }
 
+// The general path: B is packed into NR-column panels (up to B_PACK_MAX floats at a time), and
+// threads take ranges of panels or blocks of MR-row tiles (split_columns), pack their A block per
+// K-block and run the micro-kernel with the B micro-panel in L1.
 void gemm_packed(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int64_t K,
                  bool accumulate) {
   const std::int64_t nkb = ceil_div(K, KC_MAX);
