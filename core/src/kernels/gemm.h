@@ -12,7 +12,8 @@ namespace ember::kernels {
 // !trans_b, else row-major [N,K] (ldb) used transposed. C is row-major [M,N] with row stride ldc.
 // K == 0 leaves C = bias, 0, or unchanged (accumulate, no bias). M or N may be 0. Leading
 // dimensions may exceed the row length (views). C's old values are read only when accumulate.
-// Results are bitwise identical whatever the thread count (threads split the output, never K).
+// Results are bitwise identical whatever the thread count: threads split the output, or K into
+// blocks that depend on K alone and are summed in a fixed order.
 // Arguments are the caller's to check: nothing is validated; the only exception is
 // std::bad_alloc when a thread's scratch (packed panels, grown once and reused) cannot be had.
 void gemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64_t K,
