@@ -27,4 +27,6 @@ function(ember_module name)
     PUBLIC $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include> $<INSTALL_INTERFACE:include>
     PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
   target_link_libraries(ember_${name} PUBLIC ${ARG_DEPS} PRIVATE $<BUILD_INTERFACE:ember_flags>)
+  # The headers are C++20 (concepts, std::span): consumers get the standard with the target.
+  target_compile_features(ember_${name} PUBLIC cxx_std_20)
 endfunction()
