@@ -39,6 +39,42 @@ TEST_CASE("arithmetic broadcasts like NumPy", "[ops]") {
   CHECK((i / 2).to_vector<std::int64_t>() == std::vector<std::int64_t>{0, 0, 1, 1});
 }
 
+TEST_CASE("elementwise ops visit views in row-major order whatever their strides", "[ops]") {
+  // Rows of contiguous dims are merged into one long run before the loop (a contiguous [2, 3, 4]
+  // is walked as 24 elements); views whose dims cannot merge must still come out in order.
+  const Tensor x = arange(24).to(kFloat32).reshape({2, 3, 4});
+  auto expect = [](const Tensor& v) {  // v's elements read one by one with at()
+    std::vector<float> out;
+    for (std::int64_t i = 0; i < v.size(0); ++i)
+      for (std::int64_t j = 0; j < v.size(1); ++j)
+        for (std::int64_t k = 0; k < v.size(2); ++k) out.push_back(v.at<float>({i, j, k}));
+    return out;
+  };
+  const Tensor views[] = {
+      x,                                  // contiguous: one run of 24
+      x.transpose(0, 2),                  // [4, 3, 2], nothing merges
+      x.narrow(2, 1, 2),                  // [2, 3, 2], rows of 2 with gaps
+      x.narrow(1, 0, 2),                  // [2, 2, 4]: dims 1 and 2 merge, dim 0 does not
+      x.select(1, 1).unsqueeze(1),        // [2, 1, 4]: a size-1 dim in the middle
+      x.narrow(0, 1, 1).transpose(1, 2),  // [1, 4, 3]
+  };
+  for (const Tensor& v : views) {
+    INFO("shape " << to_string(v.sizes()) << " strides " << to_string(v.strides()));
+    CHECK((v + 0.0f).to_vector<float>() == expect(v));
+    CHECK(v.to_vector<float>() == expect(v));
+    CHECK(v.contiguous().to_vector<float>() == expect(v));
+  }
+  // Broadcast operands (stride 0) merge only where the others allow: [2, 3, 4] + [3, 1].
+  const Tensor col = vec({100, 200, 300}, {3, 1});
+  const std::vector<float> sum = (x + col).to_vector<float>();
+  for (std::int64_t i = 0; i < 24; ++i)
+    CHECK(sum[static_cast<std::size_t>(i)] == static_cast<float>(i + 100 * (i / 4 % 3 + 1)));
+  // fill_ on a view writes only the view's elements.
+  Tensor y = zeros({3, 4});
+  y.narrow(1, 1, 2).fill_(1.0);
+  CHECK(y.to_vector<float>() == std::vector<float>{0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0});
+}
+
 TEST_CASE("arithmetic errors name the op and both shapes or dtypes", "[ops]") {
   CHECK_THROWS_WITH(zeros({2, 3}) + zeros({4}),
                     "add: shapes [2, 3] and [4] cannot be broadcast together (dim 1: 3 vs 4)");
@@ -82,6 +118,15 @@ TEST_CASE("reductions over all elements and along a dim", "[ops]") {
   CHECK(std::isnan(vec({1, NAN, 3}, {3}).max().item<float>()));
   CHECK(std::isnan(zeros({0}).mean().item<float>()));
   CHECK(zeros({0}).sum().item<float>() == 0.0f);
+  // A long run is summed in 8 interleaved double accumulators (Note [Fixed reduction order]):
+  // 1 + 2 + ... + 1003 = 503506, exact in any order; 1e8 + 1 - 1e8 per lane needs the doubles.
+  CHECK(arange(1, 1004).sum().item<float>() == 503506.0f);
+  CHECK(arange(1, 1004, 1, kInt64).sum().item<std::int64_t>() == 503506);
+  Tensor lanes = zeros({3, 24});
+  for (std::int64_t j = 0; j < 24; ++j) {
+    lanes.narrow(1, j, 1).fill_(j < 8 ? 1e8 : (j < 16 ? 1.0 : -1e8));
+  }
+  CHECK(lanes.sum(1).to_vector<float>() == std::vector<float>{8, 8, 8});
   CHECK_THROWS_WITH(zeros({2, 0}).max(1),
                     "max: cannot reduce over dim 1 of size 0 in shape [2, 0]");
   CHECK_THROWS_WITH(a.sum(2),

@@ -1,6 +1,8 @@
 // Reductions: sum, mean, max and argmax, over everything or along one dim.
 // Note [Fixed reduction order]: every sum runs in one order fixed by the shape alone (serially, in
-// double for floats), so results are bitwise identical whatever the thread count.
+// double for floats), so results are bitwise identical whatever the thread count. A contiguous
+// run is summed into kSumLanes interleaved accumulators, combined pairwise at the end: one running
+// sum would be a single chain of dependent adds (~4 cycles each, 4 us for 2560 floats).
 #include <cmath>
 #include <limits>
 
@@ -45,7 +47,23 @@ Dtype sum_dtype(Dtype dtype) {
   return dtype == kFloat32 ? kFloat32 : kInt64;
 }
 
-// out[o, i] = sum_r x[o, r, i], accumulated in double (floats) or int64 (integers), r ascending.
+// sum of x[0..n): accumulator j takes the elements j, j + kSumLanes, ...; then
+// ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)).
+constexpr std::int64_t kSumLanes = 8;
+template <class Acc, class T>
+Acc sum_run(const T* x, std::int64_t n) {
+  Acc acc[kSumLanes] = {};
+  std::int64_t i = 0;
+  for (; i + kSumLanes <= n; i += kSumLanes)
+    for (std::int64_t j = 0; j < kSumLanes; ++j) acc[j] += static_cast<Acc>(x[i + j]);
+  for (std::int64_t j = 0; i + j < n; ++j) acc[j] += static_cast<Acc>(x[i + j]);
+  for (std::int64_t width = kSumLanes / 2; width > 0; width /= 2)
+    for (std::int64_t j = 0; j < width; ++j) acc[j] = acc[2 * j] + acc[2 * j + 1];
+  return acc[0];
+}
+
+// out[o, i] = sum_r x[o, r, i], accumulated in double (floats) or int64 (integers): r ascending,
+// or sum_run's order when inner == 1.
 Tensor sum_kernel(const Tensor& input, std::size_t d, bool keepdim) {
   Tensor x = input.contiguous();
   const Around a = around(x.sizes(), d);
@@ -57,6 +75,10 @@ Tensor sum_kernel(const Tensor& input, std::size_t d, bool keepdim) {
     Out* dst = out.data_ptr<Out>();
     std::vector<Acc> acc(static_cast<std::size_t>(a.inner));
     for (std::int64_t o = 0; o < a.outer; ++o) {
+      if (a.inner == 1) {  // each output sums one contiguous run
+        dst[o] = static_cast<Out>(sum_run<Acc>(src + o * a.reduced, a.reduced));
+        continue;
+      }
       std::fill(acc.begin(), acc.end(), Acc(0));
       for (std::int64_t r = 0; r < a.reduced; ++r) {
         const T* row = src + (o * a.reduced + r) * a.inner;

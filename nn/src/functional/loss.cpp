@@ -112,7 +112,8 @@ Tensor check_class_targets(const Tensor& target, const Tensor& input, std::int64
               to_string(expected), ")");
   Tensor tc = target.contiguous();
   const std::int64_t* t = tc.data_ptr<std::int64_t>();
-  for (std::int64_t i = 0; i < tc.numel(); ++i) {
+  const std::int64_t n = tc.numel();
+  for (std::int64_t i = 0; i < n; ++i) {
     EMBER_CHECK(t[i] == ignore_index || (t[i] >= 0 && t[i] < K), op, ": target ", t[i], " at ",
                 position_text(i, expected), " is out of bounds for ", K,
                 " classes (expected 0 <= target < ", K, " or ignore_index ", ignore_index, ")");
@@ -139,7 +140,8 @@ Tensor reduce(const Tensor& losses, Reduction reduction, double denom) {
   if (reduction == Reduction::None) return losses;
   const float* l = losses.data_ptr<float>();
   double total = 0.0;
-  for (std::int64_t i = 0; i < losses.numel(); ++i) total += l[i];
+  const std::int64_t n = losses.numel();
+  for (std::int64_t i = 0; i < n; ++i) total += l[i];
   return scalar(reduction == Reduction::Mean ? total / denom : total);
 }
 
@@ -176,7 +178,8 @@ Tensor expand_to(const Tensor& t, const Shape& shape, const char* op, const char
   const float* src = tc.data_ptr<float>();
   std::vector<std::int64_t> index(rank, 0);
   std::int64_t pos = 0;
-  for (std::int64_t i = 0; i < out.numel(); ++i) {
+  const std::int64_t n = out.numel();
+  for (std::int64_t i = 0; i < n; ++i) {
     o[i] = src[pos];
     for (std::size_t d = rank; d-- > 0;) {  // odometer step
       pos += stride[d];
