@@ -9,6 +9,7 @@
 #include <limits>
 #include <sstream>
 
+#include <ember/autograd/grad_mode.h>
 #include <ember/autograd/gradcheck.h>
 #include <ember/autograd/node.h>
 #include <ember/core/generator.h>
@@ -136,6 +137,19 @@ TEST_CASE("losses: bad targets throw naming the op, value and position", "[nn][l
   CHECK_THROWS_WITH(F::binary_cross_entropy_with_logits(x, randn_leaf({3, 9}, 3)),
                     Catch::Contains("[3, 9]") && Catch::Contains("[3, 10]"));
   CHECK_THROWS_AS(F::mse_loss(x, randn_leaf({4, 10}, 3)), ember::Error);
+  // BCE is not differentiable in weight or pos_weight (PyTorch 1.13 refuses them too); without a
+  // graph they may require grad.
+  F::BCEWithLogitsOptions learned;
+  learned.pos_weight = randn_leaf({10}, 4);
+  const Tensor y = randn_leaf({3, 10}, 5).detach();
+  CHECK_THROWS_WITH(F::binary_cross_entropy_with_logits(x, y, learned),
+                    Catch::Contains("not differentiable with respect to pos_weight"));
+  learned.pos_weight = Tensor();
+  learned.weight = randn_leaf({10}, 6);
+  CHECK_THROWS_WITH(F::binary_cross_entropy_with_logits(x, y, learned),
+                    Catch::Contains("not differentiable with respect to weight"));
+  NoGradGuard no_grad;
+  CHECK_NOTHROW(F::binary_cross_entropy_with_logits(x, y, learned));
 }
 
 TEST_CASE("losses: gradcheck", "[nn][loss][gradcheck]") {

@@ -7,8 +7,10 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include <ember/autograd/grad_mode.h>
 #include <ember/autograd/node.h>
 #include <ember/core/ops.h>
 
@@ -371,6 +373,14 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
   check_float_input(target, op, "target");
   EMBER_CHECK(target.sizes() == input.sizes(), op, ": target size ", to_string(target.sizes()),
               " must be the same as input size ", to_string(input.sizes()));
+  // As in PyTorch 1.13, the loss is not differentiable in weight and pos_weight: refuse them
+  // requiring grad rather than silently giving them no gradient.
+  for (const auto& [t, name] :
+       {std::pair{&options.weight, "weight"}, {&options.pos_weight, "pos_weight"}}) {
+    EMBER_CHECK(!(t->defined() && t->requires_grad() && autograd::grad_enabled()), op,
+                ": not differentiable with respect to ", name,
+                ", which cannot require grad here (detach() it, or compute under NoGradGuard)");
+  }
   const Shape& shape = input.sizes();
   const Tensor xc = input.contiguous();
   const Tensor yc = target.contiguous();

@@ -61,7 +61,8 @@ struct BCEWithLogitsOptions {
 
 // Binary cross-entropy of logits x against targets y of the same shape, computed stably:
 //   loss = (1 - y) x + (1 + (pw - 1) y) (log1p(exp(-|x|)) + max(-x, 0))   (times weight).
-// Mean divides by the number of elements. Throws if the shapes differ.
+// Mean divides by the number of elements. Throws if the shapes differ, and (as PyTorch 1.13,
+// which has no derivative for them) if weight or pos_weight requires grad while grad mode is on.
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
                                         const BCEWithLogitsOptions& options = {});
 
