@@ -227,9 +227,10 @@ Tensor arange(double start, double end, double step, Dtype dtype) {
               " -> ", end);
   EMBER_CHECK(std::isfinite(step) && step != 0, "arange: step must be nonzero and finite, got ",
               step);
-  EMBER_CHECK((end - start) / step >= 0, "arange: upper bound and larger bound inconsistent with "
-              "step sign: the range [", start, ", ", end, ") is empty or has the wrong sign for step ",
-              step);
+  EMBER_CHECK((end - start) / step >= 0,
+              "arange: upper bound and larger bound inconsistent with "
+              "step sign: the range [",
+              start, ", ", end, ") is empty or has the wrong sign for step ", step);
   const double count = std::ceil((end - start) / step);
   // 2^63 is the first double past INT64_MAX; (end - start) may also overflow to inf.
   EMBER_CHECK(count < 0x1p63, "arange: invalid size, possible overflow: [", start, ", ", end,
@@ -242,7 +243,8 @@ Tensor arange(double start, double end, double step, Dtype dtype) {
   }
   detail::dispatch(dtype, [&]<class T>() {
     T* out = t.data_ptr<T>();
-    for (std::int64_t i = 0; i < n; ++i) out[i] = static_cast<T>(start + static_cast<double>(i) * step);
+    for (std::int64_t i = 0; i < n; ++i)
+      out[i] = static_cast<T>(start + static_cast<double>(i) * step);
   });
   return t;
 }

@@ -192,8 +192,9 @@ TEST_CASE("SGD: invalid options and parameters are rejected at construction", "[
   sgd.param_groups()[0].options.lr = 0.1;
   // A grad of another shape is refused when assigned (as PyTorch's `p.grad = g`), so step()
   // never sees one.
-  CHECK_THROWS_WITH(p.mutable_grad() = zeros({3}),
-                    "grad: assigned grad has data of a different size: [3] for a tensor of shape [1]");
+  CHECK_THROWS_WITH(
+      p.mutable_grad() = zeros({3}),
+      "grad: assigned grad has data of a different size: [3] for a tensor of shape [1]");
 }
 
 TEST_CASE("SGD: the vectorized kernel matches the scalar reference at every tail size",

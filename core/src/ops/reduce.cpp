@@ -215,6 +215,7 @@ Tensor max(const Tensor& a) {
 }
 
 Tensor argmax(const Tensor& a, std::int64_t dim, bool keepdim) {
+  wrap_dim(dim, a.dim(), "argmax");  // named as argmax in the error
   return std::get<1>(max(a.detach(), dim, keepdim));
 }
 

@@ -31,18 +31,24 @@ Tensor reshaping_view(const Tensor& self, Shape sizes, Shape strides, const char
 // Resolves one -1 in a requested shape, checking the element count.
 Shape infer_shape(const Shape& requested, std::int64_t numel, const char* op, const Shape& from) {
   Shape shape = requested;
-  std::int64_t known = 1, infer = -1;
+  std::int64_t infer = -1;
+  bool has_zero = false;
   for (std::size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == -1) {
       EMBER_CHECK(infer < 0, op, ": only one dim can be -1 in ", to_string(requested));
       infer = static_cast<std::int64_t>(i);
     } else {
       EMBER_CHECK(shape[i] >= 0, op, ": invalid size ", shape[i], " in ", to_string(requested));
-      known = checked_mul(known, shape[i], op, requested);
+      has_zero = has_zero || shape[i] == 0;
     }
   }
   if (infer >= 0) {
-    EMBER_CHECK(known != 0 && numel % known == 0, op, ": shape ", to_string(requested),
+    // The known sizes' product, checked: with a -1 none of them is 0 (that would be ambiguous).
+    std::int64_t known = 1;
+    for (std::size_t i = 0; i < shape.size() && !has_zero; ++i)
+      if (static_cast<std::int64_t>(i) != infer)
+        known = checked_mul(known, shape[i], op, requested);
+    EMBER_CHECK(!has_zero && numel % known == 0, op, ": shape ", to_string(requested),
                 " is invalid for input of shape ", to_string(from), " (", numel, " elements)");
     shape[static_cast<std::size_t>(infer)] = numel / known;
   }
@@ -111,7 +117,8 @@ Tensor Tensor::flatten(std::int64_t start_dim, std::int64_t end_dim) const {
               " for shape ", to_string(sizes()));
   Shape shape(sizes().begin(), sizes().begin() + static_cast<std::ptrdiff_t>(start));
   std::int64_t merged = 1;
-  for (std::size_t i = start; i <= end; ++i) merged = checked_mul(merged, sizes()[i], "flatten", sizes());
+  for (std::size_t i = start; i <= end; ++i)
+    merged = checked_mul(merged, sizes()[i], "flatten", sizes());
   shape.push_back(merged);
   shape.insert(shape.end(), sizes().begin() + static_cast<std::ptrdiff_t>(end) + 1, sizes().end());
   return reshape(shape);
@@ -120,7 +127,8 @@ Tensor Tensor::flatten(std::int64_t start_dim, std::int64_t end_dim) const {
 Tensor Tensor::unsqueeze(std::int64_t d) const {
   const auto at = static_cast<std::size_t>(wrap_dim(d, dim() + 1, "unsqueeze"));
   Shape shape = sizes(), st = strides();
-  const std::int64_t stride = at < st.size() ? checked_mul(st[at], shape[at], "unsqueeze", shape) : 1;
+  const std::int64_t stride =
+      at < st.size() ? checked_mul(st[at], shape[at], "unsqueeze", shape) : 1;
   shape.insert(shape.begin() + static_cast<std::ptrdiff_t>(at), 1);
   st.insert(st.begin() + static_cast<std::ptrdiff_t>(at), stride);
   return reshaping_view(*this, shape, st, "UnsqueezeBackward");
