@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <span>
 
 #include <ember/autograd/grad_mode.h>
@@ -19,6 +20,9 @@ namespace ember {
 // --- Storage ---
 
 Storage::Storage(std::size_t bytes) : nbytes(bytes) {
+  // Every byte offset into a storage is an int64 (and the allocator rounds sizes up).
+  EMBER_CHECK(bytes <= static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max()),
+              "Storage: cannot allocate ", bytes, " bytes (more than 2^63 - 1)");
   try {
     data = static_cast<std::byte*>(detail::allocate(bytes));
   } catch (const std::bad_alloc&) {

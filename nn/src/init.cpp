@@ -56,8 +56,11 @@ std::pair<std::int64_t, std::int64_t> calculate_fan_in_and_fan_out(const Tensor&
               "dimensions, got shape ",
               to_string(t.sizes()));
   std::int64_t receptive_field = 1;
-  for (std::int64_t d = 2; d < t.dim(); ++d) receptive_field *= t.size(d);
-  return {t.size(1) * receptive_field, t.size(0) * receptive_field};
+  // Checked: an empty weight such as [3, 0, 2^40, 2^40] multiplies past int64.
+  for (std::int64_t d = 2; d < t.dim(); ++d)
+    receptive_field = checked_mul(receptive_field, t.size(d), "init", t.sizes());
+  return {checked_mul(t.size(1), receptive_field, "init", t.sizes()),
+          checked_mul(t.size(0), receptive_field, "init", t.sizes())};
 }
 
 namespace {

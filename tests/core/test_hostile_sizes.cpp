@@ -153,3 +153,26 @@ TEST_CASE("matmul sizes its output with checked arithmetic", "[hostile]") {
   // K == 0 gives zeros.
   CHECK(matmul(zeros({2, 0}), zeros({0, 2})).to_vector<float>() == std::vector<float>(4, 0.0f));
 }
+
+TEST_CASE("a storage is never larger than an int64 byte offset can reach", "[hostile]") {
+  // The allocator rounded SIZE_MAX up to 0 and handed back 64 bytes.
+  CHECK_THROWS_WITH(Storage(std::numeric_limits<std::size_t>::max()),
+                    "Storage: cannot allocate 18446744073709551615 bytes (more than 2^63 - 1)");
+  CHECK_THROWS_WITH(Storage(std::size_t{1} << 63), Contains("Storage: cannot allocate"));
+  CHECK(Storage(0).nbytes == 0);
+}
+
+TEST_CASE("reductions of empty tensors with huge sizes neither overflow nor loop", "[hostile]") {
+  const std::int64_t big = std::int64_t{1} << 40;
+  Tensor e = zeros({big, big, 0});  // strides [2^40, 1, 1]: valid, 0 elements
+  CHECK(e.sum(0).sizes() == Shape{big, 0});
+  CHECK(e.sum(1, true).sizes() == Shape{big, 1, 0});
+  CHECK(std::get<0>(e.max(1)).sizes() == Shape{big, 0});
+  CHECK(e.mean(0).numel() == 0);
+  // The result itself would have 2^80 elements.
+  CHECK_THROWS_WITH(e.sum(2), Contains("has too many elements"));
+  Tensor f = zeros({big, big, 5, 0});
+  CHECK(f.sum(2).sizes() == Shape{big, big, 0});
+  CHECK(argmax(f, 2).sizes() == Shape{big, big, 0});
+  CHECK(e.sum().item<float>() == 0.0f);
+}

@@ -82,3 +82,10 @@ TEST_CASE("softmax of a 0-d tensor accepts only dims -1 and 0", "[hostile]") {
                     "softmax: dim 1 is out of range for a tensor of 0 dims (expected -1 <= dim "
                     "< 1)");
 }
+
+TEST_CASE("softmax of an empty tensor with huge sizes is empty", "[hostile]") {
+  const std::int64_t big = std::int64_t{1} << 40;
+  Tensor e = zeros({big, big, 0});
+  CHECK(nn::functional::softmax(e, 2).sizes() == e.sizes());
+  CHECK(nn::functional::log_softmax(e, 0).sizes() == e.sizes());
+}

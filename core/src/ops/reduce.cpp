@@ -7,6 +7,7 @@
 #include <limits>
 
 #include <ember/autograd/node.h>
+#include <ember/core/checked.h>
 #include <ember/core/ops.h>
 
 #include "ops/dispatch.h"
@@ -17,20 +18,19 @@ using Grads = std::vector<Tensor>;
 
 namespace {
 
-// A contiguous tensor seen as [outer, R, inner] around the reduced dim.
+// A contiguous tensor seen as [outer, R, inner] around the reduced dim. An empty tensor's sizes
+// may multiply past int64 ([2^40, 2^40, 5, 0] reduced over dim 2): the strides' check at creation
+// bounds every product without dim 0, so inner fits, and outer is taken as 0 when inner is 0;
+// otherwise outer * inner is the size of the output, which exists.
 struct Around {
   std::int64_t outer = 1, reduced = 1, inner = 1;
 };
 Around around(const Shape& sizes, std::size_t d) {
+  const auto at = sizes.begin() + static_cast<std::ptrdiff_t>(d);
   Around a;
-  for (std::size_t i = 0; i < sizes.size(); ++i) {
-    if (i < d)
-      a.outer *= sizes[i];
-    else if (i == d)
-      a.reduced = sizes[i];
-    else
-      a.inner *= sizes[i];
-  }
+  a.reduced = sizes[d];
+  a.inner = checked_numel(Shape(at + 1, sizes.end()), "reduce");
+  a.outer = a.inner == 0 ? 0 : checked_numel(Shape(sizes.begin(), at), "reduce");
   return a;
 }
 
@@ -66,8 +66,9 @@ Acc sum_run(const T* x, std::int64_t n) {
 // or sum_run's order when inner == 1.
 Tensor sum_kernel(const Tensor& input, std::size_t d, bool keepdim) {
   Tensor x = input.contiguous();
-  const Around a = around(x.sizes(), d);
   Tensor out = empty(reduced_shape(x.sizes(), d, keepdim), sum_dtype(x.dtype()));
+  if (out.numel() == 0) return out;  // no loop over a huge reduced dim of empty rows
+  const Around a = around(x.sizes(), d);
   detail::dispatch(x.dtype(), [&]<class T>() {
     // Integers sum in uint64, which wraps (Note [Integer overflow] in elementwise.cpp).
     using Acc = std::conditional_t<std::is_same_v<T, float>, double, std::uint64_t>;
@@ -146,10 +147,10 @@ std::tuple<Tensor, Tensor> max(const Tensor& a, std::int64_t dim, bool keepdim) 
   EMBER_CHECK(a.sizes()[d] > 0, "max: cannot reduce over dim ", dim, " of size 0 in shape ",
               to_string(a.sizes()));
   Tensor x = a.contiguous();
-  const Around r = around(x.sizes(), d);
   const Shape shape = reduced_shape(x.sizes(), d, keepdim);
   Tensor values = empty(shape, x.dtype());
   Tensor indices = empty(shape, kInt64);
+  const Around r = around(x.sizes(), d);
   detail::dispatch(x.dtype(), [&]<class T>() {
     const T* src = x.data_ptr<T>();
     T* val = values.data_ptr<T>();

@@ -21,6 +21,11 @@ RowShape row_shape(const Tensor& x, std::int64_t dim) {
     shape.K = 1;
     return shape;
   }
+  // Nothing to compute (and the sizes of an empty [2^40, 2^40, 0] multiply past int64).
+  if (x.numel() == 0) {
+    shape.outer = 0;
+    return shape;
+  }
   for (std::int64_t d = 0; d < dim; ++d) shape.outer *= sizes[static_cast<std::size_t>(d)];
   shape.K = sizes[static_cast<std::size_t>(dim)];
   for (std::size_t d = static_cast<std::size_t>(dim) + 1; d < sizes.size(); ++d) {
