@@ -139,6 +139,9 @@ TEST_CASE("0-d tensors accept dims -1 and 0 only and never index their empty sha
   CHECK_THROWS_WITH(s.transpose(0, 1), Contains("transpose: dim 1 is out of range"));
   CHECK_THROWS_WITH(s.squeeze(5), Contains("squeeze: dim 5 is out of range"));
   CHECK(s.unsqueeze(0).sizes() == Shape{1});
+  CHECK(s.flatten(0, -1).sizes() == Shape{1});
+  CHECK_THROWS_WITH(s.flatten(5),
+                    Contains("flatten: dim 5 is out of range for a tensor of 0 dims"));
   CHECK_THROWS_WITH(s.unsqueeze(2), Contains("unsqueeze: dim 2 is out of range"));
 }
 

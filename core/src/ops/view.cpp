@@ -110,9 +110,9 @@ Tensor Tensor::reshape(const Shape& requested) const {
 }
 
 Tensor Tensor::flatten(std::int64_t start_dim, std::int64_t end_dim) const {
-  if (dim() == 0) return reshape({1});
   const auto start = static_cast<std::size_t>(wrap_dim(start_dim, dim(), "flatten"));
   const auto end = static_cast<std::size_t>(wrap_dim(end_dim, dim(), "flatten"));
+  if (dim() == 0) return reshape({1});  // dims -1 and 0 only, as PyTorch
   EMBER_CHECK(start <= end, "flatten: start_dim ", start_dim, " comes after end_dim ", end_dim,
               " for shape ", to_string(sizes()));
   Shape shape(sizes().begin(), sizes().begin() + static_cast<std::ptrdiff_t>(start));
