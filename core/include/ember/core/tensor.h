@@ -78,7 +78,9 @@ class Tensor {
   Tensor select(std::int64_t dim, std::int64_t index) const;  // drops dim
   Tensor contiguous() const;                                  // *this if already contiguous
   Tensor clone() const;
-  Tensor to(Dtype dtype) const;  // float32 <-> int64 <-> uint8 conversion (copy)
+  // float32 <-> int64 <-> uint8 conversion (copy); throws if a value does not fit the target
+  // (NaN or 1e19 into int64, 300 or -1 into uint8), as PyTorch's checked scalar conversion.
+  Tensor to(Dtype dtype) const;
 
   // --- Math (each records a graph node when a float input requires grad) ---
   Tensor sum() const;
@@ -94,8 +96,12 @@ class Tensor {
 
   // --- In-place (bump the version counter; refused on leaves that require grad) ---
   Tensor& zero_();
+  // Every number must fit this tensor's dtype (uint8 fill_(300) throws), and every broadcast
+  // result must have this tensor's shape (zeros({3}).add_(ones({2, 3})) throws).
   Tensor& fill_(double value);
-  Tensor& copy_(const Tensor& src);  // same shape (or broadcastable) and dtype
+  // src broadcast to this shape and converted to this dtype; src may overlap this tensor
+  // (a.copy_(a.t()) gives the transpose).
+  Tensor& copy_(const Tensor& src);
   Tensor& add_(const Tensor& other, double alpha = 1.0);
   Tensor& mul_(double factor);
 
