@@ -4,6 +4,7 @@
 #include <limits>
 
 #include <ember/autograd/gradcheck.h>
+#include <ember/autograd/node.h>
 #include <ember/core/ops.h>
 
 using namespace ember;
@@ -21,4 +22,13 @@ TEST_CASE("gradcheck: eps must be positive and finite in float32", "[autograd][h
                       Contains("gradcheck: eps must be positive and finite in float32, got "));
   }
   CHECK(autograd::gradcheck(fn, {x}).ok);
+}
+
+TEST_CASE("sum_to refuses a gradient that is not a broadcast of the shape", "[autograd][hostile]") {
+  CHECK(autograd::sum_to(ones({2, 3}), {1, 3}).to_vector<float>() == std::vector<float>{2, 2, 2});
+  CHECK(autograd::sum_to(ones({2, 3}), {3}).sizes() == Shape{3});
+  CHECK_THROWS_WITH(autograd::sum_to(ones({2, 3}), {4, 3}),
+                    "sum_to: gradient of shape [2, 3] cannot be reduced to shape [4, 3]");
+  CHECK_THROWS_WITH(autograd::sum_to(ones({3}), {2, 3}),
+                    "sum_to: gradient of shape [3] cannot be reduced to shape [2, 3]");
 }
