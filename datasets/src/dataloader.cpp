@@ -23,7 +23,8 @@ DataLoader::DataLoader(const ImageDataset& dataset, DataLoaderOptions options)
 std::int64_t DataLoader::num_batches() const {
   const std::int64_t n = dataset_size();
   const std::int64_t b = options_.batch_size;
-  return options_.drop_last ? n / b : (n + b - 1) / b;
+  // n / b rounded up without n + b - 1, which overflows for a batch size near INT64_MAX.
+  return options_.drop_last ? n / b : n / b + (n % b != 0 ? 1 : 0);
 }
 
 DataLoader::Iterator DataLoader::begin() {

@@ -143,7 +143,7 @@ void SGD::zero_grad(bool set_to_none) {
         p.mutable_grad() = Tensor();
       } else {
         p.mutable_grad() = p.grad().detach();
-        p.mutable_grad().zero_();
+        Tensor(p.grad()).zero_();
       }
     }
   }

@@ -69,7 +69,8 @@ Tensor sum_kernel(const Tensor& input, std::size_t d, bool keepdim) {
   const Around a = around(x.sizes(), d);
   Tensor out = empty(reduced_shape(x.sizes(), d, keepdim), sum_dtype(x.dtype()));
   detail::dispatch(x.dtype(), [&]<class T>() {
-    using Acc = std::conditional_t<std::is_same_v<T, float>, double, std::int64_t>;
+    // Integers sum in uint64, which wraps (Note [Integer overflow] in elementwise.cpp).
+    using Acc = std::conditional_t<std::is_same_v<T, float>, double, std::uint64_t>;
     using Out = std::conditional_t<std::is_same_v<T, float>, float, std::int64_t>;
     const T* src = x.data_ptr<T>();
     Out* dst = out.data_ptr<Out>();
@@ -82,7 +83,8 @@ Tensor sum_kernel(const Tensor& input, std::size_t d, bool keepdim) {
       std::fill(acc.begin(), acc.end(), Acc(0));
       for (std::int64_t r = 0; r < a.reduced; ++r) {
         const T* row = src + (o * a.reduced + r) * a.inner;
-        for (std::int64_t i = 0; i < a.inner; ++i) acc[static_cast<std::size_t>(i)] += row[i];
+        for (std::int64_t i = 0; i < a.inner; ++i)
+          acc[static_cast<std::size_t>(i)] += static_cast<Acc>(row[i]);
       }
       for (std::int64_t i = 0; i < a.inner; ++i)
         dst[o * a.inner + i] = static_cast<Out>(acc[static_cast<std::size_t>(i)]);
@@ -139,8 +141,8 @@ Tensor mean(const Tensor& a, std::int64_t dim, bool keepdim) {
 
 // Values and first indices of the maxima along dim; a NaN counts as the maximum (as PyTorch).
 std::tuple<Tensor, Tensor> max(const Tensor& a, std::int64_t dim, bool keepdim) {
+  const auto d = static_cast<std::size_t>(wrap_dim(dim, a.dim(), "max"));  // 0-d: only -1 and 0
   if (a.dim() == 0) return {a, zeros({}, kInt64)};
-  const auto d = static_cast<std::size_t>(wrap_dim(dim, a.dim(), "max"));
   EMBER_CHECK(a.sizes()[d] > 0, "max: cannot reduce over dim ", dim, " of size 0 in shape ",
               to_string(a.sizes()));
   Tensor x = a.contiguous();
@@ -213,6 +215,7 @@ Tensor max(const Tensor& a) {
 }
 
 Tensor argmax(const Tensor& a, std::int64_t dim, bool keepdim) {
+  wrap_dim(dim, a.dim(), "argmax");  // named as argmax in the error
   return std::get<1>(max(a.detach(), dim, keepdim));
 }
 

@@ -35,7 +35,7 @@ Tensor softmax_op(const Tensor& x, std::int64_t dim, SoftmaxKind kind, const cha
   EMBER_CHECK(x.defined(), op, ": input is an undefined tensor");
   EMBER_CHECK(x.dtype() == kFloat32, op, ": expected a float32 input, got ", x.dtype(),
               " of shape ", to_string(x.sizes()));
-  const std::int64_t d = wrap_dim(dim, std::max<std::int64_t>(x.dim(), 1), op);
+  const std::int64_t d = wrap_dim(dim, x.dim(), op);  // a 0-d tensor takes -1 and 0
   const RowShape shape = row_shape(x, d);
   const Tensor xc = x.contiguous();
   Tensor out = empty(x.sizes());

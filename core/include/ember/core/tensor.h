@@ -32,6 +32,7 @@ struct Storage {
 };
 
 struct TensorImpl;
+class GradSlot;
 
 // A cheap handle: copies share data (like torch::Tensor). Views (reshape, view, flatten,
 // transpose, narrow, select, unsqueeze) share storage too. Ops that record a graph for autograd
@@ -103,7 +104,9 @@ class Tensor {
   Tensor& requires_grad_(bool on = true);  // leaves of dtype float32 only
   bool is_leaf() const;
   const Tensor& grad() const;  // undefined until a backward reaches this leaf
-  Tensor& mutable_grad();      // e.g. t.mutable_grad() = Tensor() to clear it
+  // Assign to it to set or clear the grad: t.mutable_grad() = Tensor(). As PyTorch's
+  // `t.grad = g`, the assignment throws unless g is undefined or has t's shape and dtype.
+  GradSlot mutable_grad();
   const std::shared_ptr<autograd::Node>& grad_fn() const;
   // Accumulates d(this)/d(leaf) into every leaf's grad(). Without `grad`, this must have one
   // element. The graph's saved tensors are freed afterwards unless retain_graph.
@@ -116,6 +119,22 @@ class Tensor {
 
  private:
   std::shared_ptr<TensorImpl> impl_;
+};
+
+// What Tensor::mutable_grad() returns: a tensor's grad, checked when assigned.
+class GradSlot {
+ public:
+  GradSlot& operator=(const Tensor& grad);  // throws on a shape or dtype mismatch
+  GradSlot& operator=(const GradSlot& other) { return *this = other.get(); }
+  GradSlot(const GradSlot&) = default;
+  const Tensor& get() const { return grad_; }
+  operator const Tensor&() const { return grad_; }
+
+ private:
+  friend class Tensor;
+  GradSlot(const TensorImpl* owner, Tensor& grad) : owner_(owner), grad_(grad) {}
+  const TensorImpl* owner_;  // the tensor whose grad this is
+  Tensor& grad_;
 };
 
 // What a tensor is beyond its data: autograd's part. Lives in the impl so that views, copies
