@@ -1,4 +1,4 @@
-// Activations and the softmax family against PyTorch 1.13 (../shared/golden/, FORMAT.md there):
+// Activations and the softmax family against PyTorch 1.13 (tests/data/golden/, FORMAT.md there):
 // every case of every op, forward and backward, float32 file always and float64 file when the
 // header says compare=any.
 #include <catch2/catch.hpp>

@@ -1,4 +1,4 @@
-// Losses against PyTorch 1.13 (../shared/golden/, FORMAT.md there): every case, forward and the
+// Losses against PyTorch 1.13 (tests/data/golden/, FORMAT.md there): every case, forward and the
 // gradients of input (and of target for bce_with_logits and mse_loss), including the error cases.
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-// Reads the PyTorch reference files in ../shared/golden/ (format: shared/golden/FORMAT.md) and
+// Reads the PyTorch reference files in tests/data/golden/ (format: tests/data/golden/FORMAT.md) and
 // compares ember's results with them.
 #pragma once
 
