@@ -46,6 +46,12 @@ std::string number(double value) {
   return std::string(buffer, result.ptr);
 }
 
+std::string number_text(double value) {
+  if (std::isnan(value)) return "nan";
+  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
+  return number(value);
+}
+
 void ObjectWriter::key(const std::string& k) {
   if (!body_.empty()) body_ += ", ";
   body_ += quote(k) + ": ";
@@ -91,11 +97,25 @@ double Value::as_number(const std::string& what) const {
   if (type != Type::Number) throw std::runtime_error("'" + what + "' is not a number");
   return num;
 }
+namespace {
+
+template <class Int>
+Int exact_integer(const Value& v, const std::string& what, const char* range) {
+  if (v.type != Value::Type::Number) throw std::runtime_error("'" + what + "' is not a number");
+  const std::string& text = v.number_text;
+  Int value{};
+  auto r = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (r.ec == std::errc() && r.ptr == text.data() + text.size()) return value;
+  throw std::runtime_error("'" + what + "' is not an integer in " + range + " (got " + text + ")");
+}
+
+}  // namespace
+
 std::int64_t Value::as_int(const std::string& what) const {
-  double v = as_number(what);
-  if (v != std::floor(v) || std::fabs(v) > 9.0e15)
-    throw std::runtime_error("'" + what + "' is not an integer");
-  return static_cast<std::int64_t>(v);
+  return exact_integer<std::int64_t>(*this, what, "[-2^63, 2^63)");
+}
+std::uint64_t Value::as_uint64(const std::string& what) const {
+  return exact_integer<std::uint64_t>(*this, what, "[0, 2^64)");
 }
 const std::string& Value::as_string(const std::string& what) const {
   if (type != Type::String) throw std::runtime_error("'" + what + "' is not a string");
@@ -183,7 +203,7 @@ class Parser {
       v.type = Value::Type::Null;
     } else {
       v.type = Value::Type::Number;
-      v.num = number_value();
+      v.num = number_value(v.number_text);
     }
     return v;
   }
@@ -252,7 +272,7 @@ class Parser {
     }
   }
 
-  double number_value() {
+  double number_value(std::string& text) {
     // JSON's grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
     std::size_t start = pos_;
     auto digits = [&] {
@@ -278,6 +298,7 @@ class Parser {
     double v = 0.0;
     auto r = std::from_chars(text_.data() + start, text_.data() + pos_, v);
     if (r.ec != std::errc() || r.ptr != text_.data() + pos_) fail("bad number");
+    text = text_.substr(start, pos_ - start);
     return v;
   }
 

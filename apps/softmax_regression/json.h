@@ -1,6 +1,7 @@
 // Just enough JSON for the app: writing metrics and the checkpoint sidecar, reading the sidecar
 // back. Numbers are written in the shortest form that reads back to the same double
-// (std::to_chars), so a resumed run continues from exactly the saved figures.
+// (std::to_chars), so a resumed run continues from exactly the saved figures; integers are
+// written and read back as integers (every int64 and uint64, e.g. the seed 2^53 + 1, exactly).
 #pragma once
 
 #include <cstdint>
@@ -34,6 +35,7 @@ class ObjectWriter {
 
 std::string quote(const std::string& s);  // a JSON string literal
 std::string number(double value);         // shortest round-trip form; null if not finite
+std::string number_text(double value);    // the same, but nan, inf and -inf for messages
 
 // A parsed value. Objects keep their keys sorted (duplicates: the last wins).
 struct Value {
@@ -41,6 +43,7 @@ struct Value {
   Type type = Type::Null;
   bool boolean = false;
   double num = 0.0;
+  std::string number_text;  // a number as written, so integers are read exactly
   std::string str;
   std::vector<Value> array;
   std::map<std::string, Value> object;
@@ -49,7 +52,9 @@ struct Value {
   // of another type.
   const Value& at(const std::string& key) const;
   double as_number(const std::string& what) const;
+  // An integer written without fraction or exponent, in range: exact (no detour via double).
   std::int64_t as_int(const std::string& what) const;
+  std::uint64_t as_uint64(const std::string& what) const;
   const std::string& as_string(const std::string& what) const;
 };
 

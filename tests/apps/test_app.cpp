@@ -515,9 +515,9 @@ TEST_CASE("app: usage errors exit 2 with a message naming the flag", "[apps]") {
     std::string message;
   };
   const std::vector<Case> cases = {
-      {{"--batch-size", "0"}, "--batch-size must be at least 1 (got 0)"},
-      {{"--lr", "-1"}, "--lr must be a positive number (got -1)"},
-      {{"--epochs", "-1"}, "--epochs must be at least 1 (got -1)"},
+      {{"--batch-size", "0"}, "--batch-size must be an integer from 1 to 1000000 (got '0')"},
+      {{"--lr", "-1"}, "--lr must be a positive finite number (got -1)"},
+      {{"--epochs", "-1"}, "--epochs must be an integer from 1 to 1000000 (got '-1')"},
       {{"--bogus"}, "--bogus"},
       {{"--model", "cnn"}, "--model"},
       {{"--lr", "fast"}, "--lr"},
