@@ -378,7 +378,8 @@ void check_distinct_files(const Settings& s) {
   for (std::size_t i = 0; i < uses.size(); ++i)
     for (std::size_t j = i + 1; j < uses.size(); ++j)
       if (uses[i].group != uses[j].group && (uses[i].output || uses[j].output) && ids[i] == ids[j])
-        throw UsageError(describe(uses[j]) + " and " + describe(uses[i]) +
+        throw UsageError(describe(uses[uses[j].output ? j : i]) + " and " +
+                         describe(uses[uses[j].output ? i : j]) +
                          " are the same file; every output needs a file of its own, distinct "
                          "from the inputs");
 }

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -66,6 +67,23 @@ void fsync_folder(const std::string& file) {
   ::close(fd);
   if (result != 0 && err != EINVAL)
     throw RuntimeError("cannot fsync the folder " + folder + ": " + std::strerror(err), kSaveHint);
+}
+
+// Gives `next` the mode and owner of `final_name`, the file it will replace, before any content
+// is written to it: write_file_atomically keeps the mode of the file it replaces, so a 0600
+// checkpoint stays 0600 through the rename of step 3. A new set follows the umask.
+void inherit_mode(const std::string& final_name, const std::string& next) {
+  struct stat st {};
+  if (::stat(final_name.c_str(), &st) != 0) return;
+  const int fd = ::open(next.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) throw RuntimeError("cannot create " + next + ": " + std::strerror(errno), kSaveHint);
+  bool owned = st.st_uid == ::geteuid() && st.st_gid == ::getegid();
+  if (!owned) owned = ::fchown(fd, st.st_uid, st.st_gid) == 0;
+  const int result = ::fchmod(fd, st.st_mode & (owned ? 07777 : 0777));
+  const int err = errno;
+  ::close(fd);
+  if (result != 0)
+    throw RuntimeError("cannot set the mode of " + next + ": " + std::strerror(err), kSaveHint);
 }
 
 // The CRC-32 that ends every ember checkpoint file (little-endian u32).
@@ -198,13 +216,16 @@ void save_checkpoint(const std::string& path, const ember::nn::Module& net,
   const CheckpointFiles f = checkpoint_files(path);
   // 1. A commit point left by an earlier save must not pair with this save's files.
   std::error_code ec;
-  if (fs::exists(f.next_sidecar, ec)) {
+  if (fs::exists(f.next_sidecar, ec) && fs::file_size(f.next_sidecar, ec) != 0) {
     fault_point("remove " + f.next_sidecar);
     if (!fs::remove(f.next_sidecar, ec) && ec)
       throw RuntimeError("cannot remove " + f.next_sidecar + ": " + ec.message(), kSaveHint);
     fsync_folder(f.next_sidecar);
   }
   // 2. The new set, the sidecar last.
+  inherit_mode(f.optimizer, f.next_optimizer);
+  inherit_mode(f.weights, f.next_weights);
+  inherit_mode(f.sidecar, f.next_sidecar);
   try {
     ember::save(sgd, f.next_optimizer);
     ember::save(net, f.next_weights);
@@ -241,6 +262,9 @@ bool recover_checkpoint(const std::string& path) {
   const CheckpointFiles f = checkpoint_files(path);
   std::error_code ec;
   if (!fs::is_regular_file(f.next_sidecar, ec)) return false;
+  // An empty one is the placeholder that carries the mode (inherit_mode), not a commit point:
+  // the save stopped before its commit, and the previous set stands.
+  if (fs::file_size(f.next_sidecar, ec) == 0 && !ec) return false;
   // The commit point exists, so the new set is complete: each binary file is either still at
   // its .next name or already renamed. Check before renaming anything.
   Sidecar next;

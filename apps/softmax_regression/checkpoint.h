@@ -14,7 +14,9 @@
 //      point (it names the CRCs of the other two);
 //   3. rename PATH.next -> PATH, PATH.optim.next -> PATH.optim, PATH.json.next -> PATH.json
 //      and fsync the folder.
-// A crash or error before PATH.json.next exists leaves the previous set untouched. After it,
+// Each .next file is first created empty with the mode of the file it will replace, so a 0600
+// checkpoint stays 0600 (an empty PATH.json.next is therefore no commit point).
+// A crash or error before PATH.json.next has content leaves the previous set untouched. After it,
 // the new set is complete and recover() (run by --resume before reading) finishes step 3. So
 // --resume always finds the last complete save. A symbolic link PATH is followed: the set lives
 // next to the link's target.

@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -828,4 +829,320 @@ TEST_CASE("app: a progress bar on a terminal, none with --quiet or when piped", 
   // The bar changes nothing else: the same table, whichever way stderr goes.
   CHECK(without_timings(bar.out) == without_timings(quiet.out));
   CHECK(without_timings(bar.out) == without_timings(piped.out));
+}
+
+// --- Issue 13, kind F: nonsense is refused, never clamped ---
+
+TEST_CASE("app: out-of-range and malformed values are usage errors naming the range",
+          "[apps][hostile]") {
+  TempDir dir;
+  write_dataset(dir.path / "data");
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const std::string u64_max = "18446744073709551615";
+  const std::vector<Case> cases = {
+      // CLI11 clamped these to the type's limit: training forever, a seed of 2^64-1.
+      {{"--epochs", "18446744073709551616"},
+       "--epochs must be an integer from 1 to 1000000 (got '18446744073709551616')"},
+      {{"--seed", "-1"}, "--seed must be an integer from 0 to " + u64_max + " (got '-1')"},
+      {{"--seed", "18446744073709551616"}, "--seed must be an integer from 0 to " + u64_max},
+      // 0 batches and exit 0 before.
+      {{"--batch-size", "9223372036854775807"},
+       "--batch-size must be an integer from 1 to 1000000"},
+      {{"--batch-size", "-32"}, "--batch-size must be an integer from 1 to 1000000 (got '-32')"},
+      {{"--epochs", "2.5"}, "--epochs must be an integer from 1 to 1000000 (got '2.5')"},
+      {{"--epochs", "1e3"}, "--epochs must be an integer"},
+      {{"--epochs", " 3"}, "--epochs must be an integer"},
+      {{"--threads", "0"}, "--threads must be an integer from 1 to 1024 (got '0')"},
+      {{"--threads", "-1"}, "--threads must be an integer from 1 to 1024"},
+      {{"--threads", "4294967297"}, "--threads must be an integer from 1 to 1024"},
+      {{"--predict-count", "1001"}, "--predict-count must be an integer from 1 to 1000"},
+      {{"--lr", "nan"}, "--lr must be a positive finite number (got nan)"},
+      {{"--lr", "inf"}, "--lr must be a positive finite number (got inf)"},
+      {{"--lr", "1e999"}, "--lr must be a positive finite number (got inf)"},
+      {{"--lr", "0"}, "--lr must be a positive finite number (got 0)"},
+      {{"--lr", "0x10"}, "--lr must be a number (got '0x10')"},
+      {{"--momentum", "-0.5"}, "--momentum must be a number in [0, 1) (got -0.5)"},
+      {{"--momentum", "1"}, "--momentum must be a number in [0, 1) (got 1)"},
+      {{"--momentum", "nan"}, "--momentum must be a number in [0, 1)"},
+      {{"--weight-decay", "-1e-4"}, "--weight-decay must be a finite number >= 0 (got -1e-04)"},
+      {{"--weight-decay", "inf"}, "--weight-decay must be a finite number >= 0 (got inf)"},
+      {{"--save", ""}, "--save needs a file name (got an empty one)"},
+      {{"--metrics", ""}, "--metrics needs a file name"},
+      {{"--data", ""}, "--data needs a folder name"},
+  };
+  for (const Case& c : cases) {
+    Run r = run(dir, small_run(dir, c.args));
+    INFO(c.args[0] << " " << c.args[1] << ": " << r.err);
+    CHECK(r.code == 2);
+    CHECK(r.err.find(c.message) != std::string::npos);
+    CHECK(r.out.empty());
+  }
+  // The limits themselves are accepted: seed 2^64-1 trains.
+  Run top = run(dir, small_run(dir, {"--epochs", "1", "--seed", u64_max}));
+  INFO(top.err);
+  CHECK(top.code == 0);
+  CHECK(top.out.find("seed " + u64_max) != std::string::npos);
+}
+
+TEST_CASE("app: an empty training or test set is refused naming the file", "[apps][hostile]") {
+  TempDir dir;
+  fs::create_directories(dir.path / "data");
+  write_split(dir.path / "data", "train", 0, /*gz=*/true, 0);
+  write_split(dir.path / "data", "t10k", 16, /*gz=*/false, 3);
+  Run r = run(dir, small_run(dir, {"--epochs", "1"}));
+  INFO(r.err);
+  CHECK(r.code == 1);
+  CHECK(r.err.find("the training set is empty: " + dir.file("data/train-images-idx3-ubyte.gz") +
+                   " holds 0 images") != std::string::npos);
+
+  write_split(dir.path / "data", "train", 64, /*gz=*/true, 0);
+  write_split(dir.path / "data", "t10k", 0, /*gz=*/false, 3);
+  r = run(dir, small_run(dir, {"--epochs", "1"}));
+  INFO(r.err);
+  CHECK(r.code == 1);
+  CHECK(r.err.find("the test set is empty: " + dir.file("data/t10k-images-idx3-ubyte") +
+                   " holds 0 images") != std::string::npos);
+  CHECK(r.out.find("epoch") == std::string::npos);
+}
+
+TEST_CASE("app: a sidecar with impossible counters is refused", "[apps][hostile]") {
+  TempDir dir;
+  write_dataset(dir.path / "data");
+  // 512 images in batches of 32: 16 batches an epoch; SIGINT after batch 20 = batch 4 of epoch 2.
+  Run cut = run(dir, small_run(dir, {"--epochs", "3", "--save", dir.file("ck")}),
+                {{"EMBER_APP_SIGINT_AFTER_BATCHES", "20"}});
+  REQUIRE(cut.code == 130);
+  const std::string good = read_file(dir.file("ck.json"));
+  REQUIRE(good.find("\"batches_done\": 4") != std::string::npos);
+  REQUIRE(good.find("\"seen\": 128") != std::string::npos);
+  auto edited = [&](const std::string& from, const std::string& to) {
+    std::string text = good;
+    const auto at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, from.size(), to);
+    std::ofstream(dir.file("ck.json"), std::ios::binary | std::ios::trunc) << text;
+  };
+  struct Case {
+    std::string from, to, message;
+  };
+  const std::vector<Case> cases = {
+      {"\"batches_done\": 4", "\"batches_done\": 16",
+       "batches_done 16 is beyond the epoch's 16 "
+       "batches (512 images, batch size 32)"},
+      {"\"batches_done\": 4", "\"batches_done\": 9000000000000000000", "is beyond the epoch's"},
+      {"\"batches_done\": 4", "\"batches_done\": -1", "impossible counters"},
+      {"\"seen\": 128", "\"seen\": 130", "130 samples seen in 4 batches of 32 is impossible"},
+      {"\"seen\": 128", "\"seen\": 1e2", "'seen' is not an integer"},
+      {"\"epochs_done\": 1", "\"epochs_done\": 2", "epochs_done 2 disagrees with the history's 1"},
+      {"\"epoch\": 1", "\"epoch\": 7", "history entry 1 is for epoch 7"},
+      {"\"batch_size\": 32", "\"batch_size\": 0", "--batch-size must be an integer from 1"},
+      {"\"lr\": 0.5", "\"lr\": -0.5", "the checkpoint's settings are invalid: --lr must be"},
+  };
+  for (const Case& c : cases) {
+    edited(c.from, c.to);
+    Run r = run(dir, {"--resume", dir.file("ck"), "--quiet"});
+    INFO(c.to << ": " << r.err);
+    CHECK(r.code == 1);
+    CHECK(r.err.find(c.message) != std::string::npos);
+    CHECK(r.out.find("epoch  train loss") == std::string::npos);
+  }
+  { std::ofstream(dir.file("ck.json"), std::ios::binary | std::ios::trunc) << good; }
+  Run ok = run(dir, {"--resume", dir.file("ck"), "--quiet"});
+  INFO(ok.err);
+  CHECK(ok.code == 0);
+}
+
+// --- Issue 13, kind E: the run is never lost ---
+
+TEST_CASE("app: outputs that are the same file are refused before training", "[apps][hostile]") {
+  TempDir dir;
+  write_dataset(dir.path / "data");
+  std::ofstream(dir.file("existing.svg")) << "x";
+  REQUIRE(::link(dir.file("existing.svg").c_str(), dir.file("hardlink.jsonl").c_str()) == 0);
+  fs::create_symlink(dir.file("existing.svg"), dir.path / "symlink.svg");
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{"--save", dir.file("ck"), "--metrics", dir.file("ck.json")},
+       "--metrics " + dir.file("ck.json") + " and --save " + dir.file("ck") + " (its file " +
+           dir.file("ck.json") + ") are the same file"},
+      {{"--save", dir.file("p.svg"), "--plot", dir.file("p.svg")},
+       "--plot " + dir.file("p.svg") + " and --save " + dir.file("p.svg") + " are the same file"},
+      {{"--metrics", dir.file("out.svg"), "--plot", dir.path.string() + "/./out.svg"},
+       "are the same file"},
+      {{"--plot", dir.file("existing.svg"), "--metrics", dir.file("hardlink.jsonl")},
+       "are the same file"},
+      {{"--plot", dir.file("symlink.svg"), "--predict", dir.file("existing.svg")},
+       "are the same file"},
+      {{"--save", dir.file("ck"), "--metrics", dir.file("ck.optim.next")}, "are the same file"},
+      {{"--metrics", dir.file("data/t10k-images-idx3-ubyte")},
+       "--metrics " + dir.file("data/t10k-images-idx3-ubyte") + " and --data " + dir.file("data")},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = small_run(dir, c.args);
+    args.insert(args.end(), {"--epochs", "1"});
+    Run r = run(dir, args);
+    INFO(c.args[1] << " " << c.args[3 % c.args.size()] << ": " << r.err);
+    CHECK(r.code == 2);
+    CHECK(r.err.find(c.message) != std::string::npos);
+    CHECK(r.out.find("epoch  train loss") == std::string::npos);
+  }
+  CHECK(read_file(dir.file("existing.svg")) == "x");
+  CHECK(!fs::exists(dir.path / "ck.json"));
+
+  // --resume keeps saving to its own set: that is no collision.
+  Run first = run(dir, small_run(dir, {"--epochs", "1", "--save", dir.file("ck")}));
+  REQUIRE(first.code == 0);
+  Run again =
+      run(dir, {"--resume", dir.file("ck"), "--epochs", "2", "--save", dir.file("ck"), "--quiet"});
+  INFO(again.err);
+  CHECK(again.code == 0);
+  Run clash = run(dir, {"--resume", dir.file("ck"), "--epochs", "3", "--metrics",
+                        dir.file("ck.optim"), "--quiet"});
+  CHECK(clash.code == 2);
+  CHECK(clash.err.find("are the same file") != std::string::npos);
+}
+
+TEST_CASE("app: --seed 2^53+1 survives the checkpoint and the metrics as an integer",
+          "[apps][hostile]") {
+  TempDir dir;
+  write_dataset(dir.path / "data");
+  const std::string seed = "9007199254740993";  // 2^53 + 1: not a double
+  Run whole = run(dir, small_run(dir, {"--epochs", "2", "--seed", seed}));
+  REQUIRE(whole.code == 0);
+  Run first = run(dir, small_run(dir, {"--epochs", "1", "--seed", seed, "--save", dir.file("ck"),
+                                       "--metrics", dir.file("m.jsonl")}));
+  REQUIRE(first.code == 0);
+  CHECK(read_file(dir.file("ck.json")).find("\"seed\": " + seed + "}") != std::string::npos);
+  CHECK(read_file(dir.file("m.jsonl")).find("\"seed\": " + seed + ",") != std::string::npos);
+  // The seed comes back from the sidecar: same shuffles, same rows, and no "differs" refusal
+  // when it is given again.
+  Run rest = run(dir, {"--resume", dir.file("ck"), "--epochs", "2", "--seed", seed, "--quiet"});
+  INFO(rest.err);
+  REQUIRE(rest.code == 0);
+  CHECK(rest.out.find("seed " + seed) != std::string::npos);
+  auto a = table_rows(whole.out), b = table_rows(rest.out);
+  REQUIRE(a.size() == 2);
+  REQUIRE(b.size() == 2);
+  for (std::size_t c = 0; c < 4; ++c) CHECK(a[1][c] == b[1][c]);
+}
+
+TEST_CASE("app: SIGTERM finishes the batch, saves and exits 143", "[apps][hostile]") {
+  TempDir dir;
+  write_dataset(dir.path / "data");
+  const std::vector<std::string> common = {"--epochs", "3", "--seed", "4", "--momentum", "0.5"};
+  auto with = [&](std::vector<std::string> extra) {
+    extra.insert(extra.end(), common.begin(), common.end());
+    return small_run(dir, extra);
+  };
+  Run whole = run(dir, with({}));
+  REQUIRE(whole.code == 0);
+  Run cut = run(dir, with({"--save", dir.file("ck")}), {{"EMBER_APP_SIGTERM_AFTER_BATCHES", "21"}});
+  INFO(cut.out << cut.err);
+  REQUIRE(cut.code == 143);
+  CHECK(cut.err.find("terminated: finishing this batch and saving") != std::string::npos);
+  CHECK(cut.out.find("interrupted in epoch 2 after batch 5 of 16; saved") != std::string::npos);
+  Run resumed = run(dir, {"--resume", dir.file("ck"), "--quiet"});
+  INFO(resumed.err);
+  REQUIRE(resumed.code == 0);
+  auto a = table_rows(whole.out), b = table_rows(resumed.out);
+  REQUIRE(a.size() == 3);
+  REQUIRE(b.size() == 3);
+  for (std::size_t e = 0; e < 3; ++e)
+    for (std::size_t c = 0; c < 4; ++c) CHECK(a[e][c] == b[e][c]);
+}
+
+TEST_CASE("app: a crash or a full disk at any write or rename of a save loses nothing",
+          "[apps][hostile]") {
+  TempDir dir;
+  write_dataset(dir.path / "data");
+  const std::vector<std::string> common = {"--seed", "6", "--momentum", "0.9", "--threads", "1"};
+  auto with = [&](std::vector<std::string> extra) {
+    extra.insert(extra.end(), common.begin(), common.end());
+    return small_run(dir, extra);
+  };
+  Run whole = run(dir, with({"--epochs", "3"}));
+  REQUIRE(whole.code == 0);
+  const auto expected = table_rows(whole.out);
+  REQUIRE(expected.size() == 3);
+  // A complete checkpoint after epoch 1, the starting point of every faulty run below.
+  fs::create_directory(dir.path / "base");
+  REQUIRE(run(dir, with({"--epochs", "1", "--save", dir.file("base/ck")})).code == 0);
+
+  // Each run resumes to epoch 3, saving twice (and writing metrics), with a fault at its N-th
+  // step of writing files (a write stage, rename or removal); N grows until no step is left.
+  bool recovered_once = false;
+  for (const std::string mode : {"crash", "enospc"}) {
+    int steps = 0;
+    for (int n = 1; n < 200; ++n) {
+      const fs::path run_dir = dir.path / (mode + std::to_string(n));
+      fs::create_directory(run_dir);
+      for (const char* f : {"ck", "ck.optim", "ck.json"})
+        fs::copy_file(dir.path / "base" / f, run_dir / f);
+      const std::string ck = (run_dir / "ck").string();
+      Run faulty = run(
+          dir,
+          {"--resume", ck, "--epochs", "3", "--quiet", "--metrics", (run_dir / "m.jsonl").string()},
+          {{"EMBER_APP_FAULT", std::to_string(n) + ":" + mode}});
+      INFO(mode << " at step " << n << ": " << faulty.err);
+      if (faulty.code == 0) {
+        steps = n - 1;
+        break;
+      }
+      CHECK(faulty.code == (mode == std::string("crash") ? 128 + SIGKILL : 1));
+      if (mode == std::string("enospc"))
+        CHECK(faulty.err.find("No space left on device") != std::string::npos);
+      // Whatever the step, --resume continues from the last complete epoch, exactly (to epoch 4:
+      // a crash after the last save's commit point leaves nothing of the first 3 to train).
+      Run resumed = run(dir, {"--resume", ck, "--epochs", "4", "--quiet"});
+      INFO(resumed.err);
+      REQUIRE(resumed.code == 0);
+      recovered_once =
+          recovered_once || resumed.err.find("completed the interrupted save") != std::string::npos;
+      const auto rows = table_rows(resumed.out);
+      REQUIRE(rows.size() == 4);
+      for (std::size_t e = 0; e < 3; ++e)
+        for (std::size_t c = 0; c < 4; ++c) CHECK(rows[e][c] == expected[e][c]);
+      // The finished save leaves no .next file behind.
+      for (const char* f : {"ck.next", "ck.optim.next", "ck.json.next"})
+        CHECK(!fs::exists(run_dir / f));
+      fs::remove_all(run_dir);
+    }
+    // Two saves of 3 files (4 stages each) and 3 renames, two metrics writes: 38 steps.
+    CHECK(steps == 38);
+  }
+  CHECK(recovered_once);
+}
+
+// --- Issue 13, kind D, in the app: files keep their semantics ---
+
+TEST_CASE("app: --save through a symbolic link keeps the link and the files' modes",
+          "[apps][hostile]") {
+  TempDir dir;
+  write_dataset(dir.path / "data");
+  fs::create_directory(dir.path / "real");
+  fs::create_symlink("real/ck", dir.path / "ck");
+  Run first = run(dir, small_run(dir, {"--epochs", "1", "--save", dir.file("ck")}));
+  INFO(first.err);
+  REQUIRE(first.code == 0);
+  CHECK(fs::is_symlink(dir.path / "ck"));
+  for (const char* f : {"ck", "ck.optim", "ck.json"})
+    CHECK(fs::is_regular_file(dir.path / "real" / f));
+  for (const char* f : {"ck", "ck.optim", "ck.json"})
+    REQUIRE(::chmod((dir.path / "real" / f).c_str(), 0600) == 0);
+  Run rest = run(dir, {"--resume", dir.file("ck"), "--epochs", "2", "--quiet"});
+  INFO(rest.err);
+  REQUIRE(rest.code == 0);
+  CHECK(fs::is_symlink(dir.path / "ck"));
+  for (const char* f : {"ck", "ck.optim", "ck.json"}) {
+    struct stat st {};
+    REQUIRE(::stat((dir.path / "real" / f).c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+  }
+  CHECK(read_file(dir.file("real/ck.json")).find("\"epochs_done\": 2") != std::string::npos);
 }
