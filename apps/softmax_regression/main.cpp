@@ -203,7 +203,9 @@ int main(int argc, char** argv) {
       cli.add_option("--metrics", s.metrics_path,
                      "Write one JSON object per epoch (figures and settings) to this .jsonl file");
   resume->excludes(load);
-  eval_only->excludes(resume);
+  // --eval-only trains nothing, so it writes no checkpoint, metrics or curves: asking for them
+  // is a mistake, not something to drop silently.
+  for (CLI::Option* output : {resume, save, metrics, plot}) eval_only->excludes(output);
 
   try {
     cli.parse(argc, argv);

@@ -872,6 +872,9 @@ TEST_CASE("app: out-of-range and malformed values are usage errors naming the ra
       {{"--save", ""}, "--save needs a file name (got an empty one)"},
       {{"--metrics", ""}, "--metrics needs a file name"},
       {{"--data", ""}, "--data needs a folder name"},
+      // --eval-only writes no checkpoint, metrics or curves: asking for them is a mistake.
+      {{"--eval-only", "--load", "ck", "--save", "ck2"}, "excludes"},
+      {{"--eval-only", "--load", "ck", "--metrics", "m.jsonl"}, "excludes"},
   };
   for (const Case& c : cases) {
     Run r = run(dir, small_run(dir, c.args));
