@@ -1149,3 +1149,31 @@ TEST_CASE("app: --save through a symbolic link keeps the link and the files' mod
   }
   CHECK(read_file(dir.file("real/ck.json")).find("\"epochs_done\": 2") != std::string::npos);
 }
+
+// --- Issue 14: the pictures are valid XML at any length of run ---
+
+TEST_CASE("app: the curves and the grid are valid SVG at 1, 27 and 200 epochs", "[apps][svg]") {
+  TempDir dir;
+  write_dataset(dir.path / "data");
+  if (std::system("command -v xmllint > /dev/null 2>&1") != 0) {
+    std::cout << "SKIPPED: xmllint is not installed (apt-get install libxml2-utils)\n";
+    return;
+  }
+  // A fixed 512-byte formatting buffer cut the polylines short from 27 epochs on.
+  for (const char* epochs : {"1", "27", "200"}) {
+    const std::string curves = dir.file(std::string("curves") + epochs + ".svg");
+    const std::string grid = dir.file(std::string("grid") + epochs + ".svg");
+    // One batch an epoch, so 200 epochs take little time.
+    Run r = run(dir, {"--dataset", "mnist", "--data", dir.file("data"), "--batch-size", "512",
+                      "--quiet", "--epochs", epochs, "--plot", curves, "--predict", grid});
+    INFO(epochs << " epochs: " << r.err);
+    REQUIRE(r.code == 0);
+    const std::string command = "xmllint --noout '" + curves + "' '" + grid + "'";
+    CHECK(std::system(command.c_str()) == 0);
+    const std::string svg = read_file(curves);
+    CHECK(count(svg, "<polyline") == 3);
+    // Every epoch is a point of every series.
+    CHECK(count(svg, "<circle") == 3 * static_cast<std::size_t>(std::stoi(epochs)));
+    CHECK(svg.ends_with("</svg>\n"));
+  }
+}
