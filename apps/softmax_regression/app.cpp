@@ -33,8 +33,12 @@
 #include "json.h"
 #include "pictures.h"
 #include "report.h"
+#include "version.h"
 
 namespace app {
+
+const char* const kVersion = EMBER_APP_VERSION;
+const char* const kCommit = EMBER_APP_COMMIT;
 
 namespace {
 
@@ -146,28 +150,29 @@ Evaluation evaluate(nn::Module& net, const ds::ImageDataset& test, std::int64_t 
 
 // --- Settings in JSON ---
 
-// The settings a run is defined by (and that a resumed run must keep).
-json::ObjectWriter& add_settings(json::ObjectWriter& out, const Settings& s) {
-  return out.add("dataset", s.dataset)
-      .add("data_dir", data_root(s))
-      .add("model", s.model)
-      .add("epochs", s.epochs)
-      .add("batch_size", s.batch_size)
-      .add("lr", s.lr)
-      .add("momentum", s.momentum)
-      .add("weight_decay", s.weight_decay)
-      .add("seed", s.seed);
+// The settings a run is defined by (and that a resumed run must keep), added to `out`.
+void add_settings(json::Json& out, const Settings& s) {
+  out["dataset"] = s.dataset;
+  out["data_dir"] = data_root(s);
+  out["model"] = s.model;
+  out["epochs"] = s.epochs;
+  out["batch_size"] = s.batch_size;
+  out["lr"] = s.lr;
+  out["momentum"] = s.momentum;
+  out["weight_decay"] = s.weight_decay;
+  out["seed"] = s.seed;
 }
 
-std::string settings_object(const Settings& s) {
-  json::ObjectWriter out;
-  return add_settings(out, s).str();
+json::Json settings_object(const Settings& s) {
+  json::Json out = json::Json::object();
+  add_settings(out, s);
+  return out;
 }
 
 // Takes the checkpoint's settings where the command line gave none. With `strict` (resume), a
 // given dataset, model, batch size or seed that differs from the checkpoint's is a usage error:
 // the run would no longer be the one saved.
-void merge_settings(Settings& s, const json::Value& saved, bool strict) {
+void merge_settings(Settings& s, const json::Json& saved, bool strict) {
   auto conflict = [&](const char* flag, const std::string& given, const std::string& stored) {
     if (strict && given != stored)
       throw UsageError(std::string(flag) + " " + given + " differs from the checkpoint's " +
@@ -175,18 +180,18 @@ void merge_settings(Settings& s, const json::Value& saved, bool strict) {
                        "; --resume continues the saved run with its dataset, model, "
                        "batch size and seed (drop the flag, or start a new run)");
   };
-  const std::string dataset = saved.at("dataset").as_string("dataset");
+  const std::string dataset = json::get_string(saved, "dataset");
   if (s.given_dataset)
     conflict("--dataset", s.dataset, dataset);
   else
     s.dataset = dataset;
-  const std::string model = saved.at("model").as_string("model");
+  const std::string model = json::get_string(saved, "model");
   if (s.given_model)
     conflict("--model", s.model, model);
   else
     s.model = model;
-  if (!s.given_data_dir) s.data_dir = saved.at("data_dir").as_string("data_dir");
-  const std::int64_t batch = saved.at("batch_size").as_int("batch_size");
+  if (!s.given_data_dir) s.data_dir = json::get_string(saved, "data_dir");
+  const std::int64_t batch = json::get_int(saved, "batch_size");
   if (!strict) {
     if (!s.given_batch_size) s.batch_size = batch;
     return;
@@ -195,26 +200,30 @@ void merge_settings(Settings& s, const json::Value& saved, bool strict) {
     conflict("--batch-size", std::to_string(s.batch_size), std::to_string(batch));
   else
     s.batch_size = batch;
-  const std::uint64_t seed = saved.at("seed").as_uint64("seed");
+  const std::uint64_t seed = json::get_uint64(saved, "seed");
   if (s.given_seed)
     conflict("--seed", std::to_string(s.seed), std::to_string(seed));
   else
     s.seed = seed;
-  if (!s.given_epochs) s.epochs = saved.at("epochs").as_int("epochs");
-  if (!s.given_lr) s.lr = saved.at("lr").as_number("lr");
-  if (!s.given_momentum) s.momentum = saved.at("momentum").as_number("momentum");
-  if (!s.given_weight_decay) s.weight_decay = saved.at("weight_decay").as_number("weight_decay");
+  if (!s.given_epochs) s.epochs = json::get_int(saved, "epochs");
+  if (!s.given_lr) s.lr = json::get_number(saved, "lr");
+  if (!s.given_momentum) s.momentum = json::get_number(saved, "momentum");
+  if (!s.given_weight_decay) s.weight_decay = json::get_number(saved, "weight_decay");
 }
 
 // --- Outputs ---
 
 void write_metrics(const Settings& s, const std::vector<EpochMetrics>& history) {
+  // One record per epoch: its figures, the settings, and which ember wrote it when.
   std::string text;
+  const std::string written = json::utc_timestamp();
   for (const EpochMetrics& m : history) {
-    json::ObjectWriter line;
-    add_metrics(line, m);
-    add_settings(line, s).add("threads", s.threads);
-    text += line.str() + "\n";
+    json::Json line = metrics_json(m);
+    add_settings(line, s);
+    line["threads"] = s.threads;
+    line["ember_version"] = kVersion;
+    line["timestamp"] = written;
+    text += line.dump() + "\n";
   }
   write_output_file(s.metrics_path, text);
 }
@@ -587,13 +596,12 @@ void check_ranges(const Settings& s) {
   integer("--threads", s.threads, kMaxThreads, "");
   integer("--predict-count", s.predict_count, kMaxPredictCount, "");
   if (!(std::isfinite(s.lr) && s.lr > 0.0))
-    fail("--lr must be a positive finite number (got " + json::number_text(s.lr) +
-         "); d2l uses 0.1");
+    fail("--lr must be a positive finite number (got " + json::number(s.lr) + "); d2l uses 0.1");
   if (!(std::isfinite(s.momentum) && s.momentum >= 0.0 && s.momentum < 1.0))
-    fail("--momentum must be a number in [0, 1) (got " + json::number_text(s.momentum) +
+    fail("--momentum must be a number in [0, 1) (got " + json::number(s.momentum) +
          "); 0 is plain SGD, 0.9 is common");
   if (!(std::isfinite(s.weight_decay) && s.weight_decay >= 0.0))
-    fail("--weight-decay must be a finite number >= 0 (got " + json::number_text(s.weight_decay) +
+    fail("--weight-decay must be a finite number >= 0 (got " + json::number(s.weight_decay) +
          "); try 1e-4");
 }
 

@@ -10,6 +10,10 @@
 
 namespace app {
 
+// ember's version and the commit the app was built from (version.h, generated at build time).
+extern const char* const kVersion;
+extern const char* const kCommit;
+
 // Everything the command line sets (see main.cpp for the flags and their defaults).
 struct Settings {
   std::string dataset = "fashion-mnist";  // fashion-mnist | mnist

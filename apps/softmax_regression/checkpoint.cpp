@@ -114,39 +114,39 @@ std::string read_text(const std::string& file) {
   return text.str();
 }
 
-EpochMetrics metrics_from(const json::Value& v) {
+EpochMetrics metrics_from(const json::Json& v) {
   EpochMetrics m;
-  m.epoch = v.at("epoch").as_int("epoch");
-  m.train_loss = v.at("train_loss").as_number("train_loss");
-  m.train_acc = v.at("train_acc").as_number("train_acc");
-  m.test_acc = v.at("test_acc").as_number("test_acc");
-  m.seconds = v.at("seconds").as_number("seconds");
-  m.samples_per_sec = v.at("samples_per_sec").as_number("samples_per_sec");
+  m.epoch = json::get_int(v, "epoch");
+  m.train_loss = json::get_number(v, "train_loss");
+  m.train_acc = json::get_number(v, "train_acc");
+  m.test_acc = json::get_number(v, "test_acc");
+  m.seconds = json::get_number(v, "seconds");
+  m.samples_per_sec = json::get_number(v, "samples_per_sec");
   return m;
 }
 
 // Parses a sidecar's text; throws std::runtime_error saying what is wrong.
 Sidecar parse_sidecar(const std::string& text) {
   Sidecar result;
-  json::Value v = json::parse(text);
-  if (v.type != json::Value::Type::Object || v.at("format").as_string("format") != kSidecarFormat)
+  const json::Json v = json::parse(text);
+  if (!v.is_object() || json::get_string(v, "format") != kSidecarFormat)
     throw std::runtime_error("not an ember-softmax-regression checkpoint sidecar");
-  if (v.at("version").as_int("version") != kSidecarVersion)
-    throw std::runtime_error("sidecar version " +
-                             std::to_string(v.at("version").as_int("version")) +
+  if (json::get_int(v, "version") != kSidecarVersion)
+    throw std::runtime_error("sidecar version " + std::to_string(json::get_int(v, "version")) +
                              ", this program reads version " + std::to_string(kSidecarVersion));
-  result.settings = v.at("settings");
+  result.settings = json::at(v, "settings");
+  if (!result.settings.is_object()) throw std::runtime_error("'settings' is not an object");
   Progress& p = result.progress;
-  p.epochs_done = v.at("epochs_done").as_int("epochs_done");
-  p.batches_done = v.at("batches_done").as_int("batches_done");
-  const json::Value& partial = v.at("partial");
-  p.partial.loss_sum = partial.at("loss_sum").as_number("loss_sum");
-  p.partial.correct = partial.at("correct").as_int("correct");
-  p.partial.seen = partial.at("seen").as_int("seen");
-  p.partial.train_seconds = partial.at("train_seconds").as_number("train_seconds");
-  const json::Value& history = v.at("history");
-  if (history.type != json::Value::Type::Array) throw std::runtime_error("'history' is not a list");
-  for (const json::Value& h : history.array) p.history.push_back(metrics_from(h));
+  p.epochs_done = json::get_int(v, "epochs_done");
+  p.batches_done = json::get_int(v, "batches_done");
+  const json::Json& partial = json::at(v, "partial");
+  p.partial.loss_sum = json::get_number(partial, "loss_sum");
+  p.partial.correct = json::get_int(partial, "correct");
+  p.partial.seen = json::get_int(partial, "seen");
+  p.partial.train_seconds = json::get_number(partial, "train_seconds");
+  const json::Json& history = json::at(v, "history");
+  if (!history.is_array()) throw std::runtime_error("'history' is not a list");
+  for (const json::Json& h : history) p.history.push_back(metrics_from(h));
   // Counters that no run can produce (the dataset-dependent ones are checked by the caller).
   if (p.epochs_done < 0 || static_cast<std::int64_t>(p.history.size()) != p.epochs_done)
     throw std::runtime_error("epochs_done " + std::to_string(p.epochs_done) +
@@ -163,8 +163,8 @@ Sidecar parse_sidecar(const std::string& text) {
     throw std::runtime_error("impossible counters: batches_done " + std::to_string(p.batches_done) +
                              ", seen " + std::to_string(s.seen) + ", correct " +
                              std::to_string(s.correct) + ", loss_sum " + json::number(s.loss_sum));
-  const std::int64_t weights_crc = v.at("weights_crc32").as_int("weights_crc32");
-  const std::int64_t optimizer_crc = v.at("optimizer_crc32").as_int("optimizer_crc32");
+  const std::int64_t weights_crc = json::get_int(v, "weights_crc32");
+  const std::int64_t optimizer_crc = json::get_int(v, "optimizer_crc32");
   if (weights_crc < 0 || weights_crc > 0xFFFFFFFF || optimizer_crc < 0 ||
       optimizer_crc > 0xFFFFFFFF)
     throw std::runtime_error("a CRC-32 out of range");
@@ -173,20 +173,17 @@ Sidecar parse_sidecar(const std::string& text) {
   return result;
 }
 
-std::string metrics_object(const EpochMetrics& m) {
-  json::ObjectWriter out;
-  return add_metrics(out, m).str();
-}
-
 }  // namespace
 
-json::ObjectWriter& add_metrics(json::ObjectWriter& out, const EpochMetrics& m) {
-  return out.add("epoch", m.epoch)
-      .add("train_loss", m.train_loss)
-      .add("train_acc", m.train_acc)
-      .add("test_acc", m.test_acc)
-      .add("seconds", m.seconds)
-      .add("samples_per_sec", m.samples_per_sec);
+json::Json metrics_json(const EpochMetrics& m) {
+  json::Json out = json::Json::object();
+  out["epoch"] = m.epoch;
+  out["train_loss"] = m.train_loss;
+  out["train_acc"] = m.train_acc;
+  out["test_acc"] = m.test_acc;
+  out["seconds"] = m.seconds;
+  out["samples_per_sec"] = m.samples_per_sec;
+  return out;
 }
 
 CheckpointFiles checkpoint_files(const std::string& path) {
@@ -211,7 +208,7 @@ CheckpointFiles checkpoint_files(const std::string& path) {
 }
 
 void save_checkpoint(const std::string& path, const ember::nn::Module& net,
-                     const ember::optim::SGD& sgd, const std::string& settings,
+                     const ember::optim::SGD& sgd, const json::Json& settings,
                      const Progress& progress) {
   const CheckpointFiles f = checkpoint_files(path);
   // 1. A commit point left by an earlier save must not pair with this save's files.
@@ -232,28 +229,22 @@ void save_checkpoint(const std::string& path, const ember::nn::Module& net,
   } catch (const ember::Error& e) {
     throw RuntimeError(e.what(), kSaveHint);
   }
-  std::string history = "[";
-  for (std::size_t i = 0; i < progress.history.size(); ++i)
-    history += (i ? ", " : "") + metrics_object(progress.history[i]);
-  history += "]";
-  std::string partial = json::ObjectWriter()
-                            .add("loss_sum", progress.partial.loss_sum)
-                            .add("correct", progress.partial.correct)
-                            .add("seen", progress.partial.seen)
-                            .add("train_seconds", progress.partial.train_seconds)
-                            .str();
-  std::string sidecar = json::ObjectWriter()
-                            .add("format", kSidecarFormat)
-                            .add("version", kSidecarVersion)
-                            .add_raw("settings", settings)
-                            .add("epochs_done", progress.epochs_done)
-                            .add("batches_done", progress.batches_done)
-                            .add_raw("partial", partial)
-                            .add_raw("history", history)
-                            .add("weights_crc32", std::int64_t{checkpoint_crc(f.next_weights)})
-                            .add("optimizer_crc32", std::int64_t{checkpoint_crc(f.next_optimizer)})
-                            .str();
-  write_output_file(f.next_sidecar, sidecar + "\n");  // the commit point
+  json::Json history = json::Json::array();
+  for (const EpochMetrics& m : progress.history) history.push_back(metrics_json(m));
+  json::Json sidecar = json::Json::object();
+  sidecar["format"] = kSidecarFormat;
+  sidecar["version"] = kSidecarVersion;
+  sidecar["settings"] = settings;
+  sidecar["epochs_done"] = progress.epochs_done;
+  sidecar["batches_done"] = progress.batches_done;
+  sidecar["partial"] = {{"loss_sum", progress.partial.loss_sum},
+                        {"correct", progress.partial.correct},
+                        {"seen", progress.partial.seen},
+                        {"train_seconds", progress.partial.train_seconds}};
+  sidecar["history"] = std::move(history);
+  sidecar["weights_crc32"] = checkpoint_crc(f.next_weights);
+  sidecar["optimizer_crc32"] = checkpoint_crc(f.next_optimizer);
+  write_output_file(f.next_sidecar, sidecar.dump() + "\n");  // the commit point
   // 3. Into place.
   recover_checkpoint(path);
 }

@@ -48,8 +48,8 @@ struct Progress {
   std::vector<EpochMetrics> history;
 };
 
-// One epoch's figures as JSON fields (the sidecar's history and --metrics lines).
-json::ObjectWriter& add_metrics(json::ObjectWriter& out, const EpochMetrics& m);
+// One epoch's figures as a JSON object (the sidecar's history and --metrics lines).
+json::Json metrics_json(const EpochMetrics& m);
 
 // The files of the set saved at PATH (Note [Checkpoint set]), PATH's symbolic links followed.
 struct CheckpointFiles {
@@ -63,7 +63,7 @@ CheckpointFiles checkpoint_files(const std::string& path);
 
 // What a sidecar holds.
 struct Sidecar {
-  json::Value settings;
+  json::Json settings;
   Progress progress;
   std::uint32_t weights_crc = 0, optimizer_crc = 0;
 };
@@ -71,7 +71,7 @@ struct Sidecar {
 // Saves the set (steps 1-3 above). `settings` is the JSON object of the run's settings.
 // Throws RuntimeError naming the file that could not be written.
 void save_checkpoint(const std::string& path, const ember::nn::Module& net,
-                     const ember::optim::SGD& sgd, const std::string& settings,
+                     const ember::optim::SGD& sgd, const json::Json& settings,
                      const Progress& progress);
 
 // Finishes a save interrupted after its commit point (step 3), if there is one. Returns whether

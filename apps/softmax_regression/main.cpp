@@ -147,6 +147,9 @@ int main(int argc, char** argv) {
   cli.option_defaults()->always_capture_default()->multi_option_policy(
       CLI::MultiOptionPolicy::TakeLast);
   cli.get_formatter()->column_width(30);
+  cli.set_version_flag("--version", std::string("ember-softmax-regression ") + app::kVersion +
+                                        " (ember " + app::kVersion + ", commit " + app::kCommit +
+                                        ")");
 
   auto* dataset = cli.add_option("--dataset", s.dataset, "Dataset")
                       ->check(CLI::IsMember({"fashion-mnist", "mnist"}));
@@ -227,6 +230,9 @@ int main(int argc, char** argv) {
     check_settings(s);
   } catch (const CLI::CallForHelp&) {
     std::cout << cli.help();
+    return 0;
+  } catch (const CLI::CallForVersion& e) {
+    std::cout << e.what() << "\n";
     return 0;
   } catch (const CLI::ParseError& e) {
     std::cerr << "error: " << e.what() << "\nRun with --help to see the options.\n";

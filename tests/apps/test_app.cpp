@@ -471,6 +471,11 @@ TEST_CASE("app: trains on a small IDX dataset and reports d2l's figures", "[apps
       CHECK(numbers["batch_size"] == 32);
       CHECK(numbers["lr"] == 0.5);
       CHECK(numbers["threads"] == 1);
+      // Which ember wrote the record, and when (ISO 8601 UTC); floats stay floats.
+      CHECK(strings["ember_version"].find('.') != std::string::npos);
+      CHECK(
+          std::regex_match(strings["timestamp"], std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")));
+      CHECK(lines[e].find("\"weight_decay\":0.0,") != std::string::npos);
       // The table shows the same figures, rounded to 4 decimals.
       CHECK(numbers["train_loss"] == Approx(std::stod(rows[e][1])).margin(6e-5));
       CHECK(numbers["test_acc"] == Approx(std::stod(rows[e][3])).margin(6e-5));
@@ -537,6 +542,12 @@ TEST_CASE("app: usage errors exit 2 with a message naming the flag", "[apps]") {
   Run no_data = run(dir, {"--dataset", "mnist", "--quiet"});
   CHECK(no_data.code == 2);
   CHECK(no_data.err.find("--dataset mnist needs --data DIR") != std::string::npos);
+
+  Run version = run(dir, {"--version"});
+  CHECK(version.code == 0);
+  CHECK(std::regex_search(
+      version.out,
+      std::regex(R"(^ember-softmax-regression \d+\.\d+\.\d+ \(ember .*, commit .+\)\n$)")));
 
   Run help = run(dir, {"--help"});
   CHECK(help.code == 0);
@@ -617,7 +628,7 @@ TEST_CASE("app: --resume continues a saved run exactly", "[apps]") {
   // The resumed run's metrics hold all three epochs; its settings came from the checkpoint.
   auto metrics = lines_of(read_file(dir.file("resumed.jsonl")));
   CHECK(metrics.size() == 3);
-  CHECK(metrics[0].find("\"momentum\": 0.9") != std::string::npos);
+  CHECK(metrics[0].find("\"momentum\":0.9") != std::string::npos);
 
   SECTION("finished: nothing to resume") {
     Run again = run(dir, {"--resume", dir.file("ck"), "--quiet"});
@@ -759,7 +770,7 @@ TEST_CASE("app: interrupted within an epoch, --resume continues from that batch 
   CHECK(table_rows(cut.out).size() == 1);
   CHECK(lines_of(read_file(dir.file("run.jsonl"))).size() == 1);
   const std::string sidecar = read_file(dir.file("ck.json"));
-  CHECK(sidecar.find("\"epochs_done\": 1, \"batches_done\": 13") != std::string::npos);
+  CHECK(sidecar.find("\"epochs_done\":1,\"batches_done\":13") != std::string::npos);
 
   Run resumed = run(dir, {"--resume", dir.file("ck"), "--quiet"});
   INFO(resumed.err);
@@ -867,7 +878,7 @@ TEST_CASE("app: out-of-range and malformed values are usage errors naming the ra
       {{"--momentum", "-0.5"}, "--momentum must be a number in [0, 1) (got -0.5)"},
       {{"--momentum", "1"}, "--momentum must be a number in [0, 1) (got 1)"},
       {{"--momentum", "nan"}, "--momentum must be a number in [0, 1)"},
-      {{"--weight-decay", "-1e-4"}, "--weight-decay must be a finite number >= 0 (got -1e-04)"},
+      {{"--weight-decay", "-1e-4"}, "--weight-decay must be a finite number >= 0 (got -0.0001)"},
       {{"--weight-decay", "inf"}, "--weight-decay must be a finite number >= 0 (got inf)"},
       {{"--save", ""}, "--save needs a file name (got an empty one)"},
       {{"--metrics", ""}, "--metrics needs a file name"},
@@ -919,8 +930,8 @@ TEST_CASE("app: a sidecar with impossible counters is refused", "[apps][hostile]
                 {{"EMBER_APP_SIGINT_AFTER_BATCHES", "20"}});
   REQUIRE(cut.code == 130);
   const std::string good = read_file(dir.file("ck.json"));
-  REQUIRE(good.find("\"batches_done\": 4") != std::string::npos);
-  REQUIRE(good.find("\"seen\": 128") != std::string::npos);
+  REQUIRE(good.find("\"batches_done\":4") != std::string::npos);
+  REQUIRE(good.find("\"seen\":128") != std::string::npos);
   auto edited = [&](const std::string& from, const std::string& to) {
     std::string text = good;
     const auto at = text.find(from);
@@ -932,17 +943,17 @@ TEST_CASE("app: a sidecar with impossible counters is refused", "[apps][hostile]
     std::string from, to, message;
   };
   const std::vector<Case> cases = {
-      {"\"batches_done\": 4", "\"batches_done\": 16",
+      {"\"batches_done\":4", "\"batches_done\":16",
        "batches_done 16 is beyond the epoch's 16 "
        "batches (512 images, batch size 32)"},
-      {"\"batches_done\": 4", "\"batches_done\": 9000000000000000000", "is beyond the epoch's"},
-      {"\"batches_done\": 4", "\"batches_done\": -1", "impossible counters"},
-      {"\"seen\": 128", "\"seen\": 130", "130 samples seen in 4 batches of 32 is impossible"},
-      {"\"seen\": 128", "\"seen\": 1e2", "'seen' is not an integer"},
-      {"\"epochs_done\": 1", "\"epochs_done\": 2", "epochs_done 2 disagrees with the history's 1"},
-      {"\"epoch\": 1", "\"epoch\": 7", "history entry 1 is for epoch 7"},
-      {"\"batch_size\": 32", "\"batch_size\": 0", "--batch-size must be an integer from 1"},
-      {"\"lr\": 0.5", "\"lr\": -0.5", "the checkpoint's settings are invalid: --lr must be"},
+      {"\"batches_done\":4", "\"batches_done\":9000000000000000000", "is beyond the epoch's"},
+      {"\"batches_done\":4", "\"batches_done\":-1", "impossible counters"},
+      {"\"seen\":128", "\"seen\":130", "130 samples seen in 4 batches of 32 is impossible"},
+      {"\"seen\":128", "\"seen\":1e2", "'seen' is not an integer"},
+      {"\"epochs_done\":1", "\"epochs_done\":2", "epochs_done 2 disagrees with the history's 1"},
+      {"\"epoch\":1", "\"epoch\":7", "history entry 1 is for epoch 7"},
+      {"\"batch_size\":32", "\"batch_size\":0", "--batch-size must be an integer from 1"},
+      {"\"lr\":0.5", "\"lr\":-0.5", "the checkpoint's settings are invalid: --lr must be"},
   };
   for (const Case& c : cases) {
     edited(c.from, c.to);
@@ -1021,8 +1032,8 @@ TEST_CASE("app: --seed 2^53+1 survives the checkpoint and the metrics as an inte
   Run first = run(dir, small_run(dir, {"--epochs", "1", "--seed", seed, "--save", dir.file("ck"),
                                        "--metrics", dir.file("m.jsonl")}));
   REQUIRE(first.code == 0);
-  CHECK(read_file(dir.file("ck.json")).find("\"seed\": " + seed + "}") != std::string::npos);
-  CHECK(read_file(dir.file("m.jsonl")).find("\"seed\": " + seed + ",") != std::string::npos);
+  CHECK(read_file(dir.file("ck.json")).find("\"seed\":" + seed + "}") != std::string::npos);
+  CHECK(read_file(dir.file("m.jsonl")).find("\"seed\":" + seed + ",") != std::string::npos);
   // The seed comes back from the sidecar: same shuffles, same rows, and no "differs" refusal
   // when it is given again.
   Run rest = run(dir, {"--resume", dir.file("ck"), "--epochs", "2", "--seed", seed, "--quiet"});
@@ -1147,7 +1158,7 @@ TEST_CASE("app: --save through a symbolic link keeps the link and the files' mod
     REQUIRE(::stat((dir.path / "real" / f).c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0600);
   }
-  CHECK(read_file(dir.file("real/ck.json")).find("\"epochs_done\": 2") != std::string::npos);
+  CHECK(read_file(dir.file("real/ck.json")).find("\"epochs_done\":2") != std::string::npos);
 }
 
 // --- Issue 14: the pictures are valid XML at any length of run ---
