@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -175,13 +176,17 @@ Run run(const TempDir& dir, std::vector<std::string> args,
 // Runs the app with stderr on a pseudo-terminal, as in an interactive shell, and stdout captured
 // through a file; r.err is everything the terminal received. Nothing when the machine has no
 // pseudo-terminals (a container without /dev/pts).
-std::optional<Run> run_on_terminal(const TempDir& dir, std::vector<std::string> args) {
+std::optional<Run> run_on_terminal(const TempDir& dir, std::vector<std::string> args,
+                                   unsigned short columns = 80) {
   const std::string program = app_path();
   REQUIRE(fs::exists(program));
   const std::string out_path = dir.file("stdout.txt");
   std::vector<char*> argv = argv_of(program, args);
   int master = -1, slave = -1;
-  if (openpty(&master, &slave, nullptr, nullptr, nullptr) != 0) return std::nullopt;
+  winsize size{};
+  size.ws_row = 24;
+  size.ws_col = columns;
+  if (openpty(&master, &slave, nullptr, nullptr, &size) != 0) return std::nullopt;
   pid_t pid = fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
@@ -840,6 +845,25 @@ TEST_CASE("app: a progress bar on a terminal, none with --quiet or when piped", 
   // The bar changes nothing else: the same table, whichever way stderr goes.
   CHECK(without_timings(bar.out) == without_timings(quiet.out));
   CHECK(without_timings(bar.out) == without_timings(piped.out));
+
+  // Every redraw fits the terminal's width (TIOCGWINSZ), one column to spare: a wider line
+  // wraps, and each redraw then leaves a line behind (as at 60 columns before).
+  for (unsigned short columns : {20, 40, 60, 200}) {
+    const Run narrow = run_on_terminal(dir, args, columns).value();
+    REQUIRE(narrow.code == 0);
+    INFO(columns << " columns: " << narrow.err);
+    std::size_t draws = 0;
+    for (std::size_t at = narrow.err.find(erase); at != std::string::npos;) {
+      const std::size_t next = narrow.err.find(erase, at + erase.size());
+      const std::size_t length =
+          (next == std::string::npos ? narrow.err.size() : next) - at - erase.size();
+      CHECK(length < columns);
+      draws += length > 0;
+      at = next;
+    }
+    CHECK(draws >= 2);
+    CHECK(narrow.err.find("16/16") != std::string::npos);
+  }
 }
 
 // --- Issue 13, kind F: nonsense is refused, never clamped ---
