@@ -560,7 +560,34 @@ TEST_CASE("app: usage errors exit 2 with a message naming the flag", "[apps]") {
                            "--momentum", "--weight-decay", "--seed", "--threads", "--save",
                            "--resume", "--eval-only", "--load", "--plot", "--predict", "--metrics"})
     CHECK(help.out.find(flag) != std::string::npos);
-  CHECK(help.out.find("--batch-size INT=256") != std::string::npos);  // defaults are listed
+  CHECK(help.out.find("--batch-size N=256") != std::string::npos);  // defaults are listed
+  // Metavars that say what to give, option groups, and a footer with examples and exit codes.
+  for (const char* text : {"--data DIR", "--save PATH", "--lr X=0.1", "\nData:\n", "\nModel:\n",
+                           "\nTraining:\n", "\nOutput:\n", "\nCheckpoints:\n", "Examples:\n",
+                           "Exit codes: 0 done", "OMP_WAIT_POLICY=passive"})
+    CHECK(help.out.find(text) != std::string::npos);
+  // Wrapped to the terminal ($COLUMNS when stdout is not one).
+  for (int columns : {60, 100}) {
+    Run wide = run(dir, {"--help"}, {{"COLUMNS", std::to_string(columns)}});
+    for (const std::string& line : lines_of(wide.out)) {
+      INFO(columns << ": " << line);
+      // CLI11 does not wrap the option names: "--dataset NAME:{fashion-mnist,mnist}=...".
+      if (line.find("--dataset NAME") == std::string::npos)
+        CHECK(line.size() <= static_cast<std::size_t>(columns));
+    }
+  }
+  // A mistyped option names the nearest one.
+  for (const auto& [typo, meant] :
+       std::vector<std::pair<std::string, std::string>>{{"--epoch", "--epochs"},
+                                                        {"--bach-size", "--batch-size"},
+                                                        {"--qiet", "--quiet"},
+                                                        {"--metric", "--metrics"}}) {
+    Run r = run(dir, {typo, "3"});
+    INFO(r.err);
+    CHECK(r.code == 2);
+    CHECK(r.err.find("did you mean " + meant + "?") != std::string::npos);
+  }
+  CHECK(run(dir, {"--zzzzzzzz"}).err.find("did you mean") == std::string::npos);
 }
 
 TEST_CASE("app: runtime errors (bad data, unwritable output) exit 1 naming the file", "[apps]") {
