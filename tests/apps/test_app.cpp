@@ -576,6 +576,15 @@ TEST_CASE("app: usage errors exit 2 with a message naming the flag", "[apps]") {
         CHECK(line.size() <= static_cast<std::size_t>(columns));
     }
   }
+  // The man page help2man made from --help and --version at build time (target
+  // softmax_regression_man, part of the default build), when it has been built.
+  const fs::path man = fs::path(app_path()).parent_path() / "ember-softmax-regression.1";
+  if (fs::exists(man)) {
+    const std::string page = read_file(man);
+    CHECK(page.find(".TH EMBER-SOFTMAX-REGRESSION \"1\"") != std::string::npos);
+    for (const char* text : {".SH OPTIONS", "epochs", "Exit codes"})
+      CHECK(page.find(text) != std::string::npos);
+  }
   // A mistyped option names the nearest one.
   for (const auto& [typo, meant] :
        std::vector<std::pair<std::string, std::string>>{{"--epoch", "--epochs"},
