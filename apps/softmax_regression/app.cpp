@@ -35,6 +35,7 @@
 #include <sstream>
 
 #include "app.h"
+#include "distributed.h"
 #include "json.h"
 #include "pictures.h"
 #include "report.h"
@@ -111,7 +112,7 @@ Evaluation evaluate(nn::Module& net, const ds::ImageDataset& test, std::int64_t 
   net.eval();
   Evaluation result;
   result.confusion.assign(classes, std::vector<std::int64_t>(classes, 0));
-  ds::DataLoader loader(test, {.batch_size = batch_size});
+  ds::DataLoader loader = parallel::test_loader(test, batch_size);
   std::int64_t correct = 0, seen = 0;
   for (const ds::Batch& batch : loader) {
     std::vector<std::int64_t> predicted = net(batch.images).argmax(1).to_vector<std::int64_t>();
@@ -124,6 +125,11 @@ Evaluation evaluate(nn::Module& net, const ds::ImageDataset& test, std::int64_t 
     }
     seen += static_cast<std::int64_t>(labels.size());
   }
+  // --distributed: each rank evaluated its shard; every rank gets the global figures.
+  correct = parallel::sum(correct);
+  seen = parallel::sum(seen);
+  parallel::sum(result.confusion);
+  result.predictions = parallel::gather_in_order(result.predictions, test.size());
   net.train();
   result.accuracy = seen > 0 ? static_cast<double>(correct) / static_cast<double>(seen) : 0.0;
   return result;
@@ -416,6 +422,7 @@ void check_output_folders(const Settings& s) {
 int evaluate_only(Settings s) {
   if (std::filesystem::exists(s.load_path + ".json"))
     merge_settings(s, read_sidecar(s.load_path).settings, false);
+  parallel::mute_outputs(s);
   check_output_folders(s);
   ds::ImageDataset test = load_split(s, ds::Split::Test);
   ember::Generator gen(s.seed);
@@ -452,6 +459,7 @@ int train(Settings s) {
     merge_settings(s, read_sidecar(s.load_path).settings, false);
   }
 
+  parallel::mute_outputs(s);
   check_output_folders(s);
   ds::ImageDataset train_set = load_split(s, ds::Split::Train);
   ds::ImageDataset test_set = load_split(s, ds::Split::Test);
@@ -491,6 +499,7 @@ int train(Settings s) {
   } else if (!s.load_path.empty()) {
     load_weights(net, s.load_path);
   }
+  parallel::wrap(net);  // --distributed: rank 0's weights everywhere, gradients averaged
 
   print_header(s, &train_set, test_set, net);
   std::cout << "loss CrossEntropyLoss, SGD lr " << json::number(s.lr) << " momentum "
@@ -507,7 +516,8 @@ int train(Settings s) {
   for (const EpochMetrics& m : progress.history) std::cout << table_row(m) << "\n";
   std::cout.flush();
 
-  ds::DataLoader loader(train_set, {.batch_size = s.batch_size, .shuffle = true, .seed = s.seed});
+  ds::DataLoader loader = parallel::train_loader(
+      train_set, {.batch_size = s.batch_size, .shuffle = true, .seed = s.seed});
   for (std::int64_t e = 0; e < progress.epochs_done; ++e) loader.begin();  // Note [Exact resume]
   const bool show_bar = !s.quiet && isatty(STDERR_FILENO);
   // Test hook: EMBER_APP_SIGINT_AFTER_BATCHES=N raises SIGINT after the N-th training batch of
@@ -518,7 +528,7 @@ int train(Settings s) {
   Evaluation last;
 
   for (std::int64_t epoch = progress.epochs_done + 1; epoch <= s.epochs; ++epoch) {
-    EpochSums sums = progress.partial;
+    EpochSums sums = parallel::is_root() ? progress.partial : EpochSums{};  // summed below
     std::int64_t batch_index = 0;
     auto it = loader.begin();
     for (; batch_index < progress.batches_done && !(it == loader.end()); ++it) ++batch_index;
@@ -563,6 +573,9 @@ int train(Settings s) {
       return 130;
     }
 
+    sums.loss_sum = parallel::sum(sums.loss_sum);  // --distributed: the ranks' shares
+    sums.correct = parallel::sum(sums.correct);
+    sums.seen = parallel::sum(sums.seen);
     auto eval_start = Clock::now();
     last = evaluate(net, test_set, s.batch_size, classes);
     EpochMetrics m;
@@ -603,7 +616,8 @@ int train(Settings s) {
 
 int run(Settings s) {
   ember::set_num_threads(s.threads);
-  return s.eval_only ? evaluate_only(std::move(s)) : train(std::move(s));
+  return parallel::run_guarded(
+      [&] { return s.eval_only ? evaluate_only(std::move(s)) : train(std::move(s)); });
 }
 
 }  // namespace app

@@ -17,6 +17,7 @@
 #include <ember/ember.h>
 
 #include "app.h"
+#include "distributed.h"
 
 namespace {
 
@@ -142,6 +143,10 @@ int main(int argc, char** argv) {
   cli.add_option("--predict-count", s.predict_count, "How many images --predict shows");
   cli.add_option("--metrics", s.metrics_path,
                  "Write one JSON object per epoch (figures and settings) to this .jsonl file");
+  bool distributed = false;
+  cli.add_flag("--distributed", distributed,
+               "Data-parallel training under mpirun -np N: each rank trains on its shard with "
+               "batch --batch-size / N; rank 0 alone prints and writes files");
   resume->excludes(load);
   eval_only->excludes(resume);
   (void)save;
@@ -158,6 +163,7 @@ int main(int argc, char** argv) {
     s.given_weight_decay = wd->count() > 0;
     s.given_seed = seed->count() > 0;
     check_settings(s);
+    if (distributed) app::parallel::init(&argc, &argv);
   } catch (const CLI::CallForHelp&) {
     std::cout << cli.help();
     return 0;
@@ -169,7 +175,9 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  if (!s.eval_only) install_sigint_handler();  // evaluation is short: Ctrl-C just ends it
+  // Under mpirun, Ctrl-C is mpirun's: it ends every rank (each epoch's checkpoint stays valid).
+  if (!s.eval_only && !app::parallel::enabled())
+    install_sigint_handler();  // evaluation is short: Ctrl-C just ends it
   try {
     return app::run(s);
   } catch (const app::UsageError& e) {
