@@ -12,7 +12,7 @@ quick=false
 jobs=$(nproc)
 
 packages=(g++ make cmake libxsimd-dev zlib1g-dev catch2 libcli11-dev dataset-fashion-mnist
-          libxml2-utils)
+          libxml2-utils libopenmpi-dev openmpi-bin)
 $quick || packages+=(clang clang-format libclang-rt-14-dev)
 bash cmake/install-deps.sh "${packages[@]}"
 
