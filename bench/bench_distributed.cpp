@@ -9,9 +9,10 @@
 //   mlp/epoch/b256/local     one rank's epoch share without any communication: its
 //   DistributedSampler
 //                            shard, batch 256 / N (the compute the ranks do in parallel)
-//   mlp/epoch/b256/ddp_overlap     DDP, 2 buckets (cap 256 KB: last layer + first bias, then the
-//                                  first weight), all-reduces started during backward
-//   mlp/epoch/b256/ddp_no_overlap  DDP, the same 2 buckets, all-reduced after backward
+//   mlp/epoch/b256/ddp_overlap     DDP, 4 buckets (cap 10 KiB: one parameter each, so the last
+//                                  layer's two are ready while the first layer's backward still
+//                                  runs), all-reduces started during backward
+//   mlp/epoch/b256/ddp_no_overlap  DDP, the same 4 buckets, all-reduced after backward
 //   mlp/epoch/b256/ddp_one_bucket  DDP, one bucket (the default 1 MiB cap), after backward
 //   softmax/epoch/b256/{local,ddp_overlap}
 // An epoch is the 60000 Fashion-MNIST training images (shuffled, global batch 256, SGD lr 0.1);
@@ -146,8 +147,8 @@ int main(int argc, char** argv) {
   std::vector<Row> rows;
   rows.push_back(time_allreduce("allreduce/mlp_grads", 784 * 256 + 256 + 256 * 10 + 10, reps));
   rows.push_back(time_allreduce("allreduce/softmax_grads", 784 * 10 + 10, reps));
-  const dist::DDPOptions overlap{.bucket_cap_bytes = 256 << 10, .overlap = true};
-  const dist::DDPOptions no_overlap{.bucket_cap_bytes = 256 << 10, .overlap = false};
+  const dist::DDPOptions overlap{.bucket_cap_bytes = 10 << 10, .overlap = true};
+  const dist::DDPOptions no_overlap{.bucket_cap_bytes = 10 << 10, .overlap = false};
   const dist::DDPOptions one_bucket{.overlap = false};
   rows.push_back(time_epochs("mlp/epoch/b256/local", true, train, reps, nullptr));
   rows.push_back(time_epochs("mlp/epoch/b256/ddp_overlap", true, train, reps, &overlap));
