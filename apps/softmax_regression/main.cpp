@@ -29,6 +29,7 @@
 
 #include "app.h"
 #include "checkpoint.h"
+#include "distributed.h"
 
 namespace {
 
@@ -363,6 +364,11 @@ int main(int argc, char** argv) {
   auto* eval_only = cli.add_flag("--eval-only", s.eval_only,
                                  "Only evaluate the --load checkpoint on the test set")
                         ->group("Checkpoints");
+  bool distributed = false;
+  cli.add_flag("--distributed", distributed,
+               "Data-parallel training under mpirun -np N: each rank trains on its shard with "
+               "batch --batch-size / N; rank 0 alone prints and writes files")
+      ->group("Training");
   resume->excludes(load);
   // --eval-only trains nothing, so it writes no checkpoint, metrics or curves: asking for them
   // is a mistake, not something to drop silently.
@@ -386,6 +392,7 @@ int main(int argc, char** argv) {
         throw app::UsageError(path->get_name() + " needs a " + (path == data ? "folder" : "file") +
                               " name (got an empty one)");
     check_settings(s);
+    if (distributed) app::parallel::init(&argc, &argv);
   } catch (const CLI::CallForHelp&) {
     std::cout << cli.help();
     return 0;
@@ -412,7 +419,9 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (!s.eval_only) install_signal_handlers();  // evaluation is short: Ctrl-C just ends it
+  // Under mpirun, Ctrl-C is mpirun's: it ends every rank (each epoch's checkpoint stays valid).
+  if (!s.eval_only && !app::parallel::enabled())
+    install_signal_handlers();  // evaluation is short: Ctrl-C just ends it
   try {
     return app::run(s);
   } catch (const app::UsageError& e) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <ostream>
@@ -150,6 +151,10 @@ struct AutogradMeta {
   Tensor grad;
   std::shared_ptr<autograd::Node> grad_fn;         // set on op outputs
   std::weak_ptr<autograd::Node> grad_accumulator;  // a leaf's AccumulateGrad node, made lazily
+  // Called in registration order after backward accumulated into this leaf's grad (see
+  // autograd::register_post_accumulate_grad_hook); the id removes one.
+  std::vector<std::pair<std::uint64_t, std::function<void(const Tensor&)>>>
+      post_accumulate_grad_hooks;
 };
 
 struct TensorImpl {
