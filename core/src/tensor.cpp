@@ -10,6 +10,7 @@
 #include <ember/core/generator.h>
 
 #include "allocator.h"
+#include "ops/dispatch.h"
 #include "ops/strided.h"
 
 namespace ember {
@@ -153,6 +154,15 @@ T Tensor::at(std::initializer_list<std::int64_t> index) const {
   }
   detail::check_dtype(*this, dtype_of<T>(), "at");
   return reinterpret_cast<const T*>(storage()->data)[offset];
+}
+
+template <>
+double Tensor::item<double>() const {
+  EMBER_CHECK(numel() == 1, "item: expected a tensor with one element, got shape ",
+              to_string(sizes()));
+  return detail::dispatch(dtype(), [&]<class T>() {
+    return static_cast<double>(reinterpret_cast<const T*>(storage()->data)[storage_offset()]);
+  });
 }
 
 #define EMBER_INSTANTIATE(T)                            \

@@ -62,8 +62,8 @@ void binary_loop(const Tensor& a, const Tensor& b, Tensor& out, F f) {
 template <class F>
 Tensor arithmetic(const char* op, const Tensor& a, const Tensor& b, F f) {
   EMBER_CHECK(a.defined() && b.defined(), op, ": an input is undefined");
-  EMBER_CHECK(a.dtype() == b.dtype(), op, ": dtypes differ: ", a.dtype(), " and ", b.dtype(),
-              " (convert one with .to())");
+  const Dtype type = result_type(a, b);  // compute in the promoted dtype (ops.h)
+  if (a.dtype() != type || b.dtype() != type) return arithmetic(op, a.to(type), b.to(type), f);
   Tensor out = empty(broadcast_shapes(a.sizes(), b.sizes(), op), a.dtype());
   detail::dispatch(a.dtype(),
                    [&]<class T>() { binary_loop<T, T>(a, b, out, f.template operator()<T>()); });
@@ -72,8 +72,9 @@ Tensor arithmetic(const char* op, const Tensor& a, const Tensor& b, F f) {
 
 template <class F>
 Tensor compare(const char* op, const Tensor& a, const Tensor& b, F f) {
-  EMBER_CHECK(a.dtype() == b.dtype(), op, ": dtypes differ: ", a.dtype(), " and ", b.dtype(),
-              " (convert one with .to())");
+  EMBER_CHECK(a.defined() && b.defined(), op, ": an input is undefined");
+  const Dtype type = result_type(a, b);
+  if (a.dtype() != type || b.dtype() != type) return compare(op, a.to(type), b.to(type), f);
   Tensor out = empty(broadcast_shapes(a.sizes(), b.sizes(), op), kUInt8);
   detail::dispatch(a.dtype(), [&]<class T>() {
     binary_loop<T, std::uint8_t>(a, b, out, [&](T x, T y) { return std::uint8_t(f(x, y)); });
@@ -153,12 +154,10 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   return out;
 }
 
-// d(a/b) = da / b - (a / b^2) db. Integer division truncates toward zero; by zero is an error.
+// d(a/b) = da / b - (a / b^2) db. True division, as PyTorch: integers are divided as float32.
 Tensor div(const Tensor& a, const Tensor& b) {
-  if (a.dtype() != kFloat32 && b.dtype() == a.dtype()) {
-    Tensor nz = (b == zeros({}, b.dtype())).sum();
-    EMBER_CHECK(nz.item<std::int64_t>() == 0, "div: integer division by zero");
-  }
+  EMBER_CHECK(a.defined() && b.defined(), "div: an input is undefined");
+  if (!is_floating_point(result_type(a, b))) return div(a.to(kFloat32), b.to(kFloat32));
   Tensor out = arithmetic("div", a, b, []<class T>() {
     return [](T x, T y) {
       return T(x / y);
@@ -237,31 +236,6 @@ Tensor operator/(const Tensor& a, const Tensor& b) {
 Tensor operator-(const Tensor& a) {
   return neg(a);
 }
-Tensor operator+(const Tensor& a, double b) {
-  return add(a, scalar_like(a, b));
-}
-Tensor operator-(const Tensor& a, double b) {
-  return sub(a, scalar_like(a, b));
-}
-Tensor operator*(const Tensor& a, double b) {
-  return mul(a, scalar_like(a, b));
-}
-Tensor operator/(const Tensor& a, double b) {
-  return div(a, scalar_like(a, b));
-}
-Tensor operator+(double a, const Tensor& b) {
-  return add(scalar_like(b, a), b);
-}
-Tensor operator-(double a, const Tensor& b) {
-  return sub(scalar_like(b, a), b);
-}
-Tensor operator*(double a, const Tensor& b) {
-  return mul(scalar_like(b, a), b);
-}
-Tensor operator/(double a, const Tensor& b) {
-  return div(scalar_like(b, a), b);
-}
-
 Tensor eq(const Tensor& a, const Tensor& b) {
   return compare("eq", a, b, [](auto x, auto y) { return x == y; });
 }

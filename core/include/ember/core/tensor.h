@@ -58,8 +58,11 @@ class Tensor {
   T* data_ptr();
   template <class T>
   const T* data_ptr() const;
+  // The one element of a tensor with numel() == 1. item<double>() converts from any dtype (as
+  // libtorch's item<double>()); item<float>, item<std::int64_t>, item<std::uint8_t> need that
+  // dtype.
   template <class T>
-  T item() const;  // the one element of a tensor with numel() == 1
+  T item() const;
   template <class T>
   std::vector<T> to_vector() const;  // row-major copy, for any strides
   template <class T>
@@ -161,6 +164,9 @@ Tensor ones_like(const Tensor& t);
 std::ostream& operator<<(std::ostream& out, const Tensor& t);
 
 // --- template definitions ---
+template <>
+double Tensor::item<double>() const;
+
 namespace detail {
 void check_dtype(const Tensor& t, Dtype want, const char* what);
 }
