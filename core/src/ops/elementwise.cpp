@@ -354,6 +354,10 @@ Tensor& Tensor::zero_() {
 }
 
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
+  EMBER_CHECK(can_cast(result_type(*this, other), dtype()) &&
+                  (is_floating_point(other.dtype()) || alpha == std::trunc(alpha)),
+              "add_: a ", other.dtype(), " other with alpha ", alpha, " can't be added into a ",
+              dtype(), " tensor (float into integer)");
   check_inplace(*this, "add_");
   NoGradGuard guard;
   copy_into(*this,
@@ -362,6 +366,8 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
 }
 
 Tensor& Tensor::mul_(double factor) {
+  EMBER_CHECK(can_cast(result_type(*this, factor), dtype()),
+              "mul_: result type float32 can't be cast to the desired output type ", dtype());
   check_inplace(*this, "mul_");
   NoGradGuard guard;
   copy_into(*this, mul(*this, scalar_like(*this, factor)));

@@ -208,4 +208,17 @@ EMBER_COMPOUND(*, "mul_")
 EMBER_COMPOUND(/, "div_")
 #undef EMBER_COMPOUND
 
+Tensor& Tensor::sub_(const Tensor& other, double alpha) {
+  return alpha == 1.0 ? (*this -= other) : (*this -= other * alpha);
+}
+Tensor& Tensor::mul_(const Tensor& other) {
+  return *this *= other;
+}
+Tensor& Tensor::div_(const Tensor& other) {
+  return *this /= other;
+}
+Tensor& Tensor::div_(double divisor) {
+  return *this /= divisor;
+}
+
 }  // namespace ember

@@ -162,8 +162,11 @@ Tensor transpose(const Tensor& a, std::int64_t dim0, std::int64_t dim1) {
 }
 
 // The gradient of a slice is zero outside the slice and the incoming gradient inside it.
-Tensor Tensor::narrow(std::int64_t d, std::int64_t start, std::int64_t length) const {
+Tensor Tensor::narrow(std::int64_t d, std::int64_t start_in, std::int64_t length) const {
   const auto at = static_cast<std::size_t>(wrap_dim(d, dim(), "narrow"));
+  // A negative start counts from the end, as PyTorch: narrow(0, -2, 2) is the last two.
+  const std::int64_t start =
+      start_in < 0 && start_in >= -sizes()[at] ? start_in + sizes()[at] : start_in;
   EMBER_CHECK(start >= 0 && length >= 0 && start + length <= sizes()[at], "narrow: [", start, ", ",
               start + length, ") is out of range for dim ", at, " of shape ", to_string(sizes()));
   Shape shape = sizes();

@@ -7,16 +7,19 @@
 #include <ostream>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include <ember/core/dtype.h>
 #include <ember/core/error.h>
+#include <ember/core/scalar.h>
 
 namespace ember {
 
 namespace autograd {
 class Node;
 }
+class Generator;
 
 // Bytes shared by a tensor and all its views, 64-byte aligned for SIMD. `version` counts in-place
 // writes, so autograd can tell that a tensor it saved for backward has since been modified.
@@ -76,7 +79,8 @@ class Tensor {
   Tensor t() const;  // transpose(0, 1) of a 2-d tensor
   Tensor unsqueeze(std::int64_t dim) const;
   Tensor squeeze(std::int64_t dim) const;
-  Tensor narrow(std::int64_t dim, std::int64_t start, std::int64_t length) const;
+  Tensor narrow(std::int64_t dim, std::int64_t start,
+                std::int64_t length) const;                   // start < 0: from the end
   Tensor select(std::int64_t dim, std::int64_t index) const;  // drops dim
   Tensor contiguous() const;                                  // *this if already contiguous
   Tensor clone() const;
@@ -93,6 +97,14 @@ class Tensor {
   Tensor exp() const;
   Tensor log() const;
   Tensor matmul(const Tensor& other) const;
+  // The nn::functional activations as methods, as torch.Tensor has them. Declared here but
+  // defined in ember::nn (nn/src/tensor_methods.cpp): core never includes nn, and a program
+  // that calls them links ember::nn (ember::ember does).
+  Tensor sigmoid() const;
+  Tensor tanh() const;
+  Tensor relu() const;
+  Tensor softmax(std::int64_t dim) const;
+  Tensor log_softmax(std::int64_t dim) const;
 
   // --- In-place (bump the version counter; refused on leaves that require grad) ---
   Tensor& zero_();
@@ -100,6 +112,16 @@ class Tensor {
   Tensor& copy_(const Tensor& src);  // same shape (or broadcastable) and dtype
   Tensor& add_(const Tensor& other, double alpha = 1.0);
   Tensor& mul_(double factor);
+  // As x -= alpha * other, x *= other, x /= other (see the compound assignments in ops.h):
+  // promoted, refused when a float result would go into an integer tensor or when `other`
+  // would broadcast this tensor to a larger shape.
+  Tensor& sub_(const Tensor& other, double alpha = 1.0);
+  Tensor& mul_(const Tensor& other);
+  Tensor& div_(const Tensor& other);
+  Tensor& div_(double divisor);
+  // Fill with random numbers from `gen` (the default generator when null), float32 only.
+  Tensor& normal_(double mean = 0.0, double std = 1.0, Generator* gen = nullptr);
+  Tensor& uniform_(double from = 0.0, double to = 1.0, Generator* gen = nullptr);
 
   // --- Autograd ---
   bool requires_grad() const;
@@ -142,13 +164,41 @@ struct TensorImpl {
 };
 
 // --- Factories (float32 unless a dtype is given) ---
-class Generator;
 Tensor empty(const Shape& shape, Dtype dtype = kFloat32);  // uninitialized
 Tensor zeros(const Shape& shape, Dtype dtype = kFloat32);
 Tensor ones(const Shape& shape, Dtype dtype = kFloat32);
 Tensor full(const Shape& shape, double value, Dtype dtype = kFloat32);
 Tensor arange(std::int64_t end, Dtype dtype = kInt64);  // 0, 1, ..., end-1
 Tensor arange(double start, double end, double step = 1.0, Dtype dtype = kFloat32);
+// Nested braces of numbers with the shape inferred, as torch::tensor: tensor({1.f, 2.f}) is a
+// float32 [2], tensor({{1, 2}, {3, 4}}) an int64 [2, 2], tensor(3.5) a 0-d float32. The dtype is
+// float32 if any number is floating, else int64 (bools alone: uint8); or the one given. Ragged
+// lists throw naming the position.
+class TensorData {
+ public:
+  template <class T>
+  requires std::is_arithmetic_v<T> TensorData(T value)
+      : value_(value) {}  // NOLINT(google-explicit-constructor)
+  TensorData(std::initializer_list<TensorData> list) : is_list_(true), list_(list) {}
+
+  bool is_list() const { return is_list_; }
+  const Scalar& value() const { return value_; }
+  const std::vector<TensorData>& list() const { return list_; }
+
+ private:
+  bool is_list_ = false;
+  Scalar value_ = 0;
+  std::vector<TensorData> list_;
+};
+Tensor tensor(const TensorData& data);
+Tensor tensor(const TensorData& data, Dtype dtype);
+
+// Random factories: from `gen`, or from default_generator() (reseed with ember::manual_seed).
+Tensor rand(const Shape& shape);                                          // uniform [0, 1)
+Tensor randn(const Shape& shape);                                         // standard normal
+Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape);  // int64 in [low, high)
+Tensor rand_like(const Tensor& t);
+Tensor randn_like(const Tensor& t);
 Tensor rand(const Shape& shape, Generator& gen);   // uniform [0, 1)
 Tensor randn(const Shape& shape, Generator& gen);  // standard normal
 Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape, Generator& gen);  // int64
