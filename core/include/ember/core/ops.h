@@ -2,6 +2,7 @@
 // Every op checks its inputs and throws ember::Error naming the op and the shapes/dtypes.
 #pragma once
 
+#include <ember/core/indexing.h>
 #include <ember/core/scalar.h>
 #include <ember/core/tensor.h>
 

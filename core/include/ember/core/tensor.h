@@ -19,6 +19,9 @@ namespace ember {
 namespace autograd {
 class Node;
 }
+namespace indexing {
+class TensorIndex;
+}
 class Generator;
 
 // Bytes shared by a tensor and all its views, 64-byte aligned for SIMD. `version` counts in-place
@@ -76,7 +79,16 @@ class Tensor {
   Tensor view(const Shape& shape) const;     // always a view; throws if strides don't allow
   Tensor flatten(std::int64_t start_dim = 0, std::int64_t end_dim = -1) const;
   Tensor transpose(std::int64_t dim0, std::int64_t dim1) const;
-  Tensor t() const;  // transpose(0, 1) of a 2-d tensor
+  Tensor t() const;                         // transpose(0, 1) of a 2-d tensor
+  Tensor permute(const Shape& dims) const;  // dims reordered: out dim i is input dim dims[i]
+
+  // --- Indexing (see <ember/core/indexing.h>: Slice, None, Ellipsis) ---
+  Tensor index(const std::vector<indexing::TensorIndex>& indices) const;
+  Tensor& index_put_(const std::vector<indexing::TensorIndex>& indices, const Tensor& value,
+                     bool accumulate = false);
+  Tensor gather(std::int64_t dim, const Tensor& index) const;
+  Tensor index_select(std::int64_t dim, const Tensor& index) const;
+  Tensor masked_fill(const Tensor& mask, const Scalar& value) const;
   Tensor unsqueeze(std::int64_t dim) const;
   Tensor squeeze(std::int64_t dim) const;
   Tensor narrow(std::int64_t dim, std::int64_t start,
