@@ -2,6 +2,8 @@
 // Every op checks its inputs and throws ember::Error naming the op and the shapes/dtypes.
 #pragma once
 
+#include <optional>
+
 #include <ember/core/indexing.h>
 #include <ember/core/scalar.h>
 #include <ember/core/tensor.h>
@@ -106,6 +108,36 @@ std::tuple<Tensor, Tensor> max(const Tensor& a, std::int64_t dim, bool keepdim =
 Tensor argmax(const Tensor& a, std::int64_t dim, bool keepdim = false);  // first max; NaN wins
 
 Tensor transpose(const Tensor& a, std::int64_t dim0, std::int64_t dim1);
+
+// --- More math (core/src/ops/math.cpp, min_logsumexp.cpp, join.cpp); differentiable for float32
+// as PyTorch's are, NaN propagating as in PyTorch ---
+
+// a^b elementwise, promoted; integers to negative integer powers throw. d/da = b a^(b-1),
+// d/db = a^b log a (0 where a = 0 and b >= 0).
+Tensor pow(const Tensor& a, const Tensor& b);
+Tensor pow(const Tensor& x, const Scalar& exponent);
+Tensor pow(const Scalar& base, const Tensor& x);
+Tensor square(const Tensor& x);  // x * x, same dtype
+Tensor sqrt(const Tensor& x);    // float32 (integers converted); NaN below 0; d/dx = 1 / (2 sqrt x)
+Tensor abs(const Tensor& x);     // same dtype; d/dx = sign(x), 0 at 0 and NaN
+// min(max(x, min), max); either bound may be absent (not both). NaN stays NaN. d/dx = 1 where
+// min <= x <= max, else 0.
+Tensor clamp(const Tensor& x, const std::optional<Scalar>& min, const std::optional<Scalar>& max);
+Tensor clamp_min(const Tensor& x, const Scalar& min);
+Tensor clamp_max(const Tensor& x, const Scalar& max);
+// Elementwise min / max of two broadcast tensors, NaN if either is. The gradient goes to the
+// winner and is halved on ties (as PyTorch).
+Tensor minimum(const Tensor& a, const Tensor& b);
+Tensor maximum(const Tensor& a, const Tensor& b);
+Tensor min(const Tensor& a);  // NaN if any element is NaN; ties share the gradient
+std::tuple<Tensor, Tensor> min(const Tensor& a, std::int64_t dim, bool keepdim = false);
+// log(sum(exp(x))) along dim, stable for |x| up to float max and for rows of -inf (see Note
+// [Stable logsumexp]). [*, K, *] -> [*, *]. Gradient softmax(x) along dim.
+Tensor logsumexp(const Tensor& a, std::int64_t dim, bool keepdim = false);
+// [A, B] and [C, B] along dim 0 -> [A + C, B]; dtypes promoted; other dims must match.
+Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim = 0);
+// n tensors of equal shape S -> a new dim of size n at `dim`: [n, S...] for dim 0.
+Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim = 0);
 
 // Shape the result of broadcasting a and b would have; throws naming `op` and both shapes.
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <tuple>
@@ -106,6 +107,17 @@ class Tensor {
   Tensor max() const;
   std::tuple<Tensor, Tensor> max(std::int64_t dim, bool keepdim = false) const;  // values, indices
   Tensor argmax(std::int64_t dim, bool keepdim = false) const;
+  Tensor min() const;
+  std::tuple<Tensor, Tensor> min(std::int64_t dim, bool keepdim = false) const;  // values, indices
+  Tensor logsumexp(std::int64_t dim, bool keepdim = false) const;
+  Tensor pow(const Scalar& exponent) const;
+  Tensor pow(const Tensor& exponent) const;
+  Tensor square() const;
+  Tensor sqrt() const;
+  Tensor abs() const;
+  Tensor clamp(const std::optional<Scalar>& min, const std::optional<Scalar>& max) const;
+  Tensor clamp_min(const Scalar& min) const;
+  Tensor clamp_max(const Scalar& max) const;
   Tensor exp() const;
   Tensor log() const;
   Tensor matmul(const Tensor& other) const;
