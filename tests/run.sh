@@ -11,7 +11,7 @@ quick=false
 [ "${1:-}" = "--quick" ] && quick=true
 jobs=$(nproc)
 
-packages=(g++ make cmake libxsimd-dev zlib1g-dev catch2 libcli11-dev dataset-fashion-mnist
+packages=(g++ make cmake libxsimd-dev zlib1g-dev catch2 libcli11-dev dataset-fashion-mnist graphviz
           libxml2-utils)
 $quick || packages+=(clang clang-format libclang-rt-14-dev)
 bash cmake/install-deps.sh "${packages[@]}"
