@@ -10,6 +10,7 @@ class AccumulateGrad final : public Node {
   // Holds the leaf weakly: the leaf owns the graph's use of it, not the other way round.
   explicit AccumulateGrad(const Tensor& leaf) : Node("AccumulateGrad"), leaf_(leaf.impl_ptr()) {}
   std::vector<Tensor> apply(const Tensor& grad_out) override;
+  std::shared_ptr<TensorImpl> leaf() const { return leaf_.lock(); }  // null once the leaf is gone
 
  private:
   std::weak_ptr<TensorImpl> leaf_;

@@ -24,7 +24,18 @@ Node::~Node() {
   draining = false;
 }
 
-SavedTensor::SavedTensor(const Tensor& t) : data_(t.detach()), saved_version_(t.version()) {}
+namespace {
+// The shapes of the tensors saved since the last record(): an op builds its SavedTensors just
+// before calling record(), which hands them to the node it makes (for to_dot).
+std::vector<Shape>& pending_saved_shapes() {
+  thread_local std::vector<Shape> shapes;
+  return shapes;
+}
+}  // namespace
+
+SavedTensor::SavedTensor(const Tensor& t) : data_(t.detach()), saved_version_(t.version()) {
+  pending_saved_shapes().push_back(t.sizes());
+}
 
 Tensor SavedTensor::get(const char* op) const {
   EMBER_CHECK(data_.defined(), op,
@@ -94,6 +105,8 @@ void record(const char* name, const std::vector<Tensor>& inputs, Tensor& output,
             BackwardFn backward) {
   auto node = std::make_shared<LambdaNode>(name, std::move(backward));
   for (const Tensor& input : inputs) node->next_edges().push_back(Edge{gradient_edge(input)});
+  node->set_shapes(output.sizes(), std::move(pending_saved_shapes()));
+  pending_saved_shapes().clear();
   AutogradMeta& meta = output.impl()->autograd_meta();
   meta.grad_fn = std::move(node);
   meta.requires_grad = true;

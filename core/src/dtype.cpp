@@ -35,6 +35,10 @@ std::ostream& operator<<(std::ostream& out, Dtype dtype) {
   return out << dtype_name(dtype);
 }
 
+std::ostream& operator<<(std::ostream& out, const Shape& shape) {
+  return out << to_string(shape);
+}
+
 std::string to_string(const Shape& shape) {
   std::ostringstream out;
   out << '[';

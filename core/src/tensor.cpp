@@ -163,6 +163,15 @@ T Tensor::at(std::initializer_list<std::int64_t> index) const {
   return reinterpret_cast<const T*>(storage()->data)[offset];
 }
 
+template <>
+double Tensor::item<double>() const {
+  EMBER_CHECK(numel() == 1, "item: expected a tensor with one element, got shape ",
+              to_string(sizes()));
+  return detail::dispatch(dtype(), [&]<class T>() {
+    return static_cast<double>(reinterpret_cast<const T*>(storage()->data)[storage_offset()]);
+  });
+}
+
 #define EMBER_INSTANTIATE(T)                            \
   template T Tensor::item<T>() const;                   \
   template std::vector<T> Tensor::to_vector<T>() const; \

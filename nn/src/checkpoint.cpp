@@ -17,6 +17,7 @@
 #include <set>
 #include <string_view>
 
+#include <ember/autograd/grad_mode.h>
 #include <ember/core/error.h>
 
 #include "detail/raw_tensor.h"
@@ -219,7 +220,34 @@ std::int64_t scalar_int64(const CheckpointRecord& record) {
   return value;
 }
 
+RecordType record_type_of(Dtype dtype) {
+  switch (dtype) {
+    case Dtype::Int64:
+      return RecordType::Int64;
+    case Dtype::UInt8:
+      return RecordType::UInt8;
+    case Dtype::Float32:
+      break;
+  }
+  return RecordType::Float32;
+}
+
 void copy_record_to_tensor(const CheckpointRecord& record, const Tensor& t) {
+  if (record.type != RecordType::Float32 && record.type == record_type_of(t.dtype())) {
+    // An integer buffer: decode little-endian values, then copy into the tensor's strides.
+    const std::size_t size = record_type_size(record.type);
+    EMBER_CHECK(static_cast<std::int64_t>(record.bytes.size()) ==
+                    t.numel() * static_cast<std::int64_t>(size),
+                "load: entry '", record.name, "' has ", record.bytes.size() / size,
+                " values, the tensor ", t.numel());
+    Tensor decoded = empty(t.sizes(), t.dtype());
+    copy_le(reinterpret_cast<std::byte*>(decoded.storage()->data), record.bytes.data(),
+            static_cast<std::size_t>(t.numel()), size);
+    NoGradGuard guard;
+    Tensor dst = t;
+    dst.copy_(decoded);
+    return;
+  }
   EMBER_CHECK(record.type == RecordType::Float32, "load: entry '", record.name,
               "' must be float32, got ", record_type_name(record.type));
   EMBER_CHECK(static_cast<std::int64_t>(record.bytes.size()) == t.numel() * 4, "load: entry '",
@@ -612,12 +640,17 @@ void save(const nn::Module& module, const std::string& path) {
   for (const auto& [name, p] : module.named_parameters()) {
     records.push_back(detail::record_from_tensor(name, p));
   }
+  for (const auto& [name, b] : module.named_buffers()) {  // as PyTorch's state_dict
+    records.push_back(detail::record_from_tensor(name, b));
+  }
   detail::write_checkpoint(path, detail::CheckpointKind::Module, records);
 }
 
 void load(nn::Module& module, const std::string& path) {
   const auto records = detail::read_checkpoint(path, detail::CheckpointKind::Module);
-  const auto params = module.named_parameters();
+  auto params = module.named_parameters();
+  const auto buffers = module.named_buffers();
+  params.insert(params.end(), buffers.begin(), buffers.end());
   std::map<std::string, const detail::CheckpointRecord*> by_name;
   for (const auto& r : records) by_name[r.name] = &r;
 
@@ -630,9 +663,9 @@ void load(nn::Module& module, const std::string& path) {
                 " of the module is missing from '", path, "' (the module has ", params.size(),
                 " parameters, the file ", records.size(), ")");
     const detail::CheckpointRecord& r = *it->second;
-    EMBER_CHECK(r.type == detail::RecordType::Float32, "load: parameter '", name,
-                "': expected dtype float32, got ", detail::record_type_name(r.type), " in '", path,
-                "'");
+    EMBER_CHECK(r.type == detail::record_type_of(p.dtype()), "load: parameter '", name,
+                "': expected dtype ", p.dtype(), ", got ", detail::record_type_name(r.type),
+                " in '", path, "'");
     EMBER_CHECK(r.shape == p.sizes(), "load: parameter '", name, "': expected shape ",
                 to_string(p.sizes()), ", got ", to_string(r.shape), " in '", path, "'");
   }

@@ -18,6 +18,20 @@ Linear::Linear(std::int64_t in_features, std::int64_t out_features, bool has_bia
   reset_parameters(gen);
 }
 
+Linear::Linear(const LinearOptions& options, Generator& gen)
+    : Linear(options.in_features(), options.out_features(), options.bias(), gen) {}
+
+Linear Linear::clone() const {
+  Linear copy(nullptr);
+  static_cast<Module&>(copy) = Module(type_name());
+  copy.in_features_ = in_features_;
+  copy.out_features_ = out_features_;
+  copy.weight = copy.register_parameter("weight", weight.detach().clone(), true);
+  if (bias.defined()) copy.bias = copy.register_parameter("bias", bias.detach().clone(), true);
+  if (!is_training()) copy.eval();
+  return copy;
+}
+
 void Linear::reset_parameters(Generator& gen) {
   // As torch.nn.Linear.reset_parameters: kaiming_uniform_(a = sqrt(5)) gives
   // gain = sqrt(2 / (1 + 5)) = 1/sqrt(3), bound = gain * sqrt(3 / fan_in) = 1/sqrt(fan_in).

@@ -1,8 +1,12 @@
 // ember::nn::Module: registration, traversal and printing. See module.h.
 #include <ember/nn/module.h>
 
+#include <cxxabi.h>
+
+#include <cstdlib>
 #include <set>
 #include <sstream>
+#include <typeinfo>
 
 #include <ember/core/error.h>
 
@@ -26,43 +30,148 @@ void collect(const Module& module, const std::string& prefix, bool recurse,
 
 }  // namespace
 
+struct Module::State {
+  std::string type_name;  // empty until first asked: then the class name (see type_name())
+  bool training = true;
+  std::vector<std::pair<std::string, Tensor>> parameters;
+  std::vector<std::pair<std::string, Tensor>> buffers;
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> children;
+};
+
+Module::Module() : state_(std::make_shared<State>()) {}
+Module::Module(std::string type_name) : state_(std::make_shared<State>()) {
+  state_->type_name = std::move(type_name);
+}
+Module::Module(std::nullptr_t) {}
+
+namespace {
+// "ember::nn::Linear" or "(anonymous namespace)::Net" -> "Linear", "Net".
+std::string class_name(const std::type_info& type) {
+  int status = 0;
+  char* demangled = abi::__cxa_demangle(type.name(), nullptr, nullptr, &status);
+  std::string name = status == 0 && demangled ? demangled : type.name();
+  std::free(demangled);  // NOLINT: allocated by __cxa_demangle with malloc
+  const std::size_t template_start = name.find('<');
+  const std::size_t colon = name.rfind("::", template_start);
+  return colon == std::string::npos ? name : name.substr(colon + 2);
+}
+}  // namespace
+
+const std::string& Module::type_name() const {
+  if (!state_) {
+    thread_local std::string name;
+    name = class_name(typeid(*this));
+    return name;
+  }
+  if (state_->type_name.empty()) state_->type_name = class_name(typeid(*this));
+  return state_->type_name;
+}
+
+Module::State& Module::state() const {
+  EMBER_CHECK(state_ != nullptr, type_name(),
+              ": this module is an empty holder (made from nullptr); assign it first, e.g. "
+              "fc = register_module(\"fc\", nn::Linear(784, 64))");
+  return *state_;
+}
+
+bool Module::is_training() const {
+  return state().training;
+}
+
+const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& Module::named_children() const {
+  return state().children;
+}
+
+Tensor Module::register_buffer(const std::string& name, Tensor value) {
+  check_name(type_name(), name, "buffer");
+  EMBER_CHECK(value.defined(), type_name(), ": register_buffer('", name,
+              "'): the tensor is undefined");
+  for (const auto& [existing, tensor] : state().buffers)
+    EMBER_CHECK(existing != name, type_name(), ": buffer '", name, "' is already registered");
+  for (const auto& [existing, tensor] : state().parameters)
+    EMBER_CHECK(existing != name, type_name(), ": '", name, "' is already a parameter");
+  value = value.detach();
+  state().buffers.emplace_back(name, value);
+  return value;
+}
+
+std::vector<std::pair<std::string, Tensor>> Module::named_buffers(bool recurse) const {
+  if (!recurse) return state().buffers;
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (const auto& [prefix, module] : named_modules())
+    for (const auto& [name, tensor] : module->state().buffers)
+      out.emplace_back(prefix.empty() ? name : prefix + "." + name, tensor);
+  return out;
+}
+
+std::vector<Tensor> Module::buffers(bool recurse) const {
+  std::vector<Tensor> out;
+  for (auto& [name, tensor] : named_buffers(recurse)) out.push_back(tensor);
+  return out;
+}
+
+std::vector<std::pair<std::string, std::shared_ptr<Module>>> Module::named_modules() const {
+  // Pre-order with an explicit stack; a module reachable twice is listed once (as PyTorch).
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> out;
+  std::set<const State*> seen;
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> stack{
+      {"", std::shared_ptr<Module>(std::shared_ptr<Module>(), const_cast<Module*>(this))}};
+  while (!stack.empty()) {
+    auto [prefix, module] = std::move(stack.back());
+    stack.pop_back();
+    if (!seen.insert(module->state_.get()).second) continue;
+    const auto& children = module->state().children;
+    for (auto it = children.rbegin(); it != children.rend(); ++it)
+      stack.emplace_back(prefix.empty() ? it->first : prefix + "." + it->first, it->second);
+    out.emplace_back(std::move(prefix), std::move(module));
+  }
+  return out;
+}
+
+std::vector<std::shared_ptr<Module>> Module::modules() const {
+  std::vector<std::shared_ptr<Module>> out;
+  for (auto& [name, module] : named_modules()) out.push_back(module);
+  return out;
+}
+
 Tensor Module::forward(const Tensor& /*input*/) {
-  EMBER_CHECK(false, type_name_,
+  EMBER_CHECK(false, type_name(),
               ": forward(input) is not defined for this module (it takes other arguments)");
   return {};
 }
 
 Tensor Module::register_parameter(const std::string& name, Tensor value, bool requires_grad) {
-  check_name(type_name_, name, "parameter");
-  EMBER_CHECK(value.defined(), type_name_, ": register_parameter('", name,
+  check_name(type_name(), name, "parameter");
+  EMBER_CHECK(value.defined(), type_name(), ": register_parameter('", name,
               "'): the tensor is undefined");
-  EMBER_CHECK(value.dtype() == kFloat32, type_name_, ": register_parameter('", name,
+  EMBER_CHECK(value.dtype() == kFloat32, type_name(), ": register_parameter('", name,
               "'): parameters must be float32, got ", dtype_name(value.dtype()));
-  for (const auto& [existing, tensor] : parameters_) {
-    EMBER_CHECK(existing != name, type_name_, ": parameter '", name, "' is already registered");
+  for (const auto& [existing, tensor] : state().parameters) {
+    EMBER_CHECK(existing != name, type_name(), ": parameter '", name, "' is already registered");
   }
-  for (const auto& [existing, child] : children_) {
-    EMBER_CHECK(existing != name, type_name_, ": '", name, "' is already a submodule");
+  for (const auto& [existing, child] : state().children) {
+    EMBER_CHECK(existing != name, type_name(), ": '", name, "' is already a submodule");
   }
   // A parameter is a leaf, as torch.nn.Parameter: one computed by an op keeps its data only.
   if (!value.is_leaf()) value = value.detach();
   value.requires_grad_(requires_grad);
-  parameters_.emplace_back(name, value);
+  state().parameters.emplace_back(name, value);
   return value;
 }
 
 void Module::add_child(const std::string& name, std::shared_ptr<Module> module) {
-  check_name(type_name_, name, "submodule");
-  EMBER_CHECK(module != nullptr, type_name_, ": register_module('", name, "'): the module is null");
-  EMBER_CHECK(module.get() != this, type_name_, ": register_module('", name,
+  check_name(type_name(), name, "submodule");
+  EMBER_CHECK(module != nullptr, type_name(), ": register_module('", name,
+              "'): the module is null");
+  EMBER_CHECK(module.get() != this, type_name(), ": register_module('", name,
               "'): a module cannot contain itself");
-  for (const auto& [existing, child] : children_) {
-    EMBER_CHECK(existing != name, type_name_, ": submodule '", name, "' is already registered");
+  for (const auto& [existing, child] : state().children) {
+    EMBER_CHECK(existing != name, type_name(), ": submodule '", name, "' is already registered");
   }
-  for (const auto& [existing, tensor] : parameters_) {
-    EMBER_CHECK(existing != name, type_name_, ": '", name, "' is already a parameter");
+  for (const auto& [existing, tensor] : state().parameters) {
+    EMBER_CHECK(existing != name, type_name(), ": '", name, "' is already a parameter");
   }
-  children_.emplace_back(name, std::move(module));
+  state().children.emplace_back(name, std::move(module));
 }
 
 namespace {
@@ -84,7 +193,7 @@ void collect(const Module& module, const std::string& prefix, bool recurse,
 }  // namespace
 
 std::vector<std::pair<std::string, Tensor>> Module::named_parameters(bool recurse) const {
-  if (!recurse) return parameters_;
+  if (!recurse) return state().parameters;
   std::vector<std::pair<std::string, Tensor>> out;
   std::set<const TensorImpl*> seen;
   std::set<const Module*> seen_modules;
@@ -100,13 +209,13 @@ std::vector<Tensor> Module::parameters(bool recurse) const {
 
 std::vector<std::shared_ptr<Module>> Module::children() const {
   std::vector<std::shared_ptr<Module>> out;
-  for (const auto& [name, child] : children_) out.push_back(child);
+  for (const auto& [name, child] : state().children) out.push_back(child);
   return out;
 }
 
 void Module::train(bool on) {
-  training_ = on;
-  for (auto& [name, child] : children_) child->train(on);
+  state().training = on;
+  for (auto& [name, child] : state().children) child->train(on);
 }
 
 void Module::zero_grad(bool set_to_none) {
@@ -122,7 +231,7 @@ void Module::zero_grad(bool set_to_none) {
 }
 
 Module& Module::apply(const std::function<void(Module&)>& fn) {
-  for (auto& [name, child] : children_) child->apply(fn);
+  for (auto& [name, child] : state().children) child->apply(fn);
   fn(*this);
   return *this;
 }

@@ -73,16 +73,17 @@ TEST_CASE("fill_ and the factories refuse values the dtype cannot hold", "[range
 }
 
 TEST_CASE("a number in an op with a tensor must fit the tensor's dtype", "[ranges]") {
+  // PyTorch 1.13: an integer number wraps into a uint8 tensor's dtype (u + 300 is u + 44); a float
+  // number with an integer tensor promotes to float32 (see test_promotion.cpp), so nothing to
+  // check.
   Tensor u = zeros({2}, kUInt8);
-  CHECK_THROWS_WITH(u + 300, "add: value 300 cannot be converted to type uint8 without overflow");
-  CHECK_THROWS_WITH(300 - u, Contains("sub: value 300"));
-  CHECK_THROWS_WITH(u * -2, Contains("mul: value -2"));
+  CHECK((u + 300).to_vector<std::uint8_t>() == std::vector<std::uint8_t>{44, 44});
   Tensor i = ones({2}, kInt64);
-  CHECK_THROWS_WITH(i / kNaN, "div: value nan cannot be converted to type int64 without overflow");
-  CHECK_THROWS_WITH(kInf * i, Contains("mul: value inf"));
+  CHECK(std::isnan((i / kNaN).to_vector<float>()[0]));  // torch.ones(2, dtype=torch.long) / nan
+  CHECK((kInf * i).dtype() == kFloat32);
+  // In place there is no promotion: the number must fit the destination.
   CHECK_THROWS_WITH(i.mul_(kNaN),
-                    "mul_: value nan cannot be converted to type int64 without "
-                    "overflow");
+                    "mul_: result type float32 can't be cast to the desired output type int64");
   CHECK_THROWS_WITH(i.add_(i, 1e19), Contains("add_: value 1e+19"));
   CHECK_THROWS_WITH(ones({2}).mul_(1e300), Contains("mul_: value 1e+300"));
   CHECK(i.to_vector<std::int64_t>() == std::vector<std::int64_t>{1, 1});
@@ -100,10 +101,11 @@ TEST_CASE("to() and copy_ refuse values the target dtype cannot hold", "[ranges]
                     Contains("to: value -inf"));
   CHECK_THROWS_WITH(from_vector(std::vector<float>{256.0f}, {1}).to(kUInt8),
                     "to: value 256 cannot be converted to type uint8 without overflow");
-  CHECK_THROWS_WITH(from_vector(std::vector<std::int64_t>{5, -1}, {2}).to(kUInt8),
-                    "to: value -1 cannot be converted to type uint8 without overflow");
-  CHECK_THROWS_WITH(from_vector(std::vector<std::int64_t>{300}, {1}).to(kUInt8),
-                    Contains("to: value 300"));
+  // Integer to integer wraps, as PyTorch (torch.tensor([5, -1, 300]).to(torch.uint8) is
+  // [5, 255, 44]): defined behaviour, unlike a float out of range.
+  CHECK(from_vector(std::vector<std::int64_t>{5, -1, 300}, {3})
+            .to(kUInt8)
+            .to_vector<std::uint8_t>() == std::vector<std::uint8_t>{5, 255, 44});
   // Through a strided view, too.
   Tensor m = from_vector(std::vector<float>{1, 2, NAN, 4}, {2, 2});
   CHECK_THROWS_WITH(m.t().to(kInt64), Contains("to: value nan"));
@@ -129,8 +131,7 @@ TEST_CASE("int64 arithmetic wraps around instead of overflowing", "[ranges]") {
   CHECK((min - 1).item<std::int64_t>() == kMax);
   CHECK((max * 2).item<std::int64_t>() == -2);
   CHECK((-min).item<std::int64_t>() == kMin);
-  CHECK((min / -1).item<std::int64_t>() == kMin);  // traps on x86 when computed directly
-  CHECK((min / 2).item<std::int64_t>() == kMin / 2);
+  CHECK((min / -1).item<float>() == 0x1p63f);  // true division, in float32, as PyTorch
   CHECK(from_vector(std::vector<std::int64_t>{kMax, 1}, {2}).sum().item<std::int64_t>() == kMin);
   // Along a dim: [[max, max], [max, 1]] sums to [2 max, max + 1] = [-2, min].
   CHECK(from_vector(std::vector<std::int64_t>{kMax, kMax, kMax, 1}, {2, 2})

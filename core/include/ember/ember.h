@@ -2,9 +2,11 @@
 #pragma once
 
 #include <ember/autograd/engine.h>
+#include <ember/autograd/function.h>
 #include <ember/autograd/grad_mode.h>
 #include <ember/autograd/gradcheck.h>
 #include <ember/autograd/hooks.h>
+#include <ember/autograd/to_dot.h>
 #include <ember/core/error.h>
 #include <ember/core/generator.h>
 #include <ember/core/ops.h>

@@ -63,8 +63,8 @@ void binary_loop(const Tensor& a, const Tensor& b, Tensor& out, F f) {
 template <class F>
 Tensor arithmetic(const char* op, const Tensor& a, const Tensor& b, F f) {
   EMBER_CHECK(a.defined() && b.defined(), op, ": an input is undefined");
-  EMBER_CHECK(a.dtype() == b.dtype(), op, ": dtypes differ: ", a.dtype(), " and ", b.dtype(),
-              " (convert one with .to())");
+  const Dtype type = result_type(a, b);  // compute in the promoted dtype (ops.h)
+  if (a.dtype() != type || b.dtype() != type) return arithmetic(op, a.to(type), b.to(type), f);
   Tensor out = empty(broadcast_shapes(a.sizes(), b.sizes(), op), a.dtype());
   detail::dispatch(a.dtype(),
                    [&]<class T>() { binary_loop<T, T>(a, b, out, f.template operator()<T>()); });
@@ -73,8 +73,9 @@ Tensor arithmetic(const char* op, const Tensor& a, const Tensor& b, F f) {
 
 template <class F>
 Tensor compare(const char* op, const Tensor& a, const Tensor& b, F f) {
-  EMBER_CHECK(a.dtype() == b.dtype(), op, ": dtypes differ: ", a.dtype(), " and ", b.dtype(),
-              " (convert one with .to())");
+  EMBER_CHECK(a.defined() && b.defined(), op, ": an input is undefined");
+  const Dtype type = result_type(a, b);
+  if (a.dtype() != type || b.dtype() != type) return compare(op, a.to(type), b.to(type), f);
   Tensor out = empty(broadcast_shapes(a.sizes(), b.sizes(), op), kUInt8);
   detail::dispatch(a.dtype(), [&]<class T>() {
     binary_loop<T, std::uint8_t>(a, b, out, [&](T x, T y) { return std::uint8_t(f(x, y)); });
@@ -184,12 +185,10 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   return out;
 }
 
-// d(a/b) = da / b - (a / b^2) db. Integer division truncates toward zero; by zero is an error.
+// d(a/b) = da / b - (a / b^2) db. True division, as PyTorch: integers are divided as float32.
 Tensor div(const Tensor& a, const Tensor& b) {
-  if (a.dtype() != kFloat32 && b.dtype() == a.dtype()) {
-    Tensor nz = (b == zeros({}, b.dtype())).sum();
-    EMBER_CHECK(nz.item<std::int64_t>() == 0, "div: integer division by zero");
-  }
+  EMBER_CHECK(a.defined() && b.defined(), "div: an input is undefined");
+  if (!is_floating_point(result_type(a, b))) return div(a.to(kFloat32), b.to(kFloat32));
   Tensor out = arithmetic("div", a, b, []<class T>() {
     return [](T x, T y) {
       return wrapping_div(x, y);
@@ -268,31 +267,6 @@ Tensor operator/(const Tensor& a, const Tensor& b) {
 Tensor operator-(const Tensor& a) {
   return neg(a);
 }
-Tensor operator+(const Tensor& a, double b) {
-  return add(a, scalar_like(a, b, "add"));
-}
-Tensor operator-(const Tensor& a, double b) {
-  return sub(a, scalar_like(a, b, "sub"));
-}
-Tensor operator*(const Tensor& a, double b) {
-  return mul(a, scalar_like(a, b, "mul"));
-}
-Tensor operator/(const Tensor& a, double b) {
-  return div(a, scalar_like(a, b, "div"));
-}
-Tensor operator+(double a, const Tensor& b) {
-  return add(scalar_like(b, a, "add"), b);
-}
-Tensor operator-(double a, const Tensor& b) {
-  return sub(scalar_like(b, a, "sub"), b);
-}
-Tensor operator*(double a, const Tensor& b) {
-  return mul(scalar_like(b, a, "mul"), b);
-}
-Tensor operator/(double a, const Tensor& b) {
-  return div(scalar_like(b, a, "div"), b);
-}
-
 Tensor eq(const Tensor& a, const Tensor& b) {
   return compare("eq", a, b, [](auto x, auto y) { return x == y; });
 }
@@ -363,10 +337,10 @@ void copy_loop(Tensor& dst, const Tensor& src) {
                           });
 }
 
-// Converting float32 to an integer dtype, or int64 to uint8, can overflow: every source value is
-// checked before anything is written (a float out of range is undefined behaviour in C++).
+// Converting float32 to an integer dtype can overflow, which is undefined behaviour in C++: every
+// source value is checked before anything is written. int64 -> uint8 wraps (mod 256), as PyTorch.
 void check_convertible(const Tensor& src, Dtype to, const char* op) {
-  if (src.dtype() == to || to == kFloat32 || src.dtype() == kUInt8) return;
+  if (src.dtype() != kFloat32 || to == kFloat32) return;
   detail::dispatch(src.dtype(), [&]<class S>() {
     const S* base = reinterpret_cast<const S*>(src.storage()->data);
     detail::for_each_row<1>(src.sizes(), {&src.strides()}, {src.storage_offset()},
@@ -475,6 +449,10 @@ void check_inplace_shape(const Tensor& self, const Tensor& other, const char* op
 
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
   check_inplace_shape(*this, other, "add_");
+  EMBER_CHECK(can_cast(result_type(*this, other), dtype()) &&
+                  (is_floating_point(other.dtype()) || alpha == std::trunc(alpha)),
+              "add_: a ", other.dtype(), " other with alpha ", alpha, " can't be added into a ",
+              dtype(), " tensor (float into integer)");
   const Tensor scale = alpha == 1.0 ? Tensor() : scalar_like(other, alpha, "add_");
   check_inplace(*this, "add_");
   NoGradGuard guard;
@@ -484,6 +462,8 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
 
 Tensor& Tensor::mul_(double factor) {
   EMBER_CHECK(defined(), "mul_: the tensor is undefined");
+  EMBER_CHECK(can_cast(result_type(*this, factor), dtype()),
+              "mul_: result type float32 can't be cast to the desired output type ", dtype());
   const Tensor scale = scalar_like(*this, factor, "mul_");
   check_inplace(*this, "mul_");
   NoGradGuard guard;

@@ -88,12 +88,31 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
   EMBER_CHECK(a_in.dim() >= 1 && b_in.dim() >= 1,
               "matmul: both inputs need at least 1 dim, got shapes ", to_string(a_in.sizes()),
               " and ", to_string(b_in.sizes()));
-  // 1-d operands act as a row vector on the left and a column vector on the right (torch.matmul).
-  if (a_in.dim() == 1) return matmul(a_in.unsqueeze(0), b_in).squeeze(-2);
-  if (b_in.dim() == 1) return matmul(a_in, b_in.unsqueeze(1)).squeeze(-1);
+  // 1-d operands act as a row vector on the left and a column vector on the right, and that dim
+  // is dropped from the result (torch.matmul): [K] @ [K] -> [], [N, K] @ [K] -> [N],
+  // [K] @ [B, K, M] -> [B, M]. Checked here so that errors name the shapes the user passed.
+  if (a_in.dim() == 1 || b_in.dim() == 1) {
+    const std::int64_t ka = a_in.size(-1), kb = b_in.dim() == 1 ? b_in.size(0) : b_in.size(-2);
+    EMBER_CHECK(ka == kb, "matmul: shapes ", to_string(a_in.sizes()), " and ",
+                to_string(b_in.sizes()), " cannot be multiplied (", ka, " != ", kb, ")");
+    Tensor out = matmul(a_in.dim() == 1 ? a_in.unsqueeze(0) : a_in,
+                        b_in.dim() == 1 ? b_in.unsqueeze(1) : b_in);
+    if (b_in.dim() == 1) out = out.squeeze(-1);
+    if (a_in.dim() == 1) out = out.squeeze(b_in.dim() == 1 ? -1 : -2);
+    return out;
+  }
   EMBER_CHECK(a_in.size(-1) == b_in.size(-2), "matmul: shapes ", to_string(a_in.sizes()), " and ",
               to_string(b_in.sizes()), " cannot be multiplied (", a_in.size(-1),
               " != ", b_in.size(-2), ")");
+  // Batch dims broadcast (checked here too, so the error shows both whole shapes).
+  const Shape& sa = a_in.sizes();
+  const Shape& sb = b_in.sizes();
+  for (std::size_t i = 3; i <= std::min(sa.size(), sb.size()); ++i) {
+    const std::int64_t da = sa[sa.size() - i], db = sb[sb.size() - i];
+    EMBER_CHECK(da == db || da == 1 || db == 1, "matmul: shapes ", to_string(sa), " and ",
+                to_string(sb), " have batch dims that cannot be broadcast together (", da, " vs ",
+                db, ")");
+  }
   const Tensor a = a_in.detach(), b = b_in.detach();
   Tensor out = a.dim() == 2 && b.dim() == 2 ? mm(a, b) : bmm(a, b);
   if (autograd::needs_graph({&a_in, &b_in})) {

@@ -172,12 +172,15 @@ Tensor transpose(const Tensor& a, std::int64_t dim0, std::int64_t dim1) {
 }
 
 // The gradient of a slice is zero outside the slice and the incoming gradient inside it.
-Tensor Tensor::narrow(std::int64_t d, std::int64_t start, std::int64_t length) const {
+Tensor Tensor::narrow(std::int64_t d, std::int64_t start_in, std::int64_t length) const {
   EMBER_CHECK(dim() > 0, "narrow: narrow() cannot be applied to a 0-dim tensor");
   const auto at = static_cast<std::size_t>(wrap_dim(d, dim(), "narrow"));
+  // A negative start counts from the end, as PyTorch: narrow(0, -2, 2) is the last two.
+  const std::int64_t start =
+      start_in < 0 && start_in >= -sizes()[at] ? start_in + sizes()[at] : start_in;
   // start <= size - length, not start + length <= size: the sum may overflow.
   EMBER_CHECK(start >= 0 && length >= 0 && length <= sizes()[at] && start <= sizes()[at] - length,
-              "narrow: start ", start, " and length ", length, " are out of range for dim ", at,
+              "narrow: start ", start_in, " and length ", length, " are out of range for dim ", at,
               " of shape ", to_string(sizes()));
   Shape shape = sizes();
   shape[at] = length;

@@ -33,6 +33,14 @@ class Node {
   virtual void release_saved() {}
 
   const std::string& name() const { return name_; }  // e.g. "MulBackward"
+  // What autograd::to_dot prints: the shape of the op's output and of each tensor it saved for
+  // backward (filled in by record()).
+  const Shape& output_shape() const { return output_shape_; }
+  const std::vector<Shape>& saved_shapes() const { return saved_shapes_; }
+  void set_shapes(Shape output, std::vector<Shape> saved) {
+    output_shape_ = std::move(output);
+    saved_shapes_ = std::move(saved);
+  }
   std::vector<Edge>& next_edges() { return next_edges_; }
   const std::vector<Edge>& next_edges() const { return next_edges_; }
   bool needs_grad(std::size_t input) const {
@@ -42,6 +50,8 @@ class Node {
  private:
   std::string name_;
   std::vector<Edge> next_edges_;
+  Shape output_shape_;
+  std::vector<Shape> saved_shapes_;
 };
 
 // A tensor saved in forward for use in backward. It keeps the data but not the graph (no cycle

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ember {
@@ -33,9 +34,15 @@ constexpr Dtype dtype_of<std::uint8_t>() {
   return kUInt8;
 }
 
-// Sizes or strides, outermost dim first.
-using Shape = std::vector<std::int64_t>;
-std::string to_string(const Shape& shape);  // "[256, 784]"
+// Sizes or strides, outermost dim first. A std::vector in all but name: its own type so that
+// `std::cout << t.sizes()` finds the printer below (as libtorch's IntArrayRef prints).
+struct Shape : std::vector<std::int64_t> {
+  using std::vector<std::int64_t>::vector;
+  Shape() = default;
+  Shape(std::vector<std::int64_t> v) : std::vector<std::int64_t>(std::move(v)) {}  // NOLINT
+};
+std::string to_string(const Shape& shape);                        // "[256, 784]"
+std::ostream& operator<<(std::ostream& out, const Shape& shape);  // [256, 784]
 std::int64_t numel_of(const Shape& shape);  // throws if a size is negative or it overflows
 // A dim in [-rank, rank) made non-negative; throws naming `op` when out of range.
 std::int64_t wrap_dim(std::int64_t dim, std::int64_t rank, const char* op);

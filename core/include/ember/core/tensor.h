@@ -5,19 +5,26 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include <ember/core/dtype.h>
 #include <ember/core/error.h>
+#include <ember/core/scalar.h>
 
 namespace ember {
 
 namespace autograd {
 class Node;
 }
+namespace indexing {
+class TensorIndex;
+}
+class Generator;
 
 // Bytes shared by a tensor and all its views, 64-byte aligned for SIMD. `version` counts in-place
 // writes, so autograd can tell that a tensor it saved for backward has since been modified.
@@ -60,8 +67,11 @@ class Tensor {
   T* data_ptr();
   template <class T>
   const T* data_ptr() const;
+  // The one element of a tensor with numel() == 1. item<double>() converts from any dtype (as
+  // libtorch's item<double>()); item<float>, item<std::int64_t>, item<std::uint8_t> need that
+  // dtype.
   template <class T>
-  T item() const;  // the one element of a tensor with numel() == 1
+  T item() const;
   template <class T>
   std::vector<T> to_vector() const;  // row-major copy, for any strides
   template <class T>
@@ -72,10 +82,20 @@ class Tensor {
   Tensor view(const Shape& shape) const;     // always a view; throws if strides don't allow
   Tensor flatten(std::int64_t start_dim = 0, std::int64_t end_dim = -1) const;
   Tensor transpose(std::int64_t dim0, std::int64_t dim1) const;
-  Tensor t() const;  // transpose(0, 1) of a 2-d tensor
+  Tensor t() const;                         // transpose(0, 1) of a 2-d tensor
+  Tensor permute(const Shape& dims) const;  // dims reordered: out dim i is input dim dims[i]
+
+  // --- Indexing (see <ember/core/indexing.h>: Slice, None, Ellipsis) ---
+  Tensor index(const std::vector<indexing::TensorIndex>& indices) const;
+  Tensor& index_put_(const std::vector<indexing::TensorIndex>& indices, const Tensor& value,
+                     bool accumulate = false);
+  Tensor gather(std::int64_t dim, const Tensor& index) const;
+  Tensor index_select(std::int64_t dim, const Tensor& index) const;
+  Tensor masked_fill(const Tensor& mask, const Scalar& value) const;
   Tensor unsqueeze(std::int64_t dim) const;
   Tensor squeeze(std::int64_t dim) const;
-  Tensor narrow(std::int64_t dim, std::int64_t start, std::int64_t length) const;
+  Tensor narrow(std::int64_t dim, std::int64_t start,
+                std::int64_t length) const;                   // start < 0: from the end
   Tensor select(std::int64_t dim, std::int64_t index) const;  // drops dim
   Tensor contiguous() const;                                  // *this if already contiguous
   Tensor clone() const;
@@ -91,9 +111,28 @@ class Tensor {
   Tensor max() const;
   std::tuple<Tensor, Tensor> max(std::int64_t dim, bool keepdim = false) const;  // values, indices
   Tensor argmax(std::int64_t dim, bool keepdim = false) const;
+  Tensor min() const;
+  std::tuple<Tensor, Tensor> min(std::int64_t dim, bool keepdim = false) const;  // values, indices
+  Tensor logsumexp(std::int64_t dim, bool keepdim = false) const;
+  Tensor pow(const Scalar& exponent) const;
+  Tensor pow(const Tensor& exponent) const;
+  Tensor square() const;
+  Tensor sqrt() const;
+  Tensor abs() const;
+  Tensor clamp(const std::optional<Scalar>& min, const std::optional<Scalar>& max) const;
+  Tensor clamp_min(const Scalar& min) const;
+  Tensor clamp_max(const Scalar& max) const;
   Tensor exp() const;
   Tensor log() const;
   Tensor matmul(const Tensor& other) const;
+  // The nn::functional activations as methods, as torch.Tensor has them. Declared here but
+  // defined in ember::nn (nn/src/tensor_methods.cpp): core never includes nn, and a program
+  // that calls them links ember::nn (ember::ember does).
+  Tensor sigmoid() const;
+  Tensor tanh() const;
+  Tensor relu() const;
+  Tensor softmax(std::int64_t dim) const;
+  Tensor log_softmax(std::int64_t dim) const;
 
   // --- In-place (bump the version counter; refused on leaves that require grad) ---
   Tensor& zero_();
@@ -105,6 +144,16 @@ class Tensor {
   Tensor& copy_(const Tensor& src);
   Tensor& add_(const Tensor& other, double alpha = 1.0);
   Tensor& mul_(double factor);
+  // As x -= alpha * other, x *= other, x /= other (see the compound assignments in ops.h):
+  // promoted, refused when a float result would go into an integer tensor or when `other`
+  // would broadcast this tensor to a larger shape.
+  Tensor& sub_(const Tensor& other, double alpha = 1.0);
+  Tensor& mul_(const Tensor& other);
+  Tensor& div_(const Tensor& other);
+  Tensor& div_(double divisor);
+  // Fill with random numbers from `gen` (the default generator when null), float32 only.
+  Tensor& normal_(double mean = 0.0, double std = 1.0, Generator* gen = nullptr);
+  Tensor& uniform_(double from = 0.0, double to = 1.0, Generator* gen = nullptr);
 
   // --- Autograd ---
   bool requires_grad() const;
@@ -136,6 +185,7 @@ class GradSlot {
   GradSlot(const GradSlot&) = default;
   const Tensor& get() const { return grad_; }
   operator const Tensor&() const { return grad_; }
+  Tensor& zero_() { return grad_.zero_(); }  // PyTorch's `w.grad.zero_()`: same shape, no check
 
  private:
   friend class Tensor;
@@ -169,13 +219,41 @@ struct TensorImpl {
 };
 
 // --- Factories (float32 unless a dtype is given) ---
-class Generator;
 Tensor empty(const Shape& shape, Dtype dtype = kFloat32);  // uninitialized
 Tensor zeros(const Shape& shape, Dtype dtype = kFloat32);
 Tensor ones(const Shape& shape, Dtype dtype = kFloat32);
 Tensor full(const Shape& shape, double value, Dtype dtype = kFloat32);
 Tensor arange(std::int64_t end, Dtype dtype = kInt64);  // 0, 1, ..., end-1
 Tensor arange(double start, double end, double step = 1.0, Dtype dtype = kFloat32);
+// Nested braces of numbers with the shape inferred, as torch::tensor: tensor({1.f, 2.f}) is a
+// float32 [2], tensor({{1, 2}, {3, 4}}) an int64 [2, 2], tensor(3.5) a 0-d float32. The dtype is
+// float32 if any number is floating, else int64 (bools alone: uint8); or the one given. Ragged
+// lists throw naming the position.
+class TensorData {
+ public:
+  template <class T>
+  requires std::is_arithmetic_v<T> TensorData(T value)
+      : value_(value) {}  // NOLINT(google-explicit-constructor)
+  TensorData(std::initializer_list<TensorData> list) : is_list_(true), list_(list) {}
+
+  bool is_list() const { return is_list_; }
+  const Scalar& value() const { return value_; }
+  const std::vector<TensorData>& list() const { return list_; }
+
+ private:
+  bool is_list_ = false;
+  Scalar value_ = 0;
+  std::vector<TensorData> list_;
+};
+Tensor tensor(const TensorData& data);
+Tensor tensor(const TensorData& data, Dtype dtype);
+
+// Random factories: from `gen`, or from default_generator() (reseed with ember::manual_seed).
+Tensor rand(const Shape& shape);                                          // uniform [0, 1)
+Tensor randn(const Shape& shape);                                         // standard normal
+Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape);  // int64 in [low, high)
+Tensor rand_like(const Tensor& t);
+Tensor randn_like(const Tensor& t);
 Tensor rand(const Shape& shape, Generator& gen);   // uniform [0, 1)
 Tensor randn(const Shape& shape, Generator& gen);  // standard normal
 Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape, Generator& gen);  // int64
@@ -191,6 +269,9 @@ Tensor ones_like(const Tensor& t);
 std::ostream& operator<<(std::ostream& out, const Tensor& t);
 
 // --- template definitions ---
+template <>
+double Tensor::item<double>() const;
+
 namespace detail {
 void check_dtype(const Tensor& t, Dtype want, const char* what);
 }

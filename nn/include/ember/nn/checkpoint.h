@@ -106,6 +106,7 @@ std::vector<CheckpointRecord> parse_checkpoint(std::span<const std::byte> file,
                                                const std::string& path, CheckpointKind kind);
 
 // Copies a float32 record into a tensor of the same numel (any strides), without a graph.
+RecordType record_type_of(Dtype dtype);  // how a tensor of this dtype is stored
 void copy_record_to_tensor(const CheckpointRecord& record, const Tensor& t);
 double scalar_double(const CheckpointRecord& record);
 std::int64_t scalar_int64(const CheckpointRecord& record);
