@@ -13,7 +13,8 @@ quick=false
 jobs=$(nproc)
 
 packages=(g++ make cmake libxsimd-dev zlib1g-dev catch2 libcli11-dev libfmt-dev nlohmann-json3-dev
-          dataset-fashion-mnist libxml2-utils help2man graphviz libopenmpi-dev openmpi-bin)
+          libcairo2-dev pkg-config fonts-dejavu-core help2man dataset-fashion-mnist libxml2-utils
+          graphviz libopenmpi-dev openmpi-bin)
 $quick || packages+=(clang clang-format libclang-rt-14-dev)
 bash cmake/install-deps.sh "${packages[@]}"
 

@@ -107,6 +107,10 @@ std::string read_text(const std::string& file) {
     throw RuntimeError("cannot open " + file + ", the checkpoint's sidecar" +
                            (fs::exists(file, ec) ? " (not a regular file)" : ""),
                        kReadHint);
+  // A sidecar holds a line of figures per epoch: far below this even at --epochs 1000000.
+  constexpr std::uintmax_t kMaxSidecarBytes = std::uintmax_t{1} << 30;
+  if (fs::file_size(file, ec) > kMaxSidecarBytes)
+    throw RuntimeError(file + " is larger than 1 GiB: not a sidecar written by --save", kReadHint);
   std::ifstream in(file, std::ios::binary);
   if (!in) throw RuntimeError("cannot open " + file + ", the checkpoint's sidecar", kReadHint);
   std::stringstream text;

@@ -4,7 +4,8 @@
 
 #include <ember/nn/checkpoint.h>
 
-#include <zlib.h>
+#include <cairo.h>
+#include <fontconfig/fontconfig.h>
 
 #include <algorithm>
 #include <cctype>
@@ -13,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <span>
 
 namespace app {
@@ -75,137 +77,98 @@ std::string base64(const std::vector<std::uint8_t>& bytes) {
   return out;
 }
 
-// A 5x7 bitmap font for the PNG grid's labels: upper-case letters, digits, '-' and '/'. Each
-// glyph is seven rows of five pixels, '#' set.
-const char* glyph(char c) {
-  // clang-format off
-  switch (c) {
-    case 'A': return ".###.#...##...#######...##...##...#";
-    case 'B': return "####.#...##...#####.#...##...#####.";
-    case 'C': return ".###.#...##....#....#....#...#.###.";
-    case 'D': return "####.#...##...##...##...##...#####.";
-    case 'E': return "######....#....####.#....#....#####";
-    case 'F': return "######....#....####.#....#....#....";
-    case 'G': return ".###.#...##....#.####...##...#.####";
-    case 'H': return "#...##...##...#######...##...##...#";
-    case 'I': return ".###...#....#....#....#....#...###.";
-    case 'J': return "..###...#....#....#....#.#..#..##..";
-    case 'K': return "#...##..#.#.#..##...#.#..#..#.#...#";
-    case 'L': return "#....#....#....#....#....#....#####";
-    case 'M': return "#...###.###.#.##.#.##...##...##...#";
-    case 'N': return "#...##...###..##.#.##..###...##...#";
-    case 'O': return ".###.#...##...##...##...##...#.###.";
-    case 'P': return "####.#...##...#####.#....#....#....";
-    case 'Q': return ".###.#...##...##...##.#.##..#..##.#";
-    case 'R': return "####.#...##...#####.#.#..#..#.#...#";
-    case 'S': return ".#####....#.....###.....#....#####.";
-    case 'T': return "#####..#....#....#....#....#....#..";
-    case 'U': return "#...##...##...##...##...##...#.###.";
-    case 'V': return "#...##...##...##...##...#.#.#...#..";
-    case 'W': return "#...##...##...##.#.##.#.##.#.#.#.#.";
-    case 'X': return "#...##...#.#.#...#...#.#.#...##...#";
-    case 'Y': return "#...##...#.#.#...#....#....#....#..";
-    case 'Z': return "#####....#...#...#...#...#....#####";
-    case '0': return ".###.#...##..###.#.###..##...#.###.";
-    case '1': return "..#...##....#....#....#....#...###.";
-    case '2': return ".###.#...#....#...#...#...#...#####";
-    case '3': return "#####...#...#.....#.....##...#.###.";
-    case '4': return "...#...##..#.#.#..#.#####...#....#.";
-    case '5': return "######....####.....#....##...#.###.";
-    case '6': return "..##..#...#....####.#...##...#.###.";
-    case '7': return "#####....#...#...#...#....#....#...";
-    case '8': return ".###.#...##...#.###.#...##...#.###.";
-    case '9': return ".###.#...##...#.####....#...#..##..";
-    case '-': return "...............#####...............";
-    case '/': return "....#....#...#...#...#...#....#....";
-    default: return nullptr;  // a space, or a character the font lacks: left blank
-  }
-  // clang-format on
+// --- cairo: the PNG grid and every PNG image ---
+
+// Owners that release cairo objects whatever happens.
+struct SurfaceDeleter {
+  void operator()(cairo_surface_t* s) const { cairo_surface_destroy(s); }
+};
+struct ContextDeleter {
+  void operator()(cairo_t* c) const { cairo_destroy(c); }
+};
+using Surface = std::unique_ptr<cairo_surface_t, SurfaceDeleter>;
+using Context = std::unique_ptr<cairo_t, ContextDeleter>;
+
+Surface make_surface(std::int64_t width, std::int64_t height) {
+  if (width < 1 || height < 1 || width > 32767 || height > 32767)
+    throw RuntimeError(
+        format("PNG: cannot draw a %lld x %lld picture", (long long)width, (long long)height),
+        "use a smaller --predict-count");
+  Surface surface(cairo_image_surface_create(CAIRO_FORMAT_RGB24, static_cast<int>(width),
+                                             static_cast<int>(height)));
+  if (cairo_surface_status(surface.get()) != CAIRO_STATUS_SUCCESS)
+    throw RuntimeError(
+        std::string("PNG: ") + cairo_status_to_string(cairo_surface_status(surface.get())),
+        "out of memory?");
+  return surface;
 }
 
-constexpr int kGlyphW = 5, kGlyphH = 7;
-
-// An RGB canvas for the PNG grid.
-struct Canvas {
-  std::int64_t width, height;
-  std::vector<std::uint8_t> rgb;
-  Canvas(std::int64_t w, std::int64_t h)
-      : width(w), height(h), rgb(static_cast<std::size_t>(w * h * 3), 255) {}
-  void set(std::int64_t x, std::int64_t y, std::uint8_t r, std::uint8_t g, std::uint8_t b) {
-    if (x < 0 || y < 0 || x >= width || y >= height) return;
-    std::size_t i = static_cast<std::size_t>((y * width + x) * 3);
-    rgb[i] = r;
-    rgb[i + 1] = g;
-    rgb[i + 2] = b;
-  }
-  // Upper-cased text centred on cx, its top at y, each font pixel `scale` pixels wide.
-  void text(const std::string& s, std::int64_t cx, std::int64_t y, int scale, std::uint8_t r,
-            std::uint8_t g, std::uint8_t b) {
-    std::int64_t advance = (kGlyphW + 1) * scale;
-    std::int64_t x0 = cx - (static_cast<std::int64_t>(s.size()) * advance - scale) / 2;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-      const char* bits = glyph(static_cast<char>(std::toupper(static_cast<unsigned char>(s[i]))));
-      if (!bits) continue;
-      for (int row = 0; row < kGlyphH; ++row)
-        for (int col = 0; col < kGlyphW; ++col)
-          if (bits[row * kGlyphW + col] == '#')
-            for (int dy = 0; dy < scale; ++dy)
-              for (int dx = 0; dx < scale; ++dx)
-                set(x0 + static_cast<std::int64_t>(i) * advance + col * scale + dx,
-                    y + row * scale + dy, r, g, b);
+// Pixels (gray or RGB, rows top to bottom) copied into an RGB24 surface.
+Surface surface_from(const std::vector<std::uint8_t>& pixels, std::int64_t width,
+                     std::int64_t height, int channels) {
+  Surface surface = make_surface(width, height);
+  cairo_surface_flush(surface.get());
+  unsigned char* data = cairo_image_surface_get_data(surface.get());
+  const int stride = cairo_image_surface_get_stride(surface.get());
+  for (std::int64_t y = 0; y < height; ++y) {
+    auto* row = reinterpret_cast<std::uint32_t*>(data + y * stride);
+    for (std::int64_t x = 0; x < width; ++x) {
+      const std::size_t i = static_cast<std::size_t>((y * width + x) * channels);
+      const std::uint32_t r = pixels[i], g = channels == 1 ? r : pixels[i + 1],
+                          b = channels == 1 ? r : pixels[i + 2];
+      row[x] = r << 16 | g << 8 | b;  // RGB24: native-endian xRGB
     }
   }
-};
-
-void append_u32(std::vector<std::uint8_t>& out, std::uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(v >> shift));
+  cairo_surface_mark_dirty(surface.get());
+  return surface;
 }
 
-void append_chunk(std::vector<std::uint8_t>& out, const char type[5],
-                  const std::vector<std::uint8_t>& data) {
-  append_u32(out, static_cast<std::uint32_t>(data.size()));
-  std::size_t start = out.size();
-  out.insert(out.end(), type, type + 4);
-  out.insert(out.end(), data.begin(), data.end());
-  // The CRC covers the chunk type and data (PNG spec, 5.3).
-  uLong crc = crc32(0L, Z_NULL, 0);
-  crc = crc32(crc, out.data() + start, static_cast<uInt>(out.size() - start));
-  append_u32(out, static_cast<std::uint32_t>(crc));
+cairo_status_t append_bytes(void* closure, const unsigned char* data, unsigned int length) {
+  auto* out = static_cast<std::vector<std::uint8_t>*>(closure);
+  out->insert(out->end(), data, data + length);
+  return CAIRO_STATUS_SUCCESS;
+}
+
+std::vector<std::uint8_t> png_of(cairo_surface_t* surface) {
+  std::vector<std::uint8_t> png;
+  const cairo_status_t status = cairo_surface_write_to_png_stream(surface, append_bytes, &png);
+  if (status != CAIRO_STATUS_SUCCESS)
+    throw RuntimeError(std::string("PNG: ") + cairo_status_to_string(status), "out of memory?");
+  return png;
+}
+
+// cairo and fontconfig keep font caches for the whole process. Released at exit, so that leak
+// checkers (LeakSanitizer in the sanitize preset) see only real leaks.
+void release_font_caches_at_exit() {
+  static const bool registered = [] {
+    std::atexit([] {
+      cairo_debug_reset_static_data();
+      FcFini();
+    });
+    return true;
+  }();
+  (void)registered;
+}
+
+// `text` centred on cx with its baseline at y, shrunk to fit `width` if it must.
+void centred_text(cairo_t* cr, const std::string& text, double cx, double y, double width) {
+  cairo_set_font_size(cr, 12);
+  cairo_text_extents_t extents{};
+  cairo_text_extents(cr, text.c_str(), &extents);
+  if (extents.x_advance > width) {
+    cairo_set_font_size(cr, 12 * width / extents.x_advance);
+    cairo_text_extents(cr, text.c_str(), &extents);
+  }
+  cairo_move_to(cr, cx - extents.x_advance / 2, y);
+  cairo_show_text(cr, text.c_str());
 }
 
 }  // namespace
 
 std::vector<std::uint8_t> encode_png(const std::vector<std::uint8_t>& pixels, std::int64_t width,
                                      std::int64_t height, int channels) {
-  const std::size_t row_bytes = static_cast<std::size_t>(width * channels);
-  // Each row is preceded by its filter type, 0 (none).
-  std::vector<std::uint8_t> raw;
-  raw.reserve(static_cast<std::size_t>(height) * (row_bytes + 1));
-  for (std::int64_t y = 0; y < height; ++y) {
-    raw.push_back(0);
-    auto row =
-        pixels.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(y) * row_bytes);
-    raw.insert(raw.end(), row, row + static_cast<std::ptrdiff_t>(row_bytes));
-  }
-  uLongf packed_size = compressBound(static_cast<uLong>(raw.size()));
-  std::vector<std::uint8_t> packed(packed_size);
-  if (compress2(packed.data(), &packed_size, raw.data(), static_cast<uLong>(raw.size()), 9) != Z_OK)
-    throw RuntimeError("PNG: zlib's compress2 failed", "out of memory?");
-  packed.resize(packed_size);
-
-  std::vector<std::uint8_t> out = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-  std::vector<std::uint8_t> header;
-  append_u32(header, static_cast<std::uint32_t>(width));
-  append_u32(header, static_cast<std::uint32_t>(height));
-  header.push_back(8);                      // bit depth
-  header.push_back(channels == 1 ? 0 : 2);  // colour type: gray or RGB
-  header.push_back(0);                      // deflate
-  header.push_back(0);                      // adaptive filtering
-  header.push_back(0);                      // no interlace
-  append_chunk(out, "IHDR", header);
-  append_chunk(out, "IDAT", packed);
-  append_chunk(out, "IEND", {});
-  return out;
+  Surface surface = surface_from(pixels, width, height, channels);
+  return png_of(surface.get());
 }
 
 std::string curves_svg(const std::vector<EpochMetrics>& history, const std::string& title) {
@@ -324,7 +287,7 @@ std::string curves_svg(const std::vector<EpochMetrics>& history, const std::stri
 }
 
 std::string predictions_svg(const std::vector<Prediction>& images, std::int64_t columns) {
-  constexpr double kScale = 3, kCellW = 112, kTextH = 40, kPad = 10;
+  constexpr double kScale = 3, kCellW = 132, kTextH = 40, kPad = 10;
   const std::int64_t count = static_cast<std::int64_t>(images.size());
   const std::int64_t cols = std::max<std::int64_t>(1, std::min(columns, count));
   const std::int64_t rows = (count + cols - 1) / cols;
@@ -335,7 +298,7 @@ std::string predictions_svg(const std::vector<Prediction>& images, std::int64_t 
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
       "<svg xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" "
       "width=\"%g\" height=\"%g\" viewBox=\"0 0 %g %g\" "
-      "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"12\">\n",
+      "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"11\">\n",
       w, h, w, h);
   svg += format("<rect width=\"%g\" height=\"%g\" fill=\"white\"/>\n", w, h);
   for (std::int64_t i = 0; i < count; ++i) {
@@ -345,10 +308,11 @@ std::string predictions_svg(const std::vector<Prediction>& images, std::int64_t 
     bool right = p.truth == p.predicted;
     std::string uri = "data:image/png;base64," + base64(encode_png(p.pixels, p.width, p.height, 1));
     svg += format("<g class=\"prediction\" data-index=\"%lld\">\n", (long long)i);
-    svg += format("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", cx, y + 13,
-                  xml_escape(p.truth).c_str());
-    svg += format("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"%s\">%s</text>\n", cx,
-                  y + 29, right ? "#008000" : "#d00000", xml_escape(p.predicted).c_str());
+    svg += format("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">true: %s</text>\n", cx,
+                  y + 13, xml_escape(p.truth).c_str());
+    svg += format(
+        "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"%s\">predicted: %s</text>\n", cx,
+        y + 29, right ? "#008000" : "#d00000", xml_escape(p.predicted).c_str());
     svg += format(
         "<image x=\"%.1f\" y=\"%.1f\" width=\"%g\" height=\"%g\" "
         "style=\"image-rendering:pixelated\" preserveAspectRatio=\"none\" ",
@@ -361,31 +325,41 @@ std::string predictions_svg(const std::vector<Prediction>& images, std::int64_t 
 
 std::vector<std::uint8_t> predictions_png(const std::vector<Prediction>& images,
                                           std::int64_t columns) {
-  constexpr std::int64_t kScale = 4, kFont = 2, kCellW = 132, kPad = 8;
-  constexpr std::int64_t kLine = kGlyphH * kFont;  // 14
+  constexpr std::int64_t kScale = 4, kCellW = 132, kPad = 8, kLine = 16;
   const std::int64_t count = static_cast<std::int64_t>(images.size());
   const std::int64_t cols = std::max<std::int64_t>(1, std::min(columns, count));
   const std::int64_t rows = (count + cols - 1) / cols;
   const std::int64_t image_h = images.empty() ? 28 * kScale : images[0].height * kScale;
-  const std::int64_t cell_h = kPad + kLine + 4 + kLine + 6 + image_h + kPad;
-  Canvas canvas(cols * kCellW, rows * cell_h);
+  const std::int64_t cell_h = kPad + 2 * kLine + 6 + image_h + kPad;
+  Surface surface = make_surface(cols * kCellW, rows * cell_h);
+  Context context(cairo_create(surface.get()));
+  cairo_t* cr = context.get();
+  cairo_set_source_rgb(cr, 1, 1, 1);
+  cairo_paint(cr);
+  release_font_caches_at_exit();
+  cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
   for (std::int64_t i = 0; i < count; ++i) {
     const Prediction& p = images[static_cast<std::size_t>(i)];
-    std::int64_t x = (i % cols) * kCellW, y = (i / cols) * cell_h + kPad, cx = x + kCellW / 2;
-    bool right = p.truth == p.predicted;
-    canvas.text(p.truth, cx, y, kFont, 0, 0, 0);
-    if (right)
-      canvas.text(p.predicted, cx, y + kLine + 4, kFont, 0, 128, 0);
-    else
-      canvas.text(p.predicted, cx, y + kLine + 4, kFont, 208, 0, 0);
-    std::int64_t ix = cx - p.width * kScale / 2, iy = y + 2 * kLine + 10;
-    for (std::int64_t r = 0; r < p.height * kScale; ++r)
-      for (std::int64_t c = 0; c < p.width * kScale; ++c) {
-        std::uint8_t v = p.pixels[static_cast<std::size_t>((r / kScale) * p.width + c / kScale)];
-        canvas.set(ix + c, iy + r, v, v, v);
-      }
+    const double x = double((i % cols) * kCellW), y = double((i / cols) * cell_h + kPad);
+    const double cx = x + kCellW / 2.0, text_w = kCellW - 6.0;
+    // The labels say in words which is which; the prediction is green when right, red when not.
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    centred_text(cr, "true: " + p.truth, cx, y + 12, text_w);
+    const bool right = p.truth == p.predicted;
+    cairo_set_source_rgb(cr, right ? 0 : 0.82, right ? 0.5 : 0, 0);
+    centred_text(cr, "predicted: " + p.predicted, cx, y + kLine + 12, text_w);
+    // The image, each pixel a kScale x kScale square (nearest neighbour, no smoothing).
+    Surface image = surface_from(p.pixels, p.width, p.height, 1);
+    cairo_save(cr);
+    cairo_translate(cr, cx - double(p.width * kScale) / 2, y + 2 * kLine + 6);
+    cairo_scale(cr, kScale, kScale);
+    cairo_set_source_surface(cr, image.get(), 0, 0);
+    cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_NEAREST);
+    cairo_paint(cr);
+    cairo_restore(cr);
   }
-  return encode_png(canvas.rgb, canvas.width, canvas.height, 3);
+  cairo_surface_flush(surface.get());
+  return png_of(surface.get());
 }
 
 void write_output_file(const std::string& path, const std::string& bytes) {
