@@ -28,17 +28,16 @@ install(FILES ${PROJECT_BINARY_DIR}/emberConfig.cmake ${PROJECT_BINARY_DIR}/embe
 # pkg-config: `pkg-config --cflags --libs ember`. The headers are C++20, so Cflags says so.
 # Shared: -lember alone; OpenMP and zlib are private to libember.so (Libs.private and
 # Requires.private serve a static link). Static: the module archives (core and autograd need each
-# other: listed twice), then what they need to link: OpenMP's flag and zlib.
+# other: a linker group, since pkg-config drops repeated -l flags), then what they need to link:
+# OpenMP's flag and zlib.
 if(BUILD_SHARED_LIBS)
   set(EMBER_PC_LIBS "-lember")
   set(EMBER_PC_LIBS_PRIVATE "${OpenMP_CXX_FLAGS}")
   set(EMBER_PC_REQUIRES "")
   set(EMBER_PC_REQUIRES_PRIVATE "zlib")
 else()
-  set(EMBER_PC_LIBS "")
-  foreach(module datasets optim nn autograd core autograd core)
-    string(APPEND EMBER_PC_LIBS "-lember_${module} ")
-  endforeach()
+  set(EMBER_PC_LIBS "-lember_datasets -lember_optim -lember_nn ")
+  string(APPEND EMBER_PC_LIBS "-Wl,--start-group -lember_autograd -lember_core -Wl,--end-group ")
   string(APPEND EMBER_PC_LIBS "${OpenMP_CXX_FLAGS}")
   set(EMBER_PC_LIBS_PRIVATE "")
   set(EMBER_PC_REQUIRES "zlib")

@@ -14,7 +14,7 @@ jobs=$(nproc)
 scratch=$(mktemp -d)
 installed=false
 cleanup() {
-  if $installed; then dpkg -r ember >/dev/null; fi
+  if $installed; then dpkg -P ember >/dev/null; fi
   rm -rf "$scratch"
 }
 trap cleanup EXIT
@@ -81,8 +81,11 @@ for kind in static shared; do
   "$scratch/consumer-pc-$kind" >/dev/null
   echo "consumer (pkg-config) runs"
   if [ $kind = shared ]; then
+    want=$(readlink -f "$usr/lib/$(gcc -print-multiarch)/libember.so.0.1")
     for program in "$scratch/consumer-$kind/consumer" "$scratch/consumer-pc-$kind"; do
-      ldd "$program" | grep -q "libember.so.0.1 => $usr/lib/" || fail "$program does not use libember.so"
+      got=$(ldd "$program" | awk '$1 == "libember.so.0.1" { print $3 }')
+      [ -n "$got" ] && [ "$(readlink -f "$got")" = "$want" ] ||
+        fail "$program does not run on $want (ldd: ${got:-no libember.so.0.1})"
     done
     echo "both consumers run on $usr/lib/.../libember.so.0.1"
   fi
@@ -90,7 +93,7 @@ for kind in static shared; do
   echo "the installed app runs"
 
   if $installed; then
-    dpkg -r ember >/dev/null
+    dpkg -P ember >/dev/null
     installed=false
   fi
   unset PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_PATH LD_LIBRARY_PATH
