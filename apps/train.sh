@@ -5,7 +5,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-bash "$root/cmake/install-deps.sh" g++ make cmake libxsimd-dev zlib1g-dev libcli11-dev \
+bash "$root/cmake/install-deps.sh" g++ make cmake libxsimd-dev zlib1g-dev libcli11-dev libfmt-dev nlohmann-json3-dev help2man \
   dataset-fashion-mnist
 cmake --preset release -S "$root" -DEMBER_BUILD_TESTS=OFF -DEMBER_BUILD_BENCH=OFF >/dev/null
 cmake --build "$root/build/release" --target softmax_regression -j"$(nproc)"

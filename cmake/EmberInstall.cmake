@@ -29,16 +29,24 @@ install(FILES ${PROJECT_BINARY_DIR}/emberConfig.cmake ${PROJECT_BINARY_DIR}/embe
 # Shared: -lember alone; OpenMP and zlib are private to libember.so (Libs.private and
 # Requires.private serve a static link). Static: the module archives (core and autograd need each
 # other: a linker group, since pkg-config drops repeated -l flags), then what they need to link:
-# OpenMP's flag and zlib.
+# OpenMP's flag (or the threads library) and zlib.
+set(link_flags "")
+if(TARGET OpenMP::OpenMP_CXX)
+  string(APPEND link_flags "${OpenMP_CXX_FLAGS}")
+endif()
+if(TARGET Threads::Threads)
+  string(APPEND link_flags " ${CMAKE_THREAD_LIBS_INIT}")
+endif()
+string(STRIP "${link_flags}" link_flags)
 if(BUILD_SHARED_LIBS)
   set(EMBER_PC_LIBS "-lember")
-  set(EMBER_PC_LIBS_PRIVATE "${OpenMP_CXX_FLAGS}")
+  set(EMBER_PC_LIBS_PRIVATE "${link_flags}")
   set(EMBER_PC_REQUIRES "")
   set(EMBER_PC_REQUIRES_PRIVATE "zlib")
 else()
   set(EMBER_PC_LIBS "-lember_datasets -lember_optim -lember_nn ")
   string(APPEND EMBER_PC_LIBS "-Wl,--start-group -lember_autograd -lember_core -Wl,--end-group ")
-  string(APPEND EMBER_PC_LIBS "${OpenMP_CXX_FLAGS}")
+  string(APPEND EMBER_PC_LIBS "${link_flags}")
   set(EMBER_PC_LIBS_PRIVATE "")
   set(EMBER_PC_REQUIRES "zlib")
   set(EMBER_PC_REQUIRES_PRIVATE "")

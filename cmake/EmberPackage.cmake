@@ -17,6 +17,9 @@ set(CPACK_DEBIAN_PACKAGE_LICENSE BSD-3-Clause)
 # dpkg-shlibdeps (Debian's dpkg-dev). The CMake package and ember.pc name zlib (static link).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "zlib1g-dev")
+if(TARGET ember_distributed)  # emberConfig.cmake then finds MPI for ember::distributed
+  string(APPEND CPACK_DEBIAN_PACKAGE_DEPENDS ", libopenmpi-dev")
+endif()
 if(BUILD_SHARED_LIBS)
   # shlibs file and the ldconfig trigger for libember.so.
   set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)

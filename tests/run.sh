@@ -2,7 +2,8 @@
 # Builds ember and runs every check CI runs: formatting, the whole test suite with warnings as
 # errors, a consumer project linked against the installed package, the .deb packages (static and
 # shared) installed and consumed (tests/package.sh), the suite again under
-# AddressSanitizer + UndefinedBehaviorSanitizer, and the IDX fuzzer for a bounded time.
+# AddressSanitizer + UndefinedBehaviorSanitizer, and the IDX and checkpoint fuzzers for a bounded
+# time.
 # Installs missing Debian packages first (as root; otherwise prints the apt-get line).
 # Usage: tests/run.sh [--quick]   (--quick: the Release suite only)
 set -euo pipefail
@@ -12,8 +13,8 @@ quick=false
 [ "${1:-}" = "--quick" ] && quick=true
 jobs=$(nproc)
 
-packages=(g++ make cmake libxsimd-dev zlib1g-dev catch2 libcli11-dev dataset-fashion-mnist
-          libxml2-utils)
+packages=(g++ make cmake libxsimd-dev zlib1g-dev catch2 libcli11-dev libfmt-dev nlohmann-json3-dev
+          dataset-fashion-mnist libxml2-utils help2man libopenmpi-dev openmpi-bin)
 $quick || packages+=(clang clang-format libclang-rt-14-dev)
 $quick || packages+=(dpkg-dev file pkgconf)  # tests/package.sh: cpack -G DEB, pkg-config
 bash cmake/install-deps.sh "${packages[@]}"
@@ -51,7 +52,7 @@ cmake --build build/sanitize -j"$jobs"
 ctest --preset sanitize -j"$jobs"
 
 if [ -x tests/fuzz/run.sh ] || [ -f tests/fuzz/run.sh ]; then
-  step "IDX fuzzer (60 s)"
+  step "fuzzers: IDX parser and checkpoint loader (60 s each)"
   bash tests/fuzz/run.sh 60
 fi
 step "all checks passed"

@@ -1,16 +1,7 @@
 // The run itself: d2l's train_ch3 loop over ember's public API, plus checkpoints, resume,
 // metrics and pictures.
 //
-// Note [Checkpoint files]
-// --save PATH writes three files after every epoch, each atomically (temporary file, rename):
-//   PATH        the model's parameters           ember::save(module, PATH)
-//   PATH.optim  the SGD state (momentum buffers) ember::save(sgd, PATH.optim)
-//   PATH.json   the sidecar, written last: format version, the settings that shape the run,
-//               epochs done, the batch reached in an interrupted epoch with its running sums,
-//               every finished epoch's figures, and the CRC-32 of the two binary files.
-// The sidecar is the commit point: --resume checks that the binary files' CRCs (their last four
-// bytes, see <ember/nn/checkpoint.h>) are the ones it names, so a crash between the three
-// renames is reported instead of resuming from mismatched files.
+// The checkpoint set written by --save: Note [Checkpoint set] in checkpoint.h.
 //
 // Note [Exact resume]
 // A resumed run prints the same figures as an uninterrupted one: weights and momentum buffers
@@ -22,8 +13,11 @@
 
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -35,11 +29,17 @@
 #include <sstream>
 
 #include "app.h"
+#include "checkpoint.h"
+#include "distributed.h"
 #include "json.h"
 #include "pictures.h"
 #include "report.h"
+#include "version.h"
 
 namespace app {
+
+const char* const kVersion = EMBER_APP_VERSION;
+const char* const kCommit = EMBER_APP_COMMIT;
 
 namespace {
 
@@ -47,9 +47,6 @@ namespace ds = ember::datasets;
 namespace nn = ember::nn;
 namespace optim = ember::optim;
 using Clock = std::chrono::steady_clock;
-
-constexpr int kSidecarVersion = 1;
-constexpr const char* kSidecarFormat = "ember-softmax-regression checkpoint";
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -61,11 +58,29 @@ std::string data_root(const Settings& s) {
 
 // --- Data ---
 
+// The file the dataset reads a split's images (or labels) from, in the loader's order: `root`,
+// then the torchvision layout, plain before .gz.
+std::string data_file(const Settings& s, ds::Split split, const char* kind = "images-idx3") {
+  const std::string name =
+      std::string(split == ds::Split::Train ? "train-" : "t10k-") + kind + "-ubyte";
+  const std::string root = data_root(s);
+  const std::string raw = root + (s.dataset == "mnist" ? "/MNIST/raw/" : "/FashionMNIST/raw/");
+  for (const std::string& candidate :
+       {root + "/" + name, root + "/" + name + ".gz", raw + name, raw + name + ".gz"})
+    if (std::filesystem::exists(candidate)) return candidate;
+  return root + "/" + name;
+}
+
+// A split, refused when it holds no images: training or testing on nothing would "succeed"
+// with 0 of 0.
 ds::ImageDataset load_split(const Settings& s, ds::Split split) {
   const std::string root = data_root(s);
+  std::optional<ds::ImageDataset> set;
   try {
-    if (s.dataset == "mnist") return ds::MNIST(root, split);
-    return ds::FashionMNIST(root, split);
+    if (s.dataset == "mnist")
+      set.emplace(ds::MNIST(root, split));
+    else
+      set.emplace(ds::FashionMNIST(root, split));
   } catch (const ember::Error& e) {
     // The dataset's own message already says where it looked and how to get the files.
     std::string hint =
@@ -73,6 +88,11 @@ ds::ImageDataset load_split(const Settings& s, ds::Split split) {
         "'; point --data at the folder holding the dataset's four IDX files, plain or .gz";
     throw RuntimeError(e.what(), hint);
   }
+  if (set->size() == 0)
+    throw RuntimeError(std::string("the ") + (split == ds::Split::Train ? "training" : "test") +
+                           " set is empty: " + data_file(s, split) + " holds 0 images",
+                       "point --data at a folder whose IDX files hold images");
+  return std::move(*set);
 }
 
 // --- Model ---
@@ -111,7 +131,7 @@ Evaluation evaluate(nn::Module& net, const ds::ImageDataset& test, std::int64_t 
   net.eval();
   Evaluation result;
   result.confusion.assign(classes, std::vector<std::int64_t>(classes, 0));
-  ds::DataLoader loader(test, {.batch_size = batch_size});
+  ds::DataLoader loader = parallel::test_loader(test, batch_size);
   std::int64_t correct = 0, seen = 0;
   for (const ds::Batch& batch : loader) {
     std::vector<std::int64_t> predicted = net(batch.images).argmax(1).to_vector<std::int64_t>();
@@ -124,168 +144,41 @@ Evaluation evaluate(nn::Module& net, const ds::ImageDataset& test, std::int64_t 
     }
     seen += static_cast<std::int64_t>(labels.size());
   }
+  // --distributed: each rank evaluated its shard; every rank gets the global figures.
+  correct = parallel::sum(correct);
+  seen = parallel::sum(seen);
+  parallel::sum(result.confusion);
+  result.predictions = parallel::gather_in_order(result.predictions, test.size());
   net.train();
   result.accuracy = seen > 0 ? static_cast<double>(correct) / static_cast<double>(seen) : 0.0;
   return result;
 }
 
-// --- Checkpoint sidecar (Note [Checkpoint files]) ---
+// --- Settings in JSON ---
 
-// Running sums of an epoch: d2l's Accumulator(3) plus the time spent.
-struct EpochSums {
-  double loss_sum = 0.0;  // sum of per-sample losses
-  std::int64_t correct = 0;
-  std::int64_t seen = 0;
-  double train_seconds = 0.0;
-};
-
-struct Progress {
-  std::int64_t epochs_done = 0;
-  std::int64_t batches_done = 0;  // of epoch epochs_done + 1, when interrupted within it
-  EpochSums partial;
-  std::vector<EpochMetrics> history;
-};
-
-json::ObjectWriter& add_metrics(json::ObjectWriter& out, const EpochMetrics& m) {
-  return out.add("epoch", m.epoch)
-      .add("train_loss", m.train_loss)
-      .add("train_acc", m.train_acc)
-      .add("test_acc", m.test_acc)
-      .add("seconds", m.seconds)
-      .add("samples_per_sec", m.samples_per_sec);
+// The settings a run is defined by (and that a resumed run must keep), added to `out`.
+void add_settings(json::Json& out, const Settings& s) {
+  out["dataset"] = s.dataset;
+  out["data_dir"] = data_root(s);
+  out["model"] = s.model;
+  out["epochs"] = s.epochs;
+  out["batch_size"] = s.batch_size;
+  out["lr"] = s.lr;
+  out["momentum"] = s.momentum;
+  out["weight_decay"] = s.weight_decay;
+  out["seed"] = s.seed;
 }
 
-std::string metrics_object(const EpochMetrics& m) {
-  json::ObjectWriter out;
-  return add_metrics(out, m).str();
-}
-
-EpochMetrics metrics_from(const json::Value& v) {
-  EpochMetrics m;
-  m.epoch = v.at("epoch").as_int("epoch");
-  m.train_loss = v.at("train_loss").as_number("train_loss");
-  m.train_acc = v.at("train_acc").as_number("train_acc");
-  m.test_acc = v.at("test_acc").as_number("test_acc");
-  m.seconds = v.at("seconds").as_number("seconds");
-  m.samples_per_sec = v.at("samples_per_sec").as_number("samples_per_sec");
-  return m;
-}
-
-// The settings a run is defined by (and that a resumed run must keep).
-json::ObjectWriter& add_settings(json::ObjectWriter& out, const Settings& s) {
-  return out.add("dataset", s.dataset)
-      .add("data_dir", data_root(s))
-      .add("model", s.model)
-      .add("epochs", s.epochs)
-      .add("batch_size", s.batch_size)
-      .add("lr", s.lr)
-      .add("momentum", s.momentum)
-      .add("weight_decay", s.weight_decay)
-      .add("seed", s.seed);
-}
-
-std::string settings_object(const Settings& s) {
-  json::ObjectWriter out;
-  return add_settings(out, s).str();
-}
-
-// The CRC-32 that ends every ember checkpoint file (little-endian u32).
-std::uint32_t checkpoint_crc(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  unsigned char bytes[4] = {};
-  if (!in.seekg(-4, std::ios::end) || !in.read(reinterpret_cast<char*>(bytes), 4))
-    throw RuntimeError("cannot read " + path + " (missing or shorter than 4 bytes)",
-                       "a --save checkpoint is three files: PATH, PATH.optim and PATH.json");
-  return std::uint32_t{bytes[0]} | std::uint32_t{bytes[1]} << 8 | std::uint32_t{bytes[2]} << 16 |
-         std::uint32_t{bytes[3]} << 24;
-}
-
-void save_checkpoint(const std::string& path, const nn::Module& net, const optim::SGD& sgd,
-                     const Settings& s, const Progress& progress) {
-  const std::string hint = "check that the folder of --save exists, is writable and has space";
-  try {
-    ember::save(sgd, path + ".optim");
-    ember::save(net, path);
-  } catch (const ember::Error& e) {
-    throw RuntimeError(e.what(), hint);
-  }
-  std::string history = "[";
-  for (std::size_t i = 0; i < progress.history.size(); ++i)
-    history += (i ? ", " : "") + metrics_object(progress.history[i]);
-  history += "]";
-  std::string partial = json::ObjectWriter()
-                            .add("loss_sum", progress.partial.loss_sum)
-                            .add("correct", progress.partial.correct)
-                            .add("seen", progress.partial.seen)
-                            .add("train_seconds", progress.partial.train_seconds)
-                            .str();
-  std::string sidecar = json::ObjectWriter()
-                            .add("format", kSidecarFormat)
-                            .add("version", kSidecarVersion)
-                            .add_raw("settings", settings_object(s))
-                            .add("epochs_done", progress.epochs_done)
-                            .add("batches_done", progress.batches_done)
-                            .add_raw("partial", partial)
-                            .add_raw("history", history)
-                            .add("weights_crc32", std::int64_t{checkpoint_crc(path)})
-                            .add("optimizer_crc32", std::int64_t{checkpoint_crc(path + ".optim")})
-                            .str();
-  write_output_file(path + ".json", sidecar + "\n");
-}
-
-struct Sidecar {
-  json::Value settings;
-  Progress progress;
-  std::uint32_t weights_crc = 0, optimizer_crc = 0;
-};
-
-Sidecar read_sidecar(const std::string& path) {
-  const std::string file = path + ".json";
-  const std::string hint =
-      "--resume and --load take the PATH given to --save, next to PATH.optim and PATH.json; "
-      "if the files are damaged, start a new run";
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw RuntimeError("cannot open " + file + ", the checkpoint's sidecar", hint);
-  std::stringstream text;
-  text << in.rdbuf();
-  Sidecar result;
-  try {
-    json::Value v = json::parse(text.str());
-    if (v.type != json::Value::Type::Object || v.at("format").as_string("format") != kSidecarFormat)
-      throw std::runtime_error("not an ember-softmax-regression checkpoint sidecar");
-    if (v.at("version").as_int("version") != kSidecarVersion)
-      throw std::runtime_error("sidecar version " +
-                               std::to_string(v.at("version").as_int("version")) +
-                               ", this program reads version " + std::to_string(kSidecarVersion));
-    result.settings = v.at("settings");
-    Progress& p = result.progress;
-    p.epochs_done = v.at("epochs_done").as_int("epochs_done");
-    p.batches_done = v.at("batches_done").as_int("batches_done");
-    const json::Value& partial = v.at("partial");
-    p.partial.loss_sum = partial.at("loss_sum").as_number("loss_sum");
-    p.partial.correct = partial.at("correct").as_int("correct");
-    p.partial.seen = partial.at("seen").as_int("seen");
-    p.partial.train_seconds = partial.at("train_seconds").as_number("train_seconds");
-    const json::Value& history = v.at("history");
-    if (history.type != json::Value::Type::Array)
-      throw std::runtime_error("'history' is not a list");
-    for (const json::Value& h : history.array) p.history.push_back(metrics_from(h));
-    if (p.epochs_done < 0 || p.batches_done < 0 ||
-        static_cast<std::int64_t>(p.history.size()) != p.epochs_done)
-      throw std::runtime_error("epochs_done disagrees with the history");
-    result.weights_crc = static_cast<std::uint32_t>(v.at("weights_crc32").as_int("weights_crc32"));
-    result.optimizer_crc =
-        static_cast<std::uint32_t>(v.at("optimizer_crc32").as_int("optimizer_crc32"));
-  } catch (const std::runtime_error& e) {
-    throw RuntimeError(file + ": " + e.what(), hint);
-  }
-  return result;
+json::Json settings_object(const Settings& s) {
+  json::Json out = json::Json::object();
+  add_settings(out, s);
+  return out;
 }
 
 // Takes the checkpoint's settings where the command line gave none. With `strict` (resume), a
 // given dataset, model, batch size or seed that differs from the checkpoint's is a usage error:
 // the run would no longer be the one saved.
-void merge_settings(Settings& s, const json::Value& saved, bool strict) {
+void merge_settings(Settings& s, const json::Json& saved, bool strict) {
   auto conflict = [&](const char* flag, const std::string& given, const std::string& stored) {
     if (strict && given != stored)
       throw UsageError(std::string(flag) + " " + given + " differs from the checkpoint's " +
@@ -293,18 +186,18 @@ void merge_settings(Settings& s, const json::Value& saved, bool strict) {
                        "; --resume continues the saved run with its dataset, model, "
                        "batch size and seed (drop the flag, or start a new run)");
   };
-  const std::string dataset = saved.at("dataset").as_string("dataset");
+  const std::string dataset = json::get_string(saved, "dataset");
   if (s.given_dataset)
     conflict("--dataset", s.dataset, dataset);
   else
     s.dataset = dataset;
-  const std::string model = saved.at("model").as_string("model");
+  const std::string model = json::get_string(saved, "model");
   if (s.given_model)
     conflict("--model", s.model, model);
   else
     s.model = model;
-  if (!s.given_data_dir) s.data_dir = saved.at("data_dir").as_string("data_dir");
-  const std::int64_t batch = saved.at("batch_size").as_int("batch_size");
+  if (!s.given_data_dir) s.data_dir = json::get_string(saved, "data_dir");
+  const std::int64_t batch = json::get_int(saved, "batch_size");
   if (!strict) {
     if (!s.given_batch_size) s.batch_size = batch;
     return;
@@ -313,26 +206,30 @@ void merge_settings(Settings& s, const json::Value& saved, bool strict) {
     conflict("--batch-size", std::to_string(s.batch_size), std::to_string(batch));
   else
     s.batch_size = batch;
-  const auto seed = static_cast<std::uint64_t>(saved.at("seed").as_number("seed"));
+  const std::uint64_t seed = json::get_uint64(saved, "seed");
   if (s.given_seed)
     conflict("--seed", std::to_string(s.seed), std::to_string(seed));
   else
     s.seed = seed;
-  if (!s.given_epochs) s.epochs = saved.at("epochs").as_int("epochs");
-  if (!s.given_lr) s.lr = saved.at("lr").as_number("lr");
-  if (!s.given_momentum) s.momentum = saved.at("momentum").as_number("momentum");
-  if (!s.given_weight_decay) s.weight_decay = saved.at("weight_decay").as_number("weight_decay");
+  if (!s.given_epochs) s.epochs = json::get_int(saved, "epochs");
+  if (!s.given_lr) s.lr = json::get_number(saved, "lr");
+  if (!s.given_momentum) s.momentum = json::get_number(saved, "momentum");
+  if (!s.given_weight_decay) s.weight_decay = json::get_number(saved, "weight_decay");
 }
 
 // --- Outputs ---
 
 void write_metrics(const Settings& s, const std::vector<EpochMetrics>& history) {
+  // One record per epoch: its figures, the settings, and which ember wrote it when.
   std::string text;
+  const std::string written = json::utc_timestamp();
   for (const EpochMetrics& m : history) {
-    json::ObjectWriter line;
-    add_metrics(line, m);
-    add_settings(line, s).add("threads", s.threads);
-    text += line.str() + "\n";
+    json::Json line = metrics_json(m);
+    add_settings(line, s);
+    line["threads"] = s.threads;
+    line["ember_version"] = kVersion;
+    line["timestamp"] = written;
+    text += line.dump() + "\n";
   }
   write_output_file(s.metrics_path, text);
 }
@@ -413,9 +310,100 @@ void check_output_folders(const Settings& s) {
   }
 }
 
+// The saved counters against this dataset and batch size: a sidecar claiming batches beyond
+// the epoch, or samples that its batches cannot hold, is refused (not silently skipped).
+void check_counters(const Settings& s, const Progress& p, std::int64_t num_batches,
+                    std::int64_t train_size) {
+  const std::string file = checkpoint_files(s.resume_path).sidecar;
+  const std::string hint =
+      "the sidecar does not match this dataset, or it is damaged; start a new run";
+  if (p.batches_done >= num_batches)
+    throw RuntimeError(file + ": batches_done " + std::to_string(p.batches_done) +
+                           " is beyond the epoch's " + std::to_string(num_batches) + " batches (" +
+                           std::to_string(train_size) + " images, batch size " +
+                           std::to_string(s.batch_size) + ")",
+                       hint);
+  // Every batch before the last is full, so the samples seen are exactly batches x size.
+  if (p.partial.seen != p.batches_done * s.batch_size)
+    throw RuntimeError(file + ": " + std::to_string(p.partial.seen) + " samples seen in " +
+                           std::to_string(p.batches_done) + " batches of " +
+                           std::to_string(s.batch_size) + " is impossible",
+                       hint);
+}
+
+// The settings taken from a checkpoint's sidecar obey the command line's rules too.
+void check_values(const Settings& s) {
+  try {
+    check_ranges(s);
+  } catch (const UsageError& e) {
+    throw RuntimeError(std::string("the checkpoint's settings are invalid: ") + e.what(),
+                       "the sidecar is damaged; start a new run");
+  }
+}
+
+// Two options naming the same file: an output that would overwrite another output or an input
+// (the checkpoint's sidecar overwritten by --metrics every epoch, --plot over --save, ...).
+// Files are compared by identity where they exist (device and inode: links and other spellings
+// of a path are the same file) and by canonical path where they do not yet.
+void check_distinct_files(const Settings& s) {
+  struct Use {
+    std::string option, file;
+    bool output;
+    int group;  // the files of one option (a checkpoint set) never collide among themselves
+  };
+  std::vector<Use> uses;
+  int group = 0;
+  auto add_set = [&](const std::string& option, const std::string& path, bool output) {
+    ++group;
+    const CheckpointFiles f = checkpoint_files(path);
+    for (const std::string& file : f.all())
+      uses.push_back({option + " " + path, file, output, group});
+  };
+  auto add = [&](const std::string& option, const std::string& path, bool output) {
+    if (!path.empty()) uses.push_back({option + " " + path, path, output, ++group});
+  };
+  if (!s.save_path.empty()) add_set("--save", s.save_path, true);
+  if (!s.resume_path.empty() && s.resume_path != s.save_path)
+    add_set("--resume", s.resume_path, false);
+  if (!s.load_path.empty()) add_set("--load", s.load_path, false);
+  add("--metrics", s.metrics_path, true);
+  add("--plot", s.plot_path, true);
+  add("--predict", s.predict_path, true);
+  for (ds::Split split : {ds::Split::Train, ds::Split::Test})
+    for (const char* kind : {"images-idx3", "labels-idx1"})
+      for (const std::string& file : {data_file(s, split, kind), data_file(s, split, kind) + ".gz"})
+        if (std::filesystem::exists(file))
+          uses.push_back({"--data " + data_root(s), file, false, ++group});
+
+  auto identity = [](const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0)
+      return "inode " + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+    std::error_code ec;
+    std::filesystem::path canonical =
+        std::filesystem::weakly_canonical(std::filesystem::absolute(path, ec), ec);
+    return "path " + (ec ? path : canonical.string());
+  };
+  std::vector<std::string> ids;
+  for (const Use& u : uses) ids.push_back(identity(u.file));
+  auto describe = [](const Use& u) {
+    const std::string given = u.option.substr(u.option.find(' ') + 1);
+    return u.option + (u.file == given ? std::string() : " (its file " + u.file + ")");
+  };
+  for (std::size_t i = 0; i < uses.size(); ++i)
+    for (std::size_t j = i + 1; j < uses.size(); ++j)
+      if (uses[i].group != uses[j].group && (uses[i].output || uses[j].output) && ids[i] == ids[j])
+        throw UsageError(describe(uses[uses[j].output ? j : i]) + " and " +
+                         describe(uses[uses[j].output ? i : j]) +
+                         " are the same file; every output needs a file of its own, distinct "
+                         "from the inputs");
+}
+
 int evaluate_only(Settings s) {
-  if (std::filesystem::exists(s.load_path + ".json"))
+  if (std::filesystem::exists(checkpoint_files(s.load_path).sidecar))
     merge_settings(s, read_sidecar(s.load_path).settings, false);
+  check_distinct_files(s);
+  parallel::mute_outputs(s);
   check_output_folders(s);
   ds::ImageDataset test = load_split(s, ds::Split::Test);
   ember::Generator gen(s.seed);
@@ -440,6 +428,9 @@ int train(Settings s) {
   Progress progress;
   std::optional<Sidecar> resumed;
   if (!s.resume_path.empty()) {
+    // A save that crashed after its commit point is finished first (Note [Checkpoint set]).
+    if (recover_checkpoint(s.resume_path))
+      std::cerr << "note: completed the interrupted save of " << s.resume_path << "\n";
     resumed = read_sidecar(s.resume_path);
     merge_settings(s, resumed->settings, true);
     progress = resumed->progress;
@@ -448,17 +439,24 @@ int train(Settings s) {
       throw UsageError("the checkpoint " + s.resume_path + " has finished " +
                        std::to_string(progress.epochs_done) + " epochs; pass --epochs N with N > " +
                        std::to_string(progress.epochs_done) + " to train further");
-  } else if (!s.load_path.empty() && std::filesystem::exists(s.load_path + ".json")) {
+  } else if (!s.load_path.empty() &&
+             std::filesystem::exists(checkpoint_files(s.load_path).sidecar)) {
     merge_settings(s, read_sidecar(s.load_path).settings, false);
   }
+  check_values(s);
 
+  check_distinct_files(s);
+  parallel::mute_outputs(s);
   check_output_folders(s);
   ds::ImageDataset train_set = load_split(s, ds::Split::Train);
   ds::ImageDataset test_set = load_split(s, ds::Split::Test);
   if (interrupted()) {
     std::cout << "interrupted while loading the data; nothing to save\n";
-    return 130;
+    return 128 + interrupt_signal();
   }
+  ds::DataLoader loader = parallel::train_loader(
+      train_set, {.batch_size = s.batch_size, .shuffle = true, .seed = s.seed});
+  if (resumed) check_counters(s, progress, loader.num_batches(), train_set.size());
 
   ember::manual_seed(s.seed);
   ember::Generator gen(s.seed);
@@ -470,18 +468,7 @@ int train(Settings s) {
                  {.lr = s.lr, .momentum = s.momentum, .weight_decay = s.weight_decay});
 
   if (resumed) {
-    const std::string& path = s.resume_path;
-    if (checkpoint_crc(path) != resumed->weights_crc ||
-        checkpoint_crc(path + ".optim") != resumed->optimizer_crc)
-      throw RuntimeError(path + ", " + path + ".optim and " + path +
-                             ".json are not from the same save (a crash while saving?)",
-                         "start a new run, or restore all three files from one save");
-    load_weights(net, path);
-    try {
-      ember::load(sgd, path + ".optim");
-    } catch (const ember::Error& e) {
-      throw RuntimeError(e.what(), "PATH.optim must be saved with PATH by --save");
-    }
+    load_checkpoint(s.resume_path, *resumed, net, sgd);
     // Hyperparameters given on the command line override the saved ones.
     for (auto& group : sgd.param_groups()) {
       group.options.lr = s.lr;
@@ -491,6 +478,7 @@ int train(Settings s) {
   } else if (!s.load_path.empty()) {
     load_weights(net, s.load_path);
   }
+  parallel::wrap(net);  // --distributed: rank 0's weights everywhere, gradients averaged
 
   print_header(s, &train_set, test_set, net);
   std::cout << "loss CrossEntropyLoss, SGD lr " << json::number(s.lr) << " momentum "
@@ -507,18 +495,21 @@ int train(Settings s) {
   for (const EpochMetrics& m : progress.history) std::cout << table_row(m) << "\n";
   std::cout.flush();
 
-  ds::DataLoader loader(train_set, {.batch_size = s.batch_size, .shuffle = true, .seed = s.seed});
   for (std::int64_t e = 0; e < progress.epochs_done; ++e) loader.begin();  // Note [Exact resume]
   const bool show_bar = !s.quiet && isatty(STDERR_FILENO);
-  // Test hook: EMBER_APP_SIGINT_AFTER_BATCHES=N raises SIGINT after the N-th training batch of
-  // this process, so tests can interrupt at an exact point within an epoch.
+  // Test hooks: EMBER_APP_SIGINT_AFTER_BATCHES=N (EMBER_APP_SIGTERM_AFTER_BATCHES=N) raises
+  // SIGINT (SIGTERM) after the N-th training batch of this process, so tests can interrupt at
+  // an exact point within an epoch.
   const char* sigint_hook = std::getenv("EMBER_APP_SIGINT_AFTER_BATCHES");
-  const std::int64_t sigint_after = sigint_hook ? std::atoll(sigint_hook) : 0;
+  const char* sigterm_hook = std::getenv("EMBER_APP_SIGTERM_AFTER_BATCHES");
+  const int hook_signal = sigterm_hook ? SIGTERM : SIGINT;
+  const char* hook = sigterm_hook ? sigterm_hook : sigint_hook;
+  const std::int64_t signal_after = hook ? std::atoll(hook) : 0;
   std::int64_t batches_run = 0;
   Evaluation last;
 
   for (std::int64_t epoch = progress.epochs_done + 1; epoch <= s.epochs; ++epoch) {
-    EpochSums sums = progress.partial;
+    EpochSums sums = parallel::is_root() ? progress.partial : EpochSums{};  // summed below
     std::int64_t batch_index = 0;
     auto it = loader.begin();
     for (; batch_index < progress.batches_done && !(it == loader.end()); ++it) ++batch_index;
@@ -539,7 +530,7 @@ int train(Settings s) {
       sums.seen += n;
       ++batch_index;
       bar.update(batch_index, sums.seen - progress.partial.seen);
-      if (++batches_run == sigint_after) std::raise(SIGINT);
+      if (++batches_run == signal_after) std::raise(hook_signal);
       if (interrupted()) break;
     }
     sums.train_seconds += seconds_since(start);
@@ -552,7 +543,7 @@ int train(Settings s) {
       if (!s.metrics_path.empty()) write_metrics(s, progress.history);
       if (!s.plot_path.empty()) write_plot(s, progress.history);
       if (!s.save_path.empty()) {
-        save_checkpoint(s.save_path, net, sgd, s, progress);
+        save_checkpoint(s.save_path, net, sgd, settings_object(s), progress);
         std::cout << "interrupted in epoch " << epoch << " after batch " << batch_index << " of "
                   << loader.num_batches() << "; saved " << s.save_path
                   << ": continue with --resume " << s.save_path << "\n";
@@ -560,9 +551,12 @@ int train(Settings s) {
         std::cout << "interrupted in epoch " << epoch << " after batch " << batch_index
                   << "; nothing saved (use --save PATH to keep progress)\n";
       }
-      return 130;
+      return 128 + interrupt_signal();
     }
 
+    sums.loss_sum = parallel::sum(sums.loss_sum);  // --distributed: the ranks' shares
+    sums.correct = parallel::sum(sums.correct);
+    sums.seen = parallel::sum(sums.seen);
     auto eval_start = Clock::now();
     last = evaluate(net, test_set, s.batch_size, classes);
     EpochMetrics m;
@@ -580,7 +574,7 @@ int train(Settings s) {
     progress.partial = EpochSums{};
     std::cout << table_row(m) << std::endl;
 
-    if (!s.save_path.empty()) save_checkpoint(s.save_path, net, sgd, s, progress);
+    if (!s.save_path.empty()) save_checkpoint(s.save_path, net, sgd, settings_object(s), progress);
     if (!s.metrics_path.empty()) write_metrics(s, progress.history);
     if (!s.plot_path.empty()) write_plot(s, progress.history);
     if (interrupted()) {
@@ -589,7 +583,7 @@ int train(Settings s) {
                         ? "; nothing saved (use --save PATH to keep progress)"
                         : "; saved " + s.save_path + ": continue with --resume " + s.save_path)
                 << "\n";
-      return 130;
+      return 128 + interrupt_signal();
     }
   }
 
@@ -601,9 +595,33 @@ int train(Settings s) {
 
 }  // namespace
 
+void check_ranges(const Settings& s) {
+  auto fail = [](const std::string& message) {
+    throw UsageError(message);
+  };
+  auto integer = [&](const char* option, std::int64_t value, std::int64_t max, const char* hint) {
+    if (value < 1 || value > max)
+      fail(std::string(option) + " must be an integer from 1 to " + std::to_string(max) + " (got " +
+           std::to_string(value) + ")" + hint);
+  };
+  integer("--epochs", s.epochs, kMaxEpochs, "; d2l trains for 10 epochs");
+  integer("--batch-size", s.batch_size, kMaxBatchSize, "; d2l uses 256");
+  integer("--threads", s.threads, kMaxThreads, "");
+  integer("--predict-count", s.predict_count, kMaxPredictCount, "");
+  if (!(std::isfinite(s.lr) && s.lr > 0.0))
+    fail("--lr must be a positive finite number (got " + json::number(s.lr) + "); d2l uses 0.1");
+  if (!(std::isfinite(s.momentum) && s.momentum >= 0.0 && s.momentum < 1.0))
+    fail("--momentum must be a number in [0, 1) (got " + json::number(s.momentum) +
+         "); 0 is plain SGD, 0.9 is common");
+  if (!(std::isfinite(s.weight_decay) && s.weight_decay >= 0.0))
+    fail("--weight-decay must be a finite number >= 0 (got " + json::number(s.weight_decay) +
+         "); try 1e-4");
+}
+
 int run(Settings s) {
   ember::set_num_threads(s.threads);
-  return s.eval_only ? evaluate_only(std::move(s)) : train(std::move(s));
+  return parallel::run_guarded(
+      [&] { return s.eval_only ? evaluate_only(std::move(s)) : train(std::move(s)); });
 }
 
 }  // namespace app

@@ -10,6 +10,10 @@
 
 namespace app {
 
+// ember's version and the commit the app was built from (version.h, generated at build time).
+extern const char* const kVersion;
+extern const char* const kCommit;
+
 // Everything the command line sets (see main.cpp for the flags and their defaults).
 struct Settings {
   std::string dataset = "fashion-mnist";  // fashion-mnist | mnist
@@ -39,6 +43,18 @@ struct Settings {
        given_weight_decay = false, given_seed = false;
 };
 
+// The ranges the numeric settings must lie in; anything else is a usage error naming the option
+// and its range (never clamped).
+inline constexpr std::int64_t kMaxEpochs = 1'000'000;
+inline constexpr std::int64_t kMaxBatchSize = 1'000'000;
+inline constexpr int kMaxThreads = 1024;
+inline constexpr std::int64_t kMaxPredictCount = 1000;
+
+// Checks every numeric setting against its range (lr a positive finite number, momentum in
+// [0, 1), weight decay finite and >= 0, the integers above); throws UsageError naming the option,
+// its range and the value.
+void check_ranges(const Settings& s);
+
 // One row of the table (d2l's train_ch3 figures).
 struct EpochMetrics {
   std::int64_t epoch = 0;
@@ -66,11 +82,13 @@ class RuntimeError : public std::runtime_error {
   std::string hint_;
 };
 
-// Set by the SIGINT handler (main.cpp); training stops after the current batch.
+// Set by the SIGINT and SIGTERM handler (main.cpp); training stops after the current batch.
 bool interrupted();
+int interrupt_signal();  // the signal that interrupted (SIGINT or SIGTERM), 0 if none
 
 // Trains (or evaluates) as the settings say, writing the table to stdout. Returns the exit code:
-// 0, or 130 when interrupted. Throws UsageError, RuntimeError, ember::Error.
+// 0, or 128 + the signal when interrupted (130 for SIGINT, 143 for SIGTERM). Throws UsageError,
+// RuntimeError, ember::Error.
 int run(Settings settings);
 
 }  // namespace app

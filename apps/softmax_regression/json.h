@@ -1,60 +1,32 @@
-// Just enough JSON for the app: writing metrics and the checkpoint sidecar, reading the sidecar
-// back. Numbers are written in the shortest form that reads back to the same double
-// (std::to_chars), so a resumed run continues from exactly the saved figures.
+// JSON for the app (metrics lines and the checkpoint sidecar) through nlohmann-json: objects keep
+// their keys in the order written (ordered_json), integers stay integers (every int64 and
+// uint64, e.g. the seed 2^53 + 1, exactly), floats stay floats in the shortest form that reads
+// back to the same double (0.0, not 0), and a non-finite float is written as null.
 #pragma once
 
 #include <cstdint>
-#include <map>
+#include <nlohmann/json.hpp>
 #include <string>
-#include <vector>
 
 namespace app::json {
 
-// Appends `"key": value` pairs to an object being written: {"a": 1, "b": "x"}.
-class ObjectWriter {
- public:
-  ObjectWriter& add(const std::string& key, double value);  // non-finite -> null
-  ObjectWriter& add(const std::string& key, std::int64_t value);
-  ObjectWriter& add(const std::string& key, std::uint64_t value);
-  ObjectWriter& add(const std::string& key, int value) {
-    return add(key, static_cast<std::int64_t>(value));
-  }
-  ObjectWriter& add(const std::string& key, const std::string& value);
-  ObjectWriter& add(const std::string& key, const char* value) {
-    return add(key, std::string(value));
-  }
-  ObjectWriter& add(const std::string& key, bool value);
-  ObjectWriter& add_raw(const std::string& key, const std::string& json);  // already JSON
-  std::string str() const { return "{" + body_ + "}"; }
+using Json = nlohmann::ordered_json;
 
- private:
-  void key(const std::string& k);
-  std::string body_;
-};
+// Typed reads from a parsed object, for a sidecar: each throws std::runtime_error naming the key
+// when it is missing or of another type.
+const Json& at(const Json& object, const std::string& key);
+std::int64_t get_int(const Json& object, const std::string& key);  // an integer, not 1.0
+std::uint64_t get_uint64(const Json& object, const std::string& key);
+double get_number(const Json& object, const std::string& key);  // null reads as NaN
+const std::string& get_string(const Json& object, const std::string& key);
 
-std::string quote(const std::string& s);  // a JSON string literal
-std::string number(double value);         // shortest round-trip form; null if not finite
+// Parses one document; throws std::runtime_error with the parser's reason (and byte offset).
+Json parse(const std::string& text);
 
-// A parsed value. Objects keep their keys sorted (duplicates: the last wins).
-struct Value {
-  enum class Type { Null, Bool, Number, String, Array, Object };
-  Type type = Type::Null;
-  bool boolean = false;
-  double num = 0.0;
-  std::string str;
-  std::vector<Value> array;
-  std::map<std::string, Value> object;
+// A double for people: the shortest form that reads back the same; nan, inf, -inf as such.
+std::string number(double value);
 
-  // Typed access for a sidecar: throws std::runtime_error naming the key when it is missing or
-  // of another type.
-  const Value& at(const std::string& key) const;
-  double as_number(const std::string& what) const;
-  std::int64_t as_int(const std::string& what) const;
-  const std::string& as_string(const std::string& what) const;
-};
-
-// Parses one JSON document (RFC 8259, strict: no trailing commas or comments). Throws
-// std::runtime_error with the byte offset of the problem.
-Value parse(const std::string& text);
+// Now as ISO 8601 UTC, to the second: "2026-12-01T03:04:05Z".
+std::string utc_timestamp();
 
 }  // namespace app::json

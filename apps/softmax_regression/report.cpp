@@ -2,6 +2,7 @@
 
 #include "format.h"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -40,25 +41,56 @@ ProgressBar::ProgressBar(bool enabled, std::int64_t epoch, std::int64_t epochs,
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_) {}
 
+namespace {
+
+// The terminal's width in columns (stderr's), 80 when it cannot be known.
+std::size_t terminal_columns() {
+  winsize size{};
+  if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 1) return size.ws_col;
+  return 80;
+}
+
+}  // namespace
+
 void ProgressBar::update(std::int64_t done, std::int64_t samples) {
   if (!enabled_) return;
   auto now = std::chrono::steady_clock::now();
   if (drawn_ && done < batches_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
   last_draw_ = now;
   double elapsed = std::chrono::duration<double>(now - start_).count();
-  constexpr int kWidth = 30;
-  int filled = batches_ > 0 ? static_cast<int>(kWidth * done / batches_) : kWidth;
-  std::string bar(static_cast<std::size_t>(filled), '=');
-  if (filled < kWidth) bar += '>';
-  bar.resize(kWidth, ' ');
-  std::string line = format("\r\033[2Kepoch %lld/%lld [%s] %lld/%lld", (long long)epoch_,
-                            (long long)epochs_, bar.c_str(), (long long)done, (long long)batches_);
+  // The line must fit the terminal, as wide as it is now: a line as wide as the terminal or
+  // wider wraps, and then every redraw leaves a line behind. So the bar takes what the text
+  // leaves of the width (10 to 30 cells); on a narrow terminal the rate and ETA go first, then
+  // the bar, and what still does not fit is cut.
+  const std::size_t columns = terminal_columns() - 1;  // the last column would wrap too
+  const std::string counts = format("] %lld/%lld", (long long)done, (long long)batches_);
+  const std::string head = format("epoch %lld/%lld [", (long long)epoch_, (long long)epochs_);
+  std::string rate;
   if (elapsed > 0.0 && done > first_batch_) {
     double eta =
         elapsed / static_cast<double>(done - first_batch_) * static_cast<double>(batches_ - done);
-    line += "  " + human_rate(static_cast<double>(samples) / elapsed) + " samples/s" +
-            format("  ETA %.1fs", eta);
+    rate = "  " + human_rate(static_cast<double>(samples) / elapsed) + " samples/s" +
+           format("  ETA %.1fs", eta);
   }
+  constexpr std::size_t kMinBar = 10, kMaxBar = 30;
+  if (head.size() + kMinBar + counts.size() + rate.size() > columns) rate.clear();
+  std::string line;
+  if (head.size() + kMinBar + counts.size() <= columns) {
+    const std::size_t width =
+        std::min(kMaxBar, columns - head.size() - counts.size() - rate.size());
+    const auto filled =
+        static_cast<std::size_t>(batches_ > 0 ? static_cast<std::int64_t>(width) * done / batches_
+                                              : static_cast<std::int64_t>(width));
+    std::string bar(std::min(filled, width), '=');
+    if (bar.size() < width) bar += '>';
+    bar.resize(width, ' ');
+    line = head + bar + counts + rate;
+  } else {
+    line = format("epoch %lld/%lld %lld/%lld", (long long)epoch_, (long long)epochs_,
+                  (long long)done, (long long)batches_);
+    line.resize(std::min(line.size(), columns));
+  }
+  line = "\r\033[2K" + line;
   ssize_t ignored = write(STDERR_FILENO, line.data(), line.size());
   (void)ignored;
   drawn_ = true;

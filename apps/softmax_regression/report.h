@@ -19,8 +19,9 @@ std::string table_row(const EpochMetrics& m);
 
 // A one-line bar on stderr, redrawn in place at most ten times a second:
 //   epoch 3/10 [=========>          ] 118/235  25.1k samples/s  ETA 1.2s
-// Draws nothing unless enabled (stderr is a terminal and --quiet is off). clear() erases it
-// before a table row is printed.
+// The line fits the terminal's width (TIOCGWINSZ, read at every redraw): the bar shrinks, then
+// the rate and ETA go. Draws nothing unless enabled (stderr is a terminal and --quiet is off).
+// clear() erases it before a table row is printed.
 class ProgressBar {
  public:
   // first_batch: batches of this epoch done before (a resumed epoch); rates count only the rest.

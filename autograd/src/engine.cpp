@@ -29,6 +29,12 @@ std::vector<Tensor> AccumulateGrad::apply(const Tensor& grad_out) {
   } else {
     grad.add_(grad_out);
   }
+  if (!impl->autograd->post_accumulate_grad_hooks.empty()) {
+    const Tensor leaf(impl);
+    // A copy: a hook may register or remove hooks.
+    auto hooks = impl->autograd->post_accumulate_grad_hooks;
+    for (const auto& hook : hooks) hook.second(leaf);
+  }
   return {};
 }
 

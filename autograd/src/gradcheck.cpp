@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include <ember/autograd/grad_mode.h>
+#include <ember/core/checked.h>
 #include <ember/core/generator.h>
 #include <ember/core/ops.h>
 
@@ -41,6 +42,8 @@ double project(const Tensor& y, const std::vector<float>& v) {
 GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& fn,
                           const std::vector<Tensor>& inputs, const GradcheckOptions& options) {
   GradcheckResult result;
+  EMBER_CHECK(options.eps > 0.0 && value_fits(options.eps, kFloat32) && std::isfinite(options.eps),
+              "gradcheck: eps must be positive and finite in float32, got ", options.eps);
   // Analytic: one backward of L = sum(v * y).
   for (Tensor t : inputs)
     if (t.defined() && t.requires_grad()) t.mutable_grad() = Tensor();

@@ -110,6 +110,9 @@ Tensor sum_to(const Tensor& grad, const Shape& shape) {
   for (std::int64_t i = 0; i < lead; ++i) g = g.sum(0);
   for (std::size_t d = 0; d < shape.size(); ++d)
     if (shape[d] == 1 && g.sizes()[d] != 1) g = g.sum(static_cast<std::int64_t>(d), true);
+  // Any other difference is not a broadcast: the gradient would be handed on with a wrong shape.
+  EMBER_CHECK(g.sizes() == shape, "sum_to: gradient of shape ", to_string(grad.sizes()),
+              " cannot be reduced to shape ", to_string(shape));
   return g;
 }
 

@@ -62,9 +62,28 @@ void* allocate_fresh(std::size_t size) {
   return block;
 }
 
+// Under AddressSanitizer every block is malloc'd at its exact size and freed at once: rounding up
+// and reuse would hide an overrun into the slack or a use after free from it.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kExactBlocks = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kExactBlocks = true;
+#else
+constexpr bool kExactBlocks = false;
+#endif
+#else
+constexpr bool kExactBlocks = false;
+#endif
+
 }  // namespace
 
 void* allocate(std::size_t bytes) {
+  if constexpr (kExactBlocks) {
+    void* block = nullptr;
+    if (posix_memalign(&block, kAlignment, bytes == 0 ? 1 : bytes) != 0) throw std::bad_alloc();
+    return block;
+  }
   const std::size_t size = size_class(bytes);
   if (size >= kCacheFrom) {
     BlockCache& c = cache();
@@ -81,6 +100,10 @@ void* allocate(std::size_t bytes) {
 }
 
 void deallocate(void* block, std::size_t bytes) {
+  if constexpr (kExactBlocks) {
+    std::free(block);
+    return;
+  }
   const std::size_t size = size_class(bytes);
   if (size >= kCacheFrom) {
     BlockCache& c = cache();

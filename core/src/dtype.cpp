@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include <ember/core/checked.h>
 #include <ember/core/error.h>
 
 namespace ember {
@@ -43,9 +44,7 @@ std::string to_string(const Shape& shape) {
 }
 
 std::int64_t numel_of(const Shape& shape) {
-  std::int64_t n = 1;
-  for (auto s : shape) n *= s;
-  return n;
+  return checked_numel(shape, "numel");
 }
 
 std::int64_t wrap_dim(std::int64_t dim, std::int64_t rank, const char* op) {

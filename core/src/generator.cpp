@@ -60,16 +60,17 @@ float Generator::normal() {
   return static_cast<float>(radius * std::cos(angle));
 }
 
-// Rejection sampling: no modulo bias.
+// Rejection sampling: no modulo bias. The range is computed in uint64, where high - low cannot
+// overflow (up to 2^64 - 1 for [INT64_MIN, INT64_MAX)), and low + x wraps back into [low, high).
 std::int64_t Generator::randint(std::int64_t low, std::int64_t high) {
   EMBER_CHECK(low < high, "randint: empty range [", low, ", ", high, ")");
-  const std::uint64_t range = static_cast<std::uint64_t>(high - low);
+  const std::uint64_t range = static_cast<std::uint64_t>(high) - static_cast<std::uint64_t>(low);
   const std::uint64_t limit = UINT64_MAX - UINT64_MAX % range;
   std::uint64_t x;
   do {
     x = next_u64();
   } while (x >= limit);
-  return low + static_cast<std::int64_t>(x % range);
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(low) + x % range);
 }
 
 Generator& default_generator() {

@@ -3,13 +3,16 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <span>
 
 #include <ember/autograd/grad_mode.h>
 #include <ember/autograd/node.h>
+#include <ember/core/checked.h>
 #include <ember/core/generator.h>
 
 #include "allocator.h"
+#include "ops/dispatch.h"
 #include "ops/strided.h"
 
 namespace ember {
@@ -17,6 +20,9 @@ namespace ember {
 // --- Storage ---
 
 Storage::Storage(std::size_t bytes) : nbytes(bytes) {
+  // Every byte offset into a storage is an int64 (and the allocator rounds sizes up).
+  EMBER_CHECK(bytes <= static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max()),
+              "Storage: cannot allocate ", bytes, " bytes (more than 2^63 - 1)");
   try {
     data = static_cast<std::byte*>(detail::allocate(bytes));
   } catch (const std::bad_alloc&) {
@@ -45,7 +51,8 @@ Shape contiguous_strides(const Shape& sizes) {
   std::int64_t stride = 1;
   for (std::size_t i = sizes.size(); i-- > 0;) {
     strides[i] = stride;
-    stride *= std::max<std::int64_t>(sizes[i], 1);
+    // Checked even though the bytes were: with a 0 among the sizes the strides still grow.
+    if (i > 0) stride = checked_mul(stride, std::max<std::int64_t>(sizes[i], 1), "strides", sizes);
   }
   return strides;
 }
@@ -86,6 +93,7 @@ const Shape& Tensor::strides() const {
   return checked(impl_).strides;
 }
 std::int64_t Tensor::size(std::int64_t d) const {
+  EMBER_CHECK(dim() > 0, "size: dimension specified as ", d, " but tensor has no dimensions");
   return sizes()[static_cast<std::size_t>(wrap_dim(d, dim(), "size"))];
 }
 std::int64_t Tensor::dim() const {
@@ -166,31 +174,41 @@ EMBER_INSTANTIATE(std::uint8_t)
 
 // --- Factories ---
 
-Tensor empty(const Shape& shape, Dtype dtype) {
-  for (auto s : shape) EMBER_CHECK(s >= 0, "empty: negative size in shape ", to_string(shape));
+namespace {
+// A new contiguous tensor; `op` names the factory in errors.
+Tensor empty_for(const char* op, const Shape& shape, Dtype dtype) {
+  const std::int64_t bytes = checked_nbytes(shape, dtype, op);
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage =
-      std::make_shared<Storage>(static_cast<std::size_t>(numel_of(shape)) * element_size(dtype));
+  impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(bytes));
   impl->sizes = shape;
   impl->strides = detail::contiguous_strides(shape);
   impl->dtype = dtype;
   return Tensor(std::move(impl));
 }
 
-Tensor full(const Shape& shape, double value, Dtype dtype) {
-  Tensor t = empty(shape, dtype);
+Tensor full_for(const char* op, const Shape& shape, double value, Dtype dtype) {
+  check_value_fits(value, dtype, op);
+  Tensor t = empty_for(op, shape, dtype);
   NoGradGuard guard;
   t.fill_(value);
   return t;
 }
+}  // namespace
+
+Tensor empty(const Shape& shape, Dtype dtype) {
+  return empty_for("empty", shape, dtype);
+}
+Tensor full(const Shape& shape, double value, Dtype dtype) {
+  return full_for("full", shape, value, dtype);
+}
 Tensor zeros(const Shape& shape, Dtype dtype) {
-  return full(shape, 0.0, dtype);
+  return full_for("zeros", shape, 0.0, dtype);
 }
 Tensor ones(const Shape& shape, Dtype dtype) {
-  return full(shape, 1.0, dtype);
+  return full_for("ones", shape, 1.0, dtype);
 }
 Tensor scalar_tensor(double value, Dtype dtype) {
-  return full({}, value, dtype);
+  return full_for("scalar_tensor", {}, value, dtype);
 }
 Tensor empty_like(const Tensor& t) {
   return empty(t.sizes(), t.dtype());
@@ -206,26 +224,32 @@ Tensor arange(std::int64_t end, Dtype dtype) {
   return arange(0.0, static_cast<double>(end), 1.0, dtype);
 }
 
+// As torch.arange: the count is ceil((end - start) / step), computed in double; the bounds must
+// be finite and every value must fit the dtype.
 Tensor arange(double start, double end, double step, Dtype dtype) {
-  EMBER_CHECK(step != 0, "arange: step must be nonzero");
-  EMBER_CHECK((end - start) / step >= 0, "arange: the range [", start, ", ", end,
-              ") is empty or has the wrong sign for step ", step);
-  const auto n = static_cast<std::int64_t>(std::ceil((end - start) / step));
-  Tensor t = empty({n}, dtype);
-  for (std::int64_t i = 0; i < n; ++i) {
-    const double v = start + static_cast<double>(i) * step;
-    switch (dtype) {
-      case kFloat32:
-        t.data_ptr<float>()[i] = static_cast<float>(v);
-        break;
-      case kInt64:
-        t.data_ptr<std::int64_t>()[i] = static_cast<std::int64_t>(v);
-        break;
-      case kUInt8:
-        t.data_ptr<std::uint8_t>()[i] = static_cast<std::uint8_t>(v);
-        break;
-    }
+  EMBER_CHECK(std::isfinite(start) && std::isfinite(end), "arange: unsupported range: ", start,
+              " -> ", end);
+  EMBER_CHECK(std::isfinite(step) && step != 0, "arange: step must be nonzero and finite, got ",
+              step);
+  EMBER_CHECK((end - start) / step >= 0,
+              "arange: upper bound and larger bound inconsistent with "
+              "step sign: the range [",
+              start, ", ", end, ") is empty or has the wrong sign for step ", step);
+  const double count = std::ceil((end - start) / step);
+  // 2^63 is the first double past INT64_MAX; (end - start) may also overflow to inf.
+  EMBER_CHECK(count < 0x1p63, "arange: invalid size, possible overflow: [", start, ", ", end,
+              ") in steps of ", step, " has ", count, " elements");
+  const auto n = static_cast<std::int64_t>(count);
+  Tensor t = empty_for("arange", {n}, dtype);
+  if (n > 0) {
+    check_value_fits(start, dtype, "arange");
+    check_value_fits(start + static_cast<double>(n - 1) * step, dtype, "arange");
   }
+  detail::dispatch(dtype, [&]<class T>() {
+    T* out = t.data_ptr<T>();
+    for (std::int64_t i = 0; i < n; ++i)
+      out[i] = static_cast<T>(start + static_cast<double>(i) * step);
+  });
   return t;
 }
 
@@ -254,9 +278,9 @@ Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape, Generato
 namespace {
 template <class T>
 Tensor tensor_from(const std::vector<T>& values, const Shape& shape) {
-  EMBER_CHECK(static_cast<std::int64_t>(values.size()) == numel_of(shape),
-              "from_vector: ", values.size(), " values cannot fill shape ", to_string(shape), " (",
-              numel_of(shape), " elements)");
+  const std::int64_t n = checked_numel(shape, "from_vector");
+  EMBER_CHECK(values.size() == static_cast<std::uint64_t>(n), "from_vector: ", values.size(),
+              " values cannot fill shape ", to_string(shape), " (", n, " elements)");
   Tensor t = empty(shape, dtype_of<T>());
   if (!values.empty()) std::memcpy(t.data_ptr<T>(), values.data(), values.size() * sizeof(T));
   return t;
@@ -301,9 +325,25 @@ const Tensor& Tensor::grad() const {
   return impl_->autograd ? impl_->autograd->grad : undefined;
 }
 
-Tensor& Tensor::mutable_grad() {
+GradSlot Tensor::mutable_grad() {
   checked(impl_);
-  return impl_->autograd_meta().grad;
+  return GradSlot(impl_.get(), impl_->autograd_meta().grad);
+}
+
+// The checks of PyTorch's THPVariable_set_grad: a grad that does not match its tensor would be
+// read and written as if it did (by accumulation and by the optimizers).
+GradSlot& GradSlot::operator=(const Tensor& grad) {
+  if (grad.defined()) {
+    EMBER_CHECK(grad.impl() != owner_, "grad: can't assign a tensor as its own grad");
+    EMBER_CHECK(grad.dtype() == owner_->dtype,
+                "grad: assigned grad has data of a different type: ", grad.dtype(),
+                " for a tensor of dtype ", owner_->dtype);
+    EMBER_CHECK(grad.sizes() == owner_->sizes,
+                "grad: assigned grad has data of a different size: ", to_string(grad.sizes()),
+                " for a tensor of shape ", to_string(owner_->sizes));
+  }
+  grad_ = grad;
+  return *this;
 }
 
 const std::shared_ptr<autograd::Node>& Tensor::grad_fn() const {

@@ -20,23 +20,50 @@ DataLoader::DataLoader(const ImageDataset& dataset, DataLoaderOptions options)
               options_.batch_size);
 }
 
+DataLoader::DataLoader(const ImageDataset& dataset, DataLoaderOptions options,
+                       std::shared_ptr<const Sampler> sampler)
+    : DataLoader(dataset, options) {
+  EMBER_CHECK(sampler != nullptr, "DataLoader: the sampler is null");
+  EMBER_CHECK(!options.shuffle,
+              "DataLoader: shuffle must be off with a sampler (the sampler decides the order)");
+  sampler_ = std::move(sampler);
+}
+
+std::vector<std::int64_t> random_permutation(std::int64_t n, Generator& gen) {
+  std::vector<std::int64_t> order(static_cast<std::size_t>(std::max<std::int64_t>(n, 0)));
+  std::iota(order.begin(), order.end(), std::int64_t{0});
+  // Fisher-Yates from the identity, exactly as documented in dataloader.h (the order must not
+  // depend on the standard library, so no std::shuffle).
+  for (std::int64_t i = n - 1; i > 0; --i) {
+    const std::int64_t j = gen.randint(0, i + 1);
+    std::swap(order[static_cast<std::size_t>(i)], order[static_cast<std::size_t>(j)]);
+  }
+  return order;
+}
+
 std::int64_t DataLoader::num_batches() const {
-  const std::int64_t n = dataset_size();
+  const std::int64_t n = sampler_ ? sampler_->size() : dataset_size();
   const std::int64_t b = options_.batch_size;
-  return options_.drop_last ? n / b : (n + b - 1) / b;
+  // n / b rounded up without n + b - 1, which overflows for a batch size near INT64_MAX.
+  return options_.drop_last ? n / b : n / b + (n % b != 0 ? 1 : 0);
 }
 
 DataLoader::Iterator DataLoader::begin() {
   const std::int64_t n = dataset_size();
-  std::vector<std::int64_t> order(static_cast<std::size_t>(n));
-  std::iota(order.begin(), order.end(), std::int64_t{0});
-  if (options_.shuffle) {
-    // Fisher-Yates from the identity, exactly as documented in dataloader.h (the order must not
-    // depend on the standard library, so no std::shuffle).
-    for (std::int64_t i = n - 1; i > 0; --i) {
-      const std::int64_t j = generator_.randint(0, i + 1);
-      std::swap(order[static_cast<std::size_t>(i)], order[static_cast<std::size_t>(j)]);
-    }
+  std::vector<std::int64_t> order;
+  if (sampler_) {
+    order = sampler_->indices();
+    EMBER_CHECK(static_cast<std::int64_t>(order.size()) == sampler_->size(),
+                "DataLoader: the sampler gave ", order.size(), " indices but its size() is ",
+                sampler_->size());
+    for (std::size_t i = 0; i < order.size(); ++i)
+      EMBER_CHECK(order[i] >= 0 && order[i] < n, "DataLoader: the sampler's index ", i, " is ",
+                  order[i], ", outside the dataset's [0, ", n, ")");
+  } else if (options_.shuffle) {
+    order = random_permutation(n, generator_);
+  } else {
+    order.resize(static_cast<std::size_t>(n));
+    std::iota(order.begin(), order.end(), std::int64_t{0});
   }
   return Iterator(images_, labels_, options_.batch_size, num_batches(), std::move(order));
 }

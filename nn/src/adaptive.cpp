@@ -182,12 +182,20 @@ AdaptiveLogSoftmaxWithLoss::AdaptiveLogSoftmaxWithLoss(std::int64_t in_features,
               ": cutoffs should be a sequence of unique, positive integers sorted in an "
               "increasing order, where each value is between 1 and n_classes-1 (n_classes = ",
               n_classes, ")");
+  // PyTorch checks nothing here and fails with a negative or infinite feature count.
+  EMBER_CHECK(std::isfinite(div_value) && div_value > 0.0, kOp,
+              ": div_value must be a positive finite number, got ", div_value);
   cutoffs_.push_back(n_classes);
   head = register_module("head", std::make_shared<Linear>(in_features, head_size(), head_bias));
   auto list = register_module("tail", std::make_shared<ModuleList>());
   for (std::int64_t i = 0; i < n_clusters(); ++i) {
-    const auto hidden = static_cast<std::int64_t>(std::floor(
-        static_cast<double>(in_features) / std::pow(div_value, static_cast<double>(i + 1))));
+    const double features = std::floor(static_cast<double>(in_features) /
+                                       std::pow(div_value, static_cast<double>(i + 1)));
+    // A div_value below 1 grows the clusters' hidden size geometrically.
+    EMBER_CHECK(features < 0x1p63, kOp, ": the hidden size of cluster ", i,
+                ", in_features / div_value^", i + 1, " = ", features, ", is too large (div_value ",
+                div_value, ")");
+    const auto hidden = static_cast<std::int64_t>(features);
     const std::int64_t size =
         cutoffs_[static_cast<std::size_t>(i) + 1] - cutoffs_[static_cast<std::size_t>(i)];
     auto projection = std::make_shared<Sequential>(Linear(in_features, hidden, false),

@@ -7,12 +7,15 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <cstring>
 #include <limits>
 #include <map>
+#include <random>
 #include <set>
+#include <string_view>
 
 #include <ember/core/error.h>
 
@@ -108,6 +111,10 @@ bool write_all(int fd, const std::byte* data, std::size_t n) {
     const ssize_t written = ::write(fd, data, n);
     if (written < 0) {
       if (errno == EINTR) continue;
+      return false;
+    }
+    if (written == 0) {  // no progress and no error: never loop forever on it
+      errno = EIO;
       return false;
     }
     data += written;
@@ -236,7 +243,8 @@ void write_checkpoint(const std::string& path, CheckpointKind kind,
   put_le<std::uint64_t>(file, 0);
   put_le<std::uint64_t>(file, records.size());
   for (const CheckpointRecord& r : records) {
-    EMBER_CHECK(r.name.size() <= std::numeric_limits<std::uint32_t>::max(), "save: name too long");
+    EMBER_CHECK(!r.name.empty() && r.name.size() <= std::numeric_limits<std::uint32_t>::max(),
+                "save: an entry name must have 1 to 2^32-1 bytes, got ", r.name.size());
     const std::int64_t numel = checked_numel(r.shape);
     EMBER_CHECK(
         numel >= 0 && static_cast<std::size_t>(numel) * record_type_size(r.type) == r.bytes.size(),
@@ -258,100 +266,181 @@ void write_checkpoint(const std::string& path, CheckpointKind kind,
   write_file_atomically(path, file);
 }
 
-std::vector<CheckpointRecord> read_checkpoint(const std::string& path, CheckpointKind kind) {
-  // Read the whole file first: nothing is checked or used piecemeal.
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  EMBER_CHECK(fd >= 0, "load: cannot open '", path, "': ", errno_text(errno));
-  std::vector<std::byte> file;
-  {
-    struct stat st {};
-    if (::fstat(fd, &st) == 0 && st.st_size > 0) file.reserve(static_cast<std::size_t>(st.st_size));
-    std::byte buffer[1 << 16];
-    for (;;) {
-      const ssize_t got = ::read(fd, buffer, sizeof buffer);
-      if (got < 0 && errno == EINTR) continue;
-      if (got < 0) {
-        const int err = errno;
-        ::close(fd);
-        detail::throw_error(concat("load: cannot read '", path, "': ", errno_text(err)));
-      }
-      if (got == 0) break;
-      file.insert(file.end(), buffer, buffer + got);
-    }
-    ::close(fd);
-  }
-  const std::size_t size = file.size();
-  const std::size_t header = kCheckpointHeaderSize;
-  EMBER_CHECK(size >= header, "load: '", path, "' is truncated: ", size,
-              " bytes, shorter than the ", header, "-byte header");
-  EMBER_CHECK(std::memcmp(file.data(), kCheckpointMagic, 8) == 0, "load: '", path,
+namespace {
+
+// Note [bounded loading]: a checkpoint file is hostile until proven otherwise. Nothing is
+// allocated from a number in the file before that number is checked against the bytes that
+// remain: the file itself is read only after its header has been checked against its size (so
+// /dev/zero, a FIFO or a file whose header lies is refused after 24 bytes), the entry count is
+// bounded by the body size over the smallest possible entry, and every name length, rank and
+// payload size by the bytes left in the body. Peak memory is therefore the file's size twice
+// (the file image and the payloads copied out of it) plus about 150 bytes per entry, an entry
+// taking at least kMinEntryBytes of the file.
+constexpr std::size_t kMinEntryBytes = 4 + 1 + 1 + 4;  // name length, 1-byte name, dtype, rank
+constexpr std::uint32_t kMaxRank = 64;
+
+void check_header(const std::byte* header, std::uint64_t file_size, const std::string& path,
+                  CheckpointKind kind) {
+  EMBER_CHECK(std::memcmp(header, kCheckpointMagic, 8) == 0, "load: '", path,
               "' is not an ember checkpoint (bad magic, expected \"EMBRCKPT\")");
-  const auto version = get_le<std::uint32_t>(file.data() + 8);
+  const auto version = get_le<std::uint32_t>(header + 8);
   EMBER_CHECK(version == kCheckpointVersion, "load: '", path, "' has format version ", version,
               ", but this build of ember reads version ", kCheckpointVersion);
-  const auto file_kind = get_le<std::uint32_t>(file.data() + 12);
+  const auto file_kind = get_le<std::uint32_t>(header + 12);
   EMBER_CHECK(file_kind == static_cast<std::uint32_t>(kind), "load: '", path, "' is ",
               file_kind == 1 || file_kind == 2
                   ? std::string(kind_name(static_cast<CheckpointKind>(file_kind)))
                   : concat("an unknown kind (", file_kind, ") of"),
               " checkpoint, expected ", kind_name(kind), " checkpoint");
-  const auto body_size = get_le<std::uint64_t>(file.data() + 16);
-  const std::size_t available = size - header;
+  const auto body_size = get_le<std::uint64_t>(header + 16);
+  const std::uint64_t available = file_size - kCheckpointHeaderSize;
   EMBER_CHECK(available >= 4 && body_size <= available - 4, "load: '", path,
               "' is truncated: the header says ", body_size,
               " bytes of body plus a 4-byte CRC, the file has ", available,
               " bytes after the header");
   EMBER_CHECK(body_size == available - 4, "load: '", path, "' has ", available - 4 - body_size,
               " trailing bytes after the checkpoint");
-  const std::size_t end = header + body_size;
+}
+
+// What a file's mode says it is, for "is not a regular file" messages.
+const char* file_type_name(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+// read() until n bytes or end of file, retrying on EINTR; the count read, or -1 with errno set.
+ssize_t read_full(int fd, std::byte* data, std::size_t n) {
+  std::size_t done = 0;
+  while (done < n) {
+    const ssize_t got = ::read(fd, data + done, n - done);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return -1;
+    if (got == 0) break;
+    done += static_cast<std::size_t>(got);
+  }
+  return static_cast<ssize_t>(done);
+}
+
+// The whole file image, read only after its header has been checked against its size.
+std::vector<std::byte> read_checkpoint_file(const std::string& path, CheckpointKind kind) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; the file is refused just below.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  EMBER_CHECK(fd >= 0, "load: cannot open '", path, "': ", errno_text(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  EMBER_CHECK(::fstat(fd, &st) == 0, "load: cannot stat '", path, "': ", errno_text(errno));
+  EMBER_CHECK(S_ISREG(st.st_mode), "load: '", path, "' is ", file_type_name(st.st_mode),
+              ", not a regular file: a checkpoint is a file written by ember::save");
+  const auto file_size = static_cast<std::uint64_t>(st.st_size);
+  const std::size_t header = kCheckpointHeaderSize;
+  EMBER_CHECK(file_size >= header, "load: '", path, "' is truncated: ", file_size,
+              " bytes, shorter than the ", header, "-byte header");
+  EMBER_CHECK(file_size <= std::numeric_limits<std::size_t>::max() / 2, "load: '", path,
+              "' is too large (", file_size, " bytes)");
+  std::vector<std::byte> file;
+  try {
+    file.resize(static_cast<std::size_t>(file_size));
+  } catch (const std::bad_alloc&) {
+    detail::throw_error(
+        concat("load: '", path, "' is ", file_size, " bytes, more than this process can allocate"));
+  }
+  auto read_or_throw = [&](std::byte* to, std::size_t n) {
+    const ssize_t got = read_full(fd, to, n);
+    EMBER_CHECK(got >= 0, "load: cannot read '", path, "': ", errno_text(errno));
+    EMBER_CHECK(static_cast<std::size_t>(got) == n, "load: '", path,
+                "' is truncated: it shrank while being read");
+  };
+  read_or_throw(file.data(), header);
+  check_header(file.data(), file_size, path, kind);
+  read_or_throw(file.data() + header, file.size() - header);
+  std::byte extra{};
+  EMBER_CHECK(read_full(fd, &extra, 1) == 0, "load: '", path,
+              "' has trailing bytes after the checkpoint: it grew while being read");
+  return file;
+}
+
+}  // namespace
+
+std::vector<CheckpointRecord> parse_checkpoint(std::span<const std::byte> file,
+                                               const std::string& path, CheckpointKind kind) {
+  const std::size_t size = file.size();
+  const std::size_t header = kCheckpointHeaderSize;
+  EMBER_CHECK(size >= header, "load: '", path, "' is truncated: ", size,
+              " bytes, shorter than the ", header, "-byte header");
+  check_header(file.data(), size, path, kind);
+  const std::size_t end = size - 4;
   const auto stored_crc = get_le<std::uint32_t>(file.data() + end);
   const std::uint32_t crc = crc32_of(file.data(), end);
   EMBER_CHECK(crc == stored_crc, "load: '", path, "' is corrupt: bad CRC-32 (stored 0x", std::hex,
               stored_crc, ", computed 0x", crc, ")");
 
-  // The entry table. The CRC matched, so a failure here means a bad writer, not bad bytes.
+  // The entry table (Note [bounded loading]). The CRC matched, so a failure here means a bad
+  // or hostile writer, not bad bytes.
   std::size_t pos = header;
-  auto need = [&](std::size_t n) {
-    EMBER_CHECK(n <= end - pos, "load: '", path,
-                "' is corrupt: the entry table overruns the body at byte ", pos);
+  auto need = [&](std::uint64_t n, const char* what) {
+    EMBER_CHECK(n <= end - pos, "load: '", path, "' is corrupt: ", what, " at byte ", pos,
+                " needs ", n, " bytes, the body has ", end - pos, " left");
   };
-  need(8);
+  need(8, "the entry count");
   const auto count = get_le<std::uint64_t>(file.data() + pos);
   pos += 8;
-  EMBER_CHECK(count <= body_size, "load: '", path, "' is corrupt: ", count, " entries");
+  EMBER_CHECK(count <= (end - pos) / kMinEntryBytes, "load: '", path, "' is corrupt: ", count,
+              " entries cannot fit in the ", end - pos, " bytes left (an entry takes at least ",
+              kMinEntryBytes, ")");
   std::vector<CheckpointRecord> records(static_cast<std::size_t>(count));
   std::vector<std::size_t> payload_sizes(records.size());
-  std::set<std::string> names;
   for (std::size_t i = 0; i < records.size(); ++i) {
     CheckpointRecord& r = records[i];
-    need(4);
+    need(4, "a name length");
     const auto name_length = get_le<std::uint32_t>(file.data() + pos);
     pos += 4;
-    need(name_length);
+    EMBER_CHECK(name_length > 0, "load: '", path, "' is corrupt: entry ", i, " has an empty name");
+    need(name_length, "a name");
     r.name.assign(reinterpret_cast<const char*>(file.data() + pos), name_length);
     pos += name_length;
-    EMBER_CHECK(names.insert(r.name).second, "load: '", path, "' is corrupt: entry '", r.name,
-                "' appears twice");
-    need(1 + 4);
+    need(1 + 4, "a dtype and rank");
     const auto type = std::to_integer<std::uint8_t>(file[pos]);
     EMBER_CHECK(type <= 3, "load: '", path, "' is corrupt: entry '", r.name, "' has dtype code ",
                 static_cast<int>(type));
     r.type = static_cast<RecordType>(type);
     const auto rank = get_le<std::uint32_t>(file.data() + pos + 1);
     pos += 5;
-    EMBER_CHECK(rank <= 64, "load: '", path, "' is corrupt: entry '", r.name, "' has rank ", rank);
-    need(std::size_t{8} * rank);
+    EMBER_CHECK(rank <= kMaxRank, "load: '", path, "' is corrupt: entry '", r.name, "' has rank ",
+                rank);
+    need(std::uint64_t{8} * rank, "a shape");
+    r.shape.resize(rank);
     for (std::uint32_t d = 0; d < rank; ++d) {
-      r.shape.push_back(get_le<std::int64_t>(file.data() + pos));
+      r.shape[d] = get_le<std::int64_t>(file.data() + pos);
       pos += 8;
     }
+    // The payloads follow the whole table: each must fit in what is left after this entry.
     const std::int64_t numel = checked_numel(r.shape);
-    EMBER_CHECK(numel >= 0 && static_cast<std::uint64_t>(numel) <= body_size, "load: '", path,
-                "' is corrupt: entry '", r.name, "' has shape ", to_string(r.shape));
+    const std::uint64_t left = end - pos;
+    EMBER_CHECK(numel >= 0 && static_cast<std::uint64_t>(numel) <= left / record_type_size(r.type),
+                "load: '", path, "' is corrupt: entry '", r.name, "' has shape ",
+                to_string(r.shape), ", more ", record_type_name(r.type), " values than the ", left,
+                " bytes left");
     payload_sizes[i] = static_cast<std::size_t>(numel) * record_type_size(r.type);
   }
+  // Names are unique: sort views of them and compare neighbours (no per-name allocation).
+  {
+    std::vector<std::string_view> names;
+    names.reserve(records.size());
+    for (const CheckpointRecord& r : records) names.emplace_back(r.name);
+    std::sort(names.begin(), names.end());
+    const auto twice = std::adjacent_find(names.begin(), names.end());
+    EMBER_CHECK(twice == names.end(), "load: '", path, "' is corrupt: entry '",
+                twice == names.end() ? std::string_view() : *twice, "' appears twice");
+  }
   for (std::size_t i = 0; i < records.size(); ++i) {
-    need(payload_sizes[i]);
+    need(payload_sizes[i], "a payload");
     records[i].bytes.assign(file.begin() + static_cast<std::ptrdiff_t>(pos),
                             file.begin() + static_cast<std::ptrdiff_t>(pos + payload_sizes[i]));
     pos += payload_sizes[i];
@@ -361,53 +450,160 @@ std::vector<CheckpointRecord> read_checkpoint(const std::string& path, Checkpoin
   return records;
 }
 
+std::vector<CheckpointRecord> read_checkpoint(const std::string& path, CheckpointKind kind) {
+  const std::vector<std::byte> file = read_checkpoint_file(path, kind);
+  return parse_checkpoint(file, path, kind);
+}
+
+}  // namespace detail
+
+namespace detail {
+
+namespace {
+
+// `path` with every symbolic link on its last component followed: saving to a link replaces
+// the link's target, as writing to it would (a dangling link names the file to create).
+std::string resolve_symlinks(const std::string& path) {
+  std::string current = path;
+  for (int hops = 0;; ++hops) {
+    struct stat st {};
+    if (::lstat(current.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return current;
+    EMBER_CHECK(hops < 40, "cannot write '", path, "': too many levels of symbolic links");
+    std::string link(static_cast<std::size_t>(st.st_size > 0 ? st.st_size : 255) + 1, '\0');
+    for (;;) {
+      const ssize_t n = ::readlink(current.c_str(), link.data(), link.size());
+      EMBER_CHECK(n >= 0, "cannot write '", path, "': cannot read the symbolic link '", current,
+                  "': ", errno_text(errno));
+      if (static_cast<std::size_t>(n) < link.size()) {
+        link.resize(static_cast<std::size_t>(n));
+        break;
+      }
+      link.resize(link.size() * 2);  // the link changed since lstat: read again
+    }
+    current = link.starts_with('/') ? link : parent_dir(current) + "/" + link;
+  }
+}
+
+std::string base_name(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// A fresh temporary name next to `base` that fits NAME_MAX however long `base` is:
+// "<base>.tmp.XXXXXX", with `base` cut short when needed (the name only has to be unique).
+std::string temp_name(const std::string& base) {
+  static constexpr char kChars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  static std::atomic<std::uint64_t> counter{std::random_device{}()};
+  std::uint64_t bits =
+      counter.fetch_add(0x9E3779B97F4A7C15ull) ^ (static_cast<std::uint64_t>(::getpid()) << 32);
+  std::string suffix = ".tmp.";
+  for (int i = 0; i < 6; ++i) {
+    suffix += kChars[bits % 62];
+    bits /= 62;
+  }
+  constexpr std::size_t kNameMax = 255;
+  return base.substr(0, std::min(base.size(), kNameMax - suffix.size())) + suffix;
+}
+
+// fsync, retrying on EINTR; a folder whose filesystem cannot fsync folders (EINVAL) counts as
+// synced.
+int fsync_retrying(int fd, bool folder) {
+  int result;
+  do {
+    result = ::fsync(fd);
+  } while (result != 0 && errno == EINTR);
+  if (result != 0 && folder && errno == EINVAL) return 0;
+  return result;
+}
+
+}  // namespace
+
 }  // namespace detail
 
 // Note [crash-safe save]: write a temporary file in the target's folder (so rename is atomic,
 // on one filesystem), fsync it so its bytes are on disk before it gets the target's name,
 // rename it over the target, then fsync the folder so the rename itself survives a crash.
 // At every instant `path` names either the old file or the new one, complete.
+//
+// Note [file semantics]: the result is the file the user would get from writing `path` in
+// place. A new file gets 0666 & ~umask (the temporary file is created with 0666, so the
+// kernel applies the umask and any default ACL); a replaced file keeps its mode (and owner,
+// where we may set it), the temporary file being created 0600 until it has them; a symbolic
+// link is written through (its target is replaced, atomically, and the link stays); a name of
+// up to NAME_MAX bytes works (the temporary name is cut to fit); anything but a regular file is
+// never replaced. All work is relative to the folder's descriptor, so the folder is the one
+// fsynced and a long path is resolved once.
 void write_file_atomically(const std::string& path, std::span<const std::byte> bytes) {
   using detail::errno_text;
   using detail::run_hook;
   using detail::SaveStage;
-  std::string temp = path + ".tmp.XXXXXX";
-  int fd = ::mkstemp(temp.data());
-  EMBER_CHECK(fd >= 0, "cannot write '", path, "': cannot create a temporary file '", temp,
-              "' next to it: ", errno_text(errno));
+  EMBER_CHECK(!path.empty(), "cannot write '': the path is empty");
+  const std::string target = detail::resolve_symlinks(path);
+  const std::string dir = detail::parent_dir(target);
+  const std::string base = detail::base_name(target);
+  EMBER_CHECK(!base.empty() && base != "." && base != "..", "cannot write '", path,
+              "': it names a folder, not a file");
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  EMBER_CHECK(dir_fd >= 0, "cannot write '", path, "': cannot open its folder '", dir,
+              "': ", errno_text(errno));
+  struct DirCloser {
+    int fd;
+    ~DirCloser() { ::close(fd); }
+  } dir_closer{dir_fd};
+
+  struct stat old {};
+  const bool replacing = ::fstatat(dir_fd, base.c_str(), &old, AT_SYMLINK_NOFOLLOW) == 0;
+  EMBER_CHECK(!replacing || S_ISREG(old.st_mode), "cannot write '", path, "': '", target,
+              "' exists and is ", detail::file_type_name(old.st_mode),
+              ", not a regular file; refusing to replace it");
+
+  std::string temp;
+  int fd = -1;
+  for (int attempt = 0; fd < 0 && attempt < 100; ++attempt) {
+    temp = detail::temp_name(base);
+    fd = ::openat(dir_fd, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                  replacing ? 0600 : 0666);
+    if (fd < 0 && errno != EEXIST) break;
+  }
+  EMBER_CHECK(fd >= 0, "cannot write '", path, "': cannot create a temporary file in the folder '",
+              dir, "': ", errno_text(errno));
+  const std::string temp_path = dir + "/" + temp;
   auto fail = [&](const std::string& what, int err) {
-    detail::throw_error(
-        detail::concat("cannot write '", path, "': ", what, " '", temp, "': ", errno_text(err)));
+    detail::throw_error(detail::concat("cannot write '", path, "': ", what, " '", temp_path,
+                                       "': ", errno_text(err)));
   };
   try {
-    run_hook(SaveStage::TempCreated, temp);
-    if (::fchmod(fd, 0644) != 0) fail("cannot chmod", errno);  // mkstemp makes it 0600
+    run_hook(SaveStage::TempCreated, temp_path);
+    if (replacing) {
+      // Owner first (chown clears set-id bits), then the mode; an owner we may not give (we
+      // are not root) stays ours, and then the set-id bits are not carried over.
+      bool owned = old.st_uid == ::geteuid() && old.st_gid == ::getegid();
+      if (!owned) owned = ::fchown(fd, old.st_uid, old.st_gid) == 0;
+      const mode_t mode = old.st_mode & (owned ? 07777 : 0777);
+      if (::fchmod(fd, mode) != 0) fail("cannot set the mode of", errno);
+    }
     const std::size_t half = bytes.size() / 2;
     if (!detail::write_all(fd, bytes.data(), half)) fail("cannot write", errno);
-    run_hook(SaveStage::HalfWritten, temp);
+    run_hook(SaveStage::HalfWritten, temp_path);
     if (!detail::write_all(fd, bytes.data() + half, bytes.size() - half))
       fail("cannot write", errno);
-    if (::fsync(fd) != 0) fail("cannot fsync", errno);
-    // close() can report a deferred write error (e.g. on NFS): check it before the rename.
+    if (detail::fsync_retrying(fd, false) != 0) fail("cannot fsync", errno);
+    // close() can report a deferred write error (e.g. on NFS): check it before the rename. On
+    // Linux the descriptor is gone even when close() fails, so it is never closed twice.
     const int closed = ::close(fd);
     fd = -1;
-    if (closed != 0) fail("cannot close", errno);
-    run_hook(SaveStage::Written, temp);
-    if (::rename(temp.c_str(), path.c_str()) != 0) fail("cannot rename", errno);
+    if (closed != 0 && errno != EINTR) fail("cannot close", errno);
+    run_hook(SaveStage::Written, temp_path);
+    if (::renameat(dir_fd, temp.c_str(), dir_fd, base.c_str()) != 0)
+      fail("cannot rename to '" + target + "'", errno);
   } catch (...) {
     if (fd >= 0) ::close(fd);
-    ::unlink(temp.c_str());
+    ::unlinkat(dir_fd, temp.c_str(), 0);
     throw;
   }
-  const std::string dir = detail::parent_dir(path);
-  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  EMBER_CHECK(dir_fd >= 0, "cannot open folder '", dir, "' to fsync it after writing '", path,
-              "': ", errno_text(errno));
-  const int sync_result = ::fsync(dir_fd);
-  const int sync_errno = errno;
-  ::close(dir_fd);
-  EMBER_CHECK(sync_result == 0, "cannot fsync folder '", dir, "' after writing '", path,
-              "': ", errno_text(sync_errno));
+  EMBER_CHECK(detail::fsync_retrying(dir_fd, true) == 0, "wrote '", path,
+              "', but cannot fsync its folder '", dir,
+              "' (the new file may not survive a crash): ", errno_text(errno));
   run_hook(SaveStage::Renamed, path);
 }
 

@@ -2,6 +2,9 @@
 #include <ember/nn/init.h>
 
 #include <cmath>
+#include <limits>
+
+#include <ember/core/checked.h>
 
 #include "detail/raw_tensor.h"
 
@@ -11,6 +14,8 @@ using nn::detail::for_each_float;
 
 Tensor& normal_(Tensor& t, double mean, double std, Generator& gen) {
   EMBER_CHECK(std >= 0.0, "init::normal_: std must be >= 0, got ", std);
+  check_value_fits(mean, kFloat32, "init::normal_");
+  check_value_fits(std, kFloat32, "init::normal_");
   for_each_float(t, "init::normal_", [&](float& x) {
     x = static_cast<float>(mean + std * static_cast<double>(gen.normal()));
   });
@@ -19,6 +24,11 @@ Tensor& normal_(Tensor& t, double mean, double std, Generator& gen) {
 
 Tensor& uniform_(Tensor& t, double a, double b, Generator& gen) {
   EMBER_CHECK(a <= b, "init::uniform_: expected a <= b, got a=", a, " b=", b);
+  // As torch's uniform_: the bounds and their distance must be finite floats.
+  EMBER_CHECK(std::isfinite(a) && std::isfinite(b) &&
+                  b - a <= static_cast<double>(std::numeric_limits<float>::max()),
+              "init::uniform_: expects b - a <= the largest float32 (",
+              std::numeric_limits<float>::max(), "), but found a=", a, " and b=", b);
   for_each_float(t, "init::uniform_", [&](float& x) {
     x = static_cast<float>(a + (b - a) * static_cast<double>(gen.uniform()));
   });
@@ -26,6 +36,7 @@ Tensor& uniform_(Tensor& t, double a, double b, Generator& gen) {
 }
 
 Tensor& constant_(Tensor& t, double value) {
+  check_value_fits(value, kFloat32, "init::constant_");
   const float v = static_cast<float>(value);
   for_each_float(t, "init::constant_", [&](float& x) { x = v; });
   return t;
@@ -45,8 +56,11 @@ std::pair<std::int64_t, std::int64_t> calculate_fan_in_and_fan_out(const Tensor&
               "dimensions, got shape ",
               to_string(t.sizes()));
   std::int64_t receptive_field = 1;
-  for (std::int64_t d = 2; d < t.dim(); ++d) receptive_field *= t.size(d);
-  return {t.size(1) * receptive_field, t.size(0) * receptive_field};
+  // Checked: an empty weight such as [3, 0, 2^40, 2^40] multiplies past int64.
+  for (std::int64_t d = 2; d < t.dim(); ++d)
+    receptive_field = checked_mul(receptive_field, t.size(d), "init", t.sizes());
+  return {checked_mul(t.size(1), receptive_field, "init", t.sizes()),
+          checked_mul(t.size(0), receptive_field, "init", t.sizes())};
 }
 
 namespace {

@@ -116,7 +116,7 @@ void Module::zero_grad(bool set_to_none) {
       p.mutable_grad() = Tensor();
     } else {
       p.mutable_grad() = p.grad().detach();  // drop any graph, as PyTorch's zero_grad
-      p.mutable_grad().zero_();
+      Tensor(p.grad()).zero_();
     }
   }
 }

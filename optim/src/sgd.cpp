@@ -3,7 +3,9 @@
 
 #include <cmath>
 #include <set>
+#include <utility>
 
+#include <ember/core/checked.h>
 #include <ember/core/error.h>
 
 #include "kernels/sgd_kernel.h"
@@ -21,6 +23,13 @@ void check_sgd_options(const SGDOptions& o, const char* where) {
   EMBER_CHECK(std::isfinite(o.dampening), where, ": invalid dampening value ", o.dampening);
   EMBER_CHECK(std::isfinite(o.weight_decay) && o.weight_decay >= 0.0, where,
               ": invalid weight_decay value ", o.weight_decay, " (must be finite and >= 0)");
+  // The update runs in float32 (as PyTorch's, whose add_/mul_ refuse an alpha a float cannot
+  // hold): lr = 1e300 would become inf.
+  for (const auto& [name, value] :
+       {std::pair{"lr", o.lr}, std::pair{"momentum", o.momentum},
+        std::pair{"1 - dampening", 1.0 - o.dampening}, std::pair{"weight_decay", o.weight_decay}})
+    EMBER_CHECK(value_fits(value, kFloat32), where, ": ", name, "=", value,
+                " cannot be converted to type float32 without overflow");
   EMBER_CHECK(!o.nesterov || (o.momentum > 0.0 && o.dampening == 0.0), where,
               ": nesterov momentum requires a momentum > 0 and zero dampening (got momentum=",
               o.momentum, ", dampening=", o.dampening, ")");
@@ -143,7 +152,7 @@ void SGD::zero_grad(bool set_to_none) {
         p.mutable_grad() = Tensor();
       } else {
         p.mutable_grad() = p.grad().detach();
-        p.mutable_grad().zero_();
+        Tensor(p.grad()).zero_();
       }
     }
   }

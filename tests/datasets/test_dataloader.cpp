@@ -213,3 +213,28 @@ TEST_CASE("DataLoader never overwrites a batch the user kept", "[datasets][datal
     CHECK(epoch_order(own) == std::vector<std::int64_t>{0, 1, 2});
   }
 }
+
+namespace {
+// Visits the even samples backwards: 8, 6, 4, 2, 0 of 10.
+class EvensBackwards final : public Sampler {
+ public:
+  std::int64_t size() const override { return 5; }
+  std::vector<std::int64_t> indices() const override { return {8, 6, 4, 2, 0}; }
+};
+}  // namespace
+
+TEST_CASE("DataLoader with a sampler: its indices, in its order", "[dataloader]") {
+  const ImageDataset data = make_dataset(10);
+  DataLoader loader(data, {.batch_size = 2}, std::make_shared<EvensBackwards>());
+  CHECK(loader.num_batches() == 3);  // ceil(5 / 2)
+  CHECK(epoch_order(loader) == std::vector<std::int64_t>{8, 6, 4, 2, 0});
+  CHECK_THROWS_WITH(DataLoader(data, {.batch_size = 2}, nullptr),
+                    "DataLoader: the sampler is null");
+}
+
+TEST_CASE("random_permutation is the DataLoader's shuffle", "[dataloader]") {
+  const ImageDataset data = make_dataset(20);
+  DataLoader loader(data, {.batch_size = 20, .shuffle = true, .seed = 4});
+  ember::Generator gen(4);
+  for (int epoch = 0; epoch < 3; ++epoch) CHECK(epoch_order(loader) == random_permutation(20, gen));
+}

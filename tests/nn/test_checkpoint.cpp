@@ -5,9 +5,14 @@
 #include "support/temp_dir.h"
 
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
+#include <algorithm>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -24,6 +29,7 @@
 #include <ember/nn/flatten.h>
 #include <ember/nn/linear.h>
 #include <ember/nn/sequential.h>
+#include <ember/optim/checkpoint.h>
 
 using namespace ember;
 using Catch::Matchers::Contains;
@@ -273,4 +279,261 @@ TEST_CASE("Checkpoint: a process killed (SIGKILL) mid-save leaves the old checkp
     CHECK_THROWS_WITH(load(*loaded, dir.file(name)), Contains("is truncated"));
   }
   CHECK(bits_of(*loaded) == bits_of(*old_model));
+}
+
+namespace {
+
+// A checkpoint file image with a correct header, body size and CRC around `body`, so that the
+// loader gets past every integrity check to the entry table (a hostile writer, not bad bytes).
+std::vector<char> forged(const std::vector<unsigned char>& body,
+                         detail::CheckpointKind kind = detail::CheckpointKind::Module) {
+  std::vector<unsigned char> file = {'E', 'M', 'B', 'R', 'C', 'K', 'P', 'T', 1, 0, 0, 0};
+  auto put = [&](std::uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) file.push_back(static_cast<unsigned char>(v >> (8 * i)));
+  };
+  put(static_cast<std::uint32_t>(kind), 4);
+  put(body.size(), 8);
+  file.insert(file.end(), body.begin(), body.end());
+  put(crc32(crc32(0L, Z_NULL, 0), file.data(), static_cast<uInt>(file.size())), 4);
+  return {file.begin(), file.end()};
+}
+
+void put_le(std::vector<unsigned char>& out, std::uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<unsigned char>(v >> (8 * i)));
+}
+
+// One entry header: name, dtype code, dims.
+void put_entry(std::vector<unsigned char>& body, const std::string& name, int dtype,
+               const std::vector<std::int64_t>& dims) {
+  put_le(body, name.size(), 4);
+  body.insert(body.end(), name.begin(), name.end());
+  body.push_back(static_cast<unsigned char>(dtype));
+  put_le(body, dims.size(), 4);
+  for (std::int64_t d : dims) put_le(body, static_cast<std::uint64_t>(d), 8);
+}
+
+std::uint32_t mode_of(const std::string& path) {
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  return st.st_mode & 07777;
+}
+
+}  // namespace
+
+TEST_CASE("Checkpoint: every count and size is checked against the bytes left (kind C)",
+          "[nn][checkpoint]") {
+  TempDir dir;
+  const std::string path = dir.file("hostile.ckpt");
+  nn::Linear target(2, 1, false);
+  const auto before = bits_of(target);
+  auto refused = [&](const std::vector<unsigned char>& body, const std::string& message) {
+    write_bytes(path, forged(body));
+    CHECK_THROWS_WITH(load(target, path), Contains(message));
+  };
+
+  SECTION("an entry count equal to the body size (once allocated 95x the file)") {
+    // 1 MiB of body whose count says 1 MiB entries: each takes at least 10 bytes.
+    std::vector<unsigned char> body;
+    const std::uint64_t size = 1 << 20;
+    put_le(body, size, 8);
+    body.resize(size, 0);
+    refused(body, "is corrupt: 1048576 entries cannot fit in the 1048568 bytes left");
+  }
+  SECTION("a name longer than the body") {
+    std::vector<unsigned char> body;
+    put_le(body, 1, 8);
+    put_le(body, 0xFFFFFFFFu, 4);
+    body.resize(body.size() + 16, 'a');
+    refused(body, "is corrupt: a name at byte 36 needs 4294967295 bytes, the body has 16 left");
+  }
+  SECTION("an empty name") {
+    std::vector<unsigned char> body;
+    put_le(body, 1, 8);
+    put_entry(body, "", 0, {});
+    put_le(body, 0, 4);
+    refused(body, "is corrupt: entry 0 has an empty name");
+  }
+  SECTION("a shape with more values than the bytes left") {
+    std::vector<unsigned char> body;
+    put_le(body, 1, 8);
+    put_entry(body, "weight", 0, {1LL << 40});
+    put_le(body, 0, 8);
+    refused(body,
+            "entry 'weight' has shape [1099511627776], more float32 values than the 8 "
+            "bytes left");
+  }
+  SECTION("a shape whose element count overflows int64") {
+    std::vector<unsigned char> body;
+    put_le(body, 1, 8);
+    put_entry(body, "weight", 3, {1LL << 32, 1LL << 32});
+    refused(body, "entry 'weight' has shape [4294967296, 4294967296]");
+  }
+  SECTION("a negative dim") {
+    std::vector<unsigned char> body;
+    put_le(body, 1, 8);
+    put_entry(body, "weight", 0, {-1, 2});
+    refused(body, "entry 'weight' has shape [-1, 2]");
+  }
+  SECTION("a rank beyond 64") {
+    std::vector<unsigned char> body;
+    put_le(body, 1, 8);
+    put_entry(body, "weight", 0, {});
+    body.resize(body.size() - 4);
+    put_le(body, 1000000, 4);
+    refused(body, "entry 'weight' has rank 1000000");
+  }
+  SECTION("a name that appears twice") {
+    std::vector<unsigned char> body;
+    put_le(body, 2, 8);
+    put_entry(body, "weight", 2, {});
+    put_entry(body, "weight", 2, {});
+    body.push_back(1);
+    body.push_back(2);
+    refused(body, "is corrupt: entry 'weight' appears twice");
+  }
+  SECTION("a body size beyond the file is refused from the header alone") {
+    std::vector<unsigned char> body;
+    put_le(body, 0, 8);
+    auto bytes = forged(body);
+    for (int i = 16; i < 24; ++i) bytes[static_cast<std::size_t>(i)] = '\xff';
+    write_bytes(path, bytes);
+    CHECK_THROWS_WITH(load(target, path),
+                      Contains("is truncated: the header says 18446744073709551615 bytes"));
+  }
+  CHECK(bits_of(target) == before);
+}
+
+TEST_CASE("Checkpoint: only regular files are read (kind C)", "[nn][checkpoint]") {
+  TempDir dir;
+  nn::Linear target(2, 1, false);
+  // /dev/zero is endless: it must be refused before a single byte is read.
+  CHECK_THROWS_WITH(load(target, "/dev/zero"),
+                    Contains("load: '/dev/zero' is a character device, not a regular file"));
+  CHECK_THROWS_WITH(load(target, dir.path.string()), Contains("is a directory, not a regular"));
+  // A FIFO with no writer: opening must not block, and it is refused.
+  const std::string fifo = dir.file("fifo");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_THROWS_WITH(load(target, fifo), Contains("is a FIFO, not a regular file"));
+  Generator gen(1);
+  optim::SGD sgd(target.parameters(), {.lr = 0.1});
+  CHECK_THROWS_WITH(load(sgd, "/dev/zero"), Contains("is a character device"));
+}
+
+TEST_CASE("Checkpoint: saving keeps the file semantics of writing in place (kind D)",
+          "[nn][checkpoint]") {
+  TempDir dir;
+  nn::Linear model(3, 2);
+  const std::string path = dir.file("model.ckpt");
+
+  SECTION("a new file follows the umask") {
+    const mode_t old_mask = ::umask(077);
+    save(model, path);
+    ::umask(022);
+    save(model, dir.file("other.ckpt"));
+    ::umask(old_mask);
+    CHECK(mode_of(path) == 0600);
+    CHECK(mode_of(dir.file("other.ckpt")) == 0644);
+  }
+  SECTION("a replaced file keeps its mode") {
+    save(model, path);
+    for (mode_t mode : {0600u, 0640u, 0444u, 0755u}) {
+      REQUIRE(::chmod(path.c_str(), mode) == 0);
+      save(model, path);
+      CHECK(mode_of(path) == mode);
+    }
+  }
+  SECTION("a symbolic link is written through, and stays a link") {
+    fs::create_directory(dir.path / "real");
+    save(nn::Linear(3, 2), dir.file("real/model.ckpt"));
+    fs::create_symlink("real/model.ckpt", path);  // relative to the link's folder
+    REQUIRE(::chmod(dir.file("real/model.ckpt").c_str(), 0600) == 0);
+    save(model, path);
+    CHECK(fs::is_symlink(path));
+    CHECK(mode_of(dir.file("real/model.ckpt")) == 0600);
+    nn::Linear loaded(3, 2);
+    load(loaded, dir.file("real/model.ckpt"));
+    CHECK(bits_of(loaded) == bits_of(model));
+    // A link to a link to a file that does not exist yet: the file is created.
+    fs::create_symlink("real/new.ckpt", dir.path / "link1");
+    fs::create_symlink("link1", dir.path / "link2");
+    save(model, dir.file("link2"));
+    CHECK(fs::is_symlink(dir.path / "link2"));
+    CHECK(fs::is_regular_file(dir.path / "real" / "new.ckpt"));
+    CHECK(std::vector<std::string>{"model.ckpt", "new.ckpt"} == [&] {
+      std::vector<std::string> names;
+      for (const auto& e : fs::directory_iterator(dir.path / "real"))
+        names.push_back(e.path().filename());
+      std::sort(names.begin(), names.end());
+      return names;
+    }());
+  }
+  SECTION("a name of 250 and of 255 bytes (NAME_MAX) works") {
+    for (std::size_t length : {250u, 255u}) {
+      const std::string name = dir.file(std::string(length, 'n'));
+      save(model, name);
+      save(model, name);  // replacing it too
+      nn::Linear loaded(3, 2);
+      load(loaded, name);
+      CHECK(bits_of(loaded) == bits_of(model));
+      fs::remove(name);
+    }
+    CHECK(dir.entries().empty());  // no temporary file left
+  }
+  SECTION("what is not a regular file is never replaced") {
+    fs::create_directory(dir.path / "folder");
+    CHECK_THROWS_WITH(save(model, dir.file("folder")),
+                      Contains("exists and is a directory, not a regular file; refusing"));
+    CHECK_THROWS_WITH(save(model, dir.path.string() + "/"), Contains("names a folder"));
+    CHECK_THROWS_WITH(save(model, ""), Contains("the path is empty"));
+    CHECK(fs::is_directory(dir.path / "folder"));
+  }
+}
+
+TEST_CASE("Checkpoint: a write error names the path and leaves no temporary file (kind D)",
+          "[nn][checkpoint]") {
+  TempDir dir;
+  const std::string path = dir.file("model.ckpt");
+  nn::Linear small(2, 1);
+  save(small, path);
+  const auto old_bytes = read_bytes(path);
+
+  SECTION("a file too large for RLIMIT_FSIZE: write() fails midway (EFBIG, as ENOSPC would)") {
+    // Past the limit write() fails with EFBIG (and raises SIGXFSZ, ignored here).
+    struct rlimit old_limit {};
+    REQUIRE(::getrlimit(RLIMIT_FSIZE, &old_limit) == 0);
+    auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+    struct rlimit limit = old_limit;
+    limit.rlim_cur = 4096;
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &limit) == 0);
+    bool threw = false;
+    try {
+      save(nn::Linear(100, 100), path);
+    } catch (const Error& e) {
+      threw = true;
+      CHECK_THAT(e.what(), Contains("cannot write '" + path + "': cannot write '" +
+                                    dir.path.string() + "/model.ckpt.tmp."));
+      CHECK_THAT(e.what(), Contains("File too large"));
+    }
+    ::setrlimit(RLIMIT_FSIZE, &old_limit);
+    std::signal(SIGXFSZ, old_handler);
+    CHECK(threw);
+  }
+  SECTION("a folder that is not writable") {
+    if (::geteuid() == 0) {
+      // root may write anywhere; /proc refuses even root.
+      CHECK_THROWS_WITH(save(small, "/proc/ember-test.ckpt"),
+                        Contains("cannot write '/proc/ember-test.ckpt': cannot create a "
+                                 "temporary file in the folder '/proc'"));
+    } else {
+      fs::create_directory(dir.path / "ro");
+      REQUIRE(::chmod(dir.file("ro").c_str(), 0500) == 0);
+      CHECK_THROWS_WITH(save(small, dir.file("ro/model.ckpt")),
+                        Contains("cannot create a temporary file in the folder '" + dir.file("ro") +
+                                 "': Permission denied"));
+      ::chmod(dir.file("ro").c_str(), 0700);
+      fs::remove(dir.path / "ro");
+    }
+  }
+  CHECK(dir.entries() == std::vector<std::string>{"model.ckpt"});
+  CHECK(read_bytes(path) == old_bytes);
 }

@@ -4,6 +4,7 @@
 
 #include <ember/autograd/grad_mode.h>
 #include <ember/autograd/node.h>
+#include <ember/core/checked.h>
 #include <ember/core/ops.h>
 #include <ember/core/parallel.h>
 
@@ -92,8 +93,38 @@ Tensor unary_float(const char* op, const Tensor& a, F f) {
   return out;
 }
 
-Tensor scalar_like(const Tensor& t, double value) {
+// A number as a 0-d tensor of t's dtype; `op` names the op in the error when it does not fit.
+Tensor scalar_like(const Tensor& t, double value, const char* op) {
+  check_value_fits(value, t.dtype(), op);
   return scalar_tensor(value, t.dtype());
+}
+
+// Note [Integer overflow]: int64 arithmetic wraps around (two's complement), as PyTorch's does. It
+// is computed in uint64, where wrapping is defined: signed overflow is undefined behaviour. (uint8
+// is computed in int and converted back, which wraps by definition.)
+template <class T>
+constexpr bool kWide = std::is_same_v<T, std::int64_t>;
+template <class T>
+T wrapping_add(T x, T y) {
+  if constexpr (kWide<T>) return T(std::uint64_t(x) + std::uint64_t(y));
+  return T(x + y);
+}
+template <class T>
+T wrapping_sub(T x, T y) {
+  if constexpr (kWide<T>) return T(std::uint64_t(x) - std::uint64_t(y));
+  return T(x - y);
+}
+template <class T>
+T wrapping_mul(T x, T y) {
+  if constexpr (kWide<T>) return T(std::uint64_t(x) * std::uint64_t(y));
+  return T(x * y);
+}
+// INT64_MIN / -1 overflows (and traps on x86): it wraps to INT64_MIN, as -INT64_MIN does.
+template <class T>
+T wrapping_div(T x, T y) {
+  if constexpr (kWide<T>)
+    if (y == -1) return wrapping_sub(T(0), x);
+  return T(x / y);
 }
 
 }  // namespace
@@ -102,7 +133,7 @@ Tensor scalar_like(const Tensor& t, double value) {
 Tensor add(const Tensor& a, const Tensor& b) {
   Tensor out = arithmetic("add", a, b, []<class T>() {
     return [](T x, T y) {
-      return T(x + y);
+      return wrapping_add(x, y);
     };
   });
   if (autograd::needs_graph({&a, &b})) {
@@ -120,7 +151,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
 Tensor sub(const Tensor& a, const Tensor& b) {
   Tensor out = arithmetic("sub", a, b, []<class T>() {
     return [](T x, T y) {
-      return T(x - y);
+      return wrapping_sub(x, y);
     };
   });
   if (autograd::needs_graph({&a, &b})) {
@@ -138,7 +169,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor out = arithmetic("mul", a, b, []<class T>() {
     return [](T x, T y) {
-      return T(x * y);
+      return wrapping_mul(x, y);
     };
   });
   if (autograd::needs_graph({&a, &b})) {
@@ -161,7 +192,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
   }
   Tensor out = arithmetic("div", a, b, []<class T>() {
     return [](T x, T y) {
-      return T(x / y);
+      return wrapping_div(x, y);
     };
   });
   if (autograd::needs_graph({&a, &b})) {
@@ -181,7 +212,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
 Tensor neg(const Tensor& a) {
   Tensor out = arithmetic("neg", zeros({}, a.dtype()), a, []<class T>() {
     return [](T x, T y) {
-      return T(x - y);
+      return wrapping_sub(x, y);
     };
   });
   if (autograd::needs_graph({&a})) {
@@ -238,28 +269,28 @@ Tensor operator-(const Tensor& a) {
   return neg(a);
 }
 Tensor operator+(const Tensor& a, double b) {
-  return add(a, scalar_like(a, b));
+  return add(a, scalar_like(a, b, "add"));
 }
 Tensor operator-(const Tensor& a, double b) {
-  return sub(a, scalar_like(a, b));
+  return sub(a, scalar_like(a, b, "sub"));
 }
 Tensor operator*(const Tensor& a, double b) {
-  return mul(a, scalar_like(a, b));
+  return mul(a, scalar_like(a, b, "mul"));
 }
 Tensor operator/(const Tensor& a, double b) {
-  return div(a, scalar_like(a, b));
+  return div(a, scalar_like(a, b, "div"));
 }
 Tensor operator+(double a, const Tensor& b) {
-  return add(scalar_like(b, a), b);
+  return add(scalar_like(b, a, "add"), b);
 }
 Tensor operator-(double a, const Tensor& b) {
-  return sub(scalar_like(b, a), b);
+  return sub(scalar_like(b, a, "sub"), b);
 }
 Tensor operator*(double a, const Tensor& b) {
-  return mul(scalar_like(b, a), b);
+  return mul(scalar_like(b, a, "mul"), b);
 }
 Tensor operator/(double a, const Tensor& b) {
-  return div(scalar_like(b, a), b);
+  return div(scalar_like(b, a, "div"), b);
 }
 
 Tensor eq(const Tensor& a, const Tensor& b) {
@@ -332,6 +363,44 @@ void copy_loop(Tensor& dst, const Tensor& src) {
                           });
 }
 
+// Converting float32 to an integer dtype, or int64 to uint8, can overflow: every source value is
+// checked before anything is written (a float out of range is undefined behaviour in C++).
+void check_convertible(const Tensor& src, Dtype to, const char* op) {
+  if (src.dtype() == to || to == kFloat32 || src.dtype() == kUInt8) return;
+  detail::dispatch(src.dtype(), [&]<class S>() {
+    const S* base = reinterpret_cast<const S*>(src.storage()->data);
+    detail::for_each_row<1>(src.sizes(), {&src.strides()}, {src.storage_offset()},
+                            [&](auto off, std::int64_t n, auto inner) {
+                              for (std::int64_t i = 0; i < n; ++i) {
+                                const S v = base[off[0] + i * inner[0]];
+                                if constexpr (std::is_same_v<S, float>)
+                                  check_value_fits(static_cast<double>(v), to, op);
+                                else
+                                  check_value_fits(static_cast<std::int64_t>(v), to, op);
+                              }
+                            });
+  });
+}
+
+// The lowest and one past the highest element offset a tensor reads (empty: lo == hi).
+std::pair<std::int64_t, std::int64_t> extent(const Tensor& t) {
+  if (t.numel() == 0) return {0, 0};
+  std::int64_t lo = t.storage_offset(), hi = t.storage_offset();
+  for (std::size_t d = 0; d < t.sizes().size(); ++d) {
+    const std::int64_t span = (t.sizes()[d] - 1) * t.strides()[d];
+    (span < 0 ? lo : hi) += span;
+  }
+  return {lo, hi + 1};
+}
+
+// True when a and b share storage and the element ranges they span intersect.
+bool may_overlap(const Tensor& a, const Tensor& b) {
+  if (a.storage() != b.storage()) return false;
+  const auto [alo, ahi] = extent(a);
+  const auto [blo, bhi] = extent(b);
+  return alo < bhi && blo < ahi;
+}
+
 // dst = src (broadcast, converting dtypes), no checks, no graph.
 void copy_into(Tensor& dst, const Tensor& src) {
   if (dst.dtype() == src.dtype() && dst.is_contiguous() && src.is_contiguous() &&
@@ -352,17 +421,31 @@ void copy_into(Tensor& dst, const Tensor& src) {
 }
 }  // namespace
 
+// Source and destination may share memory (a.copy_(a.t())): reading the source while writing the
+// destination would read elements already overwritten, so an overlapping source is first copied
+// aside, unless it is the destination itself (same offset, sizes and strides: nothing to do).
 Tensor& Tensor::copy_(const Tensor& src) {
+  EMBER_CHECK(defined(), "copy_: the tensor is undefined");
   EMBER_CHECK(src.defined(), "copy_: the source is undefined");
   EMBER_CHECK(broadcast_shapes(sizes(), src.sizes(), "copy_") == sizes(), "copy_: source shape ",
               to_string(src.sizes()), " does not broadcast to destination shape ",
               to_string(sizes()));
+  check_convertible(src, dtype(), "copy_");
   check_inplace(*this, "copy_");
-  copy_into(*this, src);
+  if (!may_overlap(*this, src)) {
+    copy_into(*this, src);
+  } else if (src.storage_offset() != storage_offset() || src.sizes() != sizes() ||
+             src.strides() != strides()) {
+    Tensor aside = empty(src.sizes(), src.dtype());
+    copy_into(aside, src);
+    copy_into(*this, aside);
+  }
   return *this;
 }
 
 Tensor& Tensor::fill_(double value) {
+  EMBER_CHECK(defined(), "fill_: the tensor is undefined");
+  check_value_fits(value, dtype(), "fill_");
   check_inplace(*this, "fill_");
   detail::dispatch(dtype(), [&]<class T>() {
     T* base = reinterpret_cast<T*>(storage()->data);
@@ -379,18 +462,32 @@ Tensor& Tensor::zero_() {
   return fill_(0.0);
 }
 
+namespace {
+// Every in-place op writes its result into this tensor, so the result's broadcast shape must be
+// this tensor's shape (zeros({3}).add_(ones({2, 3})) has 6 results for 3 places).
+void check_inplace_shape(const Tensor& self, const Tensor& other, const char* op) {
+  EMBER_CHECK(self.defined() && other.defined(), op, ": an input is undefined");
+  const Shape out = broadcast_shapes(self.sizes(), other.sizes(), op);
+  EMBER_CHECK(out == self.sizes(), op, ": output with shape ", to_string(self.sizes()),
+              " doesn't match the broadcast shape ", to_string(out));
+}
+}  // namespace
+
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
+  check_inplace_shape(*this, other, "add_");
+  const Tensor scale = alpha == 1.0 ? Tensor() : scalar_like(other, alpha, "add_");
   check_inplace(*this, "add_");
   NoGradGuard guard;
-  copy_into(*this,
-            alpha == 1.0 ? add(*this, other) : add(*this, mul(other, scalar_like(other, alpha))));
+  copy_into(*this, scale.defined() ? add(*this, mul(other, scale)) : add(*this, other));
   return *this;
 }
 
 Tensor& Tensor::mul_(double factor) {
+  EMBER_CHECK(defined(), "mul_: the tensor is undefined");
+  const Tensor scale = scalar_like(*this, factor, "mul_");
   check_inplace(*this, "mul_");
   NoGradGuard guard;
-  copy_into(*this, mul(*this, scalar_like(*this, factor)));
+  copy_into(*this, mul(*this, scale));
   return *this;
 }
 
@@ -415,6 +512,7 @@ Tensor Tensor::contiguous() const {
 // integer casts; converting to the same dtype returns the tensor itself.
 Tensor Tensor::to(Dtype target) const {
   if (target == dtype()) return *this;
+  check_convertible(*this, target, "to");
   Tensor out = empty(sizes(), target);
   copy_into(out, *this);
   return out;

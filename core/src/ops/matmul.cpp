@@ -55,6 +55,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
   out_shape.push_back(M);
   out_shape.push_back(N);
   Tensor out = empty(out_shape);
+  if (M == 0 || N == 0) return out;  // nothing to compute, however many batches
   // Index each batch through the broadcast shape.
   const Shape lead_strides_out = [&] {
     Shape s(lead.size());

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include <ember/autograd/node.h>
+#include <ember/core/checked.h>
 #include <ember/core/ops.h>
 
 #include "ops/dispatch.h"
@@ -17,20 +18,19 @@ using Grads = std::vector<Tensor>;
 
 namespace {
 
-// A contiguous tensor seen as [outer, R, inner] around the reduced dim.
+// A contiguous tensor seen as [outer, R, inner] around the reduced dim. An empty tensor's sizes
+// may multiply past int64 ([2^40, 2^40, 5, 0] reduced over dim 2): the strides' check at creation
+// bounds every product without dim 0, so inner fits, and outer is taken as 0 when inner is 0;
+// otherwise outer * inner is the size of the output, which exists.
 struct Around {
   std::int64_t outer = 1, reduced = 1, inner = 1;
 };
 Around around(const Shape& sizes, std::size_t d) {
+  const auto at = sizes.begin() + static_cast<std::ptrdiff_t>(d);
   Around a;
-  for (std::size_t i = 0; i < sizes.size(); ++i) {
-    if (i < d)
-      a.outer *= sizes[i];
-    else if (i == d)
-      a.reduced = sizes[i];
-    else
-      a.inner *= sizes[i];
-  }
+  a.reduced = sizes[d];
+  a.inner = checked_numel(Shape(at + 1, sizes.end()), "reduce");
+  a.outer = a.inner == 0 ? 0 : checked_numel(Shape(sizes.begin(), at), "reduce");
   return a;
 }
 
@@ -66,10 +66,12 @@ Acc sum_run(const T* x, std::int64_t n) {
 // or sum_run's order when inner == 1.
 Tensor sum_kernel(const Tensor& input, std::size_t d, bool keepdim) {
   Tensor x = input.contiguous();
-  const Around a = around(x.sizes(), d);
   Tensor out = empty(reduced_shape(x.sizes(), d, keepdim), sum_dtype(x.dtype()));
+  if (out.numel() == 0) return out;  // no loop over a huge reduced dim of empty rows
+  const Around a = around(x.sizes(), d);
   detail::dispatch(x.dtype(), [&]<class T>() {
-    using Acc = std::conditional_t<std::is_same_v<T, float>, double, std::int64_t>;
+    // Integers sum in uint64, which wraps (Note [Integer overflow] in elementwise.cpp).
+    using Acc = std::conditional_t<std::is_same_v<T, float>, double, std::uint64_t>;
     using Out = std::conditional_t<std::is_same_v<T, float>, float, std::int64_t>;
     const T* src = x.data_ptr<T>();
     Out* dst = out.data_ptr<Out>();
@@ -82,7 +84,8 @@ Tensor sum_kernel(const Tensor& input, std::size_t d, bool keepdim) {
       std::fill(acc.begin(), acc.end(), Acc(0));
       for (std::int64_t r = 0; r < a.reduced; ++r) {
         const T* row = src + (o * a.reduced + r) * a.inner;
-        for (std::int64_t i = 0; i < a.inner; ++i) acc[static_cast<std::size_t>(i)] += row[i];
+        for (std::int64_t i = 0; i < a.inner; ++i)
+          acc[static_cast<std::size_t>(i)] += static_cast<Acc>(row[i]);
       }
       for (std::int64_t i = 0; i < a.inner; ++i)
         dst[o * a.inner + i] = static_cast<Out>(acc[static_cast<std::size_t>(i)]);
@@ -139,15 +142,15 @@ Tensor mean(const Tensor& a, std::int64_t dim, bool keepdim) {
 
 // Values and first indices of the maxima along dim; a NaN counts as the maximum (as PyTorch).
 std::tuple<Tensor, Tensor> max(const Tensor& a, std::int64_t dim, bool keepdim) {
+  const auto d = static_cast<std::size_t>(wrap_dim(dim, a.dim(), "max"));  // 0-d: only -1 and 0
   if (a.dim() == 0) return {a, zeros({}, kInt64)};
-  const auto d = static_cast<std::size_t>(wrap_dim(dim, a.dim(), "max"));
   EMBER_CHECK(a.sizes()[d] > 0, "max: cannot reduce over dim ", dim, " of size 0 in shape ",
               to_string(a.sizes()));
   Tensor x = a.contiguous();
-  const Around r = around(x.sizes(), d);
   const Shape shape = reduced_shape(x.sizes(), d, keepdim);
   Tensor values = empty(shape, x.dtype());
   Tensor indices = empty(shape, kInt64);
+  const Around r = around(x.sizes(), d);
   detail::dispatch(x.dtype(), [&]<class T>() {
     const T* src = x.data_ptr<T>();
     T* val = values.data_ptr<T>();
@@ -213,6 +216,7 @@ Tensor max(const Tensor& a) {
 }
 
 Tensor argmax(const Tensor& a, std::int64_t dim, bool keepdim) {
+  wrap_dim(dim, a.dim(), "argmax");  // named as argmax in the error
   return std::get<1>(max(a.detach(), dim, keepdim));
 }
 

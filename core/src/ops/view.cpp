@@ -1,6 +1,7 @@
 // Views: tensors that share their input's storage with other sizes and strides. The gradient of a
 // view is the incoming gradient put back into the input's shape.
 #include <ember/autograd/node.h>
+#include <ember/core/checked.h>
 #include <ember/core/ops.h>
 
 #include "ops/strided.h"
@@ -30,22 +31,28 @@ Tensor reshaping_view(const Tensor& self, Shape sizes, Shape strides, const char
 // Resolves one -1 in a requested shape, checking the element count.
 Shape infer_shape(const Shape& requested, std::int64_t numel, const char* op, const Shape& from) {
   Shape shape = requested;
-  std::int64_t known = 1, infer = -1;
+  std::int64_t infer = -1;
+  bool has_zero = false;
   for (std::size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == -1) {
       EMBER_CHECK(infer < 0, op, ": only one dim can be -1 in ", to_string(requested));
       infer = static_cast<std::int64_t>(i);
     } else {
       EMBER_CHECK(shape[i] >= 0, op, ": invalid size ", shape[i], " in ", to_string(requested));
-      known *= shape[i];
+      has_zero = has_zero || shape[i] == 0;
     }
   }
   if (infer >= 0) {
-    EMBER_CHECK(known != 0 && numel % known == 0, op, ": shape ", to_string(requested),
+    // The known sizes' product, checked: with a -1 none of them is 0 (that would be ambiguous).
+    std::int64_t known = 1;
+    for (std::size_t i = 0; i < shape.size() && !has_zero; ++i)
+      if (static_cast<std::int64_t>(i) != infer)
+        known = checked_mul(known, shape[i], op, requested);
+    EMBER_CHECK(!has_zero && numel % known == 0, op, ": shape ", to_string(requested),
                 " is invalid for input of shape ", to_string(from), " (", numel, " elements)");
     shape[static_cast<std::size_t>(infer)] = numel / known;
   }
-  EMBER_CHECK(numel_of(shape) == numel, op, ": shape ", to_string(requested),
+  EMBER_CHECK(checked_numel(shape, op) == numel, op, ": shape ", to_string(requested),
               " is invalid for input of shape ", to_string(from), " (", numel, " elements)");
   return shape;
 }
@@ -103,14 +110,15 @@ Tensor Tensor::reshape(const Shape& requested) const {
 }
 
 Tensor Tensor::flatten(std::int64_t start_dim, std::int64_t end_dim) const {
-  if (dim() == 0) return reshape({1});
   const auto start = static_cast<std::size_t>(wrap_dim(start_dim, dim(), "flatten"));
   const auto end = static_cast<std::size_t>(wrap_dim(end_dim, dim(), "flatten"));
+  if (dim() == 0) return reshape({1});  // dims -1 and 0 only, as PyTorch
   EMBER_CHECK(start <= end, "flatten: start_dim ", start_dim, " comes after end_dim ", end_dim,
               " for shape ", to_string(sizes()));
   Shape shape(sizes().begin(), sizes().begin() + static_cast<std::ptrdiff_t>(start));
   std::int64_t merged = 1;
-  for (std::size_t i = start; i <= end; ++i) merged *= sizes()[i];
+  for (std::size_t i = start; i <= end; ++i)
+    merged = checked_mul(merged, sizes()[i], "flatten", sizes());
   shape.push_back(merged);
   shape.insert(shape.end(), sizes().begin() + static_cast<std::ptrdiff_t>(end) + 1, sizes().end());
   return reshape(shape);
@@ -119,7 +127,8 @@ Tensor Tensor::flatten(std::int64_t start_dim, std::int64_t end_dim) const {
 Tensor Tensor::unsqueeze(std::int64_t d) const {
   const auto at = static_cast<std::size_t>(wrap_dim(d, dim() + 1, "unsqueeze"));
   Shape shape = sizes(), st = strides();
-  const std::int64_t stride = at < st.size() ? st[at] * shape[at] : 1;
+  const std::int64_t stride =
+      at < st.size() ? checked_mul(st[at], shape[at], "unsqueeze", shape) : 1;
   shape.insert(shape.begin() + static_cast<std::ptrdiff_t>(at), 1);
   st.insert(st.begin() + static_cast<std::ptrdiff_t>(at), stride);
   return reshaping_view(*this, shape, st, "UnsqueezeBackward");
@@ -127,7 +136,7 @@ Tensor Tensor::unsqueeze(std::int64_t d) const {
 
 Tensor Tensor::squeeze(std::int64_t d) const {
   const auto at = static_cast<std::size_t>(wrap_dim(d, dim(), "squeeze"));
-  if (sizes()[at] != 1) return *this;
+  if (dim() == 0 || sizes()[at] != 1) return *this;  // a 0-d tensor has no dim to drop
   Shape shape = sizes(), st = strides();
   shape.erase(shape.begin() + static_cast<std::ptrdiff_t>(at));
   st.erase(st.begin() + static_cast<std::ptrdiff_t>(at));
@@ -138,6 +147,7 @@ Tensor Tensor::squeeze(std::int64_t d) const {
 Tensor Tensor::transpose(std::int64_t dim0, std::int64_t dim1) const {
   const auto a = static_cast<std::size_t>(wrap_dim(dim0, dim(), "transpose"));
   const auto b = static_cast<std::size_t>(wrap_dim(dim1, dim(), "transpose"));
+  if (dim() == 0) return *this;  // dims -1 and 0 both name the 0-d tensor itself, as PyTorch
   Shape shape = sizes(), st = strides();
   std::swap(shape[a], shape[b]);
   std::swap(st[a], st[b]);
@@ -163,9 +173,12 @@ Tensor transpose(const Tensor& a, std::int64_t dim0, std::int64_t dim1) {
 
 // The gradient of a slice is zero outside the slice and the incoming gradient inside it.
 Tensor Tensor::narrow(std::int64_t d, std::int64_t start, std::int64_t length) const {
+  EMBER_CHECK(dim() > 0, "narrow: narrow() cannot be applied to a 0-dim tensor");
   const auto at = static_cast<std::size_t>(wrap_dim(d, dim(), "narrow"));
-  EMBER_CHECK(start >= 0 && length >= 0 && start + length <= sizes()[at], "narrow: [", start, ", ",
-              start + length, ") is out of range for dim ", at, " of shape ", to_string(sizes()));
+  // start <= size - length, not start + length <= size: the sum may overflow.
+  EMBER_CHECK(start >= 0 && length >= 0 && length <= sizes()[at] && start <= sizes()[at] - length,
+              "narrow: start ", start, " and length ", length, " are out of range for dim ", at,
+              " of shape ", to_string(sizes()));
   Shape shape = sizes();
   shape[at] = length;
   Tensor out = detail::make_view(*this, shape, strides(), storage_offset() + start * strides()[at]);
@@ -181,6 +194,7 @@ Tensor Tensor::narrow(std::int64_t d, std::int64_t start, std::int64_t length) c
 }
 
 Tensor Tensor::select(std::int64_t d, std::int64_t index) const {
+  EMBER_CHECK(dim() > 0, "select: select() cannot be applied to a 0-dim tensor");
   const std::int64_t at = wrap_dim(d, dim(), "select");
   EMBER_CHECK(index >= -size(at) && index < size(at), "select: index ", index,
               " is out of range for dim ", at, " of shape ", to_string(sizes()));

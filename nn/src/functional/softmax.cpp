@@ -21,6 +21,11 @@ RowShape row_shape(const Tensor& x, std::int64_t dim) {
     shape.K = 1;
     return shape;
   }
+  // Nothing to compute (and the sizes of an empty [2^40, 2^40, 0] multiply past int64).
+  if (x.numel() == 0) {
+    shape.outer = 0;
+    return shape;
+  }
   for (std::int64_t d = 0; d < dim; ++d) shape.outer *= sizes[static_cast<std::size_t>(d)];
   shape.K = sizes[static_cast<std::size_t>(dim)];
   for (std::size_t d = static_cast<std::size_t>(dim) + 1; d < sizes.size(); ++d) {
@@ -35,7 +40,7 @@ Tensor softmax_op(const Tensor& x, std::int64_t dim, SoftmaxKind kind, const cha
   EMBER_CHECK(x.defined(), op, ": input is an undefined tensor");
   EMBER_CHECK(x.dtype() == kFloat32, op, ": expected a float32 input, got ", x.dtype(),
               " of shape ", to_string(x.sizes()));
-  const std::int64_t d = wrap_dim(dim, std::max<std::int64_t>(x.dim(), 1), op);
+  const std::int64_t d = wrap_dim(dim, x.dim(), op);  // a 0-d tensor takes -1 and 0
   const RowShape shape = row_shape(x, d);
   const Tensor xc = x.contiguous();
   Tensor out = empty(x.sizes());

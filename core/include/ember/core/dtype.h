@@ -36,7 +36,7 @@ constexpr Dtype dtype_of<std::uint8_t>() {
 // Sizes or strides, outermost dim first.
 using Shape = std::vector<std::int64_t>;
 std::string to_string(const Shape& shape);  // "[256, 784]"
-std::int64_t numel_of(const Shape& shape);
+std::int64_t numel_of(const Shape& shape);  // throws if a size is negative or it overflows
 // A dim in [-rank, rank) made non-negative; throws naming `op` when out of range.
 std::int64_t wrap_dim(std::int64_t dim, std::int64_t rank, const char* op);
 

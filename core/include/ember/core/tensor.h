@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <ostream>
@@ -32,6 +33,7 @@ struct Storage {
 };
 
 struct TensorImpl;
+class GradSlot;
 
 // A cheap handle: copies share data (like torch::Tensor). Views (reshape, view, flatten,
 // transpose, narrow, select, unsqueeze) share storage too. Ops that record a graph for autograd
@@ -77,7 +79,9 @@ class Tensor {
   Tensor select(std::int64_t dim, std::int64_t index) const;  // drops dim
   Tensor contiguous() const;                                  // *this if already contiguous
   Tensor clone() const;
-  Tensor to(Dtype dtype) const;  // float32 <-> int64 <-> uint8 conversion (copy)
+  // float32 <-> int64 <-> uint8 conversion (copy); throws if a value does not fit the target
+  // (NaN or 1e19 into int64, 300 or -1 into uint8), as PyTorch's checked scalar conversion.
+  Tensor to(Dtype dtype) const;
 
   // --- Math (each records a graph node when a float input requires grad) ---
   Tensor sum() const;
@@ -93,8 +97,12 @@ class Tensor {
 
   // --- In-place (bump the version counter; refused on leaves that require grad) ---
   Tensor& zero_();
+  // Every number must fit this tensor's dtype (uint8 fill_(300) throws), and every broadcast
+  // result must have this tensor's shape (zeros({3}).add_(ones({2, 3})) throws).
   Tensor& fill_(double value);
-  Tensor& copy_(const Tensor& src);  // same shape (or broadcastable) and dtype
+  // src broadcast to this shape and converted to this dtype; src may overlap this tensor
+  // (a.copy_(a.t()) gives the transpose).
+  Tensor& copy_(const Tensor& src);
   Tensor& add_(const Tensor& other, double alpha = 1.0);
   Tensor& mul_(double factor);
 
@@ -103,7 +111,9 @@ class Tensor {
   Tensor& requires_grad_(bool on = true);  // leaves of dtype float32 only
   bool is_leaf() const;
   const Tensor& grad() const;  // undefined until a backward reaches this leaf
-  Tensor& mutable_grad();      // e.g. t.mutable_grad() = Tensor() to clear it
+  // Assign to it to set or clear the grad: t.mutable_grad() = Tensor(). As PyTorch's
+  // `t.grad = g`, the assignment throws unless g is undefined or has t's shape and dtype.
+  GradSlot mutable_grad();
   const std::shared_ptr<autograd::Node>& grad_fn() const;
   // Accumulates d(this)/d(leaf) into every leaf's grad(). Without `grad`, this must have one
   // element. The graph's saved tensors are freed afterwards unless retain_graph.
@@ -118,6 +128,22 @@ class Tensor {
   std::shared_ptr<TensorImpl> impl_;
 };
 
+// What Tensor::mutable_grad() returns: a tensor's grad, checked when assigned.
+class GradSlot {
+ public:
+  GradSlot& operator=(const Tensor& grad);  // throws on a shape or dtype mismatch
+  GradSlot& operator=(const GradSlot& other) { return *this = other.get(); }
+  GradSlot(const GradSlot&) = default;
+  const Tensor& get() const { return grad_; }
+  operator const Tensor&() const { return grad_; }
+
+ private:
+  friend class Tensor;
+  GradSlot(const TensorImpl* owner, Tensor& grad) : owner_(owner), grad_(grad) {}
+  const TensorImpl* owner_;  // the tensor whose grad this is
+  Tensor& grad_;
+};
+
 // What a tensor is beyond its data: autograd's part. Lives in the impl so that views, copies
 // of the handle and the graph all see the same grad.
 struct AutogradMeta {
@@ -125,6 +151,10 @@ struct AutogradMeta {
   Tensor grad;
   std::shared_ptr<autograd::Node> grad_fn;         // set on op outputs
   std::weak_ptr<autograd::Node> grad_accumulator;  // a leaf's AccumulateGrad node, made lazily
+  // Called in registration order after backward accumulated into this leaf's grad (see
+  // autograd::register_post_accumulate_grad_hook); the id removes one.
+  std::vector<std::pair<std::uint64_t, std::function<void(const Tensor&)>>>
+      post_accumulate_grad_hooks;
 };
 
 struct TensorImpl {

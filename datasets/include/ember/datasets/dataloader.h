@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <memory>
 #include <vector>
 
 #include <ember/core/generator.h>
@@ -18,6 +19,20 @@ struct DataLoaderOptions {
   bool drop_last = false;       // drop the last batch when it has fewer than B samples
   std::uint64_t seed = 0;       // seeds the shuffling Generator
 };
+
+// Which samples an epoch visits, in which order (e.g. ember::distributed::DistributedSampler,
+// which gives each rank its shard). The DataLoader asks once per epoch, at begin().
+class Sampler {
+ public:
+  virtual ~Sampler() = default;
+  virtual std::int64_t size() const = 0;  // indices per epoch
+  // This epoch's indices, each in [0, dataset size); size() of them.
+  virtual std::vector<std::int64_t> indices() const = 0;
+};
+
+// A random order of 0..n-1: Fisher-Yates from the identity (for i = n-1 down to 1:
+// swap(order[i], order[gen.randint(0, i + 1)])), the DataLoader's shuffle.
+std::vector<std::int64_t> random_permutation(std::int64_t n, Generator& gen);
 
 // One batch: images float32 [B, 1, H, W] = uint8 / 255.0f exactly (as torchvision's ToTensor),
 // labels int64 [B]. B is options.batch_size except for a short last batch.
@@ -55,8 +70,12 @@ class DataLoader {
 
   // Throws ember::Error if options.batch_size < 1.
   DataLoader(const ImageDataset& dataset, DataLoaderOptions options);
+  // Batches of the samples `sampler` picks, in its order (options.shuffle must be off: the
+  // sampler decides the order). begin() throws ember::Error if an index is out of range.
+  DataLoader(const ImageDataset& dataset, DataLoaderOptions options,
+             std::shared_ptr<const Sampler> sampler);
 
-  // ceil(N / B), or floor(N / B) with drop_last.
+  // ceil(N / B), or floor(N / B) with drop_last (N: the sampler's size when there is one).
   std::int64_t num_batches() const;
   std::int64_t dataset_size() const { return images_.size(0); }
   const DataLoaderOptions& options() const { return options_; }
@@ -69,6 +88,7 @@ class DataLoader {
   Tensor labels_;  // int64 [N]
   DataLoaderOptions options_;
   Generator generator_;
+  std::shared_ptr<const Sampler> sampler_;  // null: every sample, shuffled or in order
 };
 
 class DataLoader::Iterator {

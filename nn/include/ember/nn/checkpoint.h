@@ -13,26 +13,32 @@
 
 namespace ember {
 
-// Writes every parameter of `module` (named_parameters(): "0.weight", "0.bias", ...) to `path`.
-// Crash-safe: the file is written to a temporary file in the same folder, fsynced, renamed over
-// `path` and the folder fsynced, so `path` always holds either the previous checkpoint or the
-// new one, whole. On failure the temporary file is removed and ember::Error is thrown naming
-// the path and the system's reason (errno text); `path` is untouched.
+// Writes every parameter of `module` (named_parameters(): "0.weight", "0.bias", ...) to `path`
+// with write_file_atomically (crash-safe, keeping the file's mode, writing through a symbolic
+// link). On failure ember::Error is thrown naming the path and the system's reason (errno
+// text); `path` is untouched.
 void save(const nn::Module& module, const std::string& path);
 
 // Reads a checkpoint written by save() into `module`'s parameters (bitwise exact). Everything
 // is checked before any parameter is written, so on error the module is unchanged (no partial
-// load). Throws ember::Error naming the path and what is wrong: cannot open, truncated, bad
-// magic, unsupported version, wrong kind (an optimizer checkpoint), bad CRC, a parameter
-// missing from the file or present only in the file, a dtype or shape that differs (naming the
-// parameter, expected vs got).
+// load). Throws ember::Error naming the path and what is wrong: cannot open, not a regular file
+// (a directory, device or FIFO is refused before anything is read), truncated, bad magic,
+// unsupported version, wrong kind (an optimizer checkpoint), bad CRC, a count or size larger
+// than the file could hold, a parameter missing from the file or present only in the file, a
+// dtype or shape that differs (naming the parameter, expected vs got). Memory use is bounded by
+// the file's size (Note [bounded loading] in checkpoint.cpp), whatever the file claims.
 void load(nn::Module& module, const std::string& path);
 
-// Writes `bytes` to `path` as save() writes a checkpoint: to a temporary file in the same folder,
-// fsynced, renamed over `path`, then the folder fsynced, so `path` always holds either its
-// previous content or the new one, whole. On failure the temporary file is removed and
-// ember::Error is thrown naming `path` and the system's reason; `path` is untouched. (A process
-// killed mid-write can leave only a `path.tmp.XXXXXX` file behind, never a damaged `path`.)
+// Writes `bytes` to `path` crash-safely: to a temporary file in the same folder, fsynced,
+// renamed over `path`, then the folder fsynced, so `path` always holds either its previous
+// content or the new one, whole. The result has the semantics of writing the file in place: a
+// new file gets mode 0666 & ~umask, a replaced one keeps its mode (and owner, where allowed), a
+// symbolic link is written through (its target is replaced), and any name of up to NAME_MAX
+// bytes works. A path that exists but is not a regular file (a folder, a device) is refused. On
+// failure (folder missing or not writable, no space, an fsync or close error) the temporary
+// file is removed and ember::Error is thrown naming `path` and the system's reason; `path` is
+// untouched. (A process killed mid-write can leave only a `NAME.tmp.XXXXXX` file behind, never
+// a damaged `path`.)
 void write_file_atomically(const std::string& path, std::span<const std::byte> bytes);
 
 // --- The file format (version 1) ---
@@ -53,9 +59,11 @@ void write_file_atomically(const std::string& path, std::span<const std::byte> b
 //                   row-major little-endian values (IEEE-754 for floats)
 //   24 + B  4     u32 CRC-32 (zlib's crc32, polynomial 0xEDB88320) of bytes [0, 24 + B)
 //
-// Loading checks, in order: the file holds at least the header; magic; version; kind; that
-// its size is exactly 24 + B + 4 (else "truncated" or "trailing bytes"); the CRC; then the
-// entry table (names, dtypes, shapes) against the module.
+// Loading checks, in order: the file is a regular file holding at least the header; magic;
+// version; kind; that its size is exactly 24 + B + 4 (else "truncated" or "trailing bytes") --
+// all before reading past the header; the CRC; then the entry table: the count against the body
+// size (an entry takes at least 10 bytes), every name (non-empty, unique), dtype, rank (at most
+// 64) and payload size against the bytes left; then names, dtypes and shapes against the module.
 //
 // Module checkpoints hold one float32 entry per parameter, named as named_parameters().
 // Optimizer checkpoints are described in <ember/optim/checkpoint.h>.
@@ -92,6 +100,10 @@ void write_checkpoint(const std::string& path, CheckpointKind kind,
 // Reads and verifies everything up to and including the CRC and the entry table's
 // consistency; the caller then checks names and shapes against its object.
 std::vector<CheckpointRecord> read_checkpoint(const std::string& path, CheckpointKind kind);
+// The same checks on a file image already in memory (`path` names it in messages); the
+// checkpoint fuzzer's entry point.
+std::vector<CheckpointRecord> parse_checkpoint(std::span<const std::byte> file,
+                                               const std::string& path, CheckpointKind kind);
 
 // Copies a float32 record into a tensor of the same numel (any strides), without a graph.
 void copy_record_to_tensor(const CheckpointRecord& record, const Tensor& t);
