@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds ember and runs every check CI runs: formatting, the whole test suite with warnings as
-# errors, a consumer project linked against the installed package, the suite again under
+# errors, a consumer project linked against the installed package, the .deb packages (static and
+# shared) installed and consumed (tests/package.sh), the suite again under
 # AddressSanitizer + UndefinedBehaviorSanitizer, and the IDX and checkpoint fuzzers for a bounded
 # time.
 # Installs missing Debian packages first (as root; otherwise prints the apt-get line).
@@ -16,6 +17,7 @@ packages=(g++ make cmake libxsimd-dev zlib1g-dev catch2 libcli11-dev libfmt-dev 
           libcairo2-dev pkg-config fonts-dejavu-core help2man dataset-fashion-mnist libxml2-utils
           graphviz libopenmpi-dev openmpi-bin)
 $quick || packages+=(clang clang-format libclang-rt-14-dev)
+$quick || packages+=(dpkg-dev file pkgconf)  # tests/package.sh: cpack -G DEB, pkg-config
 bash cmake/install-deps.sh "${packages[@]}"
 
 step() { printf '\n== %s\n' "$*"; }
@@ -41,6 +43,9 @@ cmake --install build/ci --prefix "$prefix/install" >/dev/null
 cmake -S tests/consumer -B "$prefix/consumer" -DCMAKE_PREFIX_PATH="$prefix/install" >/dev/null
 cmake --build "$prefix/consumer" -j"$jobs"
 "$prefix/consumer/consumer"
+
+step "packages: .deb (static and shared) installed, consumers with find_package and pkg-config"
+bash tests/package.sh
 
 step "AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake --preset sanitize >/dev/null
