@@ -1,16 +1,224 @@
+// ember's thread pool: the caller and a few persistent workers claim the pieces of one job.
 #include <ember/core/parallel.h>
 
 #include <ember/core/error.h>
 
+#include <sched.h>
+
+#include <atomic>
+#include <cassert>
+#include <chrono>
+#include <cstdlib>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
 namespace ember {
+namespace {
+
+// Note [How the pool runs a job]
+// The caller publishes a job (a piece function, its context and a piece count) and then claims
+// pieces itself, one at a time, from a shared counter; every free worker does the same. When no
+// piece is left unclaimed, the caller waits only for pieces that a worker has claimed and not yet
+// finished. It never waits for a worker to wake up or to arrive: on a busy machine, where a
+// worker may not run for a whole scheduler slice, the caller then does all the work itself, at
+// the speed of one thread, instead of stalling on a barrier (what OpenMP's one-piece-per-thread
+// split did: 6.2 s instead of 0.09 s per softmax-regression epoch with two other busy processes).
+// The pieces are fixed by the problem (parallel_for), so which thread runs which changes nothing
+// in the results.
+//
+// One 64-bit word holds the whole job identity, [generation:32 | pieces:16 | next:16], and a
+// claim is a compare-and-swap of next -> next + 1 on it. A worker that wakes late, after its job
+// ended and maybe another began, can only claim a piece of the job the word names at that
+// instant; while it holds that piece the job cannot end, so the function and context it then
+// reads are that job's.
+//
+// Waiting: an idle worker spins (with pause) for kIdleSpin and then sleeps on a futex
+// (std::atomic::wait) until the next job; the caller, waiting for claimed pieces, spins for
+// kCallerSpin and then sleeps until the last piece's finisher wakes it. Both spins were chosen by
+// measurement (bench/busy.sh): see bench/README.md.
+constexpr auto kIdleSpin = std::chrono::microseconds(200);
+constexpr auto kCallerSpin = std::chrono::microseconds(50);
+
+// True on a pool worker, and on a caller while it runs its job's pieces: a parallel_for there runs
+// inline.
+thread_local bool t_in_parallel = false;
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// Spins until pred() or `limit` has passed; returns pred()'s last value.
+template <class Pred>
+bool spin_until(Pred pred, std::chrono::microseconds limit) {
+  const auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (pred()) return true;
+      cpu_relax();
+    }
+    if (std::chrono::steady_clock::now() - start > limit) return pred();
+  }
+}
+
+int default_threads() {
+  // OMP_NUM_THREADS, as OpenMP reads it: the first number of the list.
+  if (const char* env = std::getenv("OMP_NUM_THREADS")) {
+    char* stop = nullptr;
+    const long n = std::strtol(env, &stop, 10);
+    if (stop != env && n >= 1) return static_cast<int>(std::min<long>(n, 1024));
+  }
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(CPU_COUNT(&set), 1);
+  return static_cast<int>(std::max(std::thread::hardware_concurrency(), 1u));
+}
+
+std::atomic<int>& thread_setting() {
+  static std::atomic<int> threads{default_threads()};
+  return threads;
+}
+
+class Pool {
+ public:
+  ~Pool() { resize(0); }
+
+  // Runs pieces [0, pieces) of task; false if the pool is busy with another thread's job (the
+  // caller then runs them inline).
+  bool try_run(std::int64_t pieces, detail::PieceFn task, const void* ctx, int threads) {
+    std::unique_lock lock(run_mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) return false;
+    resize(threads - 1);
+    const std::uint32_t generation = ++generation_;
+    task_.store(task, std::memory_order_relaxed);
+    ctx_.store(ctx, std::memory_order_relaxed);
+    done_.store(0, std::memory_order_relaxed);
+    failed_.store(false, std::memory_order_relaxed);
+    error_ = nullptr;
+    job_.store(std::uint64_t{generation} << 32 | static_cast<std::uint64_t>(pieces) << 16,
+               std::memory_order_release);
+    wake_.fetch_add(1, std::memory_order_seq_cst);
+    if (sleepers_.load(std::memory_order_seq_cst) > 0) wake_.notify_all();
+
+    t_in_parallel = true;
+    work();
+    t_in_parallel = false;
+
+    const auto all_done = [&] {
+      return done_.load(std::memory_order_acquire) == static_cast<std::uint32_t>(pieces);
+    };
+    if (!spin_until(all_done, kCallerSpin)) {
+      for (std::uint32_t d = done_.load(std::memory_order_acquire);
+           d != static_cast<std::uint32_t>(pieces); d = done_.load(std::memory_order_acquire)) {
+        done_.wait(d, std::memory_order_acquire);
+      }
+    }
+    if (error_) std::rethrow_exception(error_);
+    return true;
+  }
+
+ private:
+  // Claims and runs pieces of the current job until none is left.
+  void work() {
+    std::uint64_t word = job_.load(std::memory_order_acquire);
+    for (;;) {
+      const std::uint32_t pieces = (word >> 16) & 0xffff, next = word & 0xffff;
+      if (next >= pieces) return;
+      if (!job_.compare_exchange_weak(word, word + 1, std::memory_order_acq_rel,
+                                      std::memory_order_acquire)) {
+        continue;
+      }
+      if (!failed_.load(std::memory_order_relaxed)) {
+        try {
+          task_.load(std::memory_order_relaxed)(ctx_.load(std::memory_order_relaxed), next);
+        } catch (...) {
+          const std::lock_guard guard(error_mutex_);
+          if (!error_) error_ = std::current_exception();
+          failed_.store(true, std::memory_order_relaxed);
+        }
+      }
+      if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == pieces) done_.notify_one();
+      word = job_.load(std::memory_order_acquire);
+    }
+  }
+
+  void worker_main() {
+    t_in_parallel = true;
+    std::uint32_t seen = wake_.load(std::memory_order_acquire);
+    for (;;) {
+      const auto woken = [&] {
+        return wake_.load(std::memory_order_acquire) != seen;
+      };
+      if (!spin_until(woken, kIdleSpin)) {
+        sleepers_.fetch_add(1, std::memory_order_seq_cst);
+        while (wake_.load(std::memory_order_seq_cst) == seen) wake_.wait(seen);
+        sleepers_.fetch_sub(1, std::memory_order_relaxed);
+      }
+      seen = wake_.load(std::memory_order_acquire);
+      if (stop_.load(std::memory_order_acquire)) return;
+      work();
+    }
+  }
+
+  // Keeps `workers` workers; called with run_mutex_ held, so no job is running.
+  void resize(int workers) {
+    if (static_cast<std::size_t>(workers) == workers_.size()) return;
+    if (!workers_.empty()) {
+      stop_.store(true, std::memory_order_release);
+      wake_.fetch_add(1, std::memory_order_seq_cst);
+      wake_.notify_all();
+      for (auto& w : workers_) w.join();
+      workers_.clear();
+      stop_.store(false, std::memory_order_relaxed);
+    }
+    for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { worker_main(); });
+  }
+
+  std::mutex run_mutex_;  // one job at a time
+  std::vector<std::thread> workers_;
+  std::uint32_t generation_ = 0;
+  std::atomic<std::uint64_t> job_{0};  // [generation:32 | pieces:16 | next:16]
+  std::atomic<detail::PieceFn> task_{nullptr};
+  std::atomic<const void*> ctx_{nullptr};
+  std::atomic<std::uint32_t> done_{0};      // pieces of the job finished (the caller waits on it)
+  std::atomic<std::uint32_t> wake_{0};      // changes for every job and at stop (workers wait)
+  std::atomic<std::uint32_t> sleepers_{0};  // workers asleep on wake_
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> failed_{false};  // a piece threw: skip the rest
+  std::mutex error_mutex_;
+  std::exception_ptr error_;
+};
+
+Pool& pool() {
+  static Pool instance;
+  return instance;
+}
+
+void run_inline(std::int64_t pieces, detail::PieceFn task, const void* ctx) {
+  for (std::int64_t i = 0; i < pieces; ++i) task(ctx, i);
+}
+
+}  // namespace
 
 int get_num_threads() {
-  return omp_get_max_threads();
+  return thread_setting().load(std::memory_order_relaxed);
 }
 
 void set_num_threads(int threads) {
   EMBER_CHECK(threads >= 1, "set_num_threads: expected at least 1 thread, got ", threads);
-  omp_set_num_threads(threads);
+  thread_setting().store(threads, std::memory_order_relaxed);
 }
 
+namespace detail {
+
+void run_pieces(std::int64_t pieces, PieceFn task, const void* ctx) {
+  assert(pieces <= kMaxPieces);
+  const int threads = get_num_threads();
+  if (pieces <= 1 || threads <= 1 || t_in_parallel || !pool().try_run(pieces, task, ctx, threads))
+    run_inline(pieces, task, ctx);
+}
+
+}  // namespace detail
 }  // namespace ember
