@@ -28,18 +28,24 @@ namespace {
 // The pieces are fixed by the problem (parallel_for), so which thread runs which changes nothing
 // in the results.
 //
-// One 64-bit word holds the whole job identity, [generation:32 | pieces:16 | next:16], and a
-// claim is a compare-and-swap of next -> next + 1 on it. A worker that wakes late, after its job
-// ended and maybe another began, can only claim a piece of the job the word names at that
-// instant; while it holds that piece the job cannot end, so the function and context it then
-// reads are that job's.
+// One 64-bit word holds the job's identity and its unclaimed pieces, [generation:32 | front:16 |
+// back:16]: pieces [front, back) are unclaimed. The caller claims from the front (front + 1), the
+// workers from the back (back - 1), each by a compare-and-swap. A worker that wakes late, after
+// its job ended and maybe another began, can only claim a piece of the job the word names at
+// that instant; while it holds that piece the job cannot end, so the function, context and piece
+// count it then reads are that job's.
+// Why two ends: consecutive jobs on the same rows (the DataLoader gathers a batch, Linear
+// multiplies it, the backward multiplies it again) then mostly give each thread the same rows,
+// which its core's cache still holds; with one counter the rows landed on either core at random.
 //
 // Waiting: an idle worker spins (with pause) for kIdleSpin and then sleeps on a futex
 // (std::atomic::wait) until the next job; the caller, waiting for claimed pieces, spins for
 // kCallerSpin and then sleeps until the last piece's finisher wakes it. Both spins were chosen by
 // measurement (bench/busy.sh): see bench/README.md.
-constexpr auto kIdleSpin = std::chrono::microseconds(200);
-constexpr auto kCallerSpin = std::chrono::microseconds(50);
+const auto kIdleSpin = std::chrono::microseconds(
+    std::getenv("EMBER_IDLE_US") ? std::atoi(std::getenv("EMBER_IDLE_US")) : 200);
+const auto kCallerSpin = std::chrono::microseconds(
+    std::getenv("EMBER_CALLER_US") ? std::atoi(std::getenv("EMBER_CALLER_US")) : 50);
 
 // True on a pool worker, and on a caller while it runs its job's pieces: a parallel_for there runs
 // inline.
@@ -97,13 +103,14 @@ class Pool {
     done_.store(0, std::memory_order_relaxed);
     failed_.store(false, std::memory_order_relaxed);
     error_ = nullptr;
-    job_.store(std::uint64_t{generation} << 32 | static_cast<std::uint64_t>(pieces) << 16,
+    pieces_.store(static_cast<std::uint32_t>(pieces), std::memory_order_relaxed);
+    job_.store(std::uint64_t{generation} << 32 | static_cast<std::uint64_t>(pieces),
                std::memory_order_release);
     wake_.fetch_add(1, std::memory_order_seq_cst);
     if (sleepers_.load(std::memory_order_seq_cst) > 0) wake_.notify_all();
 
     t_in_parallel = true;
-    work();
+    work(/*from_front=*/true);
     t_in_parallel = false;
 
     const auto all_done = [&] {
@@ -120,16 +127,19 @@ class Pool {
   }
 
  private:
-  // Claims and runs pieces of the current job until none is left.
-  void work() {
+  // Claims and runs pieces of the current job, from the front or the back, until none is left.
+  void work(bool from_front) {
     std::uint64_t word = job_.load(std::memory_order_acquire);
     for (;;) {
-      const std::uint32_t pieces = (word >> 16) & 0xffff, next = word & 0xffff;
-      if (next >= pieces) return;
-      if (!job_.compare_exchange_weak(word, word + 1, std::memory_order_acq_rel,
+      const std::uint32_t front = (word >> 16) & 0xffff, back = word & 0xffff;
+      if (front >= back) return;
+      const std::uint32_t next = from_front ? front : back - 1;
+      const std::uint64_t claimed = from_front ? word + (std::uint64_t{1} << 16) : word - 1;
+      if (!job_.compare_exchange_weak(word, claimed, std::memory_order_acq_rel,
                                       std::memory_order_acquire)) {
         continue;
       }
+      const std::uint32_t pieces = pieces_.load(std::memory_order_relaxed);
       if (!failed_.load(std::memory_order_relaxed)) {
         try {
           task_.load(std::memory_order_relaxed)(ctx_.load(std::memory_order_relaxed), next);
@@ -147,18 +157,20 @@ class Pool {
   void worker_main() {
     t_in_parallel = true;
     std::uint32_t seen = wake_.load(std::memory_order_acquire);
+    // stop_ is set before wake_ changes: a worker started after that change (seen is already
+    // the new value) still sees stop_.
+    const auto woken = [&] {
+      return wake_.load(std::memory_order_acquire) != seen || stop_.load(std::memory_order_acquire);
+    };
     for (;;) {
-      const auto woken = [&] {
-        return wake_.load(std::memory_order_acquire) != seen;
-      };
       if (!spin_until(woken, kIdleSpin)) {
         sleepers_.fetch_add(1, std::memory_order_seq_cst);
-        while (wake_.load(std::memory_order_seq_cst) == seen) wake_.wait(seen);
+        while (!woken()) wake_.wait(seen, std::memory_order_seq_cst);
         sleepers_.fetch_sub(1, std::memory_order_relaxed);
       }
-      seen = wake_.load(std::memory_order_acquire);
       if (stop_.load(std::memory_order_acquire)) return;
-      work();
+      seen = wake_.load(std::memory_order_acquire);
+      work(/*from_front=*/false);
     }
   }
 
@@ -166,7 +178,7 @@ class Pool {
   void resize(int workers) {
     if (static_cast<std::size_t>(workers) == workers_.size()) return;
     if (!workers_.empty()) {
-      stop_.store(true, std::memory_order_release);
+      stop_.store(true, std::memory_order_seq_cst);
       wake_.fetch_add(1, std::memory_order_seq_cst);
       wake_.notify_all();
       for (auto& w : workers_) w.join();
@@ -179,7 +191,8 @@ class Pool {
   std::mutex run_mutex_;  // one job at a time
   std::vector<std::thread> workers_;
   std::uint32_t generation_ = 0;
-  std::atomic<std::uint64_t> job_{0};  // [generation:32 | pieces:16 | next:16]
+  std::atomic<std::uint64_t> job_{0};  // [generation:32 | front:16 | back:16]
+  std::atomic<std::uint32_t> pieces_{0};
   std::atomic<detail::PieceFn> task_{nullptr};
   std::atomic<const void*> ctx_{nullptr};
   std::atomic<std::uint32_t> done_{0};      // pieces of the job finished (the caller waits on it)
