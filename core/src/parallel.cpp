@@ -40,15 +40,16 @@ namespace {
 //
 // Waiting: an idle worker spins (with pause) for kIdleSpin and then sleeps on a futex
 // (std::atomic::wait) until the next job; the caller, waiting for claimed pieces, spins for
-// kCallerSpin and then sleeps until the last piece's finisher wakes it. Both spins were chosen by
-// measurement (bench/busy.sh): see bench/README.md.
-const auto kIdleSpin = std::chrono::microseconds(
-    std::getenv("EMBER_IDLE_US") ? std::atoi(std::getenv("EMBER_IDLE_US")) : 200);
-const auto kCallerSpin = std::chrono::microseconds(
-    std::getenv("EMBER_CALLER_US") ? std::atoi(std::getenv("EMBER_CALLER_US")) : 50);
+// kCallerSpin and then sleeps until the last piece's finisher wakes it. 50 us covers the gaps
+// between the jobs of one training step. Measured with bench/busy.py on the 2-core machine (then
+// also loaded by other work), idle spins of 0, 50, 200 and 1000 us: the longer spins made the
+// default slower than 1 thread (1.1-1.5x) with and without busy processes, as a spinning worker
+// takes CPU time the caller's own process could use; 0 and 50 kept it within 0.7-1.3x.
+constexpr auto kIdleSpin = std::chrono::microseconds(50);
+constexpr auto kCallerSpin = std::chrono::microseconds(50);
 
-// True on a pool worker, and on a caller while it runs its job's pieces: a parallel_for there runs
-// inline.
+// True on a pool worker, and on a caller while it runs its job's pieces: a parallel_for there
+// runs inline.
 thread_local bool t_in_parallel = false;
 
 inline void cpu_relax() {
