@@ -7,9 +7,11 @@ times whole training epochs at the default thread count and at 1 thread:
   ember    the installed-style app (ember-softmax-regression --model softmax|mlp, --metrics), the
            median of its per-epoch `seconds` (train + test) after the first epoch; "default" runs
            without --threads and without OMP_NUM_THREADS, so the library picks (all cores);
-  PyTorch  bench/peers/peer_pipeline.py (softmax_regression/epoch, mlp/epoch/b256: the same
-           epoch), at torch's default thread count (the core count, also given to OpenBLAS) and
-           at 1, with OpenBLAS as bench/run.sh gives it.
+  PyTorch  bench/peers/peer_pipeline.py's Trainer (the same epoch, batch 256), at torch's
+           default thread count (the core count, also given to OpenBLAS) and at 1, with OpenBLAS
+           as bench/run.sh gives it; the same number of epochs, or fewer once
+           --pytorch-budget-s has passed (its default threads can take a minute per epoch), the
+           median after the first.
 Prints one JSON object on stdout: per model and load, each side's two medians and the ratio
 default / 1 thread (the goal of issue 11: at most 1.3 with 1 and 2 busy processes), and a
 Markdown table on stderr. The machine's other load (load average) is recorded; run it on an
@@ -17,7 +19,7 @@ otherwise quiet machine, without nice.
 
 usage: bench/busy.py [--app PATH] [--build-dir DIR] [--skip-build] [--loads 0,1,2]
                      [--models softmax,mlp] [--epochs-softmax N] [--epochs-mlp N] [--repeat R]
-                     [--no-pytorch] [--busy-max-s S] [--run-timeout-s S]
+                     [--no-pytorch] [--busy-max-s S] [--run-timeout-s S] [--pytorch-budget-s S]
   --app          the ember-softmax-regression binary (default: build it, Release, in --build-dir)
   --build-dir    ember's build dir (default: build-bench, as bench/run.sh)
   --repeat R     run the whole matrix R times and report the median of each figure
@@ -37,7 +39,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 PYTHON = "/usr/bin/python3"
 OPENBLAS_DIR = os.environ.get("EMBER_OPENBLAS_DIR", "/usr/lib/x86_64-linux-gnu/openblas-pthread")
-PEER_NAMES = {"softmax": "softmax_regression/epoch", "mlp": "mlp/epoch/b256"}
 # A busy process: a spin loop that ends by itself after its deadline even if this script dies.
 BUSY_CODE = "import sys, time\nend = time.time() + float(sys.argv[1])\nwhile time.time() < end: pass\n"
 
@@ -100,23 +101,48 @@ def ember_epoch_ms(app, model, threads, epochs, timeout_s):
     return statistics.median(timed) * 1e3, len(seconds)
 
 
-def pytorch_epoch_ms(model, threads, timeout_s):
+# PyTorch's epochs, timed here rather than by peer_pipeline.py's own loop so that a run can stop at
+# a deadline: with busy processes its default thread count can take a minute per epoch.
+PEER_DRIVER = """
+import json, os, sys, time
+sys.path.insert(0, sys.argv[1])
+import peer_common as pc
+import peer_pipeline as pp
+kind, threads, epochs, budget_s = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+pc.set_threads(threads)
+data = pc.load_fashion_mnist(pc.DATA_DIR)
+trainer = pp.Trainer(kind, 256, data)
+times, deadline = [], time.time() + budget_s
+for _ in range(epochs):
+    t0 = time.perf_counter()
+    trainer.epoch()
+    times.append(time.perf_counter() - t0)
+    if time.time() > deadline:
+        break
+print(json.dumps({"seconds": times, "blas": pc.loaded_blas()}))
+"""
+
+
+def pytorch_epoch_ms(model, threads, epochs, budget_s, timeout_s):
+    """Median epoch time (ms) after the first epoch, and the epochs run (fewer at the deadline)."""
     env = clean_env()
     env.pop("OPENBLAS_CORETYPE", None)
     env.pop("OPENBLAS_L2_SIZE", None)
     if os.path.exists(os.path.join(OPENBLAS_DIR, "libblas.so.3")):
         env["LD_LIBRARY_PATH"] = OPENBLAS_DIR + (":" + env["LD_LIBRARY_PATH"]
                                                  if env.get("LD_LIBRARY_PATH") else "")
-    cmd = [PYTHON, os.path.join(BENCH, "peers", "peer_pipeline.py"), "--filter",
-           PEER_NAMES[model], "--threads", str(threads)]
+    kind = "softmax_regression" if model == "softmax" else "mlp"
+    cmd = [PYTHON, "-c", PEER_DRIVER, os.path.join(BENCH, "peers"), kind, str(threads),
+           str(epochs), str(budget_s)]
     try:
         out = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                              timeout=timeout_s, check=True).stdout
     except (subprocess.TimeoutExpired, subprocess.CalledProcessError) as e:
-        log("  PyTorch peer failed or timed out: %s" % e)
-        return None
-    rows = [r for r in json.loads(out)["results"] if r["name"] == PEER_NAMES[model]]
-    return rows[0]["median_ms"] if rows else None
+        log("  PyTorch run failed or timed out: %s" % e)
+        return None, 0
+    seconds = json.loads(out)["seconds"]
+    timed = seconds[1:] if len(seconds) > 1 else seconds
+    return statistics.median(timed) * 1e3, len(seconds)
 
 
 def build_app(build_dir):
@@ -146,6 +172,7 @@ def main():
     ap.add_argument("--no-pytorch", action="store_true")
     ap.add_argument("--busy-max-s", type=float, default=900.0)
     ap.add_argument("--run-timeout-s", type=float, default=120.0)
+    ap.add_argument("--pytorch-budget-s", type=float, default=40.0)
     args = ap.parse_args()
 
     signal.signal(signal.SIGINT, on_signal)
@@ -177,9 +204,11 @@ def main():
                         if args.no_pytorch:
                             continue
                         for label, threads in (("default", cores), ("1", 1)):
-                            ms = pytorch_epoch_ms(model, threads, 4 * args.run_timeout_s)
-                            log("  pytorch %-7s threads %-7s %s ms" %
-                                (model, label, "%.1f" % ms if ms else "n/a"))
+                            ms, done = pytorch_epoch_ms(model, threads, epochs[model],
+                                                        args.pytorch_budget_s,
+                                                        4 * args.run_timeout_s)
+                            log("  pytorch %-7s threads %-7s %s ms (%d epochs)" %
+                                (model, label, "%.1f" % ms if ms else "n/a", done))
                             samples.setdefault((model, busy, "pytorch", label), []).append(ms)
                 finally:
                     stop_busy()
