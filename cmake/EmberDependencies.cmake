@@ -7,8 +7,9 @@ function(ember_require package debian)
 endfunction()
 
 ember_require(xsimd libxsimd-dev)
-ember_require(OpenMP libomp-dev COMPONENTS CXX)
 ember_require(ZLIB zlib1g-dev)
+set(THREADS_PREFER_PTHREAD_FLAG ON)
+ember_require(Threads libc6-dev)
 
 # Debian's xsimd target also names xtl as a library to link; ember uses xsimd's headers only.
 get_target_property(ember_xsimd_include xsimd INTERFACE_INCLUDE_DIRECTORIES)

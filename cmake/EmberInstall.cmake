@@ -26,14 +26,11 @@ install(FILES ${PROJECT_BINARY_DIR}/emberConfig.cmake ${PROJECT_BINARY_DIR}/embe
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/ember)
 
 # pkg-config: `pkg-config --cflags --libs ember`. The headers are C++20, so Cflags says so.
-# Shared: -lember alone; OpenMP and zlib are private to libember.so (Libs.private and
+# Shared: -lember alone; threads and zlib are private to libember.so (Libs.private and
 # Requires.private serve a static link). Static: the module archives (core and autograd need each
 # other: a linker group, since pkg-config drops repeated -l flags), then what they need to link:
-# OpenMP's flag (or the threads library) and zlib.
+# the threads library and zlib.
 set(link_flags "")
-if(TARGET OpenMP::OpenMP_CXX)
-  string(APPEND link_flags "${OpenMP_CXX_FLAGS}")
-endif()
 if(TARGET Threads::Threads)
   string(APPEND link_flags " ${CMAKE_THREAD_LIBS_INIT}")
 endif()

@@ -17,7 +17,7 @@ foreach(module ${EMBER_MODULES})
 endforeach()
 
 if(NOT BUILD_SHARED_LIBS)
-  # Static: the umbrella names the module libraries (and, through them, OpenMP and zlib).
+  # Static: the umbrella names the module libraries (and, through them, threads and zlib).
   add_library(ember INTERFACE)
   set(EMBER_LIBRARY_TARGETS ember)
   foreach(module ${EMBER_MODULES})
@@ -26,7 +26,7 @@ if(NOT BUILD_SHARED_LIBS)
   endforeach()
 else()
   # Shared: one libember.so from the modules' object files (the modules depend on each other, so
-  # one library rather than five). Its link interface is only itself: OpenMP and zlib are private.
+  # one library rather than five). Its link interface is only itself: threads and zlib are private.
   # The ABI changes with every 0.x minor version, so the SONAME carries major.minor until 1.0.
   if(PROJECT_VERSION_MAJOR EQUAL 0)
     set(EMBER_SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR})
@@ -42,7 +42,7 @@ else()
   add_library(ember SHARED ${objects})
   set_target_properties(ember PROPERTIES VERSION ${PROJECT_VERSION} SOVERSION ${EMBER_SOVERSION})
   # The modules come after the objects on the link line only to bring their own dependencies
-  # (OpenMP, zlib); every symbol is already defined by the objects, so no archive member is used.
+  # (threads, zlib); every symbol is already defined by the objects, so no archive member is used.
   target_link_libraries(ember PRIVATE ember_modules)
   target_compile_features(ember PUBLIC cxx_std_20)
   foreach(module ${EMBER_MODULES})

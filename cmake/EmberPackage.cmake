@@ -13,7 +13,7 @@ set(CPACK_PACKAGING_INSTALL_PREFIX ${CMAKE_INSTALL_PREFIX})
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_PACKAGE_LICENSE BSD-3-Clause)
-# Runtime dependencies of libember.so and the app (libgomp1, zlib1g, libstdc++6, ...) come from
+# Runtime dependencies of libember.so and the app (zlib1g, libstdc++6, ...) come from
 # dpkg-shlibdeps (Debian's dpkg-dev). The CMake package and ember.pc name zlib (static link).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "zlib1g-dev")

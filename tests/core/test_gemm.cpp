@@ -225,18 +225,20 @@ TEST_CASE("gemm is bitwise identical at 1 and 2 threads", "[gemm]") {
 }
 
 TEST_CASE("gemm called from inside a parallel region runs inline, bitwise the same", "[gemm]") {
-  // Each thread of an outer region multiplies its own copy: parallel_for then runs inline and
-  // every thread uses its own scratch buffers; the results equal a top-level call bit for bit.
+  // Each piece of an outer parallel_for multiplies its own copy: the inner parallel_for then runs
+  // inline and every thread uses its own scratch buffers; the results equal a top-level call bit
+  // for bit.
   const Problem p{false, true, 100, 40, 300};
   Data d = make_data(p, 3);
   std::vector<float> want = d.c;
   gemm(p.trans_a, p.trans_b, p.M, p.N, p.K, d.a.data(), d.lda, d.b.data(), d.ldb, want.data(),
        d.ldc, false);
   std::vector<std::vector<float>> got(4, d.c);
-#pragma omp parallel for num_threads(2)
-  for (int i = 0; i < 4; ++i)
-    gemm(p.trans_a, p.trans_b, p.M, p.N, p.K, d.a.data(), d.lda, d.b.data(), d.ldb,
-         got[static_cast<std::size_t>(i)].data(), d.ldc, false);
+  ember::parallel_for(0, 4, 1, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i)
+      gemm(p.trans_a, p.trans_b, p.M, p.N, p.K, d.a.data(), d.lda, d.b.data(), d.ldb,
+           got[static_cast<std::size_t>(i)].data(), d.ldc, false);
+  });
   for (const auto& g : got)
     CHECK(std::memcmp(g.data(), want.data(), g.size() * sizeof(float)) == 0);
 }

@@ -61,8 +61,11 @@ constexpr std::int64_t B_PACK_MAX = std::int64_t{1} << 21;
 // DIRECT_MAX_BLOCKS of them.
 constexpr std::int64_t DIRECT_KC = 128;
 constexpr std::int64_t DIRECT_MAX_BLOCKS = 8;
-// Below this many flops per thread, a thread is not worth waking.
-constexpr double MIN_FLOPS_PER_THREAD = 1.0e6;
+// A piece of parallel work is at least this many flops (smaller ones cost more to hand over than
+// they save)...
+constexpr double MIN_FLOPS_PER_PIECE = 1.0e6;
+// ...and gemm_packed cuts its panels into groups only to make at least this many pieces.
+constexpr std::int64_t MIN_PIECES = 8;
 
 // A read-only matrix view: element (r, c) is p[r * rs + c * cs].
 struct View {
@@ -105,27 +108,8 @@ class Scratch {
   std::size_t size_ = 0;
 };
 
-// Per-thread slices of one buffer owned by the calling thread, allocated before a parallel_for
-// (an allocation failure must throw there, never inside the region). slice() picks the slice of
-// the thread running it: its number in the region parallel_for opened, or 0 when parallel_for
-// ran the body inline (one piece, or a caller already inside a parallel region).
-class ThreadSlices {
- public:
-  ThreadSlices(Scratch& scratch, std::size_t per_thread)
-      : per_thread_((per_thread + 15) / 16 * 16), level_(omp_get_level()) {
-    base_ = scratch.get(per_thread_ * static_cast<std::size_t>(get_num_threads()));
-  }
-  float* slice() const {
-    const int slot = omp_get_level() > level_ ? omp_get_thread_num() : 0;
-    return base_ + per_thread_ * static_cast<std::size_t>(slot);
-  }
-
- private:
-  std::size_t per_thread_;
-  int level_;
-  float* base_ = nullptr;
-};
-
+// Each thread's own buffers (the caller's and every pool worker's): a_scratch for the packed A
+// block (or a ragged B panel) of the piece it runs, b_scratch for the packed B a caller shares.
 Scratch& a_scratch() {
   thread_local Scratch scratch;
   return scratch;
@@ -139,12 +123,12 @@ std::int64_t ceil_div(std::int64_t a, std::int64_t b) {
   return (a + b - 1) / b;
 }
 
-// How many pieces to split `units` of `flops_per_unit` into so each thread gets enough work:
-// returned as the grain for parallel_for.
+// How many of `units` (of `flops_per_unit` each) one piece of parallel work takes so that it is
+// worth handing to another thread: the grain for parallel_for. Depends on the shape alone.
 std::int64_t grain_for(std::int64_t units, double flops_per_unit) {
   const double total = static_cast<double>(units) * flops_per_unit;
-  if (total < 2.0 * MIN_FLOPS_PER_THREAD) return std::max<std::int64_t>(units, 1);
-  const auto g = static_cast<std::int64_t>(MIN_FLOPS_PER_THREAD / std::max(flops_per_unit, 1.0));
+  if (total < 2.0 * MIN_FLOPS_PER_PIECE) return std::max<std::int64_t>(units, 1);
+  const auto g = static_cast<std::int64_t>(MIN_FLOPS_PER_PIECE / std::max(flops_per_unit, 1.0));
   return std::max<std::int64_t>(g, 1);
 }
 
@@ -321,22 +305,10 @@ void pack_a_panel(View A, std::int64_t m0, std::int64_t rows, std::int64_t k0, s
 
 // ---- Paths ------------------------------------------------------------------------------------
 
-// How gemm_packed shares the work of one packed chunk of B between threads. Splitting columns,
-// each thread packs and multiplies its own panels of B in one parallel region: no barrier
-// between packing and multiplying, and no thread reads panels packed in the other core's cache;
-// but every thread packs all of A. Splitting rows, B is packed once (in parallel), then each
-// thread multiplies its rows by all of it. Columns win unless A is much larger than B (it would
-// be packed `threads` times over) or there are too few panels to share evenly.
-bool split_columns(std::int64_t m_tiles, std::int64_t panels, std::int64_t threads) {
-  if (panels < threads) return false;
-  if (m_tiles < threads) return true;
-  const bool even = panels % threads == 0 || panels >= 4 * threads;
-  return even && m_tiles * MR <= 2 * panels * NR;
-}
-
-// The general path: B is packed into NR-column panels (up to B_PACK_MAX floats at a time), and
-// threads take ranges of panels or blocks of MR-row tiles (split_columns), pack their A block per
-// K-block and run the micro-kernel with the B micro-panel in L1.
+// The general path: B is packed into NR-column panels (up to B_PACK_MAX floats at a time, in
+// parallel over panels), then the product is cut into pieces of MR-row tiles x panels
+// (packed_pieces); each piece packs its rows of A per K-block and runs the micro-kernel with the
+// B micro-panel in L1.
 void gemm_packed(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int64_t K,
                  bool accumulate) {
   const std::int64_t nkb = ceil_div(K, KC_MAX);
@@ -345,14 +317,14 @@ void gemm_packed(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int
   const std::int64_t m_tiles = ceil_div(M, MR);
   const std::int64_t mc_tiles = MC_MAX / MR;
   const std::int64_t chunk = std::clamp<std::int64_t>(B_PACK_MAX / (K * NR), 1, panels);
+  const auto a_size = static_cast<std::size_t>(mc_tiles * MR * kc_step);
 
   float* bp = b_scratch().get(static_cast<std::size_t>(chunk * K * NR));
-  const ThreadSlices a_slices(a_scratch(), static_cast<std::size_t>(mc_tiles * MR * kc_step));
 
   // Computes tiles [t0, t1) x panels [p0, p1) of the packed chunk starting at panel c0.
   auto compute = [&](std::int64_t c0, std::int64_t t0, std::int64_t t1, std::int64_t p0,
                      std::int64_t p1) {
-    float* ap = a_slices.slice();
+    float* ap = a_scratch().get(a_size);
     for (std::int64_t tb = t0; tb < t1; tb += mc_tiles) {
       const std::int64_t te = std::min(t1, tb + mc_tiles);
       for (std::int64_t kb = 0; kb < nkb; ++kb) {
@@ -378,27 +350,36 @@ void gemm_packed(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int
   };
 
   const double tile_flops = 2.0 * MR * NR * static_cast<double>(K);
-  const std::int64_t threads = get_num_threads();
   for (std::int64_t c0 = 0; c0 < panels; c0 += chunk) {
     const std::int64_t c1 = std::min(panels, c0 + chunk);
     // Panel p of the chunk holds B(:, p*NR : p*NR+NR) as [K x NR] at (p - c0) * K * NR.
-    auto pack = [&](std::int64_t p0, std::int64_t p1) {
-      for (std::int64_t p = p0; p < p1; ++p) {
-        const std::int64_t n0 = p * NR;
-        pack_b_panel(B, 0, K, n0, std::min<std::int64_t>(NR, N - n0), bp + (p - c0) * K * NR);
+    parallel_for(c0, c1, grain_for(c1 - c0, 64.0 * static_cast<double>(K * NR)),
+                 [&](std::int64_t p0, std::int64_t p1) {
+                   for (std::int64_t p = p0; p < p1; ++p) {
+                     const std::int64_t n0 = p * NR;
+                     pack_b_panel(B, 0, K, n0, std::min<std::int64_t>(NR, N - n0),
+                                  bp + (p - c0) * K * NR);
+                   }
+                 });
+    // Pieces: row blocks of the tiles, each multiplied by all panels of the chunk, so A is
+    // packed once. Only when that gives too few pieces to share (few tiles) are the panels cut
+    // into groups too, each group packing the piece's rows of A again. The cut depends on the
+    // shape alone.
+    const std::int64_t row_pieces =
+        ceil_div(m_tiles, grain_for(m_tiles, tile_flops * static_cast<double>(c1 - c0)));
+    const std::int64_t row_grain = ceil_div(m_tiles, row_pieces);
+    const std::int64_t want_groups =
+        row_pieces >= MIN_PIECES ? 1 : ceil_div(MIN_PIECES, row_pieces);
+    const std::int64_t groups = std::min(
+        want_groups,
+        ceil_div(c1 - c0, grain_for(c1 - c0, tile_flops * static_cast<double>(row_grain))));
+    parallel_for(0, row_pieces * groups, 1, [&](std::int64_t q0, std::int64_t q1) {
+      for (std::int64_t q = q0; q < q1; ++q) {
+        const std::int64_t r = q / groups, g = q % groups;
+        compute(c0, r * m_tiles / row_pieces, (r + 1) * m_tiles / row_pieces,
+                c0 + g * (c1 - c0) / groups, c0 + (g + 1) * (c1 - c0) / groups);
       }
-    };
-    if (split_columns(m_tiles, c1 - c0, threads)) {
-      parallel_for(c0, c1, grain_for(c1 - c0, tile_flops * static_cast<double>(m_tiles)),
-                   [&](std::int64_t p0, std::int64_t p1) {
-                     pack(p0, p1);
-                     compute(c0, 0, m_tiles, p0, p1);
-                   });
-    } else {
-      parallel_for(c0, c1, grain_for(c1 - c0, 64.0 * static_cast<double>(K * NR)), pack);
-      parallel_for(0, m_tiles, grain_for(m_tiles, tile_flops * static_cast<double>(c1 - c0)),
-                   [&](std::int64_t t0, std::int64_t t1) { compute(c0, t0, t1, c0, c1); });
-    }
+    });
   }
 }
 
@@ -418,7 +399,6 @@ void gemm_direct(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int
   const std::int64_t blocks = ceil_div(K, kb);
   const std::int64_t panels = ceil_div(N, NR);
   const double unit_flops = 2.0 * static_cast<double>(M * NR * kb);
-  const ThreadSlices tail_slices(a_scratch(), N % NR != 0 ? static_cast<std::size_t>(kb * NR) : 0);
   float* partials = b_scratch().get(static_cast<std::size_t>((blocks - 1) * M * N));
   const std::int64_t units = blocks * panels;
   parallel_for(0, units, grain_for(units, unit_flops), [&](std::int64_t u0, std::int64_t u1) {
@@ -431,7 +411,7 @@ void gemm_direct(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int
       const float* b = B.at(k0, n0);
       std::int64_t b_ks = B.rs;
       if (cols < NR) {
-        float* bp = tail_slices.slice();
+        float* bp = a_scratch().get(static_cast<std::size_t>(kb * NR));
         pack_b_panel(B, k0, kc, n0, cols, bp);
         b = bp;
         b_ks = NR;

@@ -1,35 +1,65 @@
-// The one wrapper over OpenMP that every kernel uses.
+// ember's threads: one small pool that every kernel uses through parallel_for.
 #pragma once
-
-#include <omp.h>
 
 #include <algorithm>
 #include <cstdint>
 
 namespace ember {
 
-// Threads used by ember's kernels (OpenMP's default: the core count, or OMP_NUM_THREADS).
+// Threads used by ember's kernels, the calling thread included. The default is the
+// OMP_NUM_THREADS environment variable when set (its first number, as OpenMP reads it), else the
+// cores this process may run on (sched_getaffinity).
 int get_num_threads();
+// Sets the thread count for later parallel_for calls from any thread. Throws ember::Error when
+// threads < 1.
 void set_num_threads(int threads);
 
-// Calls body(begin_i, end_i) on disjoint contiguous pieces of [begin, end), in parallel when the
-// range holds at least two grains. Use it only where each output element is computed within one
-// call, so the result does not depend on the thread count. body must not throw: check arguments
-// before calling.
+namespace detail {
+
+// A piece of work: task(ctx, i) runs piece i.
+using PieceFn = void (*)(const void* ctx, std::int64_t piece);
+
+// Runs task(ctx, i) exactly once for each i in [0, pieces), on the calling thread and on whichever
+// pool workers are free to help (see Note [How the pool runs a job] in parallel.cpp). Runs all of
+// them on the calling thread, in order, at 1 thread, inside another parallel_for, or while
+// another thread's job holds the pool. An exception thrown by a piece is rethrown here, after
+// every claimed piece has finished.
+void run_pieces(std::int64_t pieces, PieceFn task, const void* ctx);
+
+// At most this many pieces per call: per-piece overhead stays negligible next to the work.
+inline constexpr std::int64_t kMaxPieces = 4096;
+
+}  // namespace detail
+
+// Calls body(b, e) on disjoint contiguous pieces [b, e) that cover [begin, end), in parallel when
+// the range holds at least two grains. The pieces depend only on (begin, end, grain), never on the
+// thread count or on which thread runs which: floor(n / grain) pieces (at most kMaxPieces) of
+// near-equal size, each at least `grain` long. Threads claim pieces as they come free, so a thread
+// the OS deschedules on a busy machine holds up one piece, not a share of the work. Use it where
+// each output element is computed within one call; then the result is bitwise the same at any
+// thread count. body should not throw (check arguments before calling); if it does, the first
+// exception is rethrown here after the other claimed pieces have finished.
 template <class Body>
 void parallel_for(std::int64_t begin, std::int64_t end, std::int64_t grain, const Body& body) {
   const std::int64_t n = end - begin;
   if (n <= 0) return;
   const std::int64_t pieces =
-      std::min<std::int64_t>(get_num_threads(), n / std::max<std::int64_t>(grain, 1));
-  if (pieces <= 1 || omp_in_parallel()) {
+      std::min<std::int64_t>(n / std::max<std::int64_t>(grain, 1), detail::kMaxPieces);
+  if (pieces <= 1) {
     body(begin, end);
     return;
   }
-#pragma omp parallel for num_threads(static_cast <int>(pieces)) schedule(static, 1)
-  for (std::int64_t piece = 0; piece < pieces; ++piece) {
-    body(begin + n * piece / pieces, begin + n * (piece + 1) / pieces);
-  }
+  struct Context {
+    const Body* body;
+    std::int64_t begin, n, pieces;
+  } ctx{&body, begin, n, pieces};
+  detail::run_pieces(
+      pieces,
+      [](const void* p, std::int64_t i) {
+        const auto& c = *static_cast<const Context*>(p);
+        (*c.body)(c.begin + c.n * i / c.pieces, c.begin + c.n * (i + 1) / c.pieces);
+      },
+      &ctx);
 }
 
 }  // namespace ember

@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+"""bench/busy.py: training epochs on a busy machine, ember and PyTorch, default threads vs 1.
+
+Starts its own CPU-bound processes (0, 1 and 2 of them by default: plain spin loops, each bounded
+by --busy-max-s and always killed by this script, also on Ctrl-C or an error), and with each load
+times whole training epochs at the default thread count and at 1 thread:
+  ember    the installed-style app (ember-softmax-regression --model softmax|mlp, --metrics), the
+           median of its per-epoch `seconds` (train + test) after the first epoch; "default" runs
+           without --threads and without OMP_NUM_THREADS, so the library picks (all cores);
+  PyTorch  bench/peers/peer_pipeline.py's Trainer (the same epoch, batch 256), at torch's
+           default thread count (the core count, also given to OpenBLAS) and at 1, with OpenBLAS
+           as bench/run.sh gives it; the same number of epochs, or fewer once
+           --pytorch-budget-s has passed (its default threads can take a minute per epoch), the
+           median after the first.
+Prints one JSON object on stdout: per model and load, each side's two medians and the ratio
+default / 1 thread (the goal of issue 11: at most 1.3 with 1 and 2 busy processes), and a
+Markdown table on stderr. The machine's other load (load average) is recorded; run it on an
+otherwise quiet machine, without nice.
+
+usage: bench/busy.py [--app PATH] [--build-dir DIR] [--skip-build] [--loads 0,1,2]
+                     [--models softmax,mlp] [--epochs-softmax N] [--epochs-mlp N] [--repeat R]
+                     [--no-pytorch] [--busy-max-s S] [--run-timeout-s S] [--pytorch-budget-s S]
+  --app          the ember-softmax-regression binary (default: build it, Release, in --build-dir)
+  --build-dir    ember's build dir (default: build-bench, as bench/run.sh)
+  --repeat R     run the whole matrix R times and report the median of each figure
+"""
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "bench")
+PYTHON = "/usr/bin/python3"
+OPENBLAS_DIR = os.environ.get("EMBER_OPENBLAS_DIR", "/usr/lib/x86_64-linux-gnu/openblas-pthread")
+# A busy process: a spin loop that ends by itself after its deadline even if this script dies.
+BUSY_CODE = "import sys, time\nend = time.time() + float(sys.argv[1])\nwhile time.time() < end: pass\n"
+
+busy_procs = []
+
+
+def log(*args):
+    print("[busy %s]" % time.strftime("%H:%M:%S"), *args, file=sys.stderr, flush=True)
+
+
+def stop_busy():
+    for p in busy_procs:
+        if p.poll() is None:
+            p.kill()
+    for p in busy_procs:
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+    busy_procs.clear()
+
+
+def start_busy(count, max_s):
+    for _ in range(count):
+        busy_procs.append(subprocess.Popen([PYTHON, "-c", BUSY_CODE, str(max_s)]))
+    time.sleep(0.5)  # let them reach the spin loop
+
+
+def on_signal(signum, _frame):
+    stop_busy()
+    sys.exit(128 + signum)
+
+
+def clean_env():
+    env = dict(os.environ)
+    for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT"):
+        env.pop(k, None)
+    return env
+
+
+def ember_epoch_ms(app, model, threads, epochs, timeout_s):
+    """Median epoch time (ms) of one app run, and the epochs it completed."""
+    with tempfile.TemporaryDirectory() as tmp:
+        metrics = os.path.join(tmp, "run.jsonl")
+        cmd = [app, "--model", model, "--epochs", str(epochs), "--quiet", "--metrics", metrics]
+        if threads is not None:
+            cmd += ["--threads", str(threads)]
+        try:
+            subprocess.run(cmd, env=clean_env(), stdout=subprocess.DEVNULL, timeout=timeout_s,
+                           check=True)
+        except subprocess.TimeoutExpired:
+            log("  ember run timed out after %d s; using the epochs it finished" % timeout_s)
+        seconds = []
+        if os.path.exists(metrics):
+            with open(metrics) as f:
+                seconds = [json.loads(line)["seconds"] for line in f if line.strip()]
+    if not seconds:
+        return None, 0
+    timed = seconds[1:] if len(seconds) > 1 else seconds  # the first epoch is the warm-up
+    return statistics.median(timed) * 1e3, len(seconds)
+
+
+# PyTorch's epochs, timed here rather than by peer_pipeline.py's own loop so that a run can stop at
+# a deadline: with busy processes its default thread count can take a minute per epoch.
+PEER_DRIVER = """
+import json, os, sys, time
+sys.path.insert(0, sys.argv[1])
+import peer_common as pc
+import peer_pipeline as pp
+kind, threads, epochs, budget_s = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+pc.set_threads(threads)
+data = pc.load_fashion_mnist(pc.DATA_DIR)
+trainer = pp.Trainer(kind, 256, data)
+times, deadline = [], time.time() + budget_s
+for _ in range(epochs):
+    t0 = time.perf_counter()
+    trainer.epoch()
+    times.append(time.perf_counter() - t0)
+    if time.time() > deadline:
+        break
+print(json.dumps({"seconds": times, "blas": pc.loaded_blas()}))
+"""
+
+
+def pytorch_epoch_ms(model, threads, epochs, budget_s, timeout_s):
+    """Median epoch time (ms) after the first epoch, and the epochs run (fewer at the deadline)."""
+    env = clean_env()
+    env.pop("OPENBLAS_CORETYPE", None)
+    env.pop("OPENBLAS_L2_SIZE", None)
+    if os.path.exists(os.path.join(OPENBLAS_DIR, "libblas.so.3")):
+        env["LD_LIBRARY_PATH"] = OPENBLAS_DIR + (":" + env["LD_LIBRARY_PATH"]
+                                                 if env.get("LD_LIBRARY_PATH") else "")
+    kind = "softmax_regression" if model == "softmax" else "mlp"
+    cmd = [PYTHON, "-c", PEER_DRIVER, os.path.join(BENCH, "peers"), kind, str(threads),
+           str(epochs), str(budget_s)]
+    try:
+        out = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             timeout=timeout_s, check=True).stdout
+    except (subprocess.TimeoutExpired, subprocess.CalledProcessError) as e:
+        log("  PyTorch run failed or timed out: %s" % e)
+        return None, 0
+    seconds = json.loads(out)["seconds"]
+    timed = seconds[1:] if len(seconds) > 1 else seconds
+    return statistics.median(timed) * 1e3, len(seconds)
+
+
+def build_app(build_dir):
+    log("building ember-softmax-regression (Release) in %s" % build_dir)
+    subprocess.run(["cmake", "-S", ROOT, "-B", build_dir, "-DCMAKE_BUILD_TYPE=Release",
+                    "-DEMBER_BUILD_TESTS=OFF", "-DEMBER_BUILD_APPS=ON", "-DEMBER_BUILD_BENCH=OFF"],
+                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["cmake", "--build", build_dir, "--target", "softmax_regression", "-j",
+                    str(os.cpu_count() or 1)], check=True, stdout=subprocess.DEVNULL)
+    return os.path.join(build_dir, "apps", "softmax_regression", "ember-softmax-regression")
+
+
+def ratio(a, b):
+    return round(a / b, 3) if a and b else None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--app")
+    ap.add_argument("--build-dir", default=os.path.join(ROOT, "build-bench"))
+    ap.add_argument("--skip-build", action="store_true")
+    ap.add_argument("--loads", default="0,1,2")
+    ap.add_argument("--models", default="softmax,mlp")
+    ap.add_argument("--epochs-softmax", type=int, default=12)
+    ap.add_argument("--epochs-mlp", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--no-pytorch", action="store_true")
+    ap.add_argument("--busy-max-s", type=float, default=900.0)
+    ap.add_argument("--run-timeout-s", type=float, default=120.0)
+    ap.add_argument("--pytorch-budget-s", type=float, default=40.0)
+    args = ap.parse_args()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    app = args.app
+    if app is None:
+        app = (os.path.join(args.build_dir, "apps", "softmax_regression", "ember-softmax-regression")
+               if args.skip_build else build_app(args.build_dir))
+    loads = [int(x) for x in args.loads.split(",")]
+    models = args.models.split(",")
+    cores = os.cpu_count() or 1
+    epochs = {"softmax": args.epochs_softmax, "mlp": args.epochs_mlp}
+    load_before = open("/proc/loadavg").read().split()[:3]
+
+    samples = {}  # (model, busy, side, threads) -> [ms]
+    try:
+        for rep in range(args.repeat):
+            for busy in loads:
+                log("repeat %d/%d: %d busy process(es)" % (rep + 1, args.repeat, busy))
+                start_busy(busy, args.busy_max_s)
+                try:
+                    for model in models:
+                        for label, threads in (("default", None), ("1", 1)):
+                            ms, done = ember_epoch_ms(app, model, threads, epochs[model],
+                                                      args.run_timeout_s)
+                            log("  ember   %-7s threads %-7s %s ms (%d epochs)" %
+                                (model, label, "%.1f" % ms if ms else "n/a", done))
+                            samples.setdefault((model, busy, "ember", label), []).append(ms)
+                        if args.no_pytorch:
+                            continue
+                        for label, threads in (("default", cores), ("1", 1)):
+                            ms, done = pytorch_epoch_ms(model, threads, epochs[model],
+                                                        args.pytorch_budget_s,
+                                                        4 * args.run_timeout_s)
+                            log("  pytorch %-7s threads %-7s %s ms (%d epochs)" %
+                                (model, label, "%.1f" % ms if ms else "n/a", done))
+                            samples.setdefault((model, busy, "pytorch", label), []).append(ms)
+                finally:
+                    stop_busy()
+    finally:
+        stop_busy()
+
+    def med(key):
+        xs = [x for x in samples.get(key, []) if x]
+        return round(statistics.median(xs), 2) if xs else None
+
+    results = []
+    for model in models:
+        for busy in loads:
+            row = {"model": model, "busy_processes": busy}
+            for side in ("ember", "pytorch"):
+                if side == "pytorch" and args.no_pytorch:
+                    continue
+                d, one = med((model, busy, side, "default")), med((model, busy, side, "1"))
+                runs = {"default": samples.get((model, busy, side, "default"), []),
+                        "1": samples.get((model, busy, side, "1"), [])}
+                row[side] = {"default_ms": d, "threads1_ms": one, "ratio": ratio(d, one),
+                             "runs_ms": runs}
+            if busy > 0:
+                row["goal_met"] = row["ember"]["ratio"] is not None and row["ember"]["ratio"] <= 1.3
+            else:
+                row["goal_met"] = None
+            results.append(row)
+    report = {
+        "program": "busy",
+        "command": " ".join([os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:]),
+        "cores": cores,
+        "default_threads": {"ember": cores, "pytorch": cores},
+        "epochs": epochs,
+        "repeat": args.repeat,
+        "load_average_before": load_before,
+        "load_average_after": open("/proc/loadavg").read().split()[:3],
+        "goal": "with 1 or 2 busy processes, ember's default epoch <= 1.3x its --threads 1 epoch",
+        "results": results,
+    }
+    print(json.dumps(report, indent=1))
+
+    print("\n| model | busy | ember default ms | ember 1 thread ms | ember ratio | PyTorch default ms"
+          " | PyTorch 1 thread ms | PyTorch ratio |", file=sys.stderr)
+    print("|---|---|---|---|---|---|---|---|", file=sys.stderr)
+    for r in results:
+        e, p = r["ember"], r.get("pytorch", {})
+        print("| %s | %d | %s | %s | %s | %s | %s | %s |" %
+              (r["model"], r["busy_processes"], e["default_ms"], e["threads1_ms"], e["ratio"],
+               p.get("default_ms"), p.get("threads1_ms"), p.get("ratio")), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
