@@ -4,6 +4,7 @@
 #include <ember/autograd/engine.h>
 #include <ember/autograd/grad_mode.h>
 #include <ember/autograd/gradcheck.h>
+#include <ember/core/cpu.h>
 #include <ember/core/error.h>
 #include <ember/core/generator.h>
 #include <ember/core/ops.h>
