@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds ember and runs every check CI runs: formatting, the whole test suite with warnings as
-# errors, a consumer project linked against the installed package, the .deb packages (static and
-# shared) installed and consumed (tests/package.sh), the suite again under
-# AddressSanitizer + UndefinedBehaviorSanitizer, and the IDX and checkpoint fuzzers for a bounded
-# time.
+# errors, a consumer project linked against the installed package, the installed app and the
+# consumer on a CPU without AVX-512 (qemu-x86_64 -cpu Haswell) with the native run's figures, the
+# .deb packages (static and shared) installed and consumed (tests/package.sh), the suite again
+# under AddressSanitizer + UndefinedBehaviorSanitizer, and the IDX and checkpoint fuzzers for a
+# bounded time.
 # Installs missing Debian packages first (as root; otherwise prints the apt-get line).
 # Usage: tests/run.sh [--quick]   (--quick: the Release suite only)
 set -euo pipefail
@@ -16,7 +17,7 @@ jobs=$(nproc)
 packages=(g++ make cmake libxsimd-dev zlib1g-dev catch2 libcli11-dev libfmt-dev nlohmann-json3-dev
           libcairo2-dev pkg-config fonts-dejavu-core help2man dataset-fashion-mnist libxml2-utils
           graphviz libopenmpi-dev openmpi-bin)
-$quick || packages+=(clang clang-format libclang-rt-14-dev)
+$quick || packages+=(clang clang-format libclang-rt-14-dev qemu-user)
 $quick || packages+=(dpkg-dev file pkgconf)  # tests/package.sh: cpack -G DEB, pkg-config
 bash cmake/install-deps.sh "${packages[@]}"
 
@@ -43,6 +44,34 @@ cmake --install build/ci --prefix "$prefix/install" >/dev/null
 cmake -S tests/consumer -B "$prefix/consumer" -DCMAKE_PREFIX_PATH="$prefix/install" >/dev/null
 cmake --build "$prefix/consumer" -j"$jobs"
 "$prefix/consumer/consumer"
+
+step "the installed app and the consumer on a CPU without AVX-512 (qemu-x86_64 -cpu Haswell)"
+# The default build runs on any x86-64 CPU and picks its kernels at run time (Note [ISA dispatch]
+# in core/src/kernels/isa.h). The first epoch of the installed app on the real Fashion-MNIST,
+# natively and emulated as a Haswell (AVX2 and FMA, no AVX-512), must give the same figures within
+# the golden tolerances: loss rtol 1e-5 + atol 1e-6, accuracies within 2 of 60000 / 10000 images.
+app="$prefix/install/bin/ember-softmax-regression"
+app_args=(--epochs 1 --seed 0 --threads 2 --quiet)
+# qemu warns on stderr about Haswell features its emulator lacks (TSX, PCID, ...): not used here.
+haswell() { qemu-x86_64 -cpu Haswell "$@" 2> >(grep -v "TCG doesn't support" >&2); }
+"$app" "${app_args[@]}" --metrics "$prefix/native.jsonl" | tail -n 1
+t0=$(date +%s%N)
+haswell "$app" "${app_args[@]}" --metrics "$prefix/haswell.jsonl" | tail -n 1 |
+  tee "$prefix/haswell.txt"
+echo "emulated run: $((($(date +%s%N) - t0) / 1000000)) ms"
+grep -q "avx2 kernels" "$prefix/haswell.txt"  # the AVX2 path ran, not a fallback
+haswell "$prefix/consumer/consumer" | tail -n 1
+figure() { grep -o "\"$2\": *[-0-9.e+]*" "$1" | head -n 1 | sed 's/.*: *//'; }
+for key in train_loss train_acc test_acc; do
+  native=$(figure "$prefix/native.jsonl" $key)
+  haswell=$(figure "$prefix/haswell.jsonl" $key)
+  echo "$key: native $native, Haswell $haswell"
+  awk -v a="$native" -v b="$haswell" -v key=$key 'BEGIN {
+    d = a - b; if (d < 0) d = -d; m = b < 0 ? -b : b
+    tol = key == "train_loss" ? 1e-6 + 1e-5 * m : (key == "train_acc" ? 2 / 60000 : 2 / 10000)
+    if (a == "" || b == "" || d > tol) { print key ": differs beyond " tol; exit 1 }
+  }'
+done
 
 step "packages: .deb (static and shared) installed, consumers with find_package and pkg-config"
 bash tests/package.sh

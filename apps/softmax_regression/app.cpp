@@ -419,7 +419,8 @@ int evaluate_only(Settings s) {
   s.plot_path.clear();
   s.metrics_path.clear();
   print_final(s, eval, test);
-  std::printf("time: %.2f s, %d threads\n", seconds_since(start), s.threads);
+  std::printf("time: %.2f s, %d threads, %s kernels\n", seconds_since(start), s.threads,
+              std::string(ember::cpu_capability()).c_str());
   return 0;
 }
 
@@ -589,7 +590,8 @@ int train(Settings s) {
 
   if (!s.predict_path.empty()) write_predictions(s, test_set, last.predictions);
   print_final(s, last, test_set);
-  std::printf("time: %.2f s, %d threads\n", seconds_since(run_start), s.threads);
+  std::printf("time: %.2f s, %d threads, %s kernels\n", seconds_since(run_start), s.threads,
+              std::string(ember::cpu_capability()).c_str());
   return 0;
 }
 

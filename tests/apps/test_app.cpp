@@ -20,6 +20,7 @@
 #include <catch2/catch.hpp>
 
 #include <cctype>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -1246,5 +1247,52 @@ TEST_CASE("app: the curves and the grid are valid SVG at 1, 27 and 200 epochs", 
     // Every epoch is a point of every series.
     CHECK(count(svg, "<circle") == 3 * static_cast<std::size_t>(std::stoi(epochs)));
     CHECK(svg.ends_with("</svg>\n"));
+  }
+}
+
+TEST_CASE("app: the kernels of every instruction set give the same figures within tolerance",
+          "[apps][isa]") {
+  // The app under EMBER_CPU=sse2, avx2 and avx512 (those this CPU has): per epoch, the losses
+  // agree within the golden files' float32 tolerance (rtol 1e-5, atol 1e-6) and the accuracies
+  // within one image. The paths differ only in rounding (FMA or not, and the order of the
+  // partial sums that the vector width fixes), which three epochs do not grow past that.
+  TempDir dir;
+  write_dataset(dir.path / "data");
+  for (const char* model : {"softmax", "mlp"}) {
+    std::vector<std::pair<std::string, std::vector<std::map<std::string, double>>>> runs;
+    for (const std::string isa : {"sse2", "avx2", "avx512"}) {
+      const std::string metrics = dir.file(isa + ".jsonl");
+      Run r = run(dir,
+                  small_run(dir, {"--epochs", "3", "--model", model, "--seed", "3", "--threads",
+                                  "2", "--metrics", metrics}),
+                  {{"EMBER_CPU", isa}});
+      if (r.code != 0 && r.err.find("does not support") != std::string::npos) {
+        WARN("not run: " << r.err);
+        continue;
+      }
+      INFO(model << " EMBER_CPU=" << isa << ": " << r.out << r.err);
+      REQUIRE(r.code == 0);
+      std::vector<std::map<std::string, double>> epochs;
+      for (const std::string& line : lines_of(read_file(metrics))) {
+        std::map<std::string, double> numbers;
+        std::map<std::string, std::string> strings;
+        REQUIRE(JsonChecker(line).object(numbers, strings));
+        epochs.push_back(numbers);
+      }
+      REQUIRE(epochs.size() == 3);
+      runs.emplace_back(isa, epochs);
+    }
+    REQUIRE(runs.size() >= 2);  // sse2 and avx2 run on any x86-64 CPU this suite targets
+    const auto& [base_isa, base] = runs.front();
+    for (const auto& [isa, epochs] : runs) {
+      for (std::size_t e = 0; e < epochs.size(); ++e) {
+        INFO(model << " epoch " << e + 1 << ": " << isa << " vs " << base_isa);
+        const double loss = epochs[e].at("train_loss"), want = base[e].at("train_loss");
+        INFO("train loss " << loss << " vs " << want);
+        CHECK(std::fabs(loss - want) <= 1e-6 + 1e-5 * std::fabs(want));
+        CHECK(std::fabs(epochs[e].at("train_acc") - base[e].at("train_acc")) <= 1.0 / 512 + 1e-9);
+        CHECK(std::fabs(epochs[e].at("test_acc") - base[e].at("test_acc")) <= 1.0 / 128 + 1e-9);
+      }
+    }
   }
 }

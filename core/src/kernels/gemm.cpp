@@ -1,7 +1,8 @@
 // Single-precision GEMM without BLAS: a packed, cache-blocked product over an xsimd
 // register-blocked micro-kernel, plus two paths for the skinny shapes of a small network (see
-// gemm()).
+// gemm()). Compiled once per instruction set (Note [ISA dispatch] in kernels/isa.h).
 #include "kernels/gemm.h"
+#include "kernels/isa.h"
 
 #include <ember/core/parallel.h>
 
@@ -23,6 +24,9 @@
 
 namespace ember::kernels {
 
+EMBER_ISA_VARIANTS(gemm)
+
+#if EMBER_ISA_BASELINE
 void gemm_reference(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64_t K,
                     const float* A, std::int64_t lda, const float* B, std::int64_t ldb, float* C,
                     std::int64_t ldc, bool accumulate, const float* bias) {
@@ -40,6 +44,15 @@ void gemm_reference(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, 
   }
 }
 
+// The entry point: the build of this file for the CPU's instruction set.
+void gemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64_t K,
+          const float* A, std::int64_t lda, const float* B, std::int64_t ldb, float* C,
+          std::int64_t ldc, bool accumulate, const float* bias) {
+  EMBER_ISA_CALL(gemm, trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, accumulate, bias);
+}
+#endif
+
+namespace EMBER_ISA {
 namespace {
 
 using Batch = xsimd::batch<float>;
@@ -562,4 +575,5 @@ void gemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64
   }
 }
 
+}  // namespace EMBER_ISA
 }  // namespace ember::kernels

@@ -1,10 +1,18 @@
+// The DataLoader's gather: compiled once per instruction set (Note [ISA dispatch] in
+// kernels/isa.h), for the width the compiler vectorizes to.
 #include "kernels/gather.h"
 
 #include <cmath>
 
 #include <ember/core/parallel.h>
 
+#include "kernels/isa.h"
+
 namespace ember::datasets::kernels {
+
+EMBER_ISA_VARIANTS(gather_scale)
+
+namespace EMBER_ISA {
 
 // Note [uint8 -> float without xsimd]: xsimd 8.1 has no uint8 -> float widening; its converting
 // load (batch<float>::load_unaligned(const uint8_t*)) goes element by element through a buffer
@@ -14,15 +22,20 @@ namespace ember::datasets::kernels {
 // in the last bit for 126 of the 256 bytes. Division is slow (a vdivps per 16 pixels dominated the
 // softmax-regression epoch), so we multiply and then correct once, as in Markstein's division:
 // q = x r, e = x - 255 q (exact, by FMA), q' = q + e r. For every byte q' equals x / 255.0f
-// exactly; test_dataloader checks all 256 against the division.
+// exactly; test_dataloader checks all 256 against the division. Without FMA instructions
+// (the SSE2 build) std::fma is a slow library call, and the division itself is faster there.
 namespace {
 inline void scale_row(const std::uint8_t* __restrict src, std::int64_t n, float* __restrict dst) {
+#if defined(__FMA__)
   constexpr float r = 1.0f / 255.0f;
   for (std::int64_t j = 0; j < n; ++j) {
     const float x = static_cast<float>(src[j]);
     const float q = x * r;
     dst[j] = std::fma(std::fma(-q, 255.0f, x), r, q);
   }
+#else
+  for (std::int64_t j = 0; j < n; ++j) dst[j] = static_cast<float>(src[j]) / 255.0f;
+#endif
 }
 }  // namespace
 
@@ -59,6 +72,15 @@ void gather_scale(const std::uint8_t* images, std::int64_t row_size, const std::
   });
 }
 
+}  // namespace EMBER_ISA
+
+#if EMBER_ISA_BASELINE
+// The entry point: the build of this file for the CPU's instruction set.
+void gather_scale(const std::uint8_t* images, std::int64_t row_size, const std::int64_t* index,
+                  std::int64_t count, float* out) {
+  EMBER_ISA_CALL(gather_scale, images, row_size, index, count, out);
+}
+
 void gather_scale_reference(const std::uint8_t* images, std::int64_t row_size,
                             const std::int64_t* index, std::int64_t count, float* out) {
   for (std::int64_t b = 0; b < count; ++b) {
@@ -67,5 +89,6 @@ void gather_scale_reference(const std::uint8_t* images, std::int64_t row_size,
     }
   }
 }
+#endif
 
 }  // namespace ember::datasets::kernels

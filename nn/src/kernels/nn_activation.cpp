@@ -1,5 +1,6 @@
 // Elementwise activations: one vector body per op, the tail run through the same vector code on
 // a padded copy so every element gets bit-identical math wherever a thread's range starts.
+// Compiled once per instruction set (Note [ISA dispatch] in kernels/isa.h).
 #include "kernels/nn_activation.h"
 #include "kernels/nn_math.h"  // first: see the note on GCC 12 there
 
@@ -9,6 +10,20 @@
 #include <ember/core/parallel.h>
 
 namespace ember::nn::kernels {
+
+EMBER_ISA_VARIANTS(exp_forward)
+EMBER_ISA_VARIANTS(sigmoid_forward)
+EMBER_ISA_VARIANTS(sigmoid_backward)
+EMBER_ISA_VARIANTS(tanh_forward)
+EMBER_ISA_VARIANTS(tanh_backward)
+EMBER_ISA_VARIANTS(relu_forward)
+EMBER_ISA_VARIANTS(relu_backward)
+EMBER_ISA_VARIANTS(silu_forward)
+EMBER_ISA_VARIANTS(silu_backward)
+EMBER_ISA_VARIANTS(logsigmoid_forward)
+EMBER_ISA_VARIANTS(logsigmoid_backward)
+
+namespace EMBER_ISA {
 namespace {
 
 // Elements per thread below which threads cost more than they save.
@@ -40,6 +55,10 @@ void map2(const float* a, const float* b, float* out, std::int64_t n, F f) {
 }
 
 }  // namespace
+
+void exp_forward(const float* x, float* y, std::int64_t n) {
+  map1(x, y, n, vexp);
+}
 
 void sigmoid_forward(const float* x, float* y, std::int64_t n) {
   map1(x, y, n, vsigmoid);
@@ -101,6 +120,44 @@ void logsigmoid_backward(const float* x, const float* grad_out, float* grad_x, s
   });
 }
 
+}  // namespace EMBER_ISA
+
+#if EMBER_ISA_BASELINE
+// The entry points: the build of this file for the CPU's instruction set.
+void exp_forward(const float* x, float* y, std::int64_t n) {
+  EMBER_ISA_CALL(exp_forward, x, y, n);
+}
+void sigmoid_forward(const float* x, float* y, std::int64_t n) {
+  EMBER_ISA_CALL(sigmoid_forward, x, y, n);
+}
+void sigmoid_backward(const float* y, const float* grad_out, float* grad_x, std::int64_t n) {
+  EMBER_ISA_CALL(sigmoid_backward, y, grad_out, grad_x, n);
+}
+void tanh_forward(const float* x, float* y, std::int64_t n) {
+  EMBER_ISA_CALL(tanh_forward, x, y, n);
+}
+void tanh_backward(const float* y, const float* grad_out, float* grad_x, std::int64_t n) {
+  EMBER_ISA_CALL(tanh_backward, y, grad_out, grad_x, n);
+}
+void relu_forward(const float* x, float* y, std::int64_t n) {
+  EMBER_ISA_CALL(relu_forward, x, y, n);
+}
+void relu_backward(const float* y, const float* grad_out, float* grad_x, std::int64_t n) {
+  EMBER_ISA_CALL(relu_backward, y, grad_out, grad_x, n);
+}
+void silu_forward(const float* x, float* y, std::int64_t n) {
+  EMBER_ISA_CALL(silu_forward, x, y, n);
+}
+void silu_backward(const float* x, const float* grad_out, float* grad_x, std::int64_t n) {
+  EMBER_ISA_CALL(silu_backward, x, grad_out, grad_x, n);
+}
+void logsigmoid_forward(const float* x, float* y, std::int64_t n) {
+  EMBER_ISA_CALL(logsigmoid_forward, x, y, n);
+}
+void logsigmoid_backward(const float* x, const float* grad_out, float* grad_x, std::int64_t n) {
+  EMBER_ISA_CALL(logsigmoid_backward, x, grad_out, grad_x, n);
+}
+
 // --- Scalar references ---
 namespace {
 template <class F>
@@ -118,6 +175,9 @@ double sig(double x) {
 }
 }  // namespace
 
+void exp_forward_reference(const float* x, float* y, std::int64_t n) {
+  ref1(x, y, n, [](double v) { return std::exp(v); });
+}
 void sigmoid_forward_reference(const float* x, float* y, std::int64_t n) {
   ref1(x, y, n, sig);
 }
@@ -153,5 +213,6 @@ void logsigmoid_backward_reference(const float* x, const float* grad_out, float*
                                    std::int64_t n) {
   ref2(x, grad_out, grad_x, n, [](double v, double g) { return g * sig(-v); });
 }
+#endif
 
 }  // namespace ember::nn::kernels

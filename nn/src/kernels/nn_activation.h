@@ -8,6 +8,7 @@ namespace ember::nn::kernels {
 
 // Forward: y = f(x). Backward: grad_x = grad_out * f'(x), written from whichever of x and y the
 // derivative is cheapest and most accurate in (the same choice PyTorch makes).
+void exp_forward(const float* x, float* y, std::int64_t n);  // the vector exp of every kernel
 void sigmoid_forward(const float* x, float* y, std::int64_t n);
 void sigmoid_backward(const float* y, const float* grad_out, float* grad_x, std::int64_t n);
 void tanh_forward(const float* x, float* y, std::int64_t n);
@@ -20,6 +21,7 @@ void logsigmoid_forward(const float* x, float* y, std::int64_t n);
 void logsigmoid_backward(const float* x, const float* grad_out, float* grad_x, std::int64_t n);
 
 // Plain scalar references (float64 inside, one element at a time, no threads).
+void exp_forward_reference(const float* x, float* y, std::int64_t n);
 void sigmoid_forward_reference(const float* x, float* y, std::int64_t n);
 void sigmoid_backward_reference(const float* y, const float* grad_out, float* grad_x,
                                 std::int64_t n);

@@ -1,6 +1,7 @@
 // Fused cross-entropy: forward reads each row twice (max, then exponentials and the smoothing
 // sum) and saves two floats per row; backward reads the row once and writes the gradient once.
-// Softmax never exists as a tensor.
+// Softmax never exists as a tensor. Compiled once per instruction set (Note [ISA dispatch] in
+// kernels/isa.h).
 #include "kernels/nn_cross_entropy.h"
 #include "kernels/nn_math.h"  // first: see the note on GCC 12 there
 
@@ -11,6 +12,13 @@
 #include <ember/core/parallel.h>
 
 namespace ember::nn::kernels {
+
+EMBER_ISA_VARIANTS(cross_entropy_forward)
+EMBER_ISA_VARIANTS(cross_entropy_backward)
+EMBER_ISA_VARIANTS(cross_entropy_prob_forward)
+EMBER_ISA_VARIANTS(cross_entropy_prob_backward)
+
+namespace EMBER_ISA {
 namespace {
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
@@ -309,6 +317,28 @@ void cross_entropy_prob_backward(const CrossEntropyArgs& a, const float* q, cons
   });
 }
 
+}  // namespace EMBER_ISA
+
+#if EMBER_ISA_BASELINE
+// The entry points: the build of this file for the CPU's instruction set.
+void cross_entropy_forward(const CrossEntropyArgs& a, float* loss, float* row_max, float* row_sum) {
+  EMBER_ISA_CALL(cross_entropy_forward, a, loss, row_max, row_sum);
+}
+void cross_entropy_backward(const CrossEntropyArgs& a, const float* row_max, const float* row_sum,
+                            const float* scale, std::int64_t scale_stride, float* grad_x) {
+  EMBER_ISA_CALL(cross_entropy_backward, a, row_max, row_sum, scale, scale_stride, grad_x);
+}
+void cross_entropy_prob_forward(const CrossEntropyArgs& a, const float* q, float* loss,
+                                float* row_max, float* row_sum) {
+  EMBER_ISA_CALL(cross_entropy_prob_forward, a, q, loss, row_max, row_sum);
+}
+void cross_entropy_prob_backward(const CrossEntropyArgs& a, const float* q, const float* row_max,
+                                 const float* row_sum, const float* scale,
+                                 std::int64_t scale_stride, float* grad_x, float* grad_q) {
+  EMBER_ISA_CALL(cross_entropy_prob_backward, a, q, row_max, row_sum, scale, scale_stride, grad_x,
+                 grad_q);
+}
+
 // --- Scalar references ---
 
 void cross_entropy_forward_reference(const CrossEntropyArgs& a, float* loss) {
@@ -366,5 +396,6 @@ void cross_entropy_backward_reference(const CrossEntropyArgs& a, const float* sc
     }
   }
 }
+#endif
 
 }  // namespace ember::nn::kernels

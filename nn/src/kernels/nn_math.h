@@ -1,6 +1,7 @@
 // Vectorized exp, sigmoid, tanh and log1p over xsimd batches, accurate to a few ULP over every
-// finite float32 (subnormal results included), plus the plain double references they are tested
-// against. Private to nn/src (xsimd never appears in a public header).
+// finite float32 (subnormal results included). Private to nn/src (xsimd never appears in a
+// public header). Included by the kernel files, which are compiled once per instruction set: so
+// everything here lives in that build's namespace (Note [ISA dispatch] in kernels/isa.h).
 #pragma once
 
 // GCC 12 reports -W(maybe-)uninitialized inside its own AVX-512 intrinsics (the _mm512_undefined_ps
@@ -12,11 +13,11 @@
 
 #include <xsimd/xsimd.hpp>
 
-#include <cmath>
 #include <cstdint>
-#include <limits>
 
-namespace ember::nn::kernels {
+#include "kernels/isa.h"
+
+namespace ember::nn::kernels::EMBER_ISA {
 
 using Vec = xsimd::batch<float>;
 using VecInt = xsimd::batch<std::int32_t>;
@@ -181,25 +182,4 @@ inline float hsum(Vec v) {
   return s;
 }
 
-// --- Double-precision references (what the ULP test measures against) ---
-inline double ref_sigmoid(double x) {
-  return 1.0 / (1.0 + std::exp(-x));
-}
-
-// Distance in float32 ULPs between `got` and the float64 value `want`, measured in units of the
-// spacing of floats at `want` (denorm_min below FLT_MIN). Both infinite with the same sign: 0.
-inline double ulp_error(float got, double want) {
-  if (std::isnan(want) || std::isnan(got)) return std::isnan(want) == std::isnan(got) ? 0 : 1e30;
-  const float want_f = static_cast<float>(want);
-  if (std::isinf(want_f) || std::isinf(got)) return want_f == got ? 0.0 : 1e30;
-  const double a = std::fabs(want);
-  double spacing = std::numeric_limits<float>::denorm_min();
-  if (a >= std::numeric_limits<float>::min()) {
-    int e = 0;
-    std::frexp(a, &e);                  // a = m * 2^e, m in [0.5, 1)
-    spacing = std::ldexp(1.0, e - 24);  // float has 24 significant bits
-  }
-  return std::fabs(static_cast<double>(got) - want) / spacing;
-}
-
-}  // namespace ember::nn::kernels
+}  // namespace ember::nn::kernels::EMBER_ISA

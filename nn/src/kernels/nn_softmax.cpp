@@ -8,17 +8,23 @@
 // - inner == 1 but K < 2 kLanes (d2l's [256, 10]): kLanes rows are transposed into a block and
 //   run through the column code, instead of paying a scalar tail per row.
 // Threads split rows (or column blocks); each row is reduced in a fixed order by one thread.
+// Compiled once per instruction set (Note [ISA dispatch] in kernels/isa.h).
 #include "kernels/nn_softmax.h"
 #include "kernels/nn_math.h"  // first: see the note on GCC 12 there
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <limits>
-#include <vector>
 
 #include <ember/core/parallel.h>
 
 namespace ember::nn::kernels {
+
+EMBER_ISA_VARIANTS(softmax_forward)
+EMBER_ISA_VARIANTS(softmax_backward)
+
+namespace EMBER_ISA {
 namespace {
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
@@ -201,12 +207,35 @@ void cols_backward(const float* y, const float* g, float* gx, std::int64_t K, st
   }
 }
 
+// Zeroed scratch floats, grown as needed. Not a std::vector: its out-of-line members would be
+// emitted in this file's ISA builds too (Note [ISA dispatch]).
+class Scratch {
+ public:
+  Scratch() = default;
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  ~Scratch() { delete[] data_; }
+  float* zeros(std::size_t n) {
+    if (n > size_) {
+      delete[] data_;
+      data_ = nullptr;
+      data_ = new float[n];
+      size_ = n;
+    }
+    for (std::size_t i = 0; i < n; ++i) data_[i] = 0.0f;
+    return data_;
+  }
+
+ private:
+  float* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
 // Runs `block(in_ptrs..., out, K, stride)` on column block `b` of slab `o`: directly for a full
 // block, through a padded [K, kLanes] copy for the last partial one.
 template <class Block>
-void run_column_block(RowShape shape, std::int64_t unit, std::int64_t blocks,
-                      std::vector<float>& scratch, const float* in0, const float* in1, float* out,
-                      const Block& block) {
+void run_column_block(RowShape shape, std::int64_t unit, std::int64_t blocks, Scratch& scratch,
+                      const float* in0, const float* in1, float* out, const Block& block) {
   const std::int64_t o = unit / blocks;
   const std::int64_t j = (unit % blocks) * kLanes;
   const std::int64_t base = o * shape.K * shape.inner + j;
@@ -217,8 +246,7 @@ void run_column_block(RowShape shape, std::int64_t unit, std::int64_t blocks,
   }
   // Partial block: gather, run with stride kLanes, scatter.
   const std::int64_t n = shape.K * kLanes;
-  scratch.assign(static_cast<std::size_t>(3 * n), 0.0f);
-  float* a = scratch.data();
+  float* a = scratch.zeros(static_cast<std::size_t>(3 * n));
   float* b = a + n;
   float* c = b + n;
   for (std::int64_t k = 0; k < shape.K; ++k) {
@@ -284,7 +312,7 @@ void forward_impl(const float* x, float* y, RowShape shape) {
   const std::int64_t blocks = (shape.inner + kLanes - 1) / kLanes;
   const std::int64_t grain = std::max<std::int64_t>(1, kGrainElements / (shape.K * kLanes));
   parallel_for(0, shape.outer * blocks, grain, [&](std::int64_t begin, std::int64_t end) {
-    std::vector<float> scratch;
+    Scratch scratch;
     for (std::int64_t u = begin; u < end; ++u) {
       run_column_block(shape, u, blocks, scratch, x, nullptr, y,
                        [](const float* in, const float*, float* out, std::int64_t K,
@@ -324,7 +352,7 @@ void backward_impl(const float* y, const float* g, float* gx, RowShape shape) {
   const std::int64_t blocks = (shape.inner + kLanes - 1) / kLanes;
   const std::int64_t grain = std::max<std::int64_t>(1, kGrainElements / (shape.K * kLanes));
   parallel_for(0, shape.outer * blocks, grain, [&](std::int64_t begin, std::int64_t end) {
-    std::vector<float> scratch;
+    Scratch scratch;
     for (std::int64_t u = begin; u < end; ++u) {
       run_column_block(shape, u, blocks, scratch, y, g, gx,
                        [](const float* yv, const float* gv, float* out, std::int64_t K,
@@ -356,6 +384,18 @@ void softmax_backward(SoftmaxKind kind, const float* y, const float* grad_out, f
     case SoftmaxKind::Softmin:
       return backward_impl<SoftmaxKind::Softmin>(y, grad_out, grad_x, shape);
   }
+}
+
+}  // namespace EMBER_ISA
+
+#if EMBER_ISA_BASELINE
+// The entry points: the build of this file for the CPU's instruction set.
+void softmax_forward(SoftmaxKind kind, const float* x, float* y, RowShape shape) {
+  EMBER_ISA_CALL(softmax_forward, kind, x, y, shape);
+}
+void softmax_backward(SoftmaxKind kind, const float* y, const float* grad_out, float* grad_x,
+                      RowShape shape) {
+  EMBER_ISA_CALL(softmax_backward, kind, y, grad_out, grad_x, shape);
 }
 
 // --- Scalar references ---
@@ -405,5 +445,6 @@ void softmax_backward_reference(SoftmaxKind kind, const float* y, const float* g
     }
   }
 }
+#endif
 
 }  // namespace ember::nn::kernels

@@ -1,12 +1,18 @@
-// The SGD update kernel. See sgd_kernel.h.
+// The SGD update kernel. See sgd_kernel.h. Compiled once per instruction set (Note [ISA
+// dispatch] in kernels/isa.h).
 #include "kernels/sgd_kernel.h"
 
 #include <xsimd/xsimd.hpp>
 
 #include <ember/core/parallel.h>
 
+#include "kernels/isa.h"
+
 namespace ember::optim::kernels {
 
+EMBER_ISA_VARIANTS(sgd_update)
+
+namespace EMBER_ISA {
 namespace {
 
 // One element or one batch: T is float or xsimd::batch<float>. Written once so the SIMD body
@@ -63,6 +69,14 @@ void sgd_update(float* p, const float* g, float* buf, std::int64_t n, const SgdS
   update_range(p, g, buf, blocks * lanes, n, s);
 }
 
+}  // namespace EMBER_ISA
+
+#if EMBER_ISA_BASELINE
+// The entry point: the build of this file for the CPU's instruction set.
+void sgd_update(float* p, const float* g, float* buf, std::int64_t n, const SgdScalars& s) {
+  EMBER_ISA_CALL(sgd_update, p, g, buf, n, s);
+}
+
 void sgd_update_reference(float* p, const float* g, float* buf, std::int64_t n,
                           const SgdScalars& s) {
   for (std::int64_t i = 0; i < n; ++i) {
@@ -75,5 +89,6 @@ void sgd_update_reference(float* p, const float* g, float* buf, std::int64_t n,
     p[i] = p[i] + (-s.lr) * d;
   }
 }
+#endif
 
 }  // namespace ember::optim::kernels
