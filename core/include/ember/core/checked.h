@@ -1,6 +1,9 @@
-// Checked arithmetic for sizes, strides, offsets and byte counts, and checked conversion of numbers
-// into element types. Every such computation in ember goes through these: a hostile shape or value
-// throws ember::Error naming the op and the shape, never wraps around or hits undefined behaviour.
+/// \file
+/// Checked arithmetic for sizes, strides, offsets and byte counts, and checked conversion of
+/// numbers into element types.
+///
+/// Every such computation in ember goes through these: a hostile shape or value throws
+/// ember::Error naming the op and the shape, never wraps around or hits undefined behaviour.
 #pragma once
 
 #include <cstdint>
@@ -9,28 +12,35 @@
 
 namespace ember {
 
-// a * b and a + b; throw "<op>: integer overflow: <a> * <b> does not fit in int64 (shape [..])"
-// naming `shape`, the shape the op was working on.
+/// `a * b`, or `a + b`, checked for int64 overflow.
+/// \throws ember::Error "<op>: integer overflow: <a> * <b> does not fit in int64 (shape [..])"
+///         naming `shape`, the shape the op was working on, when the result overflows.
+/// \{
 std::int64_t checked_mul(std::int64_t a, std::int64_t b, const char* op, const Shape& shape);
 std::int64_t checked_add(std::int64_t a, std::int64_t b, const char* op, const Shape& shape);
+/// \}
 
-// The number of elements of `shape`; throws naming `op` if a size is negative or the product does
-// not fit in int64.
+/// The number of elements of `shape`.
+/// \throws ember::Error naming `op` if a size is negative or the product does not fit in int64.
 std::int64_t checked_numel(const Shape& shape, const char* op);
 
-// The bytes of a contiguous `shape` of `dtype` (numel * element size); throws naming `op` unless
-// it fits in int64 (so that every byte offset into the storage does too).
+/// The bytes of a contiguous `shape` of `dtype` (numel * element size).
+/// \throws ember::Error naming `op` unless it fits in int64 (so that every byte offset into the
+///         storage does too).
 std::int64_t checked_nbytes(const Shape& shape, Dtype dtype, const char* op);
 
-// `value` as an element of `dtype`, as PyTorch's checked scalar conversion: float32 takes any
-// value within its range, and inf and NaN; int64 and uint8 take finite values within their range
-// (the fraction is dropped, toward zero). Anything else throws
-// "<op>: value 300 cannot be converted to type uint8 without overflow".
+/// Checks that `value` converts to an element of `dtype`, as PyTorch's checked scalar conversion:
+/// float32 takes any value within its range, and inf and NaN; int64 and uint8 take finite values
+/// within their range (the fraction is dropped, toward zero). An int64 `value` always fits
+/// float32 (rounded to nearest).
+/// \throws ember::Error otherwise: "<op>: value 300 cannot be converted to type uint8 without
+///         overflow".
+/// \{
 void check_value_fits(double value, Dtype dtype, const char* op);
-// The same for an integer (an int64 always fits float32, rounded to nearest).
 void check_value_fits(std::int64_t value, Dtype dtype, const char* op);
+/// \}
 
-// True when `value` converts to an element of `dtype` without overflow (see check_value_fits).
+/// True when `value` converts to an element of `dtype` without overflow (see check_value_fits).
 bool value_fits(double value, Dtype dtype);
 
 }  // namespace ember

@@ -1,4 +1,5 @@
-// ember::Error and EMBER_CHECK: how every user mistake is reported.
+/// \file
+/// ember::Error and EMBER_CHECK: how every user mistake is reported.
 #pragma once
 
 #include <sstream>
@@ -7,9 +8,11 @@
 
 namespace ember {
 
-// Thrown for every user mistake (bad shape, dtype, value, file). The message names the op, the
-// values involved and the rule broken, e.g. "matmul: shapes [256, 784] and [785, 10] cannot be
-// multiplied".
+/// Thrown for every user mistake (bad shape, dtype, value, file).
+///
+/// The message names the op, the values involved and the rule broken, e.g. "matmul: shapes
+/// [256, 784] and [785, 10] cannot be multiplied". Catch it as a std::runtime_error or as
+/// ember::Error; what() gives the message.
 class Error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -27,8 +30,10 @@ std::string concat(const Parts&... parts) {
 
 }  // namespace ember
 
-// EMBER_CHECK(cond, parts...): throws ember::Error with the parts streamed together, building the
-// message only when the check fails.
+/// Throws ember::Error with the message parts (`...`, anything `operator<<` prints) streamed
+/// together when `cond` is false, building the message only then, as PyTorch's TORCH_CHECK.
+///
+/// `EMBER_CHECK(a.dim() == 2, "mm: expected a 2-d tensor, got shape ", a.sizes());`
 #define EMBER_CHECK(cond, ...)                                            \
   do {                                                                    \
     if (!(cond)) [[unlikely]]                                             \

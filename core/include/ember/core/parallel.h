@@ -1,4 +1,5 @@
-// ember's threads: one small pool that every kernel uses through parallel_for.
+/// \file
+/// ember's threads: one small pool that every kernel uses through parallel_for.
 #pragma once
 
 #include <algorithm>
@@ -6,12 +7,14 @@
 
 namespace ember {
 
-// Threads used by ember's kernels, the calling thread included. The default is the
-// OMP_NUM_THREADS environment variable when set (its first number, as OpenMP reads it), else the
-// cores this process may run on (sched_getaffinity).
+/// The number of threads ember's kernels use, the calling thread included.
+///
+/// The default is the OMP_NUM_THREADS environment variable when set (its first number, as OpenMP
+/// reads it), else the cores this process may run on (sched_getaffinity).
 int get_num_threads();
-// Sets the thread count for later parallel_for calls from any thread. Throws ember::Error when
-// threads < 1.
+/// Sets the thread count for later parallel_for calls from any thread, as
+/// `torch.set_num_threads`. Results do not depend on it (see parallel_for).
+/// \throws ember::Error when `threads < 1`.
 void set_num_threads(int threads);
 
 namespace detail {
@@ -31,14 +34,18 @@ inline constexpr std::int64_t kMaxPieces = 4096;
 
 }  // namespace detail
 
-// Calls body(b, e) on disjoint contiguous pieces [b, e) that cover [begin, end), in parallel when
-// the range holds at least two grains. The pieces depend only on (begin, end, grain), never on the
-// thread count or on which thread runs which: floor(n / grain) pieces (at most kMaxPieces) of
-// near-equal size, each at least `grain` long. Threads claim pieces as they come free, so a thread
-// the OS deschedules on a busy machine holds up one piece, not a share of the work. Use it where
-// each output element is computed within one call; then the result is bitwise the same at any
-// thread count. body should not throw (check arguments before calling); if it does, the first
-// exception is rethrown here after the other claimed pieces have finished.
+/// Calls `body(b, e)` on disjoint contiguous pieces `[b, e)` that cover `[begin, end)`, in
+/// parallel when the range holds at least two grains.
+///
+/// The pieces depend only on (begin, end, grain), never on the thread count or on which thread
+/// runs which: floor(n / grain) pieces (at most 4096) of near-equal size, each at least `grain`
+/// long. Threads claim pieces as they come free, so a thread the OS deschedules on a busy machine
+/// holds up one piece, not a share of the work. Use it where each output element is computed
+/// within one call; then the result is bitwise the same at any thread count.
+/// \tparam Body callable as `body(std::int64_t b, std::int64_t e)`.
+/// \throws any exception `body` throws: body should not throw (check arguments before calling);
+///         if it does, the first exception is rethrown here after the other claimed pieces have
+///         finished.
 template <class Body>
 void parallel_for(std::int64_t begin, std::int64_t end, std::int64_t grain, const Body& body) {
   const std::int64_t n = end - begin;
