@@ -1,5 +1,12 @@
-// Tensor math: elementwise with broadcasting, matmul, reductions, comparisons.
-// Every op checks its inputs and throws ember::Error naming the op and the shapes/dtypes.
+/// \file
+/// Tensor math: elementwise with broadcasting, matmul, reductions, comparisons.
+///
+/// Every op checks its inputs and throws ember::Error naming the op and the shapes/dtypes; every
+/// op throws it for an undefined input tensor and for a dim out of range. Broadcasting follows
+/// NumPy/PyTorch: shapes are aligned from the right, and each pair of sizes must be equal or one
+/// of them 1 (`[N, D]` with `[D]` gives `[N, D]`); otherwise the op throws. Ops record a graph
+/// node when a float32 input requires grad (see NoGradGuard); their gradients are PyTorch's
+/// documented ones (derivatives.yaml), including at the edge cases (NaN, ties, 0).
 #pragma once
 
 #include <optional>
@@ -10,41 +17,65 @@
 
 namespace ember {
 
-// Type promotion, as PyTorch (torch.result_type): float32 > int64 > uint8 by category, and
-// operands rank as dimensioned tensors > 0-d tensors > plain numbers. A lower rank changes the
-// result only when its category is higher: int64 [3] + 0-d float32 is float32, uint8 [3] + 0-d
-// int64 stays uint8, int64 [3] * 0.5 is float32, uint8 [3] + 300 stays uint8 (300 wraps to 44).
-// A bool number never changes the tensor's dtype. (Comparisons give uint8 masks, not PyTorch's
-// bool: a mask with an int number stays uint8, where PyTorch's bool mask would become int64.)
-Dtype promote_types(Dtype a, Dtype b);  // float32 if either is, else int64 if either is, else uint8
+/// The higher of two dtypes: float32 if either is, else int64 if either is, else uint8 (as
+/// torch.promote_types).
+Dtype promote_types(Dtype a, Dtype b);
+/// The dtype an op on `a` and `b` computes in, as PyTorch's type promotion (torch.result_type).
+///
+/// float32 > int64 > uint8 by category, and operands rank as dimensioned tensors > 0-d tensors >
+/// plain numbers. A lower rank changes the result only when its category is higher: int64 `[3]` +
+/// 0-d float32 is float32, uint8 `[3]` + 0-d int64 stays uint8, int64 `[3]` * 0.5 is float32,
+/// uint8 `[3]` + 300 stays uint8 (300 wraps to 44). A bool number never changes the tensor's
+/// dtype. (Comparisons give uint8 masks, not PyTorch's bool: a mask with an int number stays
+/// uint8, where PyTorch's bool mask would become int64.)
+/// \throws ember::Error when an input is undefined.
+/// \{
 Dtype result_type(const Tensor& a, const Tensor& b);
 Dtype result_type(const Tensor& a, const Scalar& b);
+/// \}
+/// True for float32, the one floating dtype.
 bool is_floating_point(Dtype dtype);
-// Whether an in-place op may write a `from` result into a `to` tensor: never float into integer
-// (PyTorch: "result type Float can't be cast to the desired output type Long").
+/// Whether an in-place op may write a `from` result into a `to` tensor: never float into integer
+/// (PyTorch: "result type Float can't be cast to the desired output type Long").
 bool can_cast(Dtype from, Dtype to);
 
-// Elementwise with NumPy/PyTorch broadcasting: [N, D] + [D] -> [N, D], in the promoted dtype.
-// div is true division: integers give float32 (arange(4) / 2 is [0, 0.5, 1, 1.5]; 1 / 0 is inf).
-// Differentiable for float32.
+/// `a + b`, `a - b`, `a * b`, `a / b` elementwise with broadcasting, `[N, D] + [D] -> [N, D]`, in
+/// the promoted dtype (see result_type).
+///
+/// Integer arithmetic wraps around on overflow, as PyTorch's. div is true division: integers give
+/// float32 (arange(4) / 2 is `[0, 0.5, 1, 1.5]`; 1 / 0 is inf). Differentiable for float32: d(a+b)
+/// = da + db, d(a-b) = da - db, d(ab) = b da + a db, d(a/b) = da / b - a / b^2 db, each gradient
+/// summed back over the dims it was broadcast along. A number `b` becomes a 0-d tensor first (so it
+/// ranks as a plain number in promotion). \throws ember::Error when the shapes do not broadcast, or
+/// for `sub` with a bool number (as
+///         PyTorch).
+/// \{
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
 Tensor div(const Tensor& a, const Tensor& b);
-Tensor neg(const Tensor& a);
-Tensor exp(const Tensor& a);
-Tensor log(const Tensor& a);
 Tensor add(const Tensor& a, const Scalar& b);
 Tensor sub(const Tensor& a, const Scalar& b);
 Tensor mul(const Tensor& a, const Scalar& b);
 Tensor div(const Tensor& a, const Scalar& b);
+/// \}
+/// `-a` elementwise, same shape and dtype (integers wrap). d(-a) = -da.
+Tensor neg(const Tensor& a);
+/// e^a elementwise; float32 only. d exp(a) = exp(a) da.
+/// \throws ember::Error for a non-float32 tensor.
+Tensor exp(const Tensor& a);
+/// The natural logarithm elementwise (NaN below 0, -inf at 0); float32 only. d log(a) = da / a.
+/// \throws ember::Error for a non-float32 tensor.
+Tensor log(const Tensor& a);
 
+/// The operators for add, sub, mul, div and neg, with a tensor or a number on either side
+/// (promoted by the number's kind: see result_type). Same shapes, dtypes, gradients and errors.
+/// \{
 Tensor operator+(const Tensor& a, const Tensor& b);
 Tensor operator-(const Tensor& a, const Tensor& b);
 Tensor operator*(const Tensor& a, const Tensor& b);
 Tensor operator/(const Tensor& a, const Tensor& b);
 Tensor operator-(const Tensor& a);
-// With a number on either side, promoted by the number's kind (see result_type).
 Tensor operator+(const Tensor& a, const Scalar& b);
 Tensor operator-(const Tensor& a, const Scalar& b);
 Tensor operator*(const Tensor& a, const Scalar& b);
@@ -53,9 +84,16 @@ Tensor operator+(const Scalar& a, const Tensor& b);
 Tensor operator-(const Scalar& a, const Tensor& b);
 Tensor operator*(const Scalar& a, const Tensor& b);
 Tensor operator/(const Scalar& a, const Tensor& b);
+/// \}
 
-// Comparisons give uint8 masks (1 where true), broadcasting like arithmetic and comparing in the
-// promoted dtype (int64 3 == 3.5 is false).
+/// `a == b`, `a != b`, `a < b`, `a <= b`, `a > b`, `a >= b` elementwise: a uint8 mask, 1 where
+/// true, of the broadcast shape.
+///
+/// Compared in the promoted dtype (int64 3 == 3.5 is false); NaN compares unequal to everything,
+/// as IEEE 754. Not differentiable (the mask carries no graph). A number on either side is
+/// promoted by its kind, as in arithmetic.
+/// \throws ember::Error when the shapes do not broadcast.
+/// \{
 Tensor eq(const Tensor& a, const Tensor& b);
 Tensor ne(const Tensor& a, const Tensor& b);
 Tensor lt(const Tensor& a, const Tensor& b);
@@ -80,10 +118,15 @@ Tensor operator<(const Scalar& a, const Tensor& b);
 Tensor operator<=(const Scalar& a, const Tensor& b);
 Tensor operator>(const Scalar& a, const Tensor& b);
 Tensor operator>=(const Scalar& a, const Tensor& b);
+/// \}
 
-// In place, as PyTorch's compound assignment: the result is computed in the promoted dtype and
-// written back; throws if it is float and the tensor is an integer one, or if it would broadcast
-// the tensor to a larger shape.
+/// `a += b`, `a -= b`, `a *= b`, `a /= b` in place, as PyTorch's compound assignment: the result
+/// is computed in the promoted dtype and written back into `a`, which is returned. No graph is
+/// recorded (update parameters inside a NoGradGuard).
+/// \throws ember::Error if the result is float and `a` is an integer tensor, if `b` would
+///         broadcast `a` to a larger shape, or (with grad mode on) if `a` or the result requires
+///         grad.
+/// \{
 Tensor& operator+=(Tensor& a, const Tensor& b);
 Tensor& operator-=(Tensor& a, const Tensor& b);
 Tensor& operator*=(Tensor& a, const Tensor& b);
@@ -92,54 +135,112 @@ Tensor& operator+=(Tensor& a, const Scalar& b);
 Tensor& operator-=(Tensor& a, const Scalar& b);
 Tensor& operator*=(Tensor& a, const Scalar& b);
 Tensor& operator/=(Tensor& a, const Scalar& b);
+/// \}
 
-// [N, K] @ [K, M] -> [N, M]; batched over leading dims with broadcasting ([B, N, K] @ [K, M]);
-// 1-d operands as in torch.matmul. float32 only. Our own cache-blocked SIMD kernel.
+/// The matrix product `[N, K] @ [K, M] -> [N, M]`, as torch.matmul.
+///
+/// Batched over leading dims with broadcasting (`[B, N, K] @ [K, M] -> [B, N, M]`); 1-d operands
+/// as in torch.matmul (`[K] @ [K, M] -> [M]`, `[N, K] @ [K] -> [N]`, `[K] @ [K]` -> 0-d). float32
+/// only. Our own cache-blocked SIMD kernel (see cpu_capability). Gradients: dA = dOut B^T,
+/// dB = A^T dOut, summed over broadcast batch dims.
+/// \throws ember::Error when an input is not float32 or is 0-d, the inner dims differ
+///         ("matmul: shapes [256, 784] and [785, 10] cannot be multiplied (784 != 785)"), or the
+///         batch dims do not broadcast.
 Tensor matmul(const Tensor& a, const Tensor& b);
 
-// Reductions. sum of int64/uint8 gives int64 (count masks with (pred == y).sum()); mean needs
-// float32. Summation order is fixed, so results never depend on the thread count.
+/// The sum of all elements (a 0-d result), or along `dim` (`[N, D] -> [N]` along dim 1, or
+/// `[N, 1]` with keepdim), as torch.sum.
+///
+/// The summation order is fixed by the shape, so results never depend on the thread count. float32
+/// gives float32 (accumulated in double); int64 and uint8 give int64 (count masks with `(pred ==
+/// y).sum()`). The gradient is the incoming one broadcast back to `a`'s shape.
+/// \{
 Tensor sum(const Tensor& a);
 Tensor sum(const Tensor& a, std::int64_t dim, bool keepdim = false);
+/// \}
+/// The mean of all elements, or along `dim`: the sum divided by the count, as torch.mean; float32
+/// only. The mean of nothing is NaN.
+/// \throws ember::Error for a non-float32 tensor.
+/// \{
 Tensor mean(const Tensor& a);
 Tensor mean(const Tensor& a, std::int64_t dim, bool keepdim = false);
-Tensor max(const Tensor& a);  // NaN if any element is NaN, as PyTorch
+/// \}
+/// The largest element, a 0-d tensor of a's dtype; NaN if any element is NaN, as PyTorch. Ties
+/// share the gradient evenly.
+/// \throws ember::Error for an empty tensor.
+Tensor max(const Tensor& a);
+/// The maxima along `dim` and their int64 indices (the first maximum; a NaN counts as the
+/// maximum), as torch.max(dim). The gradient flows only to the chosen element of each slice.
+/// \throws ember::Error when the dim has size 0.
 std::tuple<Tensor, Tensor> max(const Tensor& a, std::int64_t dim, bool keepdim = false);
-Tensor argmax(const Tensor& a, std::int64_t dim, bool keepdim = false);  // first max; NaN wins
+/// The int64 index of the first maximum along `dim` (a NaN wins), as torch.argmax:
+/// `[N, K] -> [N]` for dim 1 (the predicted class). Not differentiable.
+/// \throws ember::Error when the dim has size 0.
+Tensor argmax(const Tensor& a, std::int64_t dim, bool keepdim = false);
+/// The smallest element, a 0-d tensor of a's dtype; NaN if any element is NaN; ties share the
+/// gradient evenly.
+/// \throws ember::Error for an empty tensor.
+Tensor min(const Tensor& a);
+/// The minima along `dim` and their int64 indices (the first minimum; a NaN counts as the
+/// minimum), as torch.min(dim). The gradient flows only to the chosen element of each slice.
+/// \throws ember::Error when the dim has size 0.
+std::tuple<Tensor, Tensor> min(const Tensor& a, std::int64_t dim, bool keepdim = false);
+/// log(sum(exp(x))) along `dim`, as torch.logsumexp: `[*, K, *] -> [*, *]`, float32 (integers
+/// converted).
+///
+/// Stable for |x| up to float max and for rows of -inf (see Note [Stable logsumexp] in
+/// core/src/ops/min_logsumexp.cpp): computed as m + log(sum(exp(x - m))) with m the row max.
+/// The gradient is softmax(x) along `dim`.
+Tensor logsumexp(const Tensor& a, std::int64_t dim, bool keepdim = false);
 
+/// A view with dims `dim0` and `dim1` swapped: Tensor::transpose.
 Tensor transpose(const Tensor& a, std::int64_t dim0, std::int64_t dim1);
 
-// --- More math (core/src/ops/math.cpp, min_logsumexp.cpp, join.cpp); differentiable for float32
-// as PyTorch's are, NaN propagating as in PyTorch ---
-
-// a^b elementwise, promoted; integers to negative integer powers throw. d/da = b a^(b-1),
-// d/db = a^b log a (0 where a = 0 and b >= 0).
+/// a^b elementwise, with broadcasting, in the promoted dtype, as torch.pow (integer powers wrap
+/// on overflow). d/da = b a^(b-1), d/db = a^b log a (0 where a = 0 and b >= 0); a number exponent
+/// s = 0 gives d/dx = 0 everywhere.
+/// \throws ember::Error when integers are raised to negative integer powers, or the shapes do
+///         not broadcast.
+/// \{
 Tensor pow(const Tensor& a, const Tensor& b);
 Tensor pow(const Tensor& x, const Scalar& exponent);
 Tensor pow(const Scalar& base, const Tensor& x);
-Tensor square(const Tensor& x);  // x * x, same dtype
-Tensor sqrt(const Tensor& x);    // float32 (integers converted); NaN below 0; d/dx = 1 / (2 sqrt x)
-Tensor abs(const Tensor& x);     // same dtype; d/dx = sign(x), 0 at 0 and NaN
-// min(max(x, min), max); either bound may be absent (not both). NaN stays NaN. d/dx = 1 where
-// min <= x <= max, else 0.
+/// \}
+/// x * x elementwise, same dtype. d/dx = 2x.
+Tensor square(const Tensor& x);
+/// The square root elementwise, as float32 (integers converted); NaN below 0.
+/// d/dx = 1 / (2 sqrt x), inf at 0.
+Tensor sqrt(const Tensor& x);
+/// |x| elementwise, same dtype. d/dx = sign(x), 0 at 0 and NaN (PyTorch's sgn).
+Tensor abs(const Tensor& x);
+/// min(max(x, min), max) elementwise, as torch.clamp; either bound may be absent (not both).
+/// NaN stays NaN. d/dx = 1 where min <= x <= max, else 0.
+/// \throws ember::Error when both bounds are absent.
 Tensor clamp(const Tensor& x, const std::optional<Scalar>& min, const std::optional<Scalar>& max);
+/// clamp(x, min, std::nullopt).
 Tensor clamp_min(const Tensor& x, const Scalar& min);
+/// clamp(x, std::nullopt, max).
 Tensor clamp_max(const Tensor& x, const Scalar& max);
-// Elementwise min / max of two broadcast tensors, NaN if either is. The gradient goes to the
-// winner and is halved on ties (as PyTorch).
+/// Elementwise min / max of two broadcast tensors in the promoted dtype, as torch.minimum and
+/// torch.maximum; NaN if either is. The gradient goes to the winner and is halved on ties (as
+/// PyTorch).
+/// \throws ember::Error when the shapes do not broadcast.
+/// \{
 Tensor minimum(const Tensor& a, const Tensor& b);
 Tensor maximum(const Tensor& a, const Tensor& b);
-Tensor min(const Tensor& a);  // NaN if any element is NaN; ties share the gradient
-std::tuple<Tensor, Tensor> min(const Tensor& a, std::int64_t dim, bool keepdim = false);
-// log(sum(exp(x))) along dim, stable for |x| up to float max and for rows of -inf (see Note
-// [Stable logsumexp]). [*, K, *] -> [*, *]. Gradient softmax(x) along dim.
-Tensor logsumexp(const Tensor& a, std::int64_t dim, bool keepdim = false);
-// [A, B] and [C, B] along dim 0 -> [A + C, B]; dtypes promoted; other dims must match.
+/// \}
+/// Tensors joined along an existing dim, as torch.cat: `[A, B]` and `[C, B]` along dim 0 give
+/// `[A + C, B]`; dtypes promoted.
+/// \throws ember::Error for an empty list, a 0-d tensor, a rank mismatch, or other dims that
+///         differ.
 Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim = 0);
-// n tensors of equal shape S -> a new dim of size n at `dim`: [n, S...] for dim 0.
+/// n tensors of equal shape S joined along a new dim of size n at `dim`, as torch.stack:
+/// `[n, S...]` for dim 0; dtypes promoted.
+/// \throws ember::Error for an empty list or shapes that differ.
 Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim = 0);
 
-// Shape the result of broadcasting a and b would have; throws naming `op` and both shapes.
+/// The shape the result of broadcasting `a` and `b` would have: `[N, 1]` and `[D]` give `[N, D]`.
+/// \throws ember::Error naming `op` and both shapes when they do not broadcast.
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 
 }  // namespace ember

@@ -53,10 +53,11 @@ class GradSlot;
 ///
 /// A cheap handle: copies share data (like torch::Tensor). Views (reshape, view, flatten,
 /// transpose, narrow, select, unsqueeze, squeeze, detach and basic indexing) share storage too.
-/// A default-constructed Tensor is undefined: methods that read it then throw ember::Error. Ops that record a graph for autograd are defined next to their backward in
-/// core/src/ops/; they record one when a float32 input requires grad and grad mode is on (see
-/// NoGradGuard). Dims are `std::int64_t`; a negative dim counts from the end, as in PyTorch, and
-/// a dim out of range throws ember::Error naming the op, the dim and the rank.
+/// A default-constructed Tensor is undefined: methods that read it then throw ember::Error. Ops
+/// that record a graph for autograd are defined next to their backward in core/src/ops/; they
+/// record one when a float32 input requires grad and grad mode is on (see NoGradGuard). Dims are
+/// `std::int64_t`; a negative dim counts from the end, as in PyTorch, and a dim out of range throws
+/// ember::Error naming the op, the dim and the rank.
 class Tensor {
  public:
   /// An undefined tensor: defined() is false. It stands for "no tensor" (a missing grad, an
@@ -220,11 +221,10 @@ class Tensor {
   std::tuple<Tensor, Tensor> min(std::int64_t dim, bool keepdim = false) const;
   /// log(sum(exp(x))) over `dim`, computed stably: ember::logsumexp(*this, dim, keepdim).
   Tensor logsumexp(std::int64_t dim, bool keepdim = false) const;
-  /// This tensor to the power `exponent`, elementwise: ember::pow.
-  /// \{
+  /// This tensor to the power `exponent`, elementwise: ember::pow(*this, exponent).
   Tensor pow(const Scalar& exponent) const;
+  /// \overload
   Tensor pow(const Tensor& exponent) const;
-  /// \}
   /// x * x, elementwise: ember::square(*this).
   Tensor square() const;
   /// The square root, elementwise, in float32: ember::sqrt(*this).
@@ -291,17 +291,18 @@ class Tensor {
   /// \throws ember::Error on an integer tensor (a double factor makes the result float32, as in
   ///         PyTorch), or when this tensor requires grad.
   Tensor& mul_(double factor);
-  /// `x -= alpha * other`, `x *= other`, `x /= other`, `x /= divisor`: the compound assignments
-  /// of ops.h (`operator-=` and the others), promoted and written back.
+  /// `x -= alpha * other`, as `operator-=` in ops.h: promoted, written back.
   /// \throws ember::Error when a float result would go into an integer tensor, when `other`
   ///         would broadcast this tensor to a larger shape, or when this tensor (or `other`)
   ///         requires grad.
-  /// \{
   Tensor& sub_(const Tensor& other, double alpha = 1.0);
+  /// `x *= other`, as `operator*=` in ops.h; throws as sub_.
   Tensor& mul_(const Tensor& other);
+  /// `x /= other`, as `operator/=` in ops.h (true division, so never on an integer tensor);
+  /// throws as sub_.
   Tensor& div_(const Tensor& other);
+  /// `x /= divisor` (true division, so never on an integer tensor); throws as sub_.
   Tensor& div_(double divisor);
-  /// \}
   /// Fills with normal numbers of mean `mean` and standard deviation `std` from `gen` (the
   /// default generator when null), as torch.Tensor.normal_. float32 only.
   /// \throws ember::Error for a non-float32 tensor, `std < 0`, or a tensor that requires grad.
