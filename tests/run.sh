@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Builds ember and runs every check CI runs: formatting, the whole test suite with warnings as
-# errors, a consumer project linked against the installed package, the installed app and the
-# consumer on a CPU without AVX-512 (qemu-x86_64 -cpu Haswell) with the native run's figures, the
-# .deb packages (static and shared) installed and consumed (tests/package.sh), the suite again
-# under AddressSanitizer + UndefinedBehaviorSanitizer, and the IDX and checkpoint fuzzers for a
-# bounded time.
+# errors, the API documentation (Doxygen, zero warnings), a consumer project linked against the
+# installed package, the installed app and the consumer on a CPU without AVX-512 (qemu-x86_64 -cpu
+# Haswell) with the native run's figures, the .deb packages (static and shared) installed and
+# consumed (tests/package.sh), the suite again under AddressSanitizer + UndefinedBehaviorSanitizer,
+# and the IDX and checkpoint fuzzers for a bounded time.
 # Installs missing Debian packages first (as root; otherwise prints the apt-get line).
 # Usage: tests/run.sh [--quick]   (--quick: the Release suite only)
 set -euo pipefail
@@ -19,6 +19,7 @@ packages=(g++ make cmake libxsimd-dev zlib1g-dev catch2 libcli11-dev libfmt-dev 
           graphviz libopenmpi-dev openmpi-bin)
 $quick || packages+=(clang clang-format libclang-rt-14-dev qemu-user)
 $quick || packages+=(dpkg-dev file pkgconf)  # tests/package.sh: cpack -G DEB, pkg-config
+$quick || packages+=(doxygen)                 # the `docs` target: API documentation
 bash cmake/install-deps.sh "${packages[@]}"
 
 step() { printf '\n== %s\n' "$*"; }
@@ -36,6 +37,17 @@ cmake --build build/ci -j"$jobs"
 ctest --preset ci -j"$jobs"
 
 $quick && exit 0
+
+step "API documentation (Doxygen, zero warnings)"
+# cmake/Doxyfile.in makes any warning (an undocumented public entity, a broken doc command) fail
+# the `docs` target; the log names each one.
+cmake -S . -B build/docs -DEMBER_BUILD_TESTS=OFF -DEMBER_BUILD_BENCH=OFF \
+      -DEMBER_BUILD_APPS=OFF >/dev/null
+if ! cmake --build build/docs --target docs || [ -s build/docs/docs/warnings.log ]; then
+  cat build/docs/docs/warnings.log >&2
+  exit 1
+fi
+echo "API documentation: build/docs/docs/html/index.html, no warnings"
 
 step "install, and build a consumer project against the installed package"
 prefix=$(mktemp -d)
