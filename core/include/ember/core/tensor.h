@@ -108,7 +108,7 @@ class Tensor {
   /// The one element of a tensor with numel() == 1, as libtorch's item<T>(). item<double>()
   /// converts from any dtype; item<float>, item<std::int64_t>, item<std::uint8_t> need that
   /// dtype.
-  /// \throws ember::Error when numel() != 1 or the dtype does not match `T`.
+  /// \throws ember::Error when numel() != 1, or (but for item<double>) the dtype is not `T`'s.
   template <class T>
   T item() const;
   /// A row-major copy of the elements, for any strides.
