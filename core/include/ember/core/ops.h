@@ -43,11 +43,11 @@ bool can_cast(Dtype from, Dtype to);
 /// the promoted dtype (see result_type).
 ///
 /// Integer arithmetic wraps around on overflow, as PyTorch's. div is true division: integers give
-/// float32 (arange(4) / 2 is `[0, 0.5, 1, 1.5]`; 1 / 0 is inf). Differentiable for float32: d(a+b)
-/// = da + db, d(a-b) = da - db, d(ab) = b da + a db, d(a/b) = da / b - a / b^2 db, each gradient
-/// summed back over the dims it was broadcast along. A number `b` becomes a 0-d tensor first (so it
-/// ranks as a plain number in promotion). \throws ember::Error when the shapes do not broadcast, or
-/// for `sub` with a bool number (as
+/// float32 (arange(4) / 2 is `[0, 0.5, 1, 1.5]`; 1 / 0 is inf). Differentiable for float32:
+/// d(a+b) = da + db, d(a-b) = da - db, d(ab) = b da + a db, d(a/b) = da / b - a / b^2 db, each
+/// gradient summed back over the dims it was broadcast along. A number `b` becomes a 0-d tensor
+/// first (so it ranks as a plain number in promotion).
+/// \throws ember::Error when the shapes do not broadcast, or for `sub` with a bool number (as
 ///         PyTorch).
 /// \{
 Tensor add(const Tensor& a, const Tensor& b);
