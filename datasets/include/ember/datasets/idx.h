@@ -2,21 +2,21 @@
 /// Reading IDX files, the format of MNIST and Fashion-MNIST, plain or gzip-compressed.
 ///
 /// \par The IDX format (http://yann.lecun.com/exdb/mnist/, "THE IDX FILE FORMAT")
-/// \verbatim
+/// \code{.unparsed}
 ///   byte 0-1   0x00 0x00
 ///   byte 2     type code: 0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32, 0x0D float32,
 ///              0x0E float64
 ///   byte 3     number of dims, D
 ///   4*D bytes  each dim's size, big-endian uint32, outermost first
 ///   then       prod(dims) items of the type, big-endian, row-major
-/// \endverbatim
+/// \endcode
 /// The tensor's dtype fits the type code:
-/// \verbatim
+/// \code{.unparsed}
 ///   uint8                 -> uint8    (as is)
 ///   int8, int16, int32    -> int64    (exact)
 ///   float32               -> float32  (exact, byte-swapped)
 ///   float64               -> float32  (ROUNDED to nearest: ember computes in float32)
-/// \endverbatim
+/// \endcode
 ///
 /// Decisions (each one tested in tests/datasets/test_idx.cpp):
 /// - gzip is detected by content, not by name: data starting with the gzip magic 0x1f 0x8b is

@@ -3,7 +3,7 @@
 ///
 /// \par The file format (version 1)
 /// All integers little-endian; no padding anywhere.
-/// \verbatim
+/// \code{.unparsed}
 ///   offset  size  field
 ///   0       8     magic, the ASCII bytes "EMBRCKPT"
 ///   8       4     u32 format version = 1
@@ -18,7 +18,7 @@
 ///                   count payloads, in entry order, each numel x element size bytes of
 ///                   row-major little-endian values (IEEE-754 for floats)
 ///   24 + B  4     u32 CRC-32 (zlib's crc32, polynomial 0xEDB88320) of bytes [0, 24 + B)
-/// \endverbatim
+/// \endcode
 /// Loading checks, in order: the file is a regular file holding at least the header; magic;
 /// version; kind; that its size is exactly 24 + B + 4 (else "truncated" or "trailing bytes") --
 /// all before reading past the header; the CRC; then the entry table: the count against the body

@@ -13,13 +13,13 @@ namespace ember {
 ///
 /// The format is that of <ember/nn/checkpoint.h> with kind 2 (optimizer). Entries, for every
 /// group g and its i-th parameter:
-/// \verbatim
+/// \code{.unparsed}
 ///   param_groups.<g>.num_params                  int64 scalar
 ///   param_groups.<g>.lr, .momentum, .dampening, .weight_decay   float64 scalars
 ///   param_groups.<g>.nesterov, .maximize         int64 scalars (0 or 1)
 ///   state.<g>.<i>.momentum_buffer                float32, the parameter's shape; only where the
 ///                                                buffer exists (after a step with momentum)
-/// \endverbatim
+/// \endcode
 /// Parameters themselves are not saved: save the module too.
 /// \throws ember::Error as save(const nn::Module&, const std::string&).
 void save(const optim::SGD& optimizer, const std::string& path);

@@ -55,7 +55,7 @@ struct SGDParamGroup {
 ///
 /// torch.optim.SGD's documented update, for each parameter p with gradient g (parameters
 /// without a grad are skipped), all in float32:
-/// \verbatim
+/// \code{.unparsed}
 ///   d = maximize ? -g : g
 ///   if weight_decay != 0:  d = d + weight_decay * p
 ///   if momentum != 0:
@@ -63,7 +63,7 @@ struct SGDParamGroup {
 ///     buf = momentum * buf + (1 - dampening) * d   afterwards
 ///     d = nesterov ? d + momentum * buf : buf
 ///   p = p - lr * d
-/// \endverbatim
+/// \endcode
 /// Nesterov momentum follows Sutskever et al. 2013 ("On the importance of initialization and
 /// momentum in deep learning"), as torch.optim.SGD's documentation cites; like PyTorch's, this
 /// momentum differs subtly from the paper's (lr scales the whole step d, not the gradient inside

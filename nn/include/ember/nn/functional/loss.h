@@ -29,12 +29,12 @@ struct CrossEntropyOptions {
 /// Cross-entropy of logits, fused with softmax (no softmax or log tensor is ever built).
 ///
 /// Layouts, as PyTorch's (K classes, in dim 1 of a batch):
-/// \verbatim
+/// \code{.unparsed}
 ///   input [N, K]               target [N] int64 or [N, K] float32         None gives [N]
 ///   input [K] (one sample)     target [] int64 or [K] float32             None gives []
 ///   input [N, K, d1, ..., dm]  target [N, d1, ..., dm] int64 or the       None gives
 ///                              input's shape float32                      [N, d1, ..., dm]
-/// \endverbatim
+/// \endcode
 /// input is float32. Each element (K logits x, p = softmax(x)) has a loss against either
 ///  - a class index t in [0, K) (or ignore_index):
 ///      loss = (1 - eps) w[t] (-log p[t]) + (eps / K) sum_k w[k] (-log p[k]);
