@@ -39,7 +39,8 @@ namespace ember::nn {
 /// parameters are missing from parameters() (and from the optimizer and checkpoints). Always
 /// register; tests can check parameters().size().
 ///
-/// Every member but assignment throws ember::Error on an empty holder (Module(std::nullptr_t)).
+/// On an empty holder (Module(std::nullptr_t)) every member that reaches the module's state
+/// throws ember::Error saying so; assignment, is_empty() and type_name() do not.
 class Module {
  public:
   /// A module whose type name is the class name ("Net" for `struct Net : nn::Module`).
@@ -71,8 +72,8 @@ class Module {
   /// True for a holder made from nullptr (Module(std::nullptr_t)).
   bool is_empty() const { return state_ == nullptr; }
 
-  /// The parameters (float32 leaves requiring grad) of this module and, with `recurse`, of
-  /// every descendant, in registration order, each once.
+  /// The parameters (float32 leaves) of this module and, with `recurse`, of every descendant,
+  /// in registration order (pre-order), each tensor once.
   std::vector<Tensor> parameters(bool recurse = true) const;
   /// parameters() with their dotted names: "weight", "0.bias", "block.fc1.weight".
   std::vector<std::pair<std::string, Tensor>> named_parameters(bool recurse = true) const;
