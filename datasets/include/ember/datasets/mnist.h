@@ -40,7 +40,7 @@ class ImageDataset {
   std::vector<std::string> class_names_;
 };
 
-/// MNIST handwritten digits (LeCun et al. 1998), as torchvision.datasets.MNIST: images uint8
+/// MNIST handwritten digits (LeCun et al.\ 1998), as torchvision.datasets.MNIST: images uint8
 /// [N, 28, 28], labels int64 [N]; class names "0".."9".
 ///
 /// Looks under `root`, then `root`/MNIST/raw (torchvision's layout), for the standard files
@@ -59,7 +59,7 @@ class MNIST : public ImageDataset {
 /// Debian's `dataset-fashion-mnist` package installs the four .gz files here.
 inline constexpr const char* kFashionMNISTDefaultRoot = "/usr/share/datasets/fashion-mnist";
 
-/// Fashion-MNIST (Zalando; Xiao et al. 2017), as torchvision.datasets.FashionMNIST: images uint8
+/// Fashion-MNIST (Zalando; Xiao et al.\ 2017), as torchvision.datasets.FashionMNIST: images uint8
 /// [N, 28, 28], labels int64 [N].
 ///
 /// Same format and file names as MNIST; class names as in torchvision / d2l: "t-shirt",

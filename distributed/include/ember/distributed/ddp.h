@@ -65,7 +65,7 @@ struct DDPStats {
 };
 
 /// Data-parallel training of a module over the process group, as
-/// torch.nn.parallel.DistributedDataParallel (Li et al. 2020, "PyTorch Distributed: Experiences
+/// torch.nn.parallel.DistributedDataParallel (Li et al.\ 2020, "PyTorch Distributed: Experiences
 /// on Accelerating Data Parallel Training"); see this file's documentation.
 class DistributedDataParallel {
  public:

@@ -1,5 +1,5 @@
 /// \file
-/// ember::nn::AdaptiveLogSoftmaxWithLoss: the efficient softmax of Grave et al. for large output
+/// ember::nn::AdaptiveLogSoftmaxWithLoss: the efficient softmax of Grave et al.\ for large output
 /// spaces (torch.nn.AdaptiveLogSoftmaxWithLoss).
 #pragma once
 
@@ -21,7 +21,7 @@ struct ASMoutput {
   Tensor loss;  ///< float32 0-d: mean(-output).
 };
 
-/// The adaptive softmax of Grave et al. 2017 ("Efficient softmax approximation for GPUs"), as
+/// The adaptive softmax of Grave et al.\ 2017 ("Efficient softmax approximation for GPUs"), as
 /// torch.nn.AdaptiveLogSoftmaxWithLoss.
 ///
 /// Classes [0, cutoffs[0]) form the head's shortlist; each further range

@@ -59,7 +59,7 @@ enum class FanMode {
   FanOut  ///< fan_out: preserves the variance of the gradients in the backward pass.
 };
 
-/// He init for a (leaky) ReLU with negative slope a, uniform (He et al. 2015, "Delving Deep
+/// He init for a (leaky) ReLU with negative slope a, uniform (He et al.\ 2015, "Delving Deep
 /// into Rectifiers"; torch.nn.init.kaiming_uniform_).
 ///
 /// gain = sqrt(2 / (1 + a^2)), bound = gain * sqrt(3 / fan), U(-bound, bound). fan is fan_in
@@ -71,7 +71,7 @@ Tensor& kaiming_uniform_(Tensor& t, double a = 0.0, Generator& gen = default_gen
 /// With the fan chosen by `mode`.
 Tensor& kaiming_uniform_(Tensor& t, double a, FanMode mode, Generator& gen = default_generator());
 /// He init, normal: N(0, std^2) with std = gain / sqrt(fan), gain and fan as kaiming_uniform_
-/// (He et al. 2015; torch.nn.init.kaiming_normal_).
+/// (He et al.\ 2015; torch.nn.init.kaiming_normal_).
 /// \throws ember::Error for an undefined or non-float32 t, or fewer than 2 dims.
 Tensor& kaiming_normal_(Tensor& t, double a = 0.0, FanMode mode = FanMode::FanIn,
                         Generator& gen = default_generator());

@@ -19,7 +19,7 @@ struct SGDOptions {
   double momentum = 0.0;      ///< Momentum factor, finite and >= 0 (0: plain SGD).
   double dampening = 0.0;     ///< Dampening of the momentum, finite.
   double weight_decay = 0.0;  ///< L2 penalty, finite and >= 0.
-  bool nesterov = false;      ///< Nesterov momentum (Sutskever et al. 2013).
+  bool nesterov = false;      ///< Nesterov momentum (Sutskever et al.\ 2013).
   bool maximize = false;      ///< Ascend the objective instead of descending it.
 };
 
@@ -64,7 +64,7 @@ struct SGDParamGroup {
 ///     d = nesterov ? d + momentum * buf : buf
 ///   p = p - lr * d
 /// \endcode
-/// Nesterov momentum follows Sutskever et al. 2013 ("On the importance of initialization and
+/// Nesterov momentum follows Sutskever et al.\ 2013 ("On the importance of initialization and
 /// momentum in deep learning"), as torch.optim.SGD's documentation cites; like PyTorch's, this
 /// momentum differs subtly from the paper's (lr scales the whole step d, not the gradient inside
 /// buf). Each step updates each parameter in one vectorized pass over its data, without

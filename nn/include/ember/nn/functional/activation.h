@@ -31,8 +31,8 @@ Tensor tanh(const Tensor& x);
 Tensor relu(const Tensor& x);
 /// silu(x) = x sigmoid(x) (swish), elementwise: float32 [*] -> float32 [*].
 ///
-/// Gradient s (1 + x (1 - s)), s = sigmoid(x). The SiLU of Elfwing et al. 2018 (Ramachandran
-/// et al. 2017's swish), as torch.nn.functional.silu.
+/// Gradient s (1 + x (1 - s)), s = sigmoid(x). The SiLU of Elfwing et al.\ 2018 (Ramachandran
+/// et al.\ 2017's swish), as torch.nn.functional.silu.
 /// \throws ember::Error for an undefined or non-float32 x.
 Tensor silu(const Tensor& x);
 /// logsigmoid(x) = log(sigmoid(x)), elementwise and stable: float32 [*] -> float32 [*].

@@ -23,7 +23,7 @@ struct CrossEntropyOptions {
   Tensor weight;                     ///< [K] float32 class weights, or undefined for all ones.
   std::int64_t ignore_index = -100;  ///< Elements with this target add 0 loss and get 0 gradient.
   Reduction reduction = Reduction::Mean;  ///< How the elements' losses are combined.
-  double label_smoothing = 0.0;           ///< eps in [0, 1] (Szegedy et al. 2016).
+  double label_smoothing = 0.0;           ///< eps in [0, 1] (Szegedy et al.\ 2016).
 };
 
 /// Cross-entropy of logits, fused with softmax (no softmax or log tensor is ever built).
@@ -45,7 +45,7 @@ struct CrossEntropyOptions {
 ///    d loss / d q[k] = -w[k] (1 - eps) log p[k] (times the reduction's scale).
 ///
 /// The formula is torch.nn.CrossEntropyLoss's (PyTorch 1.13 documentation), label smoothing
-/// that of Szegedy et al. 2016 ("Rethinking the Inception Architecture").
+/// that of Szegedy et al.\ 2016 ("Rethinking the Inception Architecture").
 /// \return the losses for Reduction::None, else a 0-d float32 tensor.
 /// \throws ember::Error naming the op for a wrong rank or dtype, a label_smoothing outside
 ///   [0, 1], a target shape that does not fit the input's (both shapes named), a weight that is
