@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include <ember/core/parallel.h>
 #include <ember/datasets/datasets.h>
 
@@ -45,21 +47,25 @@ Result measure(const std::string& name, int reps, double bytes, const Body& body
   return r;
 }
 
+// One JSON object on stdout (nlohmann-json writes it): harness.h's keys, in its order.
 void print(const std::vector<Result>& results, const std::string& note) {
-  std::printf("{\"program\":\"bench_data\",");
-  if (!note.empty()) std::printf("\"note\":\"%s\",", note.c_str());
-  std::printf("\"results\":[");
-  for (std::size_t i = 0; i < results.size(); ++i) {
-    std::vector<double> ms = results[i].ms;
+  nlohmann::ordered_json report = {{"program", "bench_data"}};
+  if (!note.empty()) report["note"] = note;
+  nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+  for (const Result& result : results) {
+    std::vector<double> ms = result.ms;
     std::sort(ms.begin(), ms.end());
     const double median = ms[ms.size() / 2];
-    std::printf(
-        "%s{\"name\":\"%s\",\"threads\":%d,\"median_ms\":%.3f,\"min_ms\":%.3f,"
-        "\"max_ms\":%.3f,\"reps\":%zu,\"gbps\":%.3f}",
-        i > 0 ? "," : "", results[i].name.c_str(), results[i].threads, median, ms.front(),
-        ms.back(), ms.size(), results[i].bytes / (median * 1e6));
+    rows.push_back({{"name", result.name},
+                    {"threads", result.threads},
+                    {"median_ms", median},
+                    {"min_ms", ms.front()},
+                    {"max_ms", ms.back()},
+                    {"reps", ms.size()},
+                    {"gbps", result.bytes / (median * 1e6)}});
   }
-  std::printf("]}\n");
+  report["results"] = std::move(rows);
+  std::printf("%s\n", report.dump(1).c_str());
 }
 
 }  // namespace

@@ -27,6 +27,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include <ember/core/ops.h>
 #include <ember/core/parallel.h>
 #include <ember/datasets/datasets.h>
@@ -158,25 +160,27 @@ int main(int argc, char** argv) {
   rows.push_back(time_epochs("softmax/epoch/b256/ddp_overlap", false, train, reps, &overlap));
 
   if (dist::rank() == 0) {
-    std::printf(
-        "{\"program\": \"bench_distributed\", \"implementation\": \"ember\", "
-        "\"world_size\": %d, \"threads_per_rank\": %d,\n \"results\": [\n",
-        dist::world_size(), get_num_threads());
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-      const Row& r = rows[i];
-      std::printf(
-          "  {\"name\": \"%s\", \"median_ms\": %.3f, \"min_ms\": %.3f, \"max_ms\": %.3f, "
-          "\"reps\": %zu",
-          r.name.c_str(), median(r.ms), *std::min_element(r.ms.begin(), r.ms.end()),
-          *std::max_element(r.ms.begin(), r.ms.end()), r.ms.size());
-      if (r.mpi_ms >= 0) std::printf(", \"mpi_allreduce_ms\": %.3f", r.mpi_ms);
-      if (r.steps >= 0)
-        std::printf(", \"steps\": %lld, \"buckets\": %lld, \"comm_ms_per_step\": %.4f",
-                    static_cast<long long>(r.steps), static_cast<long long>(r.buckets),
-                    r.comm_ms_per_step);
-      std::printf("}%s\n", i + 1 < rows.size() ? "," : "");
+    nlohmann::ordered_json results = nlohmann::ordered_json::array();
+    for (const Row& r : rows) {
+      nlohmann::ordered_json row = {{"name", r.name},
+                                    {"median_ms", median(r.ms)},
+                                    {"min_ms", *std::min_element(r.ms.begin(), r.ms.end())},
+                                    {"max_ms", *std::max_element(r.ms.begin(), r.ms.end())},
+                                    {"reps", r.ms.size()}};
+      if (r.mpi_ms >= 0) row["mpi_allreduce_ms"] = r.mpi_ms;
+      if (r.steps >= 0) {
+        row["steps"] = r.steps;
+        row["buckets"] = r.buckets;
+        row["comm_ms_per_step"] = r.comm_ms_per_step;
+      }
+      results.push_back(std::move(row));
     }
-    std::printf("]}\n");
+    const nlohmann::ordered_json report = {{"program", "bench_distributed"},
+                                           {"implementation", "ember"},
+                                           {"world_size", dist::world_size()},
+                                           {"threads_per_rank", get_num_threads()},
+                                           {"results", std::move(results)}};
+    std::printf("%s\n", report.dump(1).c_str());
   }
   dist::finalize();
   return 0;

@@ -1,4 +1,5 @@
-// harness.h: the timing and JSON helper shared by the bench/*.cpp programs (header-only, std only).
+// harness.h: the timing and JSON helper shared by the bench/*.cpp programs (header-only; the JSON
+// is written by nlohmann-json, Debian nlohmann-json3-dev, which bench/CMakeLists.txt finds).
 //
 // Every program prints ONE JSON object on stdout, the schema run.sh and the PyTorch peers share:
 //   {"program": "bench_kernels", "implementation": "ember", "machine": {...},
@@ -40,6 +41,8 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 namespace ember::bench {
 
@@ -128,30 +131,6 @@ Result measure(std::string name, int threads, Fn&& fn, const Budget& budget = {}
     if (reps >= budget.min_reps && elapsed >= budget.min_time_ms) break;
   }
   return summarize(std::move(name), threads, std::move(times));
-}
-
-// Writes s as a JSON string literal (quotes, backslashes and control characters escaped).
-inline std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
-inline std::string json_number(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
 }
 
 // CPU model from /proc/cpuinfo ("" when unavailable).
@@ -245,29 +224,32 @@ class Report {
     notes_.emplace_back(std::move(key), std::move(value));
   }
 
+  // Prints the report as JSON, indented by one space as report.py writes report.json. Keys keep
+  // the schema's order (ordered_json); times and rates are JSON floats (0.0, never 0), counts
+  // integers.
   void print(std::FILE* out = stdout) const {
-    std::string s =
-        "{\"program\": " + json_string(program_) +
-        ", \"implementation\": \"ember\", \"machine\": {\"cpu\": " + json_string(cpu_model()) +
-        ", \"hardware_threads\": " + std::to_string(std::thread::hardware_concurrency()) +
-        ", \"compiler\": " + json_string(__VERSION__);
-    for (const auto& [key, value] : notes_)
-      s += ", " + json_string(key) + ": " + json_string(value);
-    s += "}, \"results\": [";
-    for (std::size_t i = 0; i < results_.size(); ++i) {
-      const Result& r = results_[i];
-      s += i ? ",\n  " : "\n  ";
-      s += "{\"name\": " + json_string(r.name) + ", \"threads\": " + std::to_string(r.threads) +
-           ", \"median_ms\": " + json_number(r.median_ms) +
-           ", \"min_ms\": " + json_number(r.min_ms) + ", \"max_ms\": " + json_number(r.max_ms) +
-           ", \"reps\": " + std::to_string(r.reps);
-      if (r.gflops >= 0) s += ", \"gflops\": " + json_number(r.gflops);
-      if (r.gbps >= 0) s += ", \"gbps\": " + json_number(r.gbps);
-      if (r.peak_rss_mb >= 0) s += ", \"peak_rss_mb\": " + json_number(r.peak_rss_mb);
-      s += "}";
+    nlohmann::ordered_json machine = {{"cpu", cpu_model()},
+                                      {"hardware_threads", std::thread::hardware_concurrency()},
+                                      {"compiler", __VERSION__}};
+    for (const auto& [key, value] : notes_) machine[key] = value;
+    nlohmann::ordered_json results = nlohmann::ordered_json::array();
+    for (const Result& r : results_) {
+      nlohmann::ordered_json row = {{"name", r.name},           {"threads", r.threads},
+                                    {"median_ms", r.median_ms}, {"min_ms", r.min_ms},
+                                    {"max_ms", r.max_ms},       {"reps", r.reps}};
+      if (r.gflops >= 0) row["gflops"] = r.gflops;
+      if (r.gbps >= 0) row["gbps"] = r.gbps;
+      if (r.peak_rss_mb >= 0) row["peak_rss_mb"] = r.peak_rss_mb;
+      results.push_back(std::move(row));
     }
-    s += "\n]}\n";
-    std::fputs(s.c_str(), out);
+    const nlohmann::ordered_json report = {{"program", program_},
+                                           {"implementation", "ember"},
+                                           {"machine", std::move(machine)},
+                                           {"results", std::move(results)}};
+    // Invalid UTF-8 (from /proc/cpuinfo, say) is replaced rather than thrown.
+    const std::string text =
+        report.dump(1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+    std::fputs((text + "\n").c_str(), out);
     std::fflush(out);
   }
 

@@ -1,4 +1,32 @@
-// ember::save / ember::load: a module's parameters to and from a checkpoint file.
+/// \file
+/// ember::save / ember::load: a module's parameters to and from a checkpoint file.
+///
+/// \par The file format (version 1)
+/// All integers little-endian; no padding anywhere.
+/// \code{.unparsed}
+///   offset  size  field
+///   0       8     magic, the ASCII bytes "EMBRCKPT"
+///   8       4     u32 format version = 1
+///   12      4     u32 kind: 1 = module parameters, 2 = SGD optimizer state
+///   16      8     u64 body size B: the bytes between this header and the CRC
+///   24      B     body:
+///                   u64 count of entries
+///                   count entry headers, each:
+///                     u32 name length L, then L bytes of name (UTF-8, no NUL)
+///                     u8  dtype: 0 float32, 1 int64, 2 uint8, 3 float64 (scalars)
+///                     u32 rank R, then R x i64 dims
+///                   count payloads, in entry order, each numel x element size bytes of
+///                   row-major little-endian values (IEEE-754 for floats)
+///   24 + B  4     u32 CRC-32 (zlib's crc32, polynomial 0xEDB88320) of bytes [0, 24 + B)
+/// \endcode
+/// Loading checks, in order: the file is a regular file holding at least the header; magic;
+/// version; kind; that its size is exactly 24 + B + 4 (else "truncated" or "trailing bytes") --
+/// all before reading past the header; the CRC; then the entry table: the count against the body
+/// size (an entry takes at least 10 bytes), every name (non-empty, unique), dtype, rank (at most
+/// 64) and payload size against the bytes left; then names, dtypes and shapes against the module.
+///
+/// Module checkpoints hold one float32 entry per parameter, named as named_parameters().
+/// Optimizer checkpoints are described in <ember/optim/checkpoint.h>.
 #pragma once
 
 #include <cstddef>
@@ -13,60 +41,40 @@
 
 namespace ember {
 
-// Writes every parameter of `module` (named_parameters(): "0.weight", "0.bias", ...) to `path`
-// with write_file_atomically (crash-safe, keeping the file's mode, writing through a symbolic
-// link). On failure ember::Error is thrown naming the path and the system's reason (errno
-// text); `path` is untouched.
+/// Writes every parameter of `module` to `path`, crash-safely.
+///
+/// The parameters are named as named_parameters() ("0.weight", "0.bias", ...), float32, in the
+/// format of this file's documentation (version 1, kind 1). The file is written with
+/// write_file_atomically (crash-safe, keeping the file's mode, writing through a symbolic link).
+/// \throws ember::Error on failure, naming the path and the system's reason (errno text);
+///   `path` is then untouched.
 void save(const nn::Module& module, const std::string& path);
 
-// Reads a checkpoint written by save() into `module`'s parameters (bitwise exact). Everything
-// is checked before any parameter is written, so on error the module is unchanged (no partial
-// load). Throws ember::Error naming the path and what is wrong: cannot open, not a regular file
-// (a directory, device or FIFO is refused before anything is read), truncated, bad magic,
-// unsupported version, wrong kind (an optimizer checkpoint), bad CRC, a count or size larger
-// than the file could hold, a parameter missing from the file or present only in the file, a
-// dtype or shape that differs (naming the parameter, expected vs got). Memory use is bounded by
-// the file's size (Note [bounded loading] in checkpoint.cpp), whatever the file claims.
+/// Reads a checkpoint written by save() into `module`'s parameters (bitwise exact).
+///
+/// Everything is checked before any parameter is written, so on error the module is unchanged
+/// (no partial load). Memory use is bounded by the file's size (Note [bounded loading] in
+/// checkpoint.cpp), whatever the file claims.
+/// \throws ember::Error naming the path and what is wrong: cannot open, not a regular file
+///   (a directory, device or FIFO is refused before anything is read), truncated, bad magic,
+///   unsupported version, wrong kind (an optimizer checkpoint), bad CRC, a count or size larger
+///   than the file could hold, a parameter missing from the file or present only in the file, a
+///   dtype or shape that differs (naming the parameter, expected vs got).
 void load(nn::Module& module, const std::string& path);
 
-// Writes `bytes` to `path` crash-safely: to a temporary file in the same folder, fsynced,
-// renamed over `path`, then the folder fsynced, so `path` always holds either its previous
-// content or the new one, whole. The result has the semantics of writing the file in place: a
-// new file gets mode 0666 & ~umask, a replaced one keeps its mode (and owner, where allowed), a
-// symbolic link is written through (its target is replaced), and any name of up to NAME_MAX
-// bytes works. A path that exists but is not a regular file (a folder, a device) is refused. On
-// failure (folder missing or not writable, no space, an fsync or close error) the temporary
-// file is removed and ember::Error is thrown naming `path` and the system's reason; `path` is
-// untouched. (A process killed mid-write can leave only a `NAME.tmp.XXXXXX` file behind, never
-// a damaged `path`.)
+/// Writes `bytes` to `path` crash-safely: `path` always holds either its previous content or the
+/// new one, whole.
+///
+/// The bytes go to a temporary file in the same folder, fsynced, renamed over `path`, then the
+/// folder is fsynced. The result has the semantics of writing the file in place: a new file gets
+/// mode 0666 & ~umask, a replaced one keeps its mode (and owner, where allowed), a symbolic link
+/// is written through (its target is replaced), and any name of up to NAME_MAX bytes works. (A
+/// process killed mid-write can leave only a `NAME.tmp.XXXXXX` file behind, never a damaged
+/// `path`.)
+/// \throws ember::Error naming `path` and the system's reason when `path` exists but is not a
+///   regular file (a folder, a device), or on failure (folder missing or not writable, no space,
+///   an fsync or close error); the temporary file is then removed and `path` is untouched.
 void write_file_atomically(const std::string& path, std::span<const std::byte> bytes);
-
-// --- The file format (version 1) ---
-// All integers little-endian; no padding anywhere.
-//
-//   offset  size  field
-//   0       8     magic, the ASCII bytes "EMBRCKPT"
-//   8       4     u32 format version = 1
-//   12      4     u32 kind: 1 = module parameters, 2 = SGD optimizer state
-//   16      8     u64 body size B: the bytes between this header and the CRC
-//   24      B     body:
-//                   u64 count of entries
-//                   count entry headers, each:
-//                     u32 name length L, then L bytes of name (UTF-8, no NUL)
-//                     u8  dtype: 0 float32, 1 int64, 2 uint8, 3 float64 (scalars)
-//                     u32 rank R, then R x i64 dims
-//                   count payloads, in entry order, each numel x element size bytes of
-//                   row-major little-endian values (IEEE-754 for floats)
-//   24 + B  4     u32 CRC-32 (zlib's crc32, polynomial 0xEDB88320) of bytes [0, 24 + B)
-//
-// Loading checks, in order: the file is a regular file holding at least the header; magic;
-// version; kind; that its size is exactly 24 + B + 4 (else "truncated" or "trailing bytes") --
-// all before reading past the header; the CRC; then the entry table: the count against the body
-// size (an entry takes at least 10 bytes), every name (non-empty, unique), dtype, rank (at most
-// 64) and payload size against the bytes left; then names, dtypes and shapes against the module.
-//
-// Module checkpoints hold one float32 entry per parameter, named as named_parameters().
-// Optimizer checkpoints are described in <ember/optim/checkpoint.h>.
 
 namespace detail {
 

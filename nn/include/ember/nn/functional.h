@@ -1,6 +1,11 @@
-// ember::nn::functional: every differentiable function of the nn module (torch.nn.functional).
+/// \file
+/// ember::nn::functional: every differentiable function of the nn module (torch.nn.functional).
 #pragma once
 
 #include <ember/nn/functional/activation.h>
 #include <ember/nn/functional/linear.h>
 #include <ember/nn/functional/loss.h>
+
+/// \namespace ember::nn::functional
+/// Every differentiable function of the nn module, as torch.nn.functional: activations, the
+/// softmax family, linear and the losses.

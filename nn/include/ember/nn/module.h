@@ -1,4 +1,5 @@
-// ember::nn::Module: the base of every layer, with named parameters and children.
+/// \file
+/// ember::nn::Module: the base of every layer, with named parameters and children.
 #pragma once
 
 #include <cstddef>
@@ -14,83 +15,127 @@
 
 namespace ember::nn {
 
-// A layer or a container of layers, as torch.nn.Module: parameters, buffers and children are
-// registered by name in order; named_parameters() joins names with dots ("0.weight").
-//
-// Note [Modules are handles]: a Module is a handle to shared state, as libtorch's module holders
-// (torch::nn::Linear is a shared_ptr<LinearImpl>). Copying a module (`nn::Linear b = a;`) gives a
-// second handle to the SAME module: same parameters, buffers, children and training flag;
-// a.eval() is seen by b. For an independent copy with its own parameters use clone() where a
-// module offers it (Linear::clone()). This is what makes libtorch's holder form work:
-//
-//   struct Net : nn::Module {
-//     nn::Linear fc1{nullptr}, fc2{nullptr};  // empty holders
-//     Net() {
-//       fc1 = register_module("fc1", nn::Linear(784, 64));  // fc1 is now the registered module
-//       fc2 = register_module("fc2", nn::Linear(64, 10));
-//     }
-//     Tensor forward(const Tensor& x) override { return fc2(fc1(x).relu()); }
-//   };
-//
-// A layer held as a plain member WITHOUT register_module is not part of the module: its
-// parameters are missing from parameters() (and from the optimizer and checkpoints). Always
-// register; tests can check parameters().size().
+/// A layer or a container of layers, as torch.nn.Module: parameters, buffers and children are
+/// registered by name in order; named_parameters() joins names with dots ("0.weight").
+///
+/// Note [Modules are handles]: a Module is a handle to shared state, as libtorch's module holders
+/// (torch::nn::Linear is a shared_ptr<LinearImpl>). Copying a module (`nn::Linear b = a;`) gives a
+/// second handle to the SAME module: same parameters, buffers, children and training flag;
+/// a.eval() is seen by b. For an independent copy with its own parameters use clone() where a
+/// module offers it (Linear::clone()). This is what makes libtorch's holder form work:
+///
+/// \code
+///   struct Net : nn::Module {
+///     nn::Linear fc1{nullptr}, fc2{nullptr};  // empty holders
+///     Net() {
+///       fc1 = register_module("fc1", nn::Linear(784, 64));  // fc1 is now the registered module
+///       fc2 = register_module("fc2", nn::Linear(64, 10));
+///     }
+///     Tensor forward(const Tensor& x) override { return fc2(fc1(x).relu()); }
+///   };
+/// \endcode
+///
+/// A layer held as a plain member WITHOUT register_module is not part of the module: its
+/// parameters are missing from parameters() (and from the optimizer and checkpoints). Always
+/// register; tests can check parameters().size().
+///
+/// On an empty holder (Module(std::nullptr_t)) every member that reaches the module's state
+/// throws ember::Error saying so; assignment, is_empty() and type_name() do not.
 class Module {
  public:
-  // The type name defaults to the class name ("Net" for `struct Net : nn::Module`).
+  /// A module whose type name is the class name ("Net" for `struct Net : nn::Module`).
   Module();
+  /// A module with the given type name, as printed ("Linear").
   explicit Module(std::string type_name);
-  // An empty holder (libtorch's `Linear fc{nullptr}`): everything but assignment throws.
+  /// An empty holder (libtorch's `Linear fc{nullptr}`): everything but assignment throws.
   explicit Module(std::nullptr_t);
   virtual ~Module() = default;
-  Module(const Module&) = default;  // shares the module (Note [Modules are handles])
+  /// A second handle to the same module (Note [Modules are handles]).
+  Module(const Module&) = default;
+  /// Makes this a handle to `other`'s module (Note [Modules are handles]).
   Module& operator=(const Module&) = default;
+  /// Takes over the handle; the source is left empty.
   Module(Module&&) = default;
+  /// Takes over the handle; the source is left empty.
   Module& operator=(Module&&) = default;
 
-  // Modules that map one tensor to one tensor override this (Sequential chains them). Others,
-  // such as losses, offer forward(input, target) instead; calling this one on them throws.
+  /// Runs the module on one tensor.
+  ///
+  /// Modules that map one tensor to one tensor override this (Sequential chains them); shapes
+  /// and dtypes are the overriding module's. Others, such as losses, offer
+  /// forward(input, target) instead.
+  /// \throws ember::Error when the module does not override it (naming the module's type).
   virtual Tensor forward(const Tensor& input);
+  /// forward(input), so a module is called like a function: `y = net(x)`.
   Tensor operator()(const Tensor& input) { return forward(input); }
 
-  bool is_empty() const { return state_ == nullptr; }  // a holder made from nullptr
+  /// True for a holder made from nullptr (Module(std::nullptr_t)).
+  bool is_empty() const { return state_ == nullptr; }
 
+  /// The parameters (float32 leaves) of this module and, with `recurse`, of every descendant,
+  /// in registration order (pre-order), each tensor once.
   std::vector<Tensor> parameters(bool recurse = true) const;
+  /// parameters() with their dotted names: "weight", "0.bias", "block.fc1.weight".
   std::vector<std::pair<std::string, Tensor>> named_parameters(bool recurse = true) const;
-  // Buffers: tensors that are part of the module's state but not trained (running statistics,
-  // masks); any dtype; saved in checkpoints with the parameters.
+  /// The buffers: tensors that are part of the module's state but not trained (running
+  /// statistics, masks); any dtype; saved in checkpoints with the parameters.
   std::vector<Tensor> buffers(bool recurse = true) const;
+  /// buffers() with their dotted names, as named_parameters().
   std::vector<std::pair<std::string, Tensor>> named_buffers(bool recurse = true) const;
+  /// The direct children, in registration order.
   std::vector<std::shared_ptr<Module>> children() const;
+  /// The direct children with the names they were registered under.
   const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& named_children() const;
-  // This module (name "", a non-owning pointer valid while the module lives) and every
-  // descendant, pre-order, each once: "", "fc1", "block", "block.0", ...
+  /// This module and every descendant, pre-order, each once, with dotted names.
+  ///
+  /// This module comes first, named "" (a non-owning pointer valid while the module lives):
+  /// "", "fc1", "block", "block.0", ...
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_modules() const;
+  /// named_modules() without the names.
   std::vector<std::shared_ptr<Module>> modules() const;
 
-  void train(bool on = true);  // recursively
+  /// Sets training mode (`on`) or evaluation mode, recursively, as torch.nn.Module.train.
+  void train(bool on = true);
+  /// Evaluation mode: train(false).
   void eval() { train(false); }
+  /// True in training mode (the default).
   bool is_training() const;
-  // Clears every parameter's grad: to none (the default, as PyTorch 2) or to zeros.
+  /// Clears every parameter's grad: to none (the default, as PyTorch 2) or to zeros.
   void zero_grad(bool set_to_none = true);
-  // Calls fn on every child (recursively, depth first) and then on this module, as PyTorch.
+  /// Calls fn on every child (recursively, depth first) and then on this module, as PyTorch.
   Module& apply(const std::function<void(Module&)>& fn);
 
-  const std::string& type_name() const;  // "Linear"
-  // The text inside the parentheses when printed: "in_features=784, out_features=10, bias=true".
+  /// The name printed for this module: "Linear".
+  const std::string& type_name() const;
+  /// The text inside the parentheses when printed: "in_features=784, out_features=10, bias=true".
   virtual std::string extra_repr() const { return ""; }
 
-  // Registers a parameter (a float32 leaf; requires_grad is set) and returns it.
+  /// Registers a parameter and returns it.
+  ///
+  /// `value` must be float32; a non-leaf is detached first (it keeps its data only, as
+  /// torch.nn.Parameter), and requires_grad is set to `requires_grad`.
+  /// \throws ember::Error for a name that is empty, holds a dot, or is already a parameter or a
+  ///   child, and for an undefined or non-float32 value.
   Tensor register_parameter(const std::string& name, Tensor value, bool requires_grad = true);
-  // Registers a buffer (any dtype, never requiring grad) and returns it.
+  /// Registers a buffer (any dtype, detached, never requiring grad) and returns it.
+  /// \throws ember::Error for a name that is empty, holds a dot, or is already a buffer or a
+  ///   parameter, and for an undefined value.
   Tensor register_buffer(const std::string& name, Tensor value);
-  // Registers a child module and returns it: a shared_ptr as given, or for a module passed by
-  // value a handle to the registered module (Note [Modules are handles]).
+  /// \name Registering children
+  ///@{
+
+  /// Registers the module `module` points to as the child `name` and returns `module`.
+  /// \throws ember::Error for a name that is empty, holds a dot, or is already a child or a
+  ///   parameter, for a null pointer, and for a module registered in itself.
   template <class M>
   std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> module) {
     add_child(name, module);
     return module;
   }
+  /// \overload
+  /// The module passed by value is moved (or copied: a second handle) into a new holder, which is
+  /// registered; the return value is a handle to it, so `fc1 = register_module("fc1",
+  /// nn::Linear(784, 64))` leaves fc1 pointing at the registered module.
   template <class M>
   requires std::is_base_of_v<Module, std::decay_t<M>> std::decay_t<M> register_module(
       const std::string& name, M&& module) {
@@ -98,6 +143,7 @@ class Module {
     add_child(name, held);
     return *held;
   }
+  ///@}
 
  private:
   struct State;
@@ -107,11 +153,14 @@ class Module {
   std::shared_ptr<State> state_;
 };
 
-// Prints the module tree as PyTorch does:
-// Sequential(
-//   (0): Flatten(start_dim=1, end_dim=-1)
-//   (1): Linear(in_features=784, out_features=10, bias=true)
-// )
+/// Prints the module tree as PyTorch does.
+///
+/// \code
+/// Sequential(
+///   (0): Flatten(start_dim=1, end_dim=-1)
+///   (1): Linear(in_features=784, out_features=10, bias=true)
+/// )
+/// \endcode
 std::ostream& operator<<(std::ostream& out, const Module& module);
 
 }  // namespace ember::nn

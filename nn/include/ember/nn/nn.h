@@ -1,4 +1,5 @@
-// Everything in ember::nn: modules, layers, activations, losses, functions, init and checkpoints.
+/// \file
+/// Everything in ember::nn: modules, layers, activations, losses, functions, init and checkpoints.
 #pragma once
 
 #include <ember/nn/activation.h>
@@ -11,3 +12,7 @@
 #include <ember/nn/loss.h>
 #include <ember/nn/module.h>
 #include <ember/nn/sequential.h>
+
+/// \namespace ember::nn
+/// Neural-network building blocks, as torch.nn: Module (the base of every layer, a handle to
+/// shared state), layers, activations, losses, containers, nn::functional and nn::init.

@@ -1,4 +1,5 @@
-// ember::nn::Sequential: runs its modules one after the other.
+/// \file
+/// ember::nn::Sequential: runs its modules one after the other.
 #pragma once
 
 #include <cstddef>
@@ -19,18 +20,23 @@ template <class T>
 struct IsSharedPtr<std::shared_ptr<T>> : std::true_type {};
 }  // namespace detail
 
-// A chain of modules, as torch.nn.Sequential: forward(x) = m_k(...m_1(m_0(x))). Modules are
-// named "0", "1", ... in order, so parameters are "0.weight", "1.bias", ...
-//   Sequential net(Flatten(), Linear(784, 10));     // modules by value (moved into shared_ptrs)
-//   auto fc = std::make_shared<Linear>(784, 10);
-//   Sequential net2(Flatten(), fc);                 // or shared, to keep a handle to a layer
-//   net.push_back(ReLU());
-// A single Sequential argument copies it (sharing its modules); to nest one Sequential in
-// another, pass a std::shared_ptr<Sequential>. An empty Sequential returns its input, as
-// PyTorch. forward throws what its modules throw.
+/// A chain of modules, as torch.nn.Sequential: forward(x) = m_k(...m_1(m_0(x))).
+///
+/// Modules are named "0", "1", ... in order, so parameters are "0.weight", "1.bias", ...
+/// \code
+///   Sequential net(Flatten(), Linear(784, 10));     // modules by value (moved into shared_ptrs)
+///   auto fc = std::make_shared<Linear>(784, 10);
+///   Sequential net2(Flatten(), fc);                 // or shared, to keep a handle to a layer
+///   net.push_back(ReLU());
+/// \endcode
+/// A single Sequential argument copies it (sharing its modules); to nest one Sequential in
+/// another, pass a std::shared_ptr<Sequential>. An empty Sequential returns its input, as
+/// PyTorch.
 class Sequential : public Module {
  public:
+  /// An empty chain.
   Sequential() : Module("Sequential") {}
+  /// A chain of `modules`, each appended with push_back(module).
   template <class... M>
   requires(sizeof...(M) > 0 &&
            !(sizeof...(M) == 1 && (std::is_same_v<std::decay_t<M>, Sequential> &&
@@ -39,12 +45,15 @@ class Sequential : public Module {
     (push_back(std::forward<M>(modules)), ...);
   }
 
-  // Appends a module (by value or as a std::shared_ptr to a Module subclass), named by its index.
+  /// Appends a module (by value or as a std::shared_ptr to a Module subclass), named by its index.
+  /// A type that is not a Module fails to compile.
   template <class M>
   void push_back(M&& module) {
     push_back(std::to_string(size()), std::forward<M>(module));
   }
-  // Appends a module under a chosen name (no dots).
+  /// \overload
+  /// Appends the module under a chosen name (no dots).
+  /// \throws ember::Error for a name that is empty, holds a dot or is already taken.
   template <class M>
   void push_back(const std::string& name, M&& module) {
     using T = std::decay_t<M>;
@@ -59,11 +68,13 @@ class Sequential : public Module {
     }
   }
 
-  std::size_t size() const { return named_children().size(); }
-  bool empty() const { return size() == 0; }
-  // The i-th module; throws ember::Error if i >= size().
+  std::size_t size() const { return named_children().size(); }  ///< The number of modules.
+  bool empty() const { return size() == 0; }                    ///< True without modules.
+  /// The i-th module.
+  /// \throws ember::Error if i >= size().
   std::shared_ptr<Module> operator[](std::size_t i) const;
-  // The i-th module as an M (e.g. net.at<Linear>(1)->weight); throws if it is not an M.
+  /// The i-th module as an M (e.g. net.at<Linear>(1)->weight).
+  /// \throws ember::Error if i >= size() or the module is not an M (naming its type).
   template <class M>
   std::shared_ptr<M> at(std::size_t i) const {
     auto typed = std::dynamic_pointer_cast<M>((*this)[i]);
@@ -72,7 +83,8 @@ class Sequential : public Module {
     return typed;
   }
 
-  // Feeds x through every module in order.
+  /// Feeds x through every module in order; shapes and dtypes are the modules'.
+  /// \throws ember::Error (or anything else) as its modules throw.
   Tensor forward(const Tensor& x) override;
 };
 

@@ -1,4 +1,5 @@
-// ember::optim::SGD: stochastic gradient descent with momentum, as torch.optim.SGD.
+/// \file
+/// ember::optim::SGD: stochastic gradient descent with momentum, as torch.optim.SGD.
 #pragma once
 
 #include <cstddef>
@@ -9,67 +10,100 @@
 
 namespace ember::optim {
 
-// Hyperparameters. lr defaults to 1e-3, as torch.optim.SGD since PyTorch 2.2 (PyTorch 1.13
-// required it); set it explicitly: SGDOptions{.lr = 0.1, .momentum = 0.9}.
+/// Hyperparameters of SGD, as torch.optim.SGD's arguments.
+///
+/// lr defaults to 1e-3, as torch.optim.SGD since PyTorch 2.2 (PyTorch 1.13 required it); set it
+/// explicitly: SGDOptions{.lr = 0.1, .momentum = 0.9}.
 struct SGDOptions {
-  double lr = 1e-3;
-  double momentum = 0.0;
-  double dampening = 0.0;
-  double weight_decay = 0.0;
-  bool nesterov = false;
-  bool maximize = false;
+  double lr = 1e-3;           ///< Learning rate, finite and >= 0.
+  double momentum = 0.0;      ///< Momentum factor, finite and >= 0 (0: plain SGD).
+  double dampening = 0.0;     ///< Dampening of the momentum, finite.
+  double weight_decay = 0.0;  ///< L2 penalty, finite and >= 0.
+  bool nesterov = false;      ///< Nesterov momentum (Sutskever et al.\ 2013).
+  bool maximize = false;      ///< Ascend the objective instead of descending it.
 };
 
-// Parameters with their own options; an option left empty takes the SGD's default.
-//   SGD sgd({{net.at<Linear>(0)->parameters(), 0.01}, {head.parameters()}}, {.lr = 0.1});
+/// Parameters with their own options; an option left empty takes the SGD's default.
+///
+/// \code
+///   SGD sgd({{net.at<Linear>(0)->parameters(), 0.01}, {head.parameters()}}, {.lr = 0.1});
+/// \endcode
 struct ParamGroup {
-  std::vector<Tensor> params{};
-  std::optional<double> lr{};
-  std::optional<double> momentum{};
-  std::optional<double> dampening{};
-  std::optional<double> weight_decay{};
-  std::optional<bool> nesterov{};
-  std::optional<bool> maximize{};
+  std::vector<Tensor> params{};          ///< float32 contiguous leaves.
+  std::optional<double> lr{};            ///< SGDOptions::lr, or the default.
+  std::optional<double> momentum{};      ///< SGDOptions::momentum, or the default.
+  std::optional<double> dampening{};     ///< SGDOptions::dampening, or the default.
+  std::optional<double> weight_decay{};  ///< SGDOptions::weight_decay, or the default.
+  std::optional<bool> nesterov{};        ///< SGDOptions::nesterov, or the default.
+  std::optional<bool> maximize{};        ///< SGDOptions::maximize, or the default.
 };
 
-// A group as the optimizer holds it: every option resolved, and the per-parameter state
-// (momentum_buffers[i] belongs to params[i]; undefined until the first step with momentum).
-// Options may be changed between steps (a learning-rate schedule sets options.lr); step()
-// checks them again.
+/// A group as the optimizer holds it: every option resolved, and the per-parameter state.
+///
+/// Options may be changed between steps (a learning-rate schedule sets options.lr); step()
+/// checks them again.
 struct SGDParamGroup {
-  std::vector<Tensor> params{};
-  SGDOptions options;
+  std::vector<Tensor> params{};  ///< The group's parameters, in order.
+  SGDOptions options;            ///< The group's options, defaults filled in.
+  /// momentum_buffers[i] belongs to params[i]: float32 of its shape, undefined until the first
+  /// step with momentum.
   std::vector<Tensor> momentum_buffers;
 };
 
-// torch.optim.SGD's update, for each parameter p with gradient g (parameters without a grad
-// are skipped), all in float32:
-//   d = maximize ? -g : g
-//   if weight_decay != 0:  d = d + weight_decay * p
-//   if momentum != 0:
-//     buf = d                                      on the first step (no dampening)
-//     buf = momentum * buf + (1 - dampening) * d   afterwards
-//     d = nesterov ? d + momentum * buf : buf
-//   p = p - lr * d
-// Each step updates each parameter in one vectorized pass over its data, without recording a
-// graph. Throws ember::Error at construction (and at step() for options changed since) when
-// lr, momentum or weight_decay is negative or not finite, when nesterov is set without
-// momentum or with dampening, when the parameter list is empty, or when a parameter is not a
-// float32 contiguous leaf, appears twice, or (at step) its grad's shape differs from it.
+/// Stochastic gradient descent with momentum, weight decay and Nesterov momentum, as
+/// torch.optim.SGD.
+///
+/// torch.optim.SGD's documented update, for each parameter p with gradient g (parameters
+/// without a grad are skipped), all in float32:
+/// \code{.unparsed}
+///   d = maximize ? -g : g
+///   if weight_decay != 0:  d = d + weight_decay * p
+///   if momentum != 0:
+///     buf = d                                      on the first step (no dampening)
+///     buf = momentum * buf + (1 - dampening) * d   afterwards
+///     d = nesterov ? d + momentum * buf : buf
+///   p = p - lr * d
+/// \endcode
+/// Nesterov momentum follows Sutskever et al.\ 2013 ("On the importance of initialization and
+/// momentum in deep learning"), as torch.optim.SGD's documentation cites; like PyTorch's, this
+/// momentum differs subtly from the paper's (lr scales the whole step d, not the gradient inside
+/// buf). Each step updates each parameter in one vectorized pass over its data, without
+/// recording a graph.
+///
+/// The options are checked at construction (and at step() for options changed since): lr,
+/// momentum and weight_decay must be finite and >= 0, dampening finite, each must fit in
+/// float32, and nesterov needs a momentum > 0 and zero dampening. Every parameter must be a
+/// float32 contiguous leaf, once in all groups.
 class SGD {
  public:
+  /// One group of `params` with `options`.
+  /// \throws ember::Error for invalid options, an empty parameter list, or a parameter that is
+  ///   undefined, not float32, not a leaf, not contiguous or listed twice.
   SGD(std::vector<Tensor> params, SGDOptions options);
+  /// \overload
+  /// Several groups, each option left empty taking `defaults`.
+  /// \throws ember::Error as above, also for an empty list of groups.
   SGD(std::vector<ParamGroup> groups, SGDOptions defaults);
 
+  /// Updates every parameter that has a grad (see the class documentation).
+  ///
+  /// Everything is checked before any parameter is touched.
+  /// \throws ember::Error for options that became invalid, a parameter no longer a float32
+  ///   contiguous leaf, or a grad (or momentum buffer) whose dtype or shape differs from its
+  ///   parameter's.
   void step();
-  // Clears every parameter's grad: to none (default, as PyTorch 2) or to zeros.
+  /// Clears every parameter's grad: to none (default, as PyTorch 2) or to zeros.
   void zero_grad(bool set_to_none = true);
 
-  // Adds parameters after construction (options left empty take the defaults).
+  /// Adds parameters after construction (options left empty take the defaults).
+  /// \throws ember::Error as the constructor, also for a parameter already in another group.
   void add_param_group(const ParamGroup& group);
 
+  /// The options given at construction.
   const SGDOptions& defaults() const { return defaults_; }
+  /// The groups, in order; their options may be changed between steps.
   std::vector<SGDParamGroup>& param_groups() { return groups_; }
+  /// \overload
   const std::vector<SGDParamGroup>& param_groups() const { return groups_; }
 
  private:
