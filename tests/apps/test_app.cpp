@@ -27,6 +27,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
 #include <sstream>
@@ -273,106 +274,18 @@ std::string without_timings(const std::string& out) {
   return kept;
 }
 
-// A strict check of a JSON value's syntax (RFC 8259) and its top-level keys, written
-// independently of the app's own parser.
-class JsonChecker {
- public:
-  explicit JsonChecker(const std::string& text) : s_(text) {}
-  // True if the text is exactly one well-formed JSON object; collects its keys and number values.
-  bool object(std::map<std::string, double>& numbers, std::map<std::string, std::string>& strings) {
-    ws();
-    if (!value(0, &numbers, &strings)) return false;
-    ws();
-    return i_ == s_.size();
+// One metrics record, parsed with nlohmann-json (strict RFC 8259): true if the text is exactly one
+// JSON object; collects its top-level numbers and strings.
+bool json_object(const std::string& text, std::map<std::string, double>& numbers,
+                 std::map<std::string, std::string>& strings) {
+  const nlohmann::json record = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!record.is_object()) return false;
+  for (const auto& [key, value] : record.items()) {
+    if (value.is_number()) numbers[key] = value.get<double>();
+    if (value.is_string()) strings[key] = value.get<std::string>();
   }
-
- private:
-  void ws() {
-    while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
-  }
-  bool lit(const char* w) {
-    std::string word(w);
-    if (s_.compare(i_, word.size(), word) != 0) return false;
-    i_ += word.size();
-    return true;
-  }
-  bool str(std::string* out) {
-    if (i_ >= s_.size() || s_[i_] != '"') return false;
-    ++i_;
-    while (i_ < s_.size() && s_[i_] != '"') {
-      if (static_cast<unsigned char>(s_[i_]) < 0x20) return false;
-      if (s_[i_] == '\\') ++i_;
-      if (out && i_ < s_.size()) *out += s_[i_];
-      ++i_;
-    }
-    if (i_ >= s_.size()) return false;
-    ++i_;
-    return true;
-  }
-  bool num(double* out) {
-    static const std::regex number(R"(-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?)");
-    std::smatch m;
-    std::string rest = s_.substr(i_, 64);
-    if (!std::regex_search(rest, m, number, std::regex_constants::match_continuous)) return false;
-    if (out) *out = std::stod(m.str());
-    i_ += static_cast<std::size_t>(m.length());
-    return true;
-  }
-  bool value(int depth, std::map<std::string, double>* numbers,
-             std::map<std::string, std::string>* strings) {
-    if (depth > 16 || i_ >= s_.size()) return false;
-    char c = s_[i_];
-    if (c == '{') {
-      ++i_;
-      ws();
-      if (i_ < s_.size() && s_[i_] == '}') return ++i_, true;
-      while (true) {
-        ws();
-        std::string key;
-        if (!str(&key)) return false;
-        ws();
-        if (i_ >= s_.size() || s_[i_++] != ':') return false;
-        ws();
-        if (numbers && i_ < s_.size() && (s_[i_] == '-' || std::isdigit(s_[i_]))) {
-          double v = 0;
-          if (!num(&v)) return false;
-          (*numbers)[key] = v;
-        } else if (strings && i_ < s_.size() && s_[i_] == '"') {
-          if (!str(&(*strings)[key])) return false;
-        } else if (!value(depth + 1, nullptr, nullptr)) {
-          return false;
-        }
-        ws();
-        if (i_ < s_.size() && s_[i_] == ',') {
-          ++i_;
-          continue;
-        }
-        return i_ < s_.size() && s_[i_++] == '}';
-      }
-    }
-    if (c == '[') {
-      ++i_;
-      ws();
-      if (i_ < s_.size() && s_[i_] == ']') return ++i_, true;
-      while (true) {
-        ws();
-        if (!value(depth + 1, nullptr, nullptr)) return false;
-        ws();
-        if (i_ < s_.size() && s_[i_] == ',') {
-          ++i_;
-          continue;
-        }
-        return i_ < s_.size() && s_[i_++] == ']';
-      }
-    }
-    if (c == '"') return str(nullptr);
-    if (lit("true") || lit("false") || lit("null")) return true;
-    return num(nullptr);
-  }
-
-  const std::string& s_;
-  std::size_t i_ = 0;
-};
+  return true;
+}
 
 // Well-formed XML, checked coarsely: every tag closes in order, attributes are quoted, '&' only
 // starts an entity. Also runs `xmllint --noout` when it is installed.
@@ -466,7 +379,7 @@ TEST_CASE("app: trains on a small IDX dataset and reports d2l's figures", "[apps
       std::map<std::string, double> numbers;
       std::map<std::string, std::string> strings;
       INFO(lines[e]);
-      REQUIRE(JsonChecker(lines[e]).object(numbers, strings));
+      REQUIRE(json_object(lines[e], numbers, strings));
       for (const char* key :
            {"epoch", "train_loss", "train_acc", "test_acc", "seconds", "samples_per_sec", "epochs",
             "batch_size", "lr", "momentum", "weight_decay", "seed", "threads"})
@@ -1278,7 +1191,7 @@ TEST_CASE("app: the kernels of every instruction set give the same figures withi
       for (const std::string& line : lines_of(read_file(metrics))) {
         std::map<std::string, double> numbers;
         std::map<std::string, std::string> strings;
-        REQUIRE(JsonChecker(line).object(numbers, strings));
+        REQUIRE(json_object(line, numbers, strings));
         epochs.push_back(numbers);
       }
       REQUIRE(epochs.size() == 3);

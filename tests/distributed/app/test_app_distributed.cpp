@@ -10,7 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
-#include <regex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -84,16 +84,13 @@ std::vector<Epoch> read_metrics(const std::string& path) {
   std::ifstream in(path);
   std::vector<Epoch> epochs;
   std::string line;
-  // One number per key, wherever the key sits in the record and however it is spaced.
-  auto number = [](const std::string& record, const std::string& key) {
-    std::smatch m;
-    const std::regex field("\"" + key + "\": ?([-0-9.e+]+)");
-    REQUIRE(std::regex_search(record, m, field));
-    return std::stod(m[1]);
-  };
-  while (std::getline(in, line))
-    epochs.push_back(
-        {number(line, "train_loss"), number(line, "train_acc"), number(line, "test_acc")});
+  while (std::getline(in, line)) {
+    const nlohmann::json record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    INFO(path << ": " << line);
+    REQUIRE(record.is_object());
+    epochs.push_back({record.at("train_loss").get<double>(), record.at("train_acc").get<double>(),
+                      record.at("test_acc").get<double>()});
+  }
   return epochs;
 }
 
