@@ -3,21 +3,84 @@
 
 #include <cstddef>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include <ember/core/tensor.h>
 
 namespace ember::optim {
 
-// Hyperparameters. lr defaults to 1e-3, as torch.optim.SGD since PyTorch 2.2 (PyTorch 1.13
-// required it); set it explicitly: SGDOptions{.lr = 0.1, .momentum = 0.9}.
-struct SGDOptions {
-  double lr = 1e-3;
-  double momentum = 0.0;
-  double dampening = 0.0;
-  double weight_decay = 0.0;
-  bool nesterov = false;
-  bool maximize = false;
+// Hyperparameters, in two spellings that build the same options:
+//   SGD sgd(params, {.lr = 0.1, .momentum = 0.9});                  // designated initializers
+//   SGD sgd(params, SGDOptions(0.1).momentum(0.9).nesterov(true));  // libtorch's builder
+//   SGD sgd(params, 0.1);                                           // libtorch's lr-only form
+// read with libtorch's getters (options.lr()) and changed with its setters, which is how a
+// learning-rate schedule works: sgd.param_groups()[0].options.lr(0.01).
+// lr defaults to 1e-3, as torch.optim.SGD since PyTorch 2.2 (PyTorch 1.13 required it).
+//
+// Note [SGDOptions: two spellings]
+// A designated initializer needs an aggregate whose public data members are named lr,
+// momentum, ...; libtorch's builder needs member functions with those same names, and a class
+// cannot have both. So the plain values live in the aggregate SGDOptions::Fields, and
+// SGDOptions wraps one Fields with a setter and a getter per value. A designated list never
+// reaches a converting constructor (C++20 [over.ics.list]: it converts only to an aggregate),
+// so SGD has one constructor taking SGDOptions and one taking Fields, and the braced form
+// picks the latter. Rejected: setters with other names (set_lr: not libtorch's spelling),
+// Fields as a base class (a designated initializer cannot name a base's members), option
+// members with an operator() (they would need their enclosing object's address).
+class SGDOptions {
+ public:
+  struct Fields {
+    double lr = 1e-3;
+    double momentum = 0.0;
+    double dampening = 0.0;
+    double weight_decay = 0.0;
+    bool nesterov = false;
+    bool maximize = false;
+    bool operator==(const Fields&) const = default;
+  };
+
+  // Implicit, as libtorch's: SGD(params, 0.1) and SGD(params, {.lr = 0.1}) both work.
+  SGDOptions(double learning_rate = 1e-3) : f_{.lr = learning_rate} {}
+  SGDOptions(const Fields& values) : f_(values) {}
+
+  SGDOptions& lr(double v) {
+    f_.lr = v;
+    return *this;
+  }
+  SGDOptions& momentum(double v) {
+    f_.momentum = v;
+    return *this;
+  }
+  SGDOptions& dampening(double v) {
+    f_.dampening = v;
+    return *this;
+  }
+  SGDOptions& weight_decay(double v) {
+    f_.weight_decay = v;
+    return *this;
+  }
+  SGDOptions& nesterov(bool v) {
+    f_.nesterov = v;
+    return *this;
+  }
+  SGDOptions& maximize(bool v) {
+    f_.maximize = v;
+    return *this;
+  }
+
+  double lr() const { return f_.lr; }
+  double momentum() const { return f_.momentum; }
+  double dampening() const { return f_.dampening; }
+  double weight_decay() const { return f_.weight_decay; }
+  bool nesterov() const { return f_.nesterov; }
+  bool maximize() const { return f_.maximize; }
+
+  const Fields& fields() const { return f_; }
+  bool operator==(const SGDOptions&) const = default;
+
+ private:
+  Fields f_;
 };
 
 // Parameters with their own options; an option left empty takes the SGD's default.
@@ -34,8 +97,8 @@ struct ParamGroup {
 
 // A group as the optimizer holds it: every option resolved, and the per-parameter state
 // (momentum_buffers[i] belongs to params[i]; undefined until the first step with momentum).
-// Options may be changed between steps (a learning-rate schedule sets options.lr); step()
-// checks them again.
+// Options may be changed between steps (a learning-rate schedule calls options.lr(0.01));
+// step() checks them again.
 struct SGDParamGroup {
   std::vector<Tensor> params{};
   SGDOptions options;
@@ -60,6 +123,11 @@ class SGD {
  public:
   SGD(std::vector<Tensor> params, SGDOptions options);
   SGD(std::vector<ParamGroup> groups, SGDOptions defaults);
+  // The designated-initializer forms (Note [SGDOptions: two spellings]).
+  SGD(std::vector<Tensor> params, const SGDOptions::Fields& options)
+      : SGD(std::move(params), SGDOptions(options)) {}
+  SGD(std::vector<ParamGroup> groups, const SGDOptions::Fields& defaults)
+      : SGD(std::move(groups), SGDOptions(defaults)) {}
 
   void step();
   // Clears every parameter's grad: to none (default, as PyTorch 2) or to zeros.
