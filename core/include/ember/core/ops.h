@@ -32,8 +32,8 @@ Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
 Tensor div(const Tensor& a, const Tensor& b);
 Tensor neg(const Tensor& a);
-Tensor exp(const Tensor& a);
-Tensor log(const Tensor& a);
+Tensor exp(const Tensor& a);  // float32 (integers converted, as PyTorch)
+Tensor log(const Tensor& a);  // float32 (integers converted); NaN below 0, -inf at 0
 Tensor add(const Tensor& a, const Scalar& b);
 Tensor sub(const Tensor& a, const Scalar& b);
 Tensor mul(const Tensor& a, const Scalar& b);
@@ -81,6 +81,14 @@ Tensor operator<=(const Scalar& a, const Tensor& b);
 Tensor operator>(const Scalar& a, const Tensor& b);
 Tensor operator>=(const Scalar& a, const Tensor& b);
 
+// Logical ops, as torch.logical_*: nonzero is true (NaN too); the result is a uint8 mask of 0 and
+// 1, broadcasting like arithmetic. Write logical_not(mask) where PyTorch code writes ~mask: ember
+// has no operator~, because PyTorch's ~ on uint8 is the bitwise not (~1 is 254).
+Tensor logical_not(const Tensor& a);
+Tensor logical_and(const Tensor& a, const Tensor& b);
+Tensor logical_or(const Tensor& a, const Tensor& b);
+Tensor logical_xor(const Tensor& a, const Tensor& b);
+
 // In place, as PyTorch's compound assignment: the result is computed in the promoted dtype and
 // written back; throws if it is float and the tensor is an integer one, or if it would broadcast
 // the tensor to a larger shape.
@@ -112,8 +120,9 @@ Tensor transpose(const Tensor& a, std::int64_t dim0, std::int64_t dim1);
 // --- More math (core/src/ops/math.cpp, min_logsumexp.cpp, join.cpp); differentiable for float32
 // as PyTorch's are, NaN propagating as in PyTorch ---
 
-// a^b elementwise, promoted; integers to negative integer powers throw. d/da = b a^(b-1),
-// d/db = a^b log a (0 where a = 0 and b >= 0).
+// a^b elementwise, promoted; integers to negative integer powers throw when the power is a
+// number, and give 1 / a^-b truncated (0 unless a is 1 or -1) when it is a tensor, as PyTorch.
+// d/da = b a^(b-1), d/db = a^b log a (0 where a = 0 and b >= 0).
 Tensor pow(const Tensor& a, const Tensor& b);
 Tensor pow(const Tensor& x, const Scalar& exponent);
 Tensor pow(const Scalar& base, const Tensor& x);

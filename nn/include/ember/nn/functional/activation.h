@@ -1,6 +1,7 @@
 // Activations and the softmax family as differentiable functions (torch.nn.functional).
 // All take and return float32 tensors of any shape (strided inputs are fine) and throw
-// ember::Error naming the op for a non-float32 input or a bad dim.
+// ember::Error naming the op for a non-float32 input or a bad dim, except where PyTorch takes
+// integers: sigmoid and tanh convert them to float32, relu keeps their dtype.
 #pragma once
 
 #include <cstdint>
