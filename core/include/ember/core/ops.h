@@ -32,8 +32,12 @@ Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
 Tensor div(const Tensor& a, const Tensor& b);
 Tensor neg(const Tensor& a);
-Tensor exp(const Tensor& a);  // float32 (integers converted, as PyTorch)
-Tensor log(const Tensor& a);  // float32 (integers converted); NaN below 0, -inf at 0
+/// e^a elementwise, in float32: integer tensors are converted first, as PyTorch's exp.
+/// d exp(a) = exp(a) da.
+Tensor exp(const Tensor& a);
+/// The natural logarithm elementwise (NaN below 0, -inf at 0), in float32: integer tensors are
+/// converted first, as PyTorch's log. d log(a) = da / a.
+Tensor log(const Tensor& a);
 Tensor add(const Tensor& a, const Scalar& b);
 Tensor sub(const Tensor& a, const Scalar& b);
 Tensor mul(const Tensor& a, const Scalar& b);
@@ -81,13 +85,18 @@ Tensor operator<=(const Scalar& a, const Tensor& b);
 Tensor operator>(const Scalar& a, const Tensor& b);
 Tensor operator>=(const Scalar& a, const Tensor& b);
 
-// Logical ops, as torch.logical_*: nonzero is true (NaN too); the result is a uint8 mask of 0 and
-// 1, broadcasting like arithmetic. Write logical_not(mask) where PyTorch code writes ~mask: ember
-// has no operator~, because PyTorch's ~ on uint8 is the bitwise not (~1 is 254).
+/// Logical not, and, or, xor elementwise, as torch.logical_*: a uint8 mask of 0 and 1 (PyTorch's
+/// is bool) of the broadcast shape, with nonzero (NaN too) taken as true.
+///
+/// Write logical_not(mask) where PyTorch code writes `~mask`: ember has no operator~, because
+/// PyTorch's `~` on uint8 is the bitwise not (`~1` is 254). Not differentiable.
+/// \throws ember::Error when an input is undefined or the shapes do not broadcast.
+/// \{
 Tensor logical_not(const Tensor& a);
 Tensor logical_and(const Tensor& a, const Tensor& b);
 Tensor logical_or(const Tensor& a, const Tensor& b);
 Tensor logical_xor(const Tensor& a, const Tensor& b);
+/// \}
 
 // In place, as PyTorch's compound assignment: the result is computed in the promoted dtype and
 // written back; throws if it is float and the tensor is an integer one, or if it would broadcast

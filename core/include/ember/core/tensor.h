@@ -124,7 +124,8 @@ class Tensor {
   Tensor clamp_max(const Scalar& max) const;
   Tensor exp() const;
   Tensor log() const;
-  Tensor logical_not() const;  // (*this == 0) as a uint8 mask; see ops.h
+  /// `*this == 0` as a uint8 mask: PyTorch's `~mask` (see ember::logical_not).
+  Tensor logical_not() const;
   Tensor matmul(const Tensor& other) const;
   // The nn::functional activations as methods, as torch.Tensor has them. Declared here but
   // defined in ember::nn (nn/src/tensor_methods.cpp): core never includes nn, and a program
