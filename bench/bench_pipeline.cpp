@@ -52,7 +52,7 @@ class Trainer {
   Trainer(bool mlp, const datasets::FashionMNIST& train, const datasets::FashionMNIST& test,
           std::int64_t batch_size)
       : net_(make_net(mlp)),
-        optimizer_(net_.parameters(), optim::SGDOptions{.lr = 0.1}),
+        optimizer_(net_.parameters(), optim::SGDOptions(0.1)),
         train_loader_(train, {.batch_size = batch_size, .shuffle = true, .seed = 0}),
         test_loader_(test, {.batch_size = batch_size, .shuffle = false}) {}
 

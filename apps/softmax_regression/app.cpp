@@ -472,9 +472,7 @@ int train(Settings s) {
     load_checkpoint(s.resume_path, *resumed, net, sgd);
     // Hyperparameters given on the command line override the saved ones.
     for (auto& group : sgd.param_groups()) {
-      group.options.lr = s.lr;
-      group.options.momentum = s.momentum;
-      group.options.weight_decay = s.weight_decay;
+      group.options.lr(s.lr).momentum(s.momentum).weight_decay(s.weight_decay);
     }
   } else if (!s.load_path.empty()) {
     load_weights(net, s.load_path);

@@ -26,7 +26,7 @@ void save(const optim::SGD& optimizer, const std::string& path) {
   std::vector<CheckpointRecord> records;
   const auto& groups = optimizer.param_groups();
   for (std::size_t g = 0; g < groups.size(); ++g) {
-    const optim::SGDOptions& o = groups[g].options;
+    const optim::SGDOptions::Fields& o = groups[g].options.fields();
     records.push_back(detail::scalar_record(group_key(g, "num_params"),
                                             static_cast<std::int64_t>(groups[g].params.size())));
     records.push_back(detail::scalar_record(group_key(g, "lr"), o.lr));
@@ -55,7 +55,7 @@ void load(optim::SGD& optimizer, const std::string& path) {
 
   // Check everything and build the new state aside; assign only at the end (no partial load).
   std::set<std::string> known;
-  std::vector<optim::SGDOptions> options(groups.size());
+  std::vector<optim::SGDOptions::Fields> options(groups.size());
   std::vector<std::vector<Tensor>> buffers(groups.size());
   auto find = [&](const std::string& name) -> const CheckpointRecord& {
     known.insert(name);
@@ -69,7 +69,7 @@ void load(optim::SGD& optimizer, const std::string& path) {
     EMBER_CHECK(count == static_cast<std::int64_t>(groups[g].params.size()),
                 "load: parameter group ", g, ": expected ", groups[g].params.size(),
                 " parameters, got ", count, " in '", path, "'");
-    optim::SGDOptions& o = options[g];
+    optim::SGDOptions::Fields& o = options[g];
     o.lr = detail::scalar_double(find(group_key(g, "lr")));
     o.momentum = detail::scalar_double(find(group_key(g, "momentum")));
     o.dampening = detail::scalar_double(find(group_key(g, "dampening")));

@@ -15,7 +15,8 @@ namespace ember::optim {
 namespace detail {
 
 // As torch.optim.SGD.__init__'s checks.
-void check_sgd_options(const SGDOptions& o, const char* where) {
+void check_sgd_options(const SGDOptions& options, const char* where) {
+  const SGDOptions::Fields& o = options.fields();
   EMBER_CHECK(std::isfinite(o.lr) && o.lr >= 0.0, where, ": invalid learning rate lr=", o.lr,
               " (must be finite and >= 0)");
   EMBER_CHECK(std::isfinite(o.momentum) && o.momentum >= 0.0, where, ": invalid momentum value ",
@@ -65,12 +66,12 @@ SGD::SGD(std::vector<ParamGroup> groups, SGDOptions defaults) : defaults_(defaul
 void SGD::add_param_group(const ParamGroup& group) {
   SGDParamGroup resolved;
   resolved.params = group.params;
-  resolved.options = SGDOptions{group.lr.value_or(defaults_.lr),
-                                group.momentum.value_or(defaults_.momentum),
-                                group.dampening.value_or(defaults_.dampening),
-                                group.weight_decay.value_or(defaults_.weight_decay),
-                                group.nesterov.value_or(defaults_.nesterov),
-                                group.maximize.value_or(defaults_.maximize)};
+  resolved.options = SGDOptions::Fields{group.lr.value_or(defaults_.lr()),
+                                        group.momentum.value_or(defaults_.momentum()),
+                                        group.dampening.value_or(defaults_.dampening()),
+                                        group.weight_decay.value_or(defaults_.weight_decay()),
+                                        group.nesterov.value_or(defaults_.nesterov()),
+                                        group.maximize.value_or(defaults_.maximize())};
   check_sgd_options(resolved.options, "SGD");
   EMBER_CHECK(!resolved.params.empty(), "SGD: optimizer got an empty parameter list (group ",
               groups_.size(), ")");
@@ -111,7 +112,7 @@ void SGD::step() {
     }
   }
   for (SGDParamGroup& group : groups_) {
-    const SGDOptions& o = group.options;
+    const SGDOptions::Fields& o = group.options.fields();
     kernels::SgdScalars s;
     // PyTorch passes these as the `alpha` of add_/mul_ on float tensors: rounded to float.
     s.lr = static_cast<float>(o.lr);

@@ -25,5 +25,13 @@ TEST_CASE("Tensor methods sigmoid, tanh, relu, softmax, log_softmax", "[activati
   CHECK(s.at<float>({1, 1}) == Approx(0.9526).margin(1e-4));
   Tensor w = randn({2, 3}, gen).requires_grad_();
   CHECK_GRADCHECK([](const Ts& t) { return t[0].t().log_softmax(0).sigmoid(); }, w);
-  CHECK_THROWS_WITH(arange(3).relu(), "relu: expected a float32 input, got int64 of shape [3]");
+  // torch.tensor([-1, 2]).relu() -> tensor([0, 2]) (int64); torch.tensor([1, 2]).sigmoid() is
+  // float32; torch.arange(3).softmax(0) raises (see tests/core/test_unary_dtypes.cpp).
+  CHECK(tensor({-1, 2}).relu().to_vector<std::int64_t>() == std::vector<std::int64_t>{0, 2});
+  CHECK(tensor({1, 2}).sigmoid().to_vector<float>() ==
+        F::sigmoid(tensor({1.f, 2.f})).to_vector<float>());
+  CHECK(tensor({1, 2}).tanh().dtype() == kFloat32);
+  CHECK_THROWS_WITH(arange(3).softmax(0),
+                    "softmax: expected a float32 input, got int64 of shape [3] (integers are not "
+                    "converted, as in PyTorch: use .to(ember::kFloat32))");
 }

@@ -23,7 +23,7 @@ TEST_CASE("SGD: options that do not fit float32 are refused", "[optim][hostile]"
                     Contains("SGD: invalid learning rate lr=nan"));
   optim::SGD sgd({p}, {.lr = 0.1});
   p.mutable_grad() = ones({2});
-  sgd.param_groups()[0].options.lr = 1e300;
+  sgd.param_groups()[0].options.lr(1e300);
   CHECK_THROWS_WITH(sgd.step(), Contains("SGD::step: lr=1e+300 cannot be converted"));
   CHECK(p.to_vector<float>() == std::vector<float>{0, 0});
   // A grad of the wrong shape or dtype cannot be assigned, so step() never meets one.

@@ -48,15 +48,14 @@ TEST_CASE("Optimizer checkpoint: resuming continues the exact trajectory", "[opt
   TempDir dir;
   Generator gen(1);
   Tensor x = randn({8, 4}, gen);
-  const optim::SGDOptions options{
-      .lr = 0.05, .momentum = 0.9, .weight_decay = 1e-3, .nesterov = true};
+  const auto options = optim::SGDOptions(0.05).momentum(0.9).weight_decay(1e-3).nesterov(true);
 
   nn::Sequential a(nn::Linear(4, 3, true, gen), nn::Linear(3, 2, true, gen));
   optim::SGD sgd_a(a.parameters(), options);
   for (int i = 0; i < 3; ++i) train_step(a, sgd_a, x);
   save(a, dir.file("model.ckpt"));
   save(sgd_a, dir.file("optim.ckpt"));
-  sgd_a.param_groups()[0].options.lr = 0.05;  // unchanged; loaded below as saved
+  sgd_a.param_groups()[0].options.lr(0.05);  // unchanged; loaded below as saved
 
   // A fresh model and optimizer with other options, restored from the files.
   Generator other(99);
@@ -64,10 +63,10 @@ TEST_CASE("Optimizer checkpoint: resuming continues the exact trajectory", "[opt
   optim::SGD sgd_b(b.parameters(), {.lr = 1.0});
   load(b, dir.file("model.ckpt"));
   load(sgd_b, dir.file("optim.ckpt"));
-  CHECK(sgd_b.param_groups()[0].options.lr == 0.05);
-  CHECK(sgd_b.param_groups()[0].options.momentum == 0.9);
-  CHECK(sgd_b.param_groups()[0].options.weight_decay == 1e-3);
-  CHECK(sgd_b.param_groups()[0].options.nesterov);
+  CHECK(sgd_b.param_groups()[0].options.lr() == 0.05);
+  CHECK(sgd_b.param_groups()[0].options.momentum() == 0.9);
+  CHECK(sgd_b.param_groups()[0].options.weight_decay() == 1e-3);
+  CHECK(sgd_b.param_groups()[0].options.nesterov());
   for (std::size_t i = 0; i < 4; ++i) {
     CHECK(sgd_b.param_groups()[0].momentum_buffers[i].to_vector<float>() ==
           sgd_a.param_groups()[0].momentum_buffers[i].to_vector<float>());
@@ -133,6 +132,6 @@ TEST_CASE("Optimizer checkpoint: mismatches are rejected, the optimizer unchange
     CHECK_THROWS_WITH(load(fc, path),
                       Contains("is an optimizer checkpoint, expected a module checkpoint"));
   }
-  CHECK(sgd.param_groups()[0].options.lr == 0.1);
+  CHECK(sgd.param_groups()[0].options.lr() == 0.1);
   CHECK(sgd.param_groups()[0].momentum_buffers[0].to_vector<float>() == buffer_before);
 }

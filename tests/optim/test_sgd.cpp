@@ -42,13 +42,11 @@ TEST_CASE("SGD: trajectories match PyTorch (golden sgd_*)", "[optim][sgd]") {
       INFO(name + suffix);
       Tensor p = c.at("param_init").as_float();
       p.requires_grad_();
-      optim::SGDOptions options;
-      options.lr = c.number("lr");
-      options.momentum = c.number("momentum");
-      options.dampening = c.number("dampening");
-      options.weight_decay = c.number("weight_decay");
-      options.nesterov = c.number("nesterov") != 0;
-      optim::SGD sgd({p}, options);
+      optim::SGD sgd({p}, optim::SGDOptions(c.number("lr"))
+                              .momentum(c.number("momentum"))
+                              .dampening(c.number("dampening"))
+                              .weight_decay(c.number("weight_decay"))
+                              .nesterov(c.number("nesterov") != 0));
       const int steps = static_cast<int>(c.number("steps"));
       REQUIRE(steps >= 1);
       for (int k = 1; k <= steps; ++k) {
@@ -110,22 +108,96 @@ TEST_CASE("SGD: parameter groups with their own lr", "[optim][sgd]") {
   Tensor a = param({1}), b = param({1});
   optim::SGD sgd({optim::ParamGroup{{a}, 0.5}, optim::ParamGroup{{b}}}, {.lr = 0.1});
   REQUIRE(sgd.param_groups().size() == 2);
-  CHECK(sgd.param_groups()[0].options.lr == 0.5);
-  CHECK(sgd.param_groups()[1].options.lr == 0.1);
+  CHECK(sgd.param_groups()[0].options.lr() == 0.5);
+  CHECK(sgd.param_groups()[1].options.lr() == 0.1);
   set_grad(a, {1});
   set_grad(b, {1});
   sgd.step();
   CHECK(a.to_vector<float>() == std::vector<float>{0.5f});
   CHECK(b.to_vector<float>() == std::vector<float>{0.9f});
   // A schedule changes lr between steps.
-  sgd.param_groups()[1].options.lr = 0.2;
+  sgd.param_groups()[1].options.lr(0.2);
   sgd.step();
   CHECK(b.to_vector<float>() == std::vector<float>{0.9f - 0.2f});
   // More parameters later.
   Tensor c = param({2});
   sgd.add_param_group({{c}, std::nullopt, 0.9});
-  CHECK(sgd.param_groups()[2].options.momentum == 0.9);
-  CHECK(sgd.param_groups()[2].options.lr == 0.1);
+  CHECK(sgd.param_groups()[2].options.momentum() == 0.9);
+  CHECK(sgd.param_groups()[2].options.lr() == 0.1);
+}
+
+TEST_CASE("SGDOptions: libtorch's builder and designated initializers are the same options",
+          "[optim][sgd]") {
+  // libtorch: torch::optim::SGDOptions(0.1).momentum(0.9).nesterov(true)
+  const optim::SGDOptions built =
+      optim::SGDOptions(0.1).momentum(0.9).weight_decay(1e-2).nesterov(true);
+  const optim::SGDOptions designated =
+      optim::SGDOptions::Fields{.lr = 0.1, .momentum = 0.9, .weight_decay = 1e-2, .nesterov = true};
+  CHECK(built == designated);
+  // libtorch's getters.
+  CHECK(built.lr() == 0.1);
+  CHECK(built.momentum() == 0.9);
+  CHECK(built.dampening() == 0.0);
+  CHECK(built.weight_decay() == 1e-2);
+  CHECK(built.nesterov());
+  CHECK(!built.maximize());
+  // Defaults: lr = 1e-3 (PyTorch 2.2's), everything else off, in both spellings.
+  CHECK(optim::SGDOptions() == optim::SGDOptions::Fields{});
+  CHECK(optim::SGDOptions().lr() == 1e-3);
+  CHECK(optim::SGDOptions(0.5).maximize(true).dampening(0.25) ==
+        optim::SGDOptions::Fields{.lr = 0.5, .dampening = 0.25, .maximize = true});
+
+  SECTION("the three constructor spellings give bitwise identical trajectories") {
+    // Same model, same data; SGD built from the builder, from a designated list, and from a
+    // bare lr (libtorch's `SGD(net->parameters(), 0.1)`, here with the other options set after).
+    auto run = [](int spelling) {
+      Generator gen(5);
+      nn::Linear fc(3, 2, true, gen);
+      const Tensor x = randn({4, 3}, gen);
+      std::vector<Tensor> params = fc.parameters();
+      optim::SGD sgd =
+          spelling == 0   ? optim::SGD(params, optim::SGDOptions(0.1).momentum(0.9).nesterov(true))
+          : spelling == 1 ? optim::SGD(params, {.lr = 0.1, .momentum = 0.9, .nesterov = true})
+                          : optim::SGD(params, 0.1);
+      if (spelling == 2) sgd.param_groups()[0].options.momentum(0.9).nesterov(true);
+      for (int i = 0; i < 4; ++i) {
+        sgd.zero_grad();
+        (fc(x) * fc(x)).sum().backward();
+        sgd.step();
+      }
+      auto w = fc.weight.to_vector<float>();
+      const auto b = fc.bias.to_vector<float>();
+      w.insert(w.end(), b.begin(), b.end());
+      return w;
+    };
+    const auto builder = run(0), designated_run = run(1), lr_only = run(2);
+    REQUIRE(builder.size() == 8);
+    CHECK(std::memcmp(builder.data(), designated_run.data(), builder.size() * 4) == 0);
+    CHECK(std::memcmp(builder.data(), lr_only.data(), builder.size() * 4) == 0);
+    // And the options moved the weights (the comparison is not of three untouched copies).
+    Generator gen(5);
+    CHECK(nn::Linear(3, 2, true, gen).weight.to_vector<float>() !=
+          std::vector<float>(builder.begin(), builder.begin() + 6));
+  }
+  SECTION("a schedule reads and sets lr through the getters and setters") {
+    Tensor p = param({1});
+    optim::SGD sgd({p}, optim::SGDOptions(1.0));
+    auto& options = sgd.param_groups()[0].options;
+    set_grad(p, {1});
+    sgd.step();  // p = 1 - 1 * 1 = 0
+    options.lr(options.lr() * 0.5);
+    sgd.step();  // p = 0 - 0.5 * 1 = -0.5
+    CHECK(p.to_vector<float>() == std::vector<float>{-0.5f});
+    CHECK(sgd.defaults().lr() == 1.0);  // the defaults are not the group's options
+  }
+  SECTION("builder options are checked as designated ones") {
+    Tensor p = param({1});
+    CHECK_THROWS_WITH(optim::SGD({p}, optim::SGDOptions(-0.1)),
+                      "SGD: invalid learning rate lr=-0.1 (must be finite and >= 0)");
+    CHECK_THROWS_WITH(optim::SGD({p}, optim::SGDOptions(0.1).nesterov(true)),
+                      "SGD: nesterov momentum requires a momentum > 0 and zero dampening (got "
+                      "momentum=0, dampening=0)");
+  }
 }
 
 TEST_CASE("SGD: zero_grad sets grads to none by default, or to zeros", "[optim][sgd]") {
@@ -186,10 +258,10 @@ TEST_CASE("SGD: invalid options and parameters are rejected at construction", "[
   // Options changed to invalid values are caught at step(), before anything is updated.
   optim::SGD sgd({p}, {.lr = 0.1});
   set_grad(p, {1});
-  sgd.param_groups()[0].options.lr = -1;
+  sgd.param_groups()[0].options.lr(-1);
   CHECK_THROWS_WITH(sgd.step(), Contains("SGD::step: invalid learning rate"));
   CHECK(p.to_vector<float>() == std::vector<float>{1});
-  sgd.param_groups()[0].options.lr = 0.1;
+  sgd.param_groups()[0].options.lr(0.1);
   // A grad of another shape is refused when assigned (as PyTorch's `p.grad = g`), so step()
   // never sees one.
   CHECK_THROWS_WITH(

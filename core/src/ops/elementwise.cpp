@@ -83,10 +83,12 @@ Tensor compare(const char* op, const Tensor& a, const Tensor& b, F f) {
   return out;
 }
 
+// f over a in float32. Integer tensors are converted first, as PyTorch promotes the integer
+// input of a floating op (torch.exp(torch.arange(3)) is float32).
 template <class F>
 Tensor unary_float(const char* op, const Tensor& a, F f) {
-  EMBER_CHECK(a.dtype() == kFloat32, op, ": expected a float32 tensor, got ", a.dtype());
-  Tensor src = a.contiguous();
+  EMBER_CHECK(a.defined(), op, ": the tensor is undefined");
+  Tensor src = a.to(kFloat32).contiguous();
   Tensor out = empty(a.sizes());
   const float* x = src.data_ptr<float>();
   float* y = out.data_ptr<float>();

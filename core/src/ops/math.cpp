@@ -65,17 +65,17 @@ T int_pow(T base, T exp) {
 
 template <class T>
 T power(T base, T exp) {
-  if constexpr (std::is_same_v<T, float>)
+  if constexpr (std::is_same_v<T, float>) {
     return std::pow(base, exp);
-  else
+  } else {
+    // A negative exponent in an exponent tensor, as PyTorch's integer pow: 1 / base^-exp
+    // truncated, so 1 for base 1, +-1 for base -1, and 0 otherwise (base 0 included). (A
+    // negative number as exponent throws instead, see pow(Tensor, Scalar).)
+    if constexpr (std::is_signed_v<T>) {
+      if (exp < 0) return base == 1 ? T(1) : base == -1 ? T(exp % 2 == 0 ? 1 : -1) : T(0);
+    }
     return int_pow(base, exp);
-}
-
-void check_int_exponent(const Tensor& exponent, Dtype type) {
-  if (is_floating_point(type) || exponent.dtype() != kInt64) return;
-  EMBER_CHECK((exponent < 0).sum().item<std::int64_t>() == 0,
-              "pow: integers to negative integer powers are not allowed (exponent of shape ",
-              to_string(exponent.sizes()), ")");
+  }
 }
 
 Tensor number(const Scalar& s, Dtype type) {
@@ -94,7 +94,6 @@ Tensor number(const Scalar& s, Dtype type) {
 // limit of a^b log a there).
 Tensor pow(const Tensor& a, const Tensor& b) {
   const Dtype type = result_type(a, b);
-  check_int_exponent(b, type);
   Tensor out = binary_map("pow", a, b, type, []<class T>(T x, T y) { return power(x, y); });
   if (autograd::needs_graph({&a, &b})) {
     autograd::record("PowBackward", {a, b}, out,

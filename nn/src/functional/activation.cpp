@@ -2,6 +2,7 @@
 #include <ember/nn/functional/activation.h>
 
 #include <ember/autograd/node.h>
+#include <ember/core/ops.h>
 
 #include "kernels/nn_activation.h"
 
@@ -15,6 +16,13 @@ void check_float(const Tensor& x, const char* op) {
   EMBER_CHECK(x.defined(), op, ": input is an undefined tensor");
   EMBER_CHECK(x.dtype() == kFloat32, op, ": expected a float32 input, got ", x.dtype(),
               " of shape ", to_string(x.sizes()));
+}
+
+// PyTorch's sigmoid and tanh take integer tensors and give float32; its silu and logsigmoid
+// refuse them ("not implemented for 'Long'"), which check_float mirrors.
+Tensor to_float(const Tensor& x, const char* op) {
+  EMBER_CHECK(x.defined(), op, ": input is an undefined tensor");
+  return x.to(kFloat32);
 }
 
 // out = kernel(x) for a float32 x of any strides.
@@ -35,8 +43,8 @@ Tensor map_backward(const Tensor& saved, const Tensor& grad_out, Kernel2 kernel)
 
 }  // namespace
 
-Tensor sigmoid(const Tensor& x) {
-  check_float(x, "sigmoid");
+Tensor sigmoid(const Tensor& x_in) {
+  const Tensor x = to_float(x_in, "sigmoid");
   Tensor out = map(x, kernels::sigmoid_forward);
   if (autograd::needs_graph({&x})) {
     // y = 1 / (1 + e^-x):  dy/dx = e^-x / (1 + e^-x)^2 = y (1 - y)
@@ -50,8 +58,8 @@ Tensor sigmoid(const Tensor& x) {
   return out;
 }
 
-Tensor tanh(const Tensor& x) {
-  check_float(x, "tanh");
+Tensor tanh(const Tensor& x_in) {
+  const Tensor x = to_float(x_in, "tanh");
   Tensor out = map(x, kernels::tanh_forward);
   if (autograd::needs_graph({&x})) {
     // y = tanh(x):  dy/dx = 1 / cosh^2(x) = 1 - y^2
@@ -66,7 +74,9 @@ Tensor tanh(const Tensor& x) {
 }
 
 Tensor relu(const Tensor& x) {
-  check_float(x, "relu");
+  EMBER_CHECK(x.defined(), "relu: input is an undefined tensor");
+  // An integer tensor stays integer, as PyTorch's relu (uint8 is never below 0).
+  if (x.dtype() != kFloat32) return clamp_min(x, 0);
   Tensor out = map(x, kernels::relu_forward);
   if (autograd::needs_graph({&x})) {
     // y = max(x, 0):  dy/dx = 1 where y > 0, else 0 (0 at x = 0, as PyTorch)

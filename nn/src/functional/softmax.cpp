@@ -38,8 +38,11 @@ RowShape row_shape(const Tensor& x, std::int64_t dim) {
 Tensor softmax_op(const Tensor& x, std::int64_t dim, SoftmaxKind kind, const char* op,
                   const char* node) {
   EMBER_CHECK(x.defined(), op, ": input is an undefined tensor");
+  // PyTorch refuses integers here too ("softmax_lastdim_kernel_impl" not implemented for 'Long'),
+  // where exp, sigmoid and tanh convert them.
   EMBER_CHECK(x.dtype() == kFloat32, op, ": expected a float32 input, got ", x.dtype(),
-              " of shape ", to_string(x.sizes()));
+              " of shape ", to_string(x.sizes()),
+              " (integers are not converted, as in PyTorch: use .to(ember::kFloat32))");
   const std::int64_t d = wrap_dim(dim, x.dim(), op);  // a 0-d tensor takes -1 and 0
   const RowShape shape = row_shape(x, d);
   const Tensor xc = x.contiguous();

@@ -61,11 +61,11 @@ Tensor div(const Tensor& a, const Scalar& b);
 /// \}
 /// `-a` elementwise, same shape and dtype (integers wrap). d(-a) = -da.
 Tensor neg(const Tensor& a);
-/// e^a elementwise; float32 only. d exp(a) = exp(a) da.
-/// \throws ember::Error for a non-float32 tensor.
+/// e^a elementwise, in float32: integer tensors are converted first, as PyTorch's exp.
+/// d exp(a) = exp(a) da.
 Tensor exp(const Tensor& a);
-/// The natural logarithm elementwise (NaN below 0, -inf at 0); float32 only. d log(a) = da / a.
-/// \throws ember::Error for a non-float32 tensor.
+/// The natural logarithm elementwise (NaN below 0, -inf at 0), in float32: integer tensors are
+/// converted first, as PyTorch's log. d log(a) = da / a.
 Tensor log(const Tensor& a);
 
 /// The operators for add, sub, mul, div and neg, with a tensor or a number on either side
@@ -118,6 +118,19 @@ Tensor operator<(const Scalar& a, const Tensor& b);
 Tensor operator<=(const Scalar& a, const Tensor& b);
 Tensor operator>(const Scalar& a, const Tensor& b);
 Tensor operator>=(const Scalar& a, const Tensor& b);
+/// \}
+
+/// Logical not, and, or, xor elementwise, as torch.logical_*: a uint8 mask of 0 and 1 (PyTorch's
+/// is bool) of the broadcast shape, with nonzero (NaN too) taken as true.
+///
+/// Write logical_not(mask) where PyTorch code writes `~mask`: ember has no operator~, because
+/// PyTorch's `~` on uint8 is the bitwise not (`~1` is 254). Not differentiable.
+/// \throws ember::Error when an input is undefined or the shapes do not broadcast.
+/// \{
+Tensor logical_not(const Tensor& a);
+Tensor logical_and(const Tensor& a, const Tensor& b);
+Tensor logical_or(const Tensor& a, const Tensor& b);
+Tensor logical_xor(const Tensor& a, const Tensor& b);
 /// \}
 
 /// `a += b`, `a -= b`, `a *= b`, `a /= b` in place, as PyTorch's compound assignment: the result
@@ -197,9 +210,11 @@ Tensor logsumexp(const Tensor& a, std::int64_t dim, bool keepdim = false);
 Tensor transpose(const Tensor& a, std::int64_t dim0, std::int64_t dim1);
 
 /// a^b elementwise, with broadcasting, in the promoted dtype, as torch.pow (integer powers wrap
-/// on overflow). d/da = b a^(b-1), d/db = a^b log a (0 where a = 0 and b >= 0); a number exponent
-/// s = 0 gives d/dx = 0 everywhere.
-/// \throws ember::Error when integers are raised to negative integer powers, or the shapes do
+/// on overflow). d/da = b a^(b-1), d/db = a^b log a (0 where a = 0 and b >= 0); the gradient is 0
+/// wherever the exponent is 0, and x^0.5, x^-0.5 are computed as PyTorch's sqrt and rsqrt.
+/// Integers to negative integer powers throw when the power is a number, and give 1 / a^-b
+/// truncated (0 unless a is 1 or -1) when it is a tensor, as PyTorch.
+/// \throws ember::Error when integers are raised to a negative integer number, or the shapes do
 ///         not broadcast.
 /// \{
 Tensor pow(const Tensor& a, const Tensor& b);

@@ -237,10 +237,12 @@ class Tensor {
   Tensor clamp_min(const Scalar& min) const;
   /// min(x, max), elementwise: ember::clamp_max(*this, max).
   Tensor clamp_max(const Scalar& max) const;
-  /// e^x, elementwise (float32 only): ember::exp(*this).
+  /// e^x, elementwise, in float32 (integers converted): ember::exp(*this).
   Tensor exp() const;
-  /// The natural logarithm, elementwise (float32 only): ember::log(*this).
+  /// The natural logarithm, elementwise, in float32 (integers converted): ember::log(*this).
   Tensor log() const;
+  /// `*this == 0` as a uint8 mask: PyTorch's `~mask` (see ember::logical_not).
+  Tensor logical_not() const;
   /// The matrix product `[N, K] @ [K, M] -> [N, M]` (float32): ember::matmul(*this, other).
   Tensor matmul(const Tensor& other) const;
   /// \}

@@ -1,7 +1,8 @@
 /// \file
 /// Activations and the softmax family as differentiable functions (torch.nn.functional).
 /// All take and return float32 tensors of any shape (strided inputs are fine) and throw
-/// ember::Error naming the op for an undefined or non-float32 input or a bad dim.
+/// ember::Error naming the op for an undefined or non-float32 input or a bad dim, except where
+/// PyTorch takes integers: sigmoid and tanh convert them to float32, relu keeps their dtype.
 #pragma once
 
 #include <cstdint>
@@ -12,22 +13,25 @@ namespace ember::nn::functional {
 
 // --- Elementwise: [*] -> [*] ---
 
-/// sigmoid(x) = 1 / (1 + exp(-x)), elementwise: float32 [*] -> float32 [*].
+/// sigmoid(x) = 1 / (1 + exp(-x)), elementwise: float32 [*] -> float32 [*]; int64 and uint8
+/// inputs are converted to float32 first, as torch.sigmoid.
 ///
 /// Within 3 ULP of the exact value for every float (no overflow: sigmoid(-100) = 3.7e-44).
 /// Gradient y (1 - y). As torch.sigmoid.
-/// \throws ember::Error for an undefined or non-float32 x.
+/// \throws ember::Error for an undefined x.
 Tensor sigmoid(const Tensor& x);
-/// tanh(x), elementwise: float32 [*] -> float32 [*].
+/// tanh(x), elementwise: float32 [*] -> float32 [*]; int64 and uint8 inputs are converted to
+/// float32 first, as torch.tanh.
 ///
 /// Within 3 ULP of the exact value for every float. Gradient 1 - y^2. As torch.tanh.
-/// \throws ember::Error for an undefined or non-float32 x.
+/// \throws ember::Error for an undefined x.
 Tensor tanh(const Tensor& x);
-/// relu(x) = max(x, 0), elementwise: float32 [*] -> float32 [*].
+/// relu(x) = max(x, 0), elementwise: [*] -> [*] of x's dtype (int64 and uint8 stay integer, as
+/// torch.relu).
 ///
 /// NaN stays NaN. Gradient [y > 0], so relu'(0) = 0, as torch.nn.functional.relu (the rectifier
 /// of Nair & Hinton 2010).
-/// \throws ember::Error for an undefined or non-float32 x.
+/// \throws ember::Error for an undefined x.
 Tensor relu(const Tensor& x);
 /// silu(x) = x sigmoid(x) (swish), elementwise: float32 [*] -> float32 [*].
 ///
