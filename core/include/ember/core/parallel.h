@@ -2,7 +2,6 @@
 /// ember's threads: one small pool that every kernel uses through parallel_for.
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
 
 namespace ember {
@@ -30,7 +29,9 @@ using PieceFn = void (*)(const void* ctx, std::int64_t piece);
 void run_pieces(std::int64_t pieces, PieceFn task, const void* ctx);
 
 // At most this many pieces per call: per-piece overhead stays negligible next to the work.
-inline constexpr std::int64_t kMaxPieces = 4096;
+// Not `inline`: this header is also compiled into the per-ISA kernel objects, which may emit no
+// weak symbol outside their own namespace (Note [ISA dispatch] in core/src/kernels/isa.h).
+constexpr std::int64_t kMaxPieces = 4096;
 
 }  // namespace detail
 
@@ -50,8 +51,10 @@ template <class Body>
 void parallel_for(std::int64_t begin, std::int64_t end, std::int64_t grain, const Body& body) {
   const std::int64_t n = end - begin;
   if (n <= 0) return;
-  const std::int64_t pieces =
-      std::min<std::int64_t>(n / std::max<std::int64_t>(grain, 1), detail::kMaxPieces);
+  // Plain comparisons, not std::min/std::max: their out-of-line copies would be weak symbols
+  // shared with the per-ISA kernel objects that include this header.
+  const std::int64_t whole_grains = n / (grain > 1 ? grain : 1);
+  const std::int64_t pieces = whole_grains < detail::kMaxPieces ? whole_grains : detail::kMaxPieces;
   if (pieces <= 1) {
     body(begin, end);
     return;
