@@ -37,12 +37,22 @@ bool is_index(const std::string& name) {
   return name == "index" || name.rfind("index", 0) == 0;
 }
 
-// The same values in a non-contiguous layout: a transposed copy (strides reversed) for 2 dims or
-// more, every second element of a twice-longer buffer for 1 dim. A 0-d tensor stays contiguous.
+// The same values in a non-contiguous layout: a transposed copy (strides reversed) when that is
+// not contiguous, else every second element in each dim of a buffer twice as large in each dim
+// (1-d tensors, and dims of size 1 that make a transpose contiguous). A 0-d tensor stays as is.
 Tensor strided_copy(const Tensor& t) {
-  if (t.dim() >= 2) return t.transpose(0, -1).contiguous().transpose(0, -1);
+  if (t.dim() >= 2) {
+    Tensor transposed = t.transpose(0, -1).contiguous().transpose(0, -1);
+    if (!transposed.is_contiguous()) return transposed;
+  }
   if (t.dim() == 0) return t.clone();
-  Tensor view = zeros({2 * t.size(0)}, t.dtype()).index({Slice(None, None, 2)});
+  Shape doubled;
+  std::vector<TensorIndex> every_second;
+  for (std::int64_t size : t.sizes()) {
+    doubled.push_back(2 * size);
+    every_second.emplace_back(Slice(None, None, 2));
+  }
+  Tensor view = zeros(doubled, t.dtype()).index(every_second);
   view.copy_(t);
   return view;
 }
@@ -114,7 +124,10 @@ void run_cases(const std::string& op, const Op& fn, bool differentiable = true) 
         Tensor t = is_mask(line)    ? golden.as_uint8()
                    : is_index(line) ? golden.as_int64()
                                     : golden.as_float();
-        if (strided) t = strided_copy(t);
+        if (strided) {
+          t = strided_copy(t);
+          if (t.numel() > 1) CHECK_FALSE(t.is_contiguous());
+        }
         if (t.dtype() == kFloat32) {
           t.requires_grad_();
           float_inputs.push_back(line);
