@@ -227,7 +227,8 @@ def regenerate(case_name):
     results = {s: compute_checked(c, [t for k, t in c.lines if k == "comment"])
                for s, c in cases.items()}
     rtol, atol = float(cases["f32"].params["rtol"]), float(cases["f32"].params["atol"])
-    f32_only = any(differs(results["f32"][n], results["f64"][n], rtol, atol) for n in results["f32"])
+    f32_only = any(differs(results["f32"][n], results["f64"][n], rtol, atol)
+                   for n in results["f32"])
     out = {}
     for suffix, case in cases.items():
         digits = 9 if suffix == "f32" else 17
@@ -414,13 +415,16 @@ case("logsumexp_large", "logsumexp",
      rtol=3e-4)
 
 # cat and stack (inputs tensor0, tensor1, ...)
-case("cat_dim0", "cat", [("tensor0", randn(2, 3)), ("tensor1", randn(1, 3)), ("tensor2", randn(3, 3))],
+case("cat_dim0", "cat",
+     [("tensor0", randn(2, 3)), ("tensor1", randn(1, 3)), ("tensor2", randn(3, 3))],
      {"dim": "0"})
 case("cat_dim1", "cat", [("tensor0", randn(2, 3)), ("tensor1", randn(2, 1))], {"dim": "1"})
 case("cat_negdim", "cat", [("tensor0", randn(2, 3, 2)), ("tensor1", randn(2, 3, 1))], {"dim": "-1"})
-case("cat_empty_part", "cat", [("tensor0", randn(2, 3)), ("tensor1", randn(0, 3)), ("tensor2", randn(1, 3))],
+case("cat_empty_part", "cat",
+     [("tensor0", randn(2, 3)), ("tensor1", randn(0, 3)), ("tensor2", randn(1, 3))],
      {"dim": "0"}, "# a [0, 3] part adds no rows; its gradient is empty")
-case("stack_dim0", "stack", [("tensor0", randn(2, 3)), ("tensor1", randn(2, 3)), ("tensor2", randn(2, 3))],
+case("stack_dim0", "stack",
+     [("tensor0", randn(2, 3)), ("tensor1", randn(2, 3)), ("tensor2", randn(2, 3))],
      {"dim": "0"})
 case("stack_dim1", "stack", [("tensor0", randn(2, 3)), ("tensor1", randn(2, 3))], {"dim": "1"})
 case("stack_negdim", "stack", [("tensor0", randn(2, 3)), ("tensor1", randn(2, 3))], {"dim": "-1"})
@@ -432,13 +436,15 @@ case("gather_dim1", "gather", [("input", randn(3, 4)), ("index", randint(4, 3, 5
      "# index may be longer than input along dim; repeated indices accumulate in grad_input")
 case("gather_dim0_smaller", "gather", [("input", randn(4, 3)), ("index", randint(4, 2, 2))],
      {"dim": "0"}, "# index [2, 2] is smaller than input [4, 3] in the other dim too")
-case("gather_repeated", "gather", [("input", randn(2, 3)), ("index", ints([[0, 0, 0, 0], [2, 1, 2, 2]]))],
+case("gather_repeated", "gather",
+     [("input", randn(2, 3)), ("index", ints([[0, 0, 0, 0], [2, 1, 2, 2]]))],
      {"dim": "1"}, "# the gradient of a gather is a scatter-add: repeated indices add up")
 case("gather_negdim", "gather", [("input", randn(2, 3, 4)), ("index", randint(4, 2, 3, 2))],
      {"dim": "-1"})
 case("index_select_dim0", "index_select", [("input", randn(4, 3)), ("index", ints([3, 0, 2]))],
      {"dim": "0"})
-case("index_select_repeated", "index_select", [("input", randn(3, 4)), ("index", ints([1, 1, 3, 1]))],
+case("index_select_repeated", "index_select",
+     [("input", randn(3, 4)), ("index", ints([1, 1, 3, 1]))],
      {"dim": "1"}, "# repeated indices add up in grad_input")
 case("index_select_negdim", "index_select", [("input", randn(2, 3, 4)), ("index", ints([3, 0]))],
      {"dim": "-1"})
@@ -454,12 +460,16 @@ case("masked_fill_edge", "masked_fill",
      [("input", floats([[NAN, 1.0, INF, -2.0], [NAN, -INF, 0.5, 3.0]])),
       ("mask", bools([[True, False, True, False], [False, True, False, False]]))],
      {"value": "-inf"}, "# a masked nan or inf is replaced and gets gradient 0; unmasked nan stays")
-case("masked_fill_nan_value", "masked_fill", [("input", randn(2, 3)), ("mask", bools([True, False, True]))],
+case("masked_fill_nan_value", "masked_fill",
+     [("input", randn(2, 3)), ("mask", bools([True, False, True]))],
      {"value": "nan"}, "# the mask [3] broadcasts over the rows")
-case("where_random", "where", [("condition", coin(3, 4)), ("input", randn(3, 4)), ("other", randn(3, 4))])
-case("where_broadcast", "where", [("condition", coin(3, 1)), ("input", randn(4)), ("other", randn(3, 4))],
+case("where_random", "where",
+     [("condition", coin(3, 4)), ("input", randn(3, 4)), ("other", randn(3, 4))])
+case("where_broadcast", "where",
+     [("condition", coin(3, 1)), ("input", randn(4)), ("other", randn(3, 4))],
      None, "# condition [3, 1], input [4], other [3, 4] -> [3, 4]; grad_input is summed over rows")
-case("where_scalar_other", "where", [("condition", coin(2, 3)), ("input", randn(2, 3)), ("other", randn())],
+case("where_scalar_other", "where",
+     [("condition", coin(2, 3)), ("input", randn(2, 3)), ("other", randn())],
      None, "# a 0-d other: its gradient is the sum of grad_output where the condition is false")
 case("where_edge", "where",
      [("condition", bools([True, False, True, False])), ("input", floats([1.0, NAN, -INF, 2.0])),
@@ -471,7 +481,8 @@ case("where_edge", "where",
 case("index_int", "index", [("input", randn(3, 4, 5))], {"indices": "-1,0"},
      "# integers drop their dims; -1 counts from the end")
 case("index_slices", "index", [("input", randn(3, 4, 5))], {"indices": "1:,::2,-3:-1"})
-case("index_slices_clamped", "index", [("input", randn(3, 4, 5))], {"indices": "-5:,-100:2,1:100:2"},
+case("index_slices_clamped", "index",
+     [("input", randn(3, 4, 5))], {"indices": "-5:,-100:2,1:100:2"},
      "# out-of-range slice bounds are clamped, as Python slices")
 case("index_slice_empty", "index", [("input", randn(3, 4, 5))], {"indices": ":,3:1"},
      "# stop before start: an empty dim, and a zero gradient")
@@ -519,7 +530,8 @@ case("index_rows_labels", "index",
 case("index_put_tensors", "index_put",
      [("input", randn(3, 4)), ("index0", ints([0, 2, 1])), ("index1", ints([1, 3, 0])),
       ("values", randn(3))], {"indices": "index0,index1", "accumulate": "0"},
-     "# grad_input is grad_output with the written entries zeroed; grad_values is grad_output there")
+     "# grad_input is grad_output with the written entries zeroed; grad_values is",
+     "# grad_output there")
 case("index_put_accumulate", "index_put",
      [("input", randn(3, 4)), ("index0", ints([0, 0, 2, 0])), ("index1", ints([1, 1, 3, 1])),
       ("values", randn(4))], {"indices": "index0,index1", "accumulate": "1"},
@@ -642,7 +654,8 @@ def generate(spec):
                 res[f"grad_{name}"] = t[name].grad
         results[suffix] = res
     rtol, atol = spec.rtol, spec.atol
-    f32_only = any(differs(results["f32"][n], results["f64"][n], rtol, atol) for n in results["f32"])
+    f32_only = any(differs(results["f32"][n], results["f64"][n], rtol, atol)
+                   for n in results["f32"])
     params = " ".join(f"{k}={v}" for k, v in spec.params.items())
     out = {}
     for suffix, digits in (("f32", 9), ("f64", 17)):
