@@ -30,11 +30,11 @@ using Results = std::map<std::string, Tensor>;  // "output", and "indices" for m
 using Op = std::function<Results(const Inputs&, const GoldenCase&)>;
 
 // Lines holding integers (FORMAT.md): int64 positions, or 0/1 masks that are uint8 in ember.
-bool is_mask(const std::string& name) {
-  return name == "mask" || name == "condition" || name.rfind("mask", 0) == 0;
+bool is_mask(const std::string& name) {  // mask, mask0, ..., condition
+  return name.rfind("mask", 0) == 0 || name == "condition";
 }
-bool is_index(const std::string& name) {
-  return name == "index" || name.rfind("index", 0) == 0;
+bool is_index(const std::string& name) {  // index, index0, ...
+  return name.rfind("index", 0) == 0;
 }
 
 // The same values in a non-contiguous layout: a transposed copy (strides reversed) when that is
