@@ -36,7 +36,7 @@ script draws their inputs itself from torch.Generator().manual_seed(seed), so --
 their files and INDEX.txt lines, and --check derives inputs and results again (see CASES).
 
 Bit-exactness: with torch 1.13.1 on OpenBLAS 0.3.21 (its FMA kernels: core types Haswell, Zen,
-SkylakeX, Cooperlake) all 456 files are reproduced byte for byte. Two things change the last bit
+SkylakeX, Cooperlake) all 468 files are reproduced byte for byte. Two things change the last bit
 of the float32 `linear` and `matmul` files (output and gradients are GEMMs whose float32 rounding
 depends on the BLAS kernel; under netlib one float64 matmul file too): netlib's reference BLAS
 (Debian's libblas3, which torch uses when OpenBLAS is not installed) and OpenBLAS's pre-FMA
