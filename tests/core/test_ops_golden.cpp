@@ -1,18 +1,19 @@
 // Issue 12's tensor ops against PyTorch 1.13 (tests/data/golden/, FORMAT.md there): pow (tensor
 // and number forms), square, sqrt, abs, clamp, min (all and over a dim), minimum, maximum,
-// logsumexp, cat, stack, gather, index_select, masked_fill, where, index, index_put_ and matmul.
-// Every case of each op runs forward and backward twice: on the file's contiguous inputs, then
-// on non-contiguous copies of them (transposed, or every second element of a longer buffer), so
-// the strided paths must give the same numbers. The results are compared with the float32 file
-// and, unless the header says compare=f32, with the float64 file, at the file's rtol/atol.
-// regenerate.py draws these cases' inputs from the `seed=` of each file and recomputes them with
-// PyTorch byte for byte (CTest: golden_regenerate).
+// logsumexp, cat, stack, gather, index_select, masked_fill, where, index, index_put (and
+// index_put_) and matmul. Every case of each op runs forward and backward twice: on the file's
+// contiguous inputs, then on non-contiguous copies of them (transposed, or every second element of
+// a longer buffer), so the strided paths must give the same numbers. The results are compared with
+// the float32 file and, unless the header says compare=f32, with the float64 file, at the file's
+// rtol/atol. regenerate.py draws these cases' inputs from the `seed=` of each file and recomputes
+// them with PyTorch byte for byte (CTest: golden_regenerate).
 #include <catch2/catch.hpp>
 
 #include <functional>
 #include <map>
 #include <string>
 
+#include <ember/autograd/node.h>
 #include <ember/core/indexing.h>
 #include <ember/core/ops.h>
 
@@ -263,21 +264,29 @@ TEST_CASE("golden: index with integers, slices, None, Ellipsis, tensors and mask
   });
 }
 
-TEST_CASE("golden: index_put_ matches PyTorch, repeated indices accumulating",
+TEST_CASE("golden: index_put and index_put_ match PyTorch, values and both gradients",
           "[indexing][golden]") {
-  // index_put_ writes in place and is refused on tensors that require grad, so ember has no
-  // gradient for it: the files' grad_input and grad_values (PyTorch's, through
-  // x.clone().index_put_(...)) are not checked here; only the values written are.
-  run_cases(
-      "index_put",
-      [](const Inputs& in, const GoldenCase& c) {
-        Tensor x = in.at("input").detach().clone();
-        if (!in.at("input").is_contiguous()) x = strided_copy(x);
-        x.index_put_(parse_indices(c.params.at("indices"), in), in.at("values").detach(),
-                     c.number("accumulate") != 0);
-        return out(x);
-      },
-      /*differentiable=*/false);
+  // The files hold PyTorch's y = x.clone(); y[indices] = values (or y.index_put_(indices, values,
+  // accumulate=True)) and its grad_input and grad_values.
+  SECTION("out of place: index_put(x, indices, values, accumulate)") {
+    run_cases("index_put", [](const Inputs& in, const GoldenCase& c) {
+      return out(index_put(in.at("input"), parse_indices(c.params.at("indices"), in),
+                           in.at("values"), c.number("accumulate") != 0));
+    });
+  }
+  SECTION("in place on a copy: y = x.clone(); y.index_put_(indices, values, accumulate)") {
+    run_cases("index_put", [](const Inputs& in, const GoldenCase& c) {
+      const Tensor& x = in.at("input");
+      // A strided x gets a strided copy: a transposed view of a transposed clone (the clone
+      // itself is gone after this line, so y owns its storage alone, as index_put_ requires).
+      Tensor y = x.is_contiguous() ? x.clone() : x.transpose(0, -1).clone().transpose(0, -1);
+      CHECK(y.is_contiguous() == x.is_contiguous());
+      y.index_put_(parse_indices(c.params.at("indices"), in), in.at("values"),
+                   c.number("accumulate") != 0);
+      CHECK(y.grad_fn()->name() == "IndexPutBackward");
+      return out(y);
+    });
+  }
 }
 
 TEST_CASE("golden: matmul's 1-d, 2-d and batched table matches PyTorch", "[ops][matmul][golden]") {

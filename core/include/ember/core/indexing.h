@@ -74,9 +74,17 @@ class TensorIndex {
 // bounds-checked; errors name the position, the dim and the shape.
 Tensor index(const Tensor& self, const std::vector<indexing::TensorIndex>& indices);
 // self[indices] = value (value broadcast to the indexed shape), or += when accumulate (repeated
-// indices then add up). In place: refused on tensors that require grad.
+// indices then add up). In place. Differentiable on a tensor that owns its storage alone (as
+// x.clone().index_put_(...)): refused on a leaf that requires grad, and on a graph tensor that
+// shares its storage with a view or a tensor saved for backward (use index_put).
 Tensor& index_put_(Tensor& self, const std::vector<indexing::TensorIndex>& indices,
                    const Tensor& value, bool accumulate = false);
+// torch.index_put: a copy of self with index_put_ applied. Gradients: grad_self is grad_out with
+// the written positions zeroed (grad_out itself when accumulate); grad_value is grad_out[indices]
+// summed over the dims value was broadcast along. Without accumulate, the last of repeated
+// indices wins (PyTorch leaves which one unspecified), yet each of their values gets the gradient.
+Tensor index_put(const Tensor& self, const std::vector<indexing::TensorIndex>& indices,
+                 const Tensor& value, bool accumulate = false);
 
 // out[i][j][k] = self[index[i][j][k]][j][k] for dim 0 (and so on): out has index's shape, and
 // index.size(d) <= self.size(d) for d != dim (as torch.gather). Gradient: scatter-add.

@@ -89,6 +89,8 @@ class Tensor {
   Tensor index(const std::vector<indexing::TensorIndex>& indices) const;
   Tensor& index_put_(const std::vector<indexing::TensorIndex>& indices, const Tensor& value,
                      bool accumulate = false);
+  Tensor index_put(const std::vector<indexing::TensorIndex>& indices, const Tensor& value,
+                   bool accumulate = false) const;
   Tensor gather(std::int64_t dim, const Tensor& index) const;
   Tensor index_select(std::int64_t dim, const Tensor& index) const;
   Tensor masked_fill(const Tensor& mask, const Scalar& value) const;
