@@ -405,9 +405,10 @@ class SavedIndices {
 // grad_out. Each value lands at its indexed positions: grad_values = grad_out[indices], summed
 // over the dims values was broadcast along (as PyTorch, also for repeated indices without
 // accumulate, where only one write survives but every value gets the gradient).
-void record_index_put(const Tensor& self_before, const std::vector<TensorIndex>& indices,
+// The self edge is self's grad_fn at the time of the call: for index_put_, before the rebase.
+void record_index_put(const Tensor& self, const std::vector<TensorIndex>& indices,
                       const Tensor& value, bool accumulate, Tensor& out) {
-  autograd::record("IndexPutBackward", {self_before, value}, out,
+  autograd::record("IndexPutBackward", {self, value}, out,
                    [saved = SavedIndices(indices), accumulate, value_shape = value.sizes()](
                        const Tensor& g, const std::vector<bool>& needs) {
                      const std::vector<TensorIndex> idx = saved.get("index_put");
