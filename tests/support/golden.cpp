@@ -34,6 +34,12 @@ Tensor GoldenTensor::as_int64() const {
   return from_vector(v, shape);
 }
 
+Tensor GoldenTensor::as_uint8() const {
+  std::vector<std::uint8_t> v;
+  for (double x : values) v.push_back(static_cast<std::uint8_t>(x));
+  return from_vector(v, shape);
+}
+
 const GoldenTensor& GoldenCase::at(const std::string& name) const {
   auto it = tensors.find(name);
   if (it == tensors.end()) throw std::runtime_error("golden case has no tensor " + name);

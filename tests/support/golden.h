@@ -16,7 +16,8 @@ struct GoldenTensor {
   Shape shape;
   std::vector<double> values;  // row-major; integers and non-finite values parse exactly
   Tensor as_float() const;     // float32 tensor
-  Tensor as_int64() const;     // int64 tensor (class-index targets)
+  Tensor as_int64() const;     // int64 tensor (class-index targets, index tensors)
+  Tensor as_uint8() const;     // uint8 tensor (masks, written 0/1; PyTorch's bool)
 };
 
 struct GoldenCase {

@@ -325,47 +325,49 @@ Tensor Tensor::index(const std::vector<TensorIndex>& indices) const {
   return ember::index(*this, indices);
 }
 
-// Writes through the same walk on a detached view of self: the basic part is a view of self's
-// storage, the tensor part writes each gathered element in place.
-Tensor& index_put_(Tensor& self, const std::vector<TensorIndex>& indices, const Tensor& value,
-                   bool accumulate) {
-  EMBER_CHECK(self.defined() && value.defined(), "index_put_: an input is undefined");
-  EMBER_CHECK(!(autograd::grad_enabled() && self.requires_grad()),
-              "index_put_: in-place change of a tensor that requires grad",
-              self.is_leaf() ? " (a leaf: update it inside a NoGradGuard)"
-                             : " (an op's output: use the out-of-place op)");
-  EMBER_CHECK(can_cast(value.dtype(), self.dtype()), "index_put_: a ", value.dtype(),
-              " value can't be written into a ", self.dtype(), " tensor");
+namespace {
+
+// Writes dst[indices] = value (or += when accumulate) through the same walk as index(), on a
+// detached view of dst, recording nothing: the basic part is a view of dst's storage, the tensor
+// part writes each gathered element in place. `op` names the caller in messages.
+void write_indexed(const Tensor& dst, const std::vector<TensorIndex>& indices, const Tensor& value,
+                   bool accumulate, const char* op) {
   NoGradGuard guard;
-  Walk w = walk(self.detach(), indices);
-  if (w.advanced.empty()) {
+  Walk w = walk(dst.detach(), indices);
+  const bool basic = w.advanced.empty();
+  Gather g;
+  Shape out_shape = w.view.sizes();  // the shape index() would give, where value is written
+  Shape back;                        // takes out_shape to [B..., rest...]
+  if (!basic) {
+    g = plan(w, dst.sizes());
+    Shape natural = g.batch;
+    natural.insert(natural.end(), g.src.sizes().begin() + static_cast<std::ptrdiff_t>(g.k),
+                   g.src.sizes().end());
+    out_shape.assign(natural.size(), 0);
+    back.assign(natural.size(), 0);
+    for (std::size_t i = 0; i < natural.size(); ++i) {
+      out_shape[i] = natural[static_cast<std::size_t>(g.out_perm[i])];
+      back[static_cast<std::size_t>(g.out_perm[i])] = static_cast<std::int64_t>(i);
+    }
+  }
+  EMBER_CHECK(broadcast_shapes(out_shape, value.sizes(), op) == out_shape, op,
+              ": a value of shape ", to_string(value.sizes()),
+              " cannot be broadcast to the indexed shape ", to_string(out_shape));
+  if (basic) {
     if (accumulate) {
       w.view += value;
     } else {
       w.view.copy_(value);
     }
-    return self;
+    return;
   }
-  const Gather g = plan(w, self.sizes());
   // The value as the result of index() would be shaped, then in [B..., rest...] order.
-  Shape natural = g.batch;
-  natural.insert(natural.end(), g.src.sizes().begin() + static_cast<std::ptrdiff_t>(g.k),
-                 g.src.sizes().end());
-  Shape out_shape(natural.size());
-  Shape back(natural.size());
-  for (std::size_t i = 0; i < natural.size(); ++i) {
-    out_shape[i] = natural[static_cast<std::size_t>(g.out_perm[i])];
-    back[static_cast<std::size_t>(g.out_perm[i])] = static_cast<std::int64_t>(i);
-  }
-  Tensor v = empty(out_shape, self.dtype());
-  EMBER_CHECK(broadcast_shapes(out_shape, value.sizes(), "index_put_") == out_shape,
-              "index_put_: a value of shape ", to_string(value.sizes()),
-              " cannot be broadcast to the indexed shape ", to_string(out_shape));
+  Tensor v = empty(out_shape, dst.dtype());
   v.copy_(value);
   const Tensor ordered = v.permute(back).contiguous();
-  ++self.storage()->version;
-  detail::dispatch(self.dtype(), [&]<class T>() {
-    T* base = reinterpret_cast<T*>(self.storage()->data);
+  ++dst.storage()->version;
+  detail::dispatch(dst.dtype(), [&]<class T>() {
+    T* base = reinterpret_cast<T*>(dst.storage()->data);
     const T* src = ordered.data_ptr<T>();
     for_each_gathered(g.src, g.positions, g.k, numel_of(g.batch),
                       [&](std::int64_t, std::int64_t offset) {
@@ -374,6 +376,102 @@ Tensor& index_put_(Tensor& self, const std::vector<TensorIndex>& indices, const 
                         });
                       });
   });
+}
+
+// The index list as backward needs it: its tensors as SavedTensors, so that an index changed in
+// place before backward is reported instead of sending gradients to the wrong positions.
+class SavedIndices {
+ public:
+  explicit SavedIndices(const std::vector<TensorIndex>& indices) : indices_(indices) {
+    for (const TensorIndex& idx : indices)
+      if (idx.kind() == TensorIndex::Kind::TensorIndex) tensors_.emplace_back(idx.tensor());
+  }
+  std::vector<TensorIndex> get(const char* op) const {
+    std::vector<TensorIndex> out = indices_;
+    std::size_t j = 0;
+    for (TensorIndex& idx : out)
+      if (idx.kind() == TensorIndex::Kind::TensorIndex) idx = tensors_[j++].get(op);
+    return out;
+  }
+
+ private:
+  std::vector<TensorIndex> indices_;
+  std::vector<autograd::SavedTensor> tensors_;
+};
+
+// out = self with out[indices] = values (accumulate: out[indices] += values).
+// Backward: without accumulate the written positions of self are overwritten, so grad_self is
+// grad_out with them zeroed; with accumulate out = self + (values scattered), so grad_self =
+// grad_out. Each value lands at its indexed positions: grad_values = grad_out[indices], summed
+// over the dims values was broadcast along (as PyTorch, also for repeated indices without
+// accumulate, where only one write survives but every value gets the gradient).
+// The self edge is self's grad_fn at the time of the call: for index_put_, before the rebase.
+void record_index_put(const Tensor& self, const std::vector<TensorIndex>& indices,
+                      const Tensor& value, bool accumulate, Tensor& out) {
+  autograd::record("IndexPutBackward", {self, value}, out,
+                   [saved = SavedIndices(indices), accumulate, value_shape = value.sizes()](
+                       const Tensor& g, const std::vector<bool>& needs) {
+                     const std::vector<TensorIndex> idx = saved.get("index_put");
+                     Tensor grad_self, grad_value;
+                     if (needs[0]) {
+                       grad_self = g;
+                       if (!accumulate) {
+                         grad_self = g.clone();
+                         write_indexed(grad_self, idx, zeros({}), false, "index_put");
+                       }
+                     }
+                     if (needs[1]) grad_value = autograd::sum_to(index(g, idx), value_shape);
+                     return Grads{grad_self, grad_value};
+                   });
+}
+
+void check_put(const Tensor& self, const Tensor& value, const char* op) {
+  EMBER_CHECK(self.defined() && value.defined(), op, ": an input is undefined");
+  EMBER_CHECK(can_cast(value.dtype(), self.dtype()), op, ": a ", value.dtype(),
+              " value can't be written into a ", self.dtype(), " tensor");
+}
+
+}  // namespace
+
+Tensor index_put(const Tensor& self, const std::vector<TensorIndex>& indices, const Tensor& value,
+                 bool accumulate) {
+  check_put(self, value, "index_put");
+  Tensor out = self.detach().clone();
+  write_indexed(out, indices, value, accumulate, "index_put");
+  if (autograd::needs_graph({&self, &value}))
+    record_index_put(self, indices, value, accumulate, out);
+  return out;
+}
+
+Tensor Tensor::index_put(const std::vector<TensorIndex>& indices, const Tensor& value,
+                         bool accumulate) const {
+  return ember::index_put(*this, indices, value, accumulate);
+}
+
+// In place on a graph tensor, as PyTorch: self's grad_fn is rebased onto an IndexPutBackward
+// node whose self edge is the old grad_fn, so what used self before the write keeps its
+// gradient and what uses it after gets index_put's. That is sound only when no other tensor
+// shares self's storage: a view of self, the tensor self is a view of, or a tensor an op saved
+// for backward would see the new values while its graph still describes the old ones. So a
+// graph write requires self to own its storage alone (self.clone(), an op's fresh output), and
+// is refused on a leaf that requires grad (its grad is the gradient of the old values).
+Tensor& index_put_(Tensor& self, const std::vector<TensorIndex>& indices, const Tensor& value,
+                   bool accumulate) {
+  check_put(self, value, "index_put_");
+  const bool graph = autograd::needs_graph({&self, &value});
+  if (graph) {
+    EMBER_CHECK(!(self.is_leaf() && self.requires_grad()),
+                "index_put_: in-place change of a tensor that requires grad (a leaf: update it "
+                "inside a NoGradGuard)");
+    const long others = self.storage().use_count() - 1;
+    EMBER_CHECK(others == 0, "index_put_: in-place change of a tensor of shape ",
+                to_string(self.sizes()), " in the autograd graph that shares its storage with ",
+                others, " other tensor", others == 1 ? "" : "s",
+                " (a view, the tensor it views, or a tensor saved for backward), whose gradient "
+                "would then be wrong: use the out-of-place ember::index_put");
+  }
+  write_indexed(self, indices, value, accumulate, "index_put_");
+  if (graph) record_index_put(self, indices, value, accumulate, self);
   return self;
 }
 

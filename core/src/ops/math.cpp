@@ -78,6 +78,23 @@ T power(T base, T exp) {
   }
 }
 
+// x^0.5 and x^-0.5 as PyTorch's pow(tensor, number) computes them, sqrt(x) and 1 / sqrt(x):
+// they differ from std::pow at -0 (sqrt(-0) is -0, 1 / sqrt(-0) is -inf) and at -inf (NaN).
+template <class T>
+T power_of_number(T base, T exp) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (exp == 0.5f) return std::sqrt(base);
+    if (exp == -0.5f) return 1.0f / std::sqrt(base);
+  }
+  return power(base, exp);
+}
+
+// d/da of a^b: b a^(b-1), taken as 0 where b = 0 (as PyTorch: a^0 is 1 for every a, 0 and NaN
+// included).
+Tensor pow_grad_base(const Tensor& g, const Tensor& a, const Tensor& b) {
+  return where(b == 0, zeros({}), g * b * pow(a, b - 1));
+}
+
 Tensor number(const Scalar& s, Dtype type) {
   Tensor t = empty({}, type);
   detail::dispatch(type, [&]<class T>() {
@@ -90,8 +107,8 @@ Tensor number(const Scalar& s, Dtype type) {
 }  // namespace
 
 // out = a^b.
-// d/da = b a^(b-1); d/db = a^b log(a), taken as 0 where a = 0 and b >= 0 (as PyTorch: the
-// limit of a^b log a there).
+// d/da = b a^(b-1) (0 where b = 0); d/db = a^b log(a), taken as 0 where a = 0 and b >= 0 (as
+// PyTorch: the limit of a^b log a there).
 Tensor pow(const Tensor& a, const Tensor& b) {
   const Dtype type = result_type(a, b);
   Tensor out = binary_map("pow", a, b, type, []<class T>(T x, T y) { return power(x, y); });
@@ -102,7 +119,7 @@ Tensor pow(const Tensor& a, const Tensor& b) {
                        const Tensor av = sa.get("pow"), bv = sb.get("pow"), ov = so.get("pow");
                        Tensor grad_a, grad_b;
                        if (needs[0])
-                         grad_a = autograd::sum_to(g * bv * pow(av, bv - 1), av.sizes());
+                         grad_a = autograd::sum_to(pow_grad_base(g, av, bv), av.sizes());
                        if (needs[1])
                          grad_b = autograd::sum_to(
                              where((av == 0) * (bv >= 0), zeros({}), g * ov * log(av.to(kFloat32))),
@@ -121,7 +138,8 @@ Tensor pow(const Tensor& x, const Scalar& exponent) {
               "pow: integers to negative integer powers are not allowed (", x.dtype(),
               " tensor of shape ", to_string(x.sizes()), ", exponent ", exponent, ")");
   const Tensor e = number(exponent, type);
-  Tensor out = binary_map("pow", x, e, type, []<class T>(T a, T b) { return power(a, b); });
+  Tensor out =
+      binary_map("pow", x, e, type, []<class T>(T a, T b) { return power_of_number(a, b); });
   if (autograd::needs_graph({&x})) {
     autograd::record("PowBackward", {x}, out,
                      [sx = SavedTensor(x), exponent](const Tensor& g, const std::vector<bool>&) {

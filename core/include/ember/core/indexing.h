@@ -114,11 +114,25 @@ class TensorIndex {
 ///         position, the dim and the shape.
 Tensor index(const Tensor& self, const std::vector<indexing::TensorIndex>& indices);
 /// `self[indices] = value` (value broadcast to the indexed shape), or `+=` when `accumulate`
-/// (repeated indices then add up), as torch.Tensor.index_put_. Returns `self`.
-/// \throws ember::Error as index(), and when `self` requires grad (in place), `value` does not
-///         broadcast to the indexed shape, or a float `value` would go into an integer `self`.
+/// (repeated indices then add up), in place, as torch.Tensor.index_put_. Returns `self`.
+///
+/// Differentiable on a tensor that owns its storage alone (as `x.clone().index_put_(...)`): its
+/// grad_fn is rebased onto the write, as PyTorch's in-place autograd does.
+/// \throws ember::Error as index(), when `value` does not broadcast to the indexed shape or a
+///         float `value` would go into an integer `self`, when `self` is a leaf that requires
+///         grad, and when `self` is in the graph but shares its storage with a view or a tensor
+///         saved for backward (whose gradient would then be wrong: use index_put).
 Tensor& index_put_(Tensor& self, const std::vector<indexing::TensorIndex>& indices,
                    const Tensor& value, bool accumulate = false);
+/// A copy of `self` with index_put_ applied, as torch.index_put; same shapes, dtypes and errors
+/// (but for the in-place ones).
+///
+/// Gradients: grad_self is grad_out with the written positions zeroed (grad_out itself when
+/// `accumulate`); grad_value is grad_out[indices] summed over the dims `value` was broadcast
+/// along. Without `accumulate`, the last of repeated indices wins (PyTorch leaves which one
+/// unspecified), yet each of their values gets the gradient.
+Tensor index_put(const Tensor& self, const std::vector<indexing::TensorIndex>& indices,
+                 const Tensor& value, bool accumulate = false);
 
 /// Values picked along `dim` by an int64 `index` of the same rank, as torch.gather:
 /// `out[i][j][k] = self[index[i][j][k]][j][k]` for dim 0 (and so on).

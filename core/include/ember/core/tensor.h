@@ -188,6 +188,10 @@ class Tensor {
   /// `self[indices] = value` (or `+=`): ember::index_put_(*this, indices, value, accumulate).
   Tensor& index_put_(const std::vector<indexing::TensorIndex>& indices, const Tensor& value,
                      bool accumulate = false);
+  /// A copy with `self[indices] = value` (or `+=`), differentiable:
+  /// ember::index_put(*this, indices, value, accumulate), as torch.Tensor.index_put.
+  Tensor index_put(const std::vector<indexing::TensorIndex>& indices, const Tensor& value,
+                   bool accumulate = false) const;
   /// ember::gather(*this, dim, index), as torch.gather.
   Tensor gather(std::int64_t dim, const Tensor& index) const;
   /// ember::index_select(*this, dim, index), as torch.index_select.
