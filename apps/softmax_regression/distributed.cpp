@@ -1,6 +1,8 @@
 // --distributed with MPI: see distributed.h.
 #include "distributed.h"
 
+#include <fmt/core.h>
+
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -66,14 +68,15 @@ int run_guarded(const std::function<int()>& body) {
     dist::finalize();
     return code;
   } catch (const UsageError& e) {
-    std::cerr << "error (rank " << dist::rank() << "): " << e.what()
-              << "\nRun with --help to see the options.\n";
+    // Each message in one write: every rank may fail at once, and mpirun interleaves the ranks'
+    // stderr write by write.
+    fmt::print(stderr, "error (rank {}): {}\nRun with --help to see the options.\n", dist::rank(),
+               e.what());
     code = 2;
   } catch (const RuntimeError& e) {
-    std::cerr << "error (rank " << dist::rank() << "): " << e.what() << "\nhint: " << e.hint()
-              << "\n";
+    fmt::print(stderr, "error (rank {}): {}\nhint: {}\n", dist::rank(), e.what(), e.hint());
   } catch (const std::exception& e) {
-    std::cerr << "error (rank " << dist::rank() << "): " << e.what() << "\n";
+    fmt::print(stderr, "error (rank {}): {}\n", dist::rank(), e.what());
   }
   std::cout.flush();
   std::cerr.flush();
