@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Compares two builds of ember on the same benchmark programs, run alternately in one session.
 
-usage: bench/compare_builds.py [--limit PCT] [--stat median_ms|min_ms] [--threads N] DIR_A DIR_B
+usage: bench/compare_builds.py [--limit PCT] [--stat median_ms|min_ms] [--threads N] [--json FILE]
+                               DIR_A DIR_B
 
 DIR_A and DIR_B each hold the JSON of the ember programs (bench_*.json, any number of rounds as
 bench_kernels.1.json, bench_kernels.2.json, ...). For every result name and thread count it
 prints the median over rounds of each side's median_ms (or the least min_ms, with --stat min_ms:
 the figure other processes on a shared machine disturb least) and the ratio B / A, and marks the
 rows where B is more than PCT percent (default 5) slower. Used for the default (any x86-64 CPU)
-build against a -march=native one (bench/README.md, "Instruction sets").
+build against a -march=native one (bench/README.md, "Instruction sets"). --json FILE also writes
+the table as JSON (the options, and per row both figures, the ratio, the rounds and the mark).
 """
 import argparse
 import glob
@@ -41,6 +43,7 @@ def main():
     parser.add_argument("--limit", type=float, default=5.0, help="percent slower that is marked")
     parser.add_argument("--stat", default="median_ms", choices=["median_ms", "min_ms"])
     parser.add_argument("--threads", type=int, help="only results at this thread count")
+    parser.add_argument("--json", metavar="FILE", help="also write the comparison as JSON here")
     parser.add_argument("dir_a")
     parser.add_argument("dir_b")
     args = parser.parse_args()
@@ -53,6 +56,7 @@ def main():
     print(f"| program | name | threads | A ms | B ms | B / A | rounds A/B | over {args.limit:g}% |")
     print("|---|---|---|---|---|---|---|---|")
     over = 0
+    rows = []
     for key in keys:
         ma, mb = pick(a[key]), pick(b[key])
         ratio = mb / ma if ma > 0 else float("inf")
@@ -61,7 +65,16 @@ def main():
         program, name, threads = key
         print(f"| {program} | {name} | {threads} | {ma:.4g} | {mb:.4g} | {ratio:.3f} | "
               f"{len(a[key])}/{len(b[key])} | {'SLOWER' if slow else ''} |")
+        rows.append({"program": program, "name": name, "threads": threads, "a_ms": ma, "b_ms": mb,
+                     "ratio": ratio, "rounds_a": len(a[key]), "rounds_b": len(b[key]),
+                     "slower": slow})
     print(f"\n{len(keys)} results, {over} with B more than {args.limit:g}% slower than A")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"stat": args.stat, "threads": args.threads, "limit_percent": args.limit,
+                       "dir_a": args.dir_a, "dir_b": args.dir_b, "over_limit": over,
+                       "rows": rows}, f, indent=1)
+            f.write("\n")
 
 
 if __name__ == "__main__":
