@@ -52,7 +52,10 @@
 #include <ember/autograd/grad_mode.h>
 #include <ember/core/ops.h>
 
+#include "support/all_close.h"
+
 using namespace ember;
+using ember::test::values_of;
 
 namespace {
 
@@ -1189,13 +1192,6 @@ Tensor apply(const std::string& op, const Operand& a, const Operand& b) {
         }
       },
       a, b);
-}
-
-std::vector<double> values_of(const Tensor& t) {
-  std::vector<double> out;
-  const Tensor flat = t.reshape({-1});
-  for (std::int64_t i = 0; i < flat.numel(); ++i) out.push_back(flat.select(0, i).item<double>());
-  return out;
 }
 
 }  // namespace

@@ -53,7 +53,10 @@
 #include <ember/core/ops.h>
 #include <ember/nn/functional/activation.h>
 
+#include "support/all_close.h"
+
 using namespace ember;
+using ember::test::values_of;
 namespace F = ember::nn::functional;
 
 namespace {
@@ -299,13 +302,6 @@ const std::map<std::string, std::function<Tensor(const Tensor&)>> kOps = {
        return t.clamp_max(0.5);
      }},
 };
-
-std::vector<double> values_of(const Tensor& t) {
-  std::vector<double> out;
-  const Tensor flat = t.reshape({-1});
-  for (std::int64_t i = 0; i < flat.numel(); ++i) out.push_back(flat.select(0, i).item<double>());
-  return out;
-}
 
 }  // namespace
 

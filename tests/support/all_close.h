@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include <ember/core/tensor.h>
@@ -19,6 +20,15 @@ inline void check_all_close(const Tensor& got, const std::vector<float>& want, d
     INFO("element " << i);
     CHECK(g[i] == Approx(want[i]).epsilon(rtol).margin(1e-6));
   }
+}
+
+// The elements of a tensor of any dtype, row-major, as doubles (item<double> converts each):
+// for comparing results of every dtype with one table of expected values.
+inline std::vector<double> values_of(const Tensor& t) {
+  std::vector<double> out;
+  const Tensor flat = t.reshape({-1});
+  for (std::int64_t i = 0; i < flat.numel(); ++i) out.push_back(flat.select(0, i).item<double>());
+  return out;
 }
 
 }  // namespace ember::test
