@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -29,6 +30,22 @@ inline std::vector<double> values_of(const Tensor& t) {
   const Tensor flat = t.reshape({-1});
   for (std::int64_t i = 0; i < flat.numel(); ++i) out.push_back(flat.select(0, i).item<double>());
   return out;
+}
+
+// Every element of `got` (any dtype) against PyTorch's values: NaN where PyTorch has NaN, a finite
+// float32 within relative `rtol`, integers and infinities exactly; a failure names the element.
+inline void check_matches_pytorch(const Tensor& got, const std::vector<double>& want, double rtol) {
+  const std::vector<double> values = values_of(got);
+  REQUIRE(values.size() == want.size());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    INFO("element " << i << ": got " << values[i] << ", PyTorch " << want[i]);
+    if (std::isnan(want[i]))
+      CHECK(std::isnan(values[i]));
+    else if (got.dtype() == kFloat32 && std::isfinite(want[i]))
+      CHECK(values[i] == Approx(want[i]).epsilon(rtol));
+    else
+      CHECK(values[i] == want[i]);
+  }
 }
 
 }  // namespace ember::test
