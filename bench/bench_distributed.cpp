@@ -29,7 +29,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include <ember/core/ops.h>
+#include <ember/autograd/ops.h>
 #include <ember/core/parallel.h>
 #include <ember/datasets/datasets.h>
 #include <ember/distributed/distributed.h>

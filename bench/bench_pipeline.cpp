@@ -18,7 +18,7 @@
 #include <utility>
 
 #include <ember/autograd/grad_mode.h>
-#include <ember/core/ops.h>
+#include <ember/autograd/ops.h>
 #include <ember/core/parallel.h>
 #include <ember/core/tensor.h>
 #include <ember/datasets/datasets.h>

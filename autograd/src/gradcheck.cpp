@@ -4,9 +4,9 @@
 #include <sstream>
 
 #include <ember/autograd/grad_mode.h>
+#include <ember/autograd/ops.h>
 #include <ember/core/checked.h>
 #include <ember/core/generator.h>
-#include <ember/core/ops.h>
 
 namespace ember::autograd {
 

@@ -15,7 +15,7 @@
 #include <sstream>
 
 #include <ember/autograd/gradcheck.h>
-#include <ember/core/ops.h>
+#include <ember/autograd/ops.h>
 
 using namespace ember;
 using Catch::Contains;

@@ -14,8 +14,8 @@
 #include <catch2/catch.hpp>
 
 #include <ember/autograd/gradcheck.h>
+#include <ember/autograd/ops.h>
 #include <ember/core/generator.h>
-#include <ember/core/ops.h>
 
 using namespace ember;
 using V = std::vector<float>;

@@ -22,8 +22,8 @@
 
 #include <ember/autograd/gradcheck.h>
 #include <ember/autograd/node.h>
+#include <ember/autograd/ops.h>
 #include <ember/core/generator.h>
-#include <ember/core/ops.h>
 #include <ember/nn/functional.h>
 
 using namespace ember;

@@ -20,8 +20,8 @@
 #include <cmath>
 
 #include <ember/autograd/grad_mode.h>
+#include <ember/autograd/ops.h>
 #include <ember/core/generator.h>
-#include <ember/core/ops.h>
 #include <ember/datasets/mnist.h>
 #include <ember/nn/functional.h>
 

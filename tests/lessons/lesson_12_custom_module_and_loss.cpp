@@ -18,8 +18,8 @@
 #include "support/gradcheck.h"
 
 #include <ember/autograd/grad_mode.h>
+#include <ember/autograd/ops.h>
 #include <ember/core/generator.h>
-#include <ember/core/ops.h>
 #include <ember/datasets/mnist.h>
 #include <ember/nn/linear.h>
 #include <ember/optim/sgd.h>

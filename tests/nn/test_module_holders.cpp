@@ -8,7 +8,7 @@
 #include "support/temp_dir.h"
 
 #include <ember/autograd/grad_mode.h>
-#include <ember/core/ops.h>
+#include <ember/autograd/ops.h>
 #include <ember/nn/checkpoint.h>
 #include <ember/nn/linear.h>
 #include <ember/nn/sequential.h>

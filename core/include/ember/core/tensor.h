@@ -53,9 +53,12 @@ class GradSlot;
 ///
 /// A cheap handle: copies share data (like torch::Tensor). Views (reshape, view, flatten,
 /// transpose, narrow, select, unsqueeze, squeeze, detach and basic indexing) share storage too.
-/// A default-constructed Tensor is undefined: methods that read it then throw ember::Error. Ops
-/// that record a graph for autograd are defined next to their backward in core/src/ops/; they
-/// record one when a float32 input requires grad and grad mode is on (see NoGradGuard). Dims are
+/// A default-constructed Tensor is undefined: methods that read it then throw ember::Error. The
+/// methods that record a graph for autograd (views, math, indexing) are declared here but defined
+/// in ember::autograd (autograd/src/ops/), next to their backward: core never records (a program
+/// that calls them links ember::autograd; core's graph-free spellings are in namespace
+/// ember::core, see \ref ops.h). They record when a float32 input requires grad and grad mode is
+/// on (see NoGradGuard). Dims are
 /// `std::int64_t`; a negative dim counts from the end, as in PyTorch, and a dim out of range throws
 /// ember::Error naming the op, the dim and the rank.
 class Tensor {
@@ -529,7 +532,18 @@ double Tensor::item<double>() const;
 
 namespace detail {
 void check_dtype(const Tensor& t, Dtype want, const char* what);
-}
+
+// Note [Opaque autograd slot]: core keeps a tensor's grad_fn as a pointer to autograd::Node, a
+// type it only declares: it never records, walks or releases a graph. To print
+// `grad_fn=<MulBackward>` (and name the node in requires_grad_'s error) it asks autograd for the
+// name through this function pointer, which autograd::Node's constructor registers, as c10 reaches
+// PyTorch's autograd through a factory that torch/csrc/autograd registers. No tensor has a
+// grad_fn before a Node was constructed, so the pointer is set whenever there is a node to name.
+using NodeNameFn = const std::string& (*)(const autograd::Node&);
+void register_node_name(NodeNameFn fn);
+// The name of `node` (e.g. "MulBackward"), through the registered NodeNameFn.
+const std::string& node_name(const autograd::Node& node);
+}  // namespace detail
 
 template <class T>
 T* Tensor::data_ptr() {
