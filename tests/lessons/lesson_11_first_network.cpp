@@ -13,7 +13,7 @@
 // Data: the 600-image Fashion-MNIST subset in tests/data (the tutorial uses MNIST digits; the
 // code is the same).
 //
-// Step into: core/src/ops/indexing.cpp (input[range(n), target]), nn/src/tensor_methods.cpp
+// Step into: autograd/src/ops/indexing.cpp (input[range(n), target]), nn/src/tensor_methods.cpp
 // (x.sigmoid(), x.tanh(), x.relu()).
 #include <catch2/catch.hpp>
 

@@ -34,6 +34,16 @@ Tensor recorded_reshape(const Tensor& self, const Tensor& out) {
   return copy.view(out.sizes());
 }
 
+// The gradient of a transpose is the transposed gradient.
+Tensor record_transpose(const Tensor& self, Tensor out, std::int64_t a, std::int64_t b) {
+  if (out.impl() != self.impl() && autograd::needs_graph({&self})) {
+    autograd::record(
+        "TransposeBackward", {self}, out,
+        [a, b](const Tensor& g, const std::vector<bool>&) { return Grads{g.transpose(a, b)}; });
+  }
+  return out;
+}
+
 }  // namespace
 
 Tensor Tensor::view(const Shape& shape) const {
@@ -58,22 +68,15 @@ Tensor Tensor::squeeze(std::int64_t d) const {
   return reshaping_view(*this, out, "SqueezeBackward");
 }
 
-// The gradient of a transpose is the transposed gradient.
 Tensor Tensor::transpose(std::int64_t dim0, std::int64_t dim1) const {
   Tensor out = core::transpose(*this, dim0, dim1);
-  if (out.impl() != impl() && autograd::needs_graph({this})) {
-    const std::int64_t a = wrap_dim(dim0, dim(), "transpose"),
-                       b = wrap_dim(dim1, dim(), "transpose");
-    autograd::record(
-        "TransposeBackward", {*this}, out,
-        [a, b](const Tensor& g, const std::vector<bool>&) { return Grads{g.transpose(a, b)}; });
-  }
-  return out;
+  if (dim() == 0) return out;  // this tensor itself
+  return record_transpose(*this, out, wrap_dim(dim0, dim(), "transpose"),
+                          wrap_dim(dim1, dim(), "transpose"));
 }
 
 Tensor Tensor::t() const {
-  core::t(*this);  // checks the rank
-  return dim() < 2 ? *this : transpose(0, 1);
+  return record_transpose(*this, core::t(*this), 0, 1);
 }
 
 Tensor transpose(const Tensor& a, std::int64_t dim0, std::int64_t dim1) {

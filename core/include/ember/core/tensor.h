@@ -57,10 +57,9 @@ class GradSlot;
 /// methods that record a graph for autograd (views, math, indexing) are declared here but defined
 /// in ember::autograd (autograd/src/ops/), next to their backward: core never records (a program
 /// that calls them links ember::autograd; core's graph-free spellings are in namespace
-/// ember::core, see \ref ops.h). They record when a float32 input requires grad and grad mode is
-/// on (see NoGradGuard). Dims are
-/// `std::int64_t`; a negative dim counts from the end, as in PyTorch, and a dim out of range throws
-/// ember::Error naming the op, the dim and the rank.
+/// ember::core, see <ember/core/ops.h>). They record when a float32 input requires grad and grad
+/// mode is on (see NoGradGuard). Dims are `std::int64_t`; a negative dim counts from the end, as in
+/// PyTorch, and a dim out of range throws ember::Error naming the op, the dim and the rank.
 class Tensor {
  public:
   /// An undefined tensor: defined() is false. It stands for "no tensor" (a missing grad, an
@@ -182,8 +181,8 @@ class Tensor {
   /// \}
 
   /// \name Indexing
-  /// As libtorch's; see \ref indexing.h for Slice, None, Ellipsis and the free functions, which
-  /// these call with `*this` as `self`.
+  /// As libtorch's; see <ember/autograd/indexing.h> for Slice, None, Ellipsis and the free
+  /// functions, which these call with `*this` as `self`.
   /// \{
 
   /// `self[indices]`: ember::index(*this, indices).
@@ -204,8 +203,8 @@ class Tensor {
   /// \}
 
   /// \name Math
-  /// The free functions of \ref ops.h as methods, with `*this` as the first operand; each
-  /// records a graph node when this float32 tensor requires grad.
+  /// The free functions of <ember/autograd/ops.h> as methods, with `*this` as the first operand;
+  /// each records a graph node when this float32 tensor requires grad.
   /// \{
 
   /// The sum of all elements, a 0-d tensor: ember::sum(*this).
