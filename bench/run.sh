@@ -150,8 +150,8 @@ for p in "${PROGRAMS[@]}"; do
   names=()
   if [[ -x "$exe" ]]; then
     args=()
-    # Programs built on bench/harness.h share its command line; others get none.
-    if grep -q '"harness.h"' "$BENCH/$prog.cpp" 2>/dev/null; then args=("${COMMON[@]}"); fi
+    # Programs built on bench/harness.h's Report share its command line; others get none.
+    if grep -q 'bench::Report' "$BENCH/$prog.cpp" 2>/dev/null; then args=("${COMMON[@]}"); fi
     say "ember   $prog ${args[*]}"
     if timeout "$PROGRAM_TIMEOUT" "$exe" "${args[@]}" >"$ember_json.tmp"; then
       mv "$ember_json.tmp" "$ember_json"
