@@ -35,7 +35,9 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 READMES = ["README.md", "bench/README.md", "apps/softmax_regression/README.md",
            "distributed/README.md"]
-BLOCK = re.compile(r"(<!-- figures: (?P<spec>[^>]*?) -->\n)(?P<body>.*?)(<!-- /figures -->)", re.S)
+# A block's markers start their lines (an indented example of one is not a block).
+BLOCK = re.compile(r"^(<!-- figures: (?P<spec>[^>]*?) -->\n)(?P<body>.*?)^(<!-- /figures -->)",
+                   re.S | re.M)
 BENCH_HEADER = re.compile(r"\bms\b|ratio|speedup|GFLOP|GB/s|Gbit|per sample|\brun \d", re.I)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
