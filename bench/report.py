@@ -363,7 +363,7 @@ def header_lines(p):
         commit, p["cpu"], p["hardware_threads"], p["dates"][0], p["dates"][1])]
     e = p.get("ember")
     if e:
-        lines.append("ember: %s build, flags `%s`, %s, %s kernels, %s." % (
+        lines.append("ember: %s build, flags `%s`, %s, %s kernels, compiler %s." % (
             e["build_type"], e["flags"], e["thread_backend"], e.get("isa"), e.get("compiler")))
     t = p.get("pytorch")
     if t:
