@@ -19,7 +19,8 @@ if(GIT)
         list(APPEND paths "${line}")
       endif()
     endforeach()
-    execute_process(COMMAND ${GIT} -C ${SOURCE_DIR} status --porcelain --untracked-files=no --
+    execute_process(COMMAND ${GIT} -C ${SOURCE_DIR} --no-optional-locks status --porcelain
+                            --untracked-files=no --
                             ${paths}
                     OUTPUT_VARIABLE changes ERROR_QUIET)
     if(NOT changes STREQUAL "")

@@ -36,7 +36,8 @@ def commit():
     head = git("rev-parse", "HEAD")
     if head is None:
         return "unknown", False
-    changes = git("status", "--porcelain", "--untracked-files=no", "--", *measured_paths())
+    changes = git("--no-optional-locks", "status", "--porcelain", "--untracked-files=no", "--",
+                  *measured_paths())
     return head.strip(), bool(changes and changes.strip())
 
 
