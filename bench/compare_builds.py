@@ -98,7 +98,8 @@ def main():
     print(f"\n{len(keys)} results, {over} with B more than {args.limit:g}% slower than A")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"provenance": dict(pa, flags_b=pb["flags"], build_type_b=pb["build_type"]),
+            json.dump({"provenance": dict(pa, flags_b=pb["flags"], build_type_b=pb["build_type"],
+                                          isa_b=pb.get("isa")),
                        "stat": args.stat, "threads": args.threads, "limit_percent": args.limit,
                        "dir_a": args.dir_a, "dir_b": args.dir_b, "over_limit": over,
                        "rows": rows}, f, indent=1)
