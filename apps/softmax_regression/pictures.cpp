@@ -2,6 +2,7 @@
 
 #include "format.h"
 
+#include <ember/core/error.h>
 #include <ember/core/file.h>
 
 #include <cairo.h>
