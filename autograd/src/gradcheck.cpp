@@ -61,9 +61,9 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
     const std::vector<float> analytic =
         x.grad().defined() ? x.grad().contiguous().to_vector<float>()
                            : std::vector<float>(static_cast<std::size_t>(x.numel()), 0.0f);
-    // Each element is nudged and put back bitwise before fn's next call or the end, so this is
-    // no in-place write: the version stays (as PyTorch's gradcheck, which nudges x.data), and a
-    // graph that saved x still runs backward. Hence data_ptr, not mutable_data_ptr.
+    // Each element is nudged for two calls of fn, then put back bitwise: x ends as it began, so
+    // the version stays (as in PyTorch's gradcheck, which nudges x.data) and a graph that saved
+    // x still runs backward. Hence data_ptr, not mutable_data_ptr (which counts a write).
     float* data = Tensor(x).data_ptr<float>();
     const std::vector<std::int64_t> offsets = element_offsets(x);
     NoGradGuard no_grad;
