@@ -2,9 +2,8 @@
 /// The checkpoint record format: named tensors and scalars in one file with a CRC-32, written
 /// crash-safely and read back verified.
 ///
-/// nn saves modules in it (ember::save / ember::load, <ember/nn/checkpoint.h>) and optim its
-/// optimizers' state (<ember/optim/checkpoint.h>); this layer knows names, dtypes and shapes, not
-/// modules.
+/// nn saves modules in it and optim its optimizers' state (ember::save / ember::load, in nn's
+/// and optim's checkpoint.h); this layer knows names, dtypes and shapes, not modules.
 ///
 /// \par The file format (version 1)
 /// All integers little-endian; no padding anywhere.
