@@ -30,8 +30,8 @@
 
 #include "app.h"
 #include "checkpoint.h"
-#include "distributed.h"
 #include "json.h"
+#include "mpi_training.h"
 #include "pictures.h"
 #include "report.h"
 #include "version.h"
@@ -131,7 +131,7 @@ Evaluation evaluate(nn::Module& net, const ds::ImageDataset& test, std::int64_t 
   net.eval();
   Evaluation result;
   result.confusion.assign(classes, std::vector<std::int64_t>(classes, 0));
-  ds::DataLoader loader = parallel::test_loader(test, batch_size);
+  ds::DataLoader loader = mpi::test_loader(test, batch_size);
   std::int64_t correct = 0, seen = 0;
   for (const ds::Batch& batch : loader) {
     std::vector<std::int64_t> predicted = net(batch.images).argmax(1).to_vector<std::int64_t>();
@@ -145,10 +145,10 @@ Evaluation evaluate(nn::Module& net, const ds::ImageDataset& test, std::int64_t 
     seen += static_cast<std::int64_t>(labels.size());
   }
   // --distributed: each rank evaluated its shard; every rank gets the global figures.
-  correct = parallel::sum(correct);
-  seen = parallel::sum(seen);
-  parallel::sum(result.confusion);
-  result.predictions = parallel::gather_in_order(result.predictions, test.size());
+  correct = mpi::sum(correct);
+  seen = mpi::sum(seen);
+  mpi::sum(result.confusion);
+  result.predictions = mpi::gather_in_order(result.predictions, test.size());
   net.train();
   result.accuracy = seen > 0 ? static_cast<double>(correct) / static_cast<double>(seen) : 0.0;
   return result;
@@ -403,7 +403,7 @@ int evaluate_only(Settings s) {
   if (std::filesystem::exists(checkpoint_files(s.load_path).sidecar))
     merge_settings(s, read_sidecar(s.load_path).settings, false);
   check_distinct_files(s);
-  parallel::mute_outputs(s);
+  mpi::mute_outputs(s);
   check_output_folders(s);
   ds::ImageDataset test = load_split(s, ds::Split::Test);
   ember::Generator gen(s.seed);
@@ -447,7 +447,7 @@ int train(Settings s) {
   check_values(s);
 
   check_distinct_files(s);
-  parallel::mute_outputs(s);
+  mpi::mute_outputs(s);
   check_output_folders(s);
   ds::ImageDataset train_set = load_split(s, ds::Split::Train);
   ds::ImageDataset test_set = load_split(s, ds::Split::Test);
@@ -455,8 +455,8 @@ int train(Settings s) {
     std::cout << "interrupted while loading the data; nothing to save\n";
     return 128 + interrupt_signal();
   }
-  ds::DataLoader loader = parallel::train_loader(
-      train_set, {.batch_size = s.batch_size, .shuffle = true, .seed = s.seed});
+  ds::DataLoader loader =
+      mpi::train_loader(train_set, {.batch_size = s.batch_size, .shuffle = true, .seed = s.seed});
   if (resumed) check_counters(s, progress, loader.num_batches(), train_set.size());
 
   ember::manual_seed(s.seed);
@@ -477,7 +477,7 @@ int train(Settings s) {
   } else if (!s.load_path.empty()) {
     load_weights(net, s.load_path);
   }
-  parallel::wrap(net);  // --distributed: rank 0's weights everywhere, gradients averaged
+  mpi::wrap(net);  // --distributed: rank 0's weights everywhere, gradients averaged
 
   print_header(s, &train_set, test_set, net);
   std::cout << "loss CrossEntropyLoss, SGD lr " << json::number(s.lr) << " momentum "
@@ -508,7 +508,7 @@ int train(Settings s) {
   Evaluation last;
 
   for (std::int64_t epoch = progress.epochs_done + 1; epoch <= s.epochs; ++epoch) {
-    EpochSums sums = parallel::is_root() ? progress.partial : EpochSums{};  // summed below
+    EpochSums sums = mpi::is_root() ? progress.partial : EpochSums{};  // summed below
     std::int64_t batch_index = 0;
     auto it = loader.begin();
     for (; batch_index < progress.batches_done && !(it == loader.end()); ++it) ++batch_index;
@@ -553,9 +553,9 @@ int train(Settings s) {
       return 128 + interrupt_signal();
     }
 
-    sums.loss_sum = parallel::sum(sums.loss_sum);  // --distributed: the ranks' shares
-    sums.correct = parallel::sum(sums.correct);
-    sums.seen = parallel::sum(sums.seen);
+    sums.loss_sum = mpi::sum(sums.loss_sum);  // --distributed: the ranks' shares
+    sums.correct = mpi::sum(sums.correct);
+    sums.seen = mpi::sum(sums.seen);
     auto eval_start = Clock::now();
     last = evaluate(net, test_set, s.batch_size, classes);
     EpochMetrics m;
@@ -620,7 +620,7 @@ void check_ranges(const Settings& s) {
 
 int run(Settings s) {
   ember::set_num_threads(s.threads);
-  return parallel::run_guarded(
+  return mpi::run_guarded(
       [&] { return s.eval_only ? evaluate_only(std::move(s)) : train(std::move(s)); });
 }
 

@@ -29,7 +29,7 @@
 
 #include "app.h"
 #include "checkpoint.h"
-#include "distributed.h"
+#include "mpi_training.h"
 
 namespace {
 
@@ -392,7 +392,7 @@ int main(int argc, char** argv) {
         throw app::UsageError(path->get_name() + " needs a " + (path == data ? "folder" : "file") +
                               " name (got an empty one)");
     check_settings(s);
-    if (distributed) app::parallel::init(&argc, &argv);
+    if (distributed) app::mpi::init(&argc, &argv);
   } catch (const CLI::CallForHelp&) {
     std::cout << cli.help();
     return 0;
@@ -420,7 +420,7 @@ int main(int argc, char** argv) {
     }
   }
   // Under mpirun, Ctrl-C is mpirun's: it ends every rank (each epoch's checkpoint stays valid).
-  if (!s.eval_only && !app::parallel::enabled())
+  if (!s.eval_only && !app::mpi::enabled())
     install_signal_handlers();  // evaluation is short: Ctrl-C just ends it
   try {
     return app::run(s);

@@ -3,6 +3,7 @@
 /// the tensor factories (zeros, tensor, rand, ...).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -107,6 +108,14 @@ class Tensor {
   /// \overload
   template <class T>
   const T* data_ptr() const;
+  /// data_ptr() for writing the elements outside any op (an optimizer step, a loader, a fill):
+  /// bumps the version counter once, as an in-place op does, so a tensor saved for backward
+  /// cannot be changed unnoticed. Get it once per write, not per element; `T = std::byte`
+  /// gives the first element's bytes whatever the dtype. (PyTorch's mutable_data_ptr leaves
+  /// the version alone; there only ops write.)
+  /// \throws ember::Error when the tensor is undefined or `T` is not its element type.
+  template <class T>
+  T* mutable_data_ptr() const;
   /// The one element of a tensor with numel() == 1, as libtorch's item<T>(). item<double>()
   /// converts from any dtype; item<float>, item<std::int64_t>, item<std::uint8_t> need that
   /// dtype.
@@ -553,6 +562,19 @@ template <class T>
 const T* Tensor::data_ptr() const {
   detail::check_dtype(*this, dtype_of<T>(), "data_ptr");
   return reinterpret_cast<const T*>(impl_->storage->data) + impl_->offset;
+}
+template <class T>
+T* Tensor::mutable_data_ptr() const {
+  if constexpr (std::is_same_v<T, std::byte>) {
+    EMBER_CHECK(defined(), "mutable_data_ptr: the tensor is undefined");
+    ++impl_->storage->version;
+    return impl_->storage->data +
+           impl_->offset * static_cast<std::int64_t>(element_size(impl_->dtype));
+  } else {
+    detail::check_dtype(*this, dtype_of<T>(), "mutable_data_ptr");
+    ++impl_->storage->version;
+    return reinterpret_cast<T*>(impl_->storage->data) + impl_->offset;
+  }
 }
 /// \endcond
 

@@ -1,5 +1,5 @@
-// --distributed with MPI: see distributed.h.
-#include "distributed.h"
+// --distributed with MPI: see mpi_training.h.
+#include "mpi_training.h"
 
 #include <fmt/core.h>
 
@@ -9,7 +9,7 @@
 
 #include <ember/distributed/distributed.h>
 
-namespace app::parallel {
+namespace app::mpi {
 
 namespace {
 
@@ -153,4 +153,4 @@ std::vector<std::int64_t> gather_in_order(const std::vector<std::int64_t>& shard
   return ordered;
 }
 
-}  // namespace app::parallel
+}  // namespace app::mpi
