@@ -36,7 +36,8 @@ inline float maximum(float a, float b) {
   return std::isnan(a) || std::isnan(b) ? a + b : (a > b ? a : b);
 }
 inline xsimd::batch<float> maximum(xsimd::batch<float> a, xsimd::batch<float> b) {
-  return xsimd::select((a != a) || (b != b), a + b, xsimd::select(a > b, a, b));
+  // Not a != a: xsimd's != on AVX is the ordered compare, false for nan.
+  return xsimd::select(xsimd::isnan(a) || xsimd::isnan(b), a + b, xsimd::select(a > b, a, b));
 }
 
 // sqrt of a float, correctly rounded; the unqualified call below finds xsimd::sqrt for a batch.
