@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include <ember/core/ops.h>
 #include <ember/nn/linear.h>
 #include <ember/optim/adam.h>
+#include <ember/optim/sgd.h>
 
 #include "../../optim/src/kernels/adam_kernel.h"
 #include "support/golden.h"
@@ -327,4 +329,29 @@ TEST_CASE("Adam: the vectorized kernel matches the scalar reference at every tai
       }
     }
   }
+}
+
+TEST_CASE("Optimizer: SGD, Adam and AdamW behind one interface", "[optim][adam]") {
+  // A training loop (or a scheduler) that takes any optimizer.
+  Tensor a = param({1}), b = param({1}), c = param({1});
+  std::vector<std::unique_ptr<optim::Optimizer>> optimizers;
+  optimizers.push_back(std::make_unique<optim::SGD>(std::vector<Tensor>{a}, 0.1));
+  optimizers.push_back(std::make_unique<optim::Adam>(std::vector<Tensor>{b}, 0.1));
+  optimizers.push_back(std::make_unique<optim::AdamW>(std::vector<Tensor>{c}, 0.1));
+  for (auto& opt : optimizers) {
+    CHECK(opt->num_param_groups() == 1);
+    CHECK(opt->get_lr(0) == 0.1);
+    opt->set_lr(0, 0.5);
+    CHECK(opt->get_lr(0) == 0.5);
+    CHECK_THROWS_WITH(opt->get_lr(1), Contains("no parameter group 1 (there are 1)"));
+  }
+  for (Tensor* p : {&a, &b, &c}) set_grad(*p, {1});
+  for (auto& opt : optimizers) opt->step();
+  // SGD: 1 - 0.5; Adam: 1 - 0.5 sign(1); AdamW: 1 (1 - 0.5 * 0.01) - 0.5.
+  CHECK(a.item<float>() == 0.5f);
+  CHECK(b.item<float>() == Approx(0.5).epsilon(1e-6));
+  CHECK(c.item<float>() == Approx(0.495).epsilon(1e-6));
+  for (auto& opt : optimizers) opt->zero_grad();
+  CHECK(!a.grad().defined());
+  CHECK(!c.grad().defined());
 }
