@@ -169,10 +169,10 @@ Entry parse_entry(const std::string& name, const Json& info, std::uint64_t data_
   const Json& shape = info["shape"];
   EMBER_CHECK(shape.is_array(), where, ": \"shape\" must be a list, got ", shape.dump());
   for (const Json& dim : shape) e.shape.push_back(json_size(dim, where, "shape sizes"));
-  const std::string op = concat(where, " with shape ", e.shape);
+  // Overflow is refused with checked.h's messages, prefixed by the file and the tensor.
   const std::int64_t bytes =
-      checked_mul(checked_numel(e.shape, op.c_str()), static_cast<std::int64_t>(e.dtype->size),
-                  op.c_str(), e.shape);
+      checked_mul(checked_numel(e.shape, where.c_str()), static_cast<std::int64_t>(e.dtype->size),
+                  where.c_str(), e.shape);
   const Json& offsets = info["data_offsets"];
   EMBER_CHECK(offsets.is_array() && offsets.size() == 2, where,
               ": \"data_offsets\" must be [BEGIN, END], got ", offsets.dump());
@@ -233,7 +233,7 @@ Json parse_header(std::string_view text, const std::string& file) {
   };
   try {
     return Json::parse(text.begin(), text.end(), callback);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e999
     detail::throw_error(concat(file, ": the header is not valid JSON: ", e.what()));
   }
 }
