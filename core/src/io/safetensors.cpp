@@ -25,8 +25,8 @@
 namespace ember {
 
 // The crash-safe writer. TEMPORARY: it is defined in nn/src/checkpoint.cpp until the core file
-// layer of issue 18 lands (<ember/core/file.h>); then this declaration becomes that #include,
-// the only line to change. (Every program links nn after core, so the call resolves meanwhile.)
+// layer of issue 18 lands (<ember/core/file.h>); then this declaration becomes that #include, the
+// only line to change here (and the link of ember_nn at the end of core/CMakeLists.txt goes).
 void write_file_atomically(const std::string& path, std::span<const std::byte> bytes);
 
 namespace {

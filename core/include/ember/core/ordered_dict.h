@@ -29,9 +29,13 @@ class OrderedDict {
   /// One entry: its key and its value.
   class Item {
    public:
+    /// The entry `key` -> `value`.
     Item(Key key, Value value) : pair_(std::move(key), std::move(value)) {}
+    /// The key.
     const Key& key() const { return pair_.first; }
+    /// The value.
     Value& value() { return pair_.second; }
+    /// \overload
     const Value& value() const { return pair_.second; }
     /// The (key, value) pair.
     const std::pair<Key, Value>& pair() const { return pair_; }
@@ -39,9 +43,10 @@ class OrderedDict {
    private:
     std::pair<Key, Value> pair_;
   };
-  using iterator = typename std::vector<Item>::iterator;
-  using const_iterator = typename std::vector<Item>::const_iterator;
+  using iterator = typename std::vector<Item>::iterator;              ///< Over the items, in order.
+  using const_iterator = typename std::vector<Item>::const_iterator;  ///< \copydoc iterator
 
+  /// An empty dict.
   OrderedDict() = default;
   /// The items of `items` in order. \throws ember::Error on a repeated key.
   OrderedDict(std::initializer_list<std::pair<Key, Value>> items) {
@@ -102,9 +107,13 @@ class OrderedDict {
   /// The items, in order.
   const std::vector<Item>& items() const { return items_; }
 
+  /// The first item; items come in insertion order.
   iterator begin() { return items_.begin(); }
+  /// Past the last item.
   iterator end() { return items_.end(); }
+  /// \copydoc begin()
   const_iterator begin() const { return items_.begin(); }
+  /// \copydoc end()
   const_iterator end() const { return items_.end(); }
 
  private:

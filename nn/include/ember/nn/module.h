@@ -19,8 +19,8 @@ namespace ember::nn {
 /// What Module::load_state_dict found besides the tensors it loaded, as PyTorch's
 /// _IncompatibleKeys: names the module has but the dict lacks, and names only the dict has.
 struct IncompatibleKeys {
-  std::vector<std::string> missing_keys;
-  std::vector<std::string> unexpected_keys;
+  std::vector<std::string> missing_keys;     ///< In the module, not in the dict.
+  std::vector<std::string> unexpected_keys;  ///< In the dict, not in the module.
 };
 
 /// A layer or a container of layers, as torch.nn.Module: parameters, buffers and children are
