@@ -449,6 +449,7 @@ int evaluate_only(Settings s) {
   std::printf("test acc %.4f (%s)\n", eval.accuracy,
               (s.init_from_path.empty() ? s.load_path : s.init_from_path).c_str());
   if (!s.predict_path.empty()) write_predictions(s, test, eval.predictions);
+  if (!s.export_path.empty()) export_weights(net, s);  // --load ck --export: a conversion
   s.plot_path.clear();
   s.metrics_path.clear();
   print_final(s, eval, test);

@@ -373,8 +373,8 @@ int main(int argc, char** argv) {
           ->type_name("PATH")
           ->group("Checkpoints");
   auto* export_to = cli.add_option("--export", s.export_path,
-                                   "After training, write the weights to PATH.safetensors "
-                                   "(PyTorch loads them with load_state_dict)")
+                                   "After training (or --eval-only), write the weights to "
+                                   "PATH.safetensors (PyTorch loads them with load_state_dict)")
                         ->type_name("PATH")
                         ->group("Checkpoints");
   auto* eval_only =
@@ -392,7 +392,8 @@ int main(int argc, char** argv) {
   init_from->excludes(resume);
   // --eval-only trains nothing, so it writes no checkpoint, metrics or curves: asking for them
   // is a mistake, not something to drop silently.
-  for (CLI::Option* output : {resume, save, metrics, plot, export_to}) eval_only->excludes(output);
+  // (--export is allowed: with --load it converts a checkpoint to safetensors.)
+  for (CLI::Option* output : {resume, save, metrics, plot}) eval_only->excludes(output);
 
   try {
     cli.parse(argc, argv);
