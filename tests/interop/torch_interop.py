@@ -16,8 +16,8 @@
           bytes of the weights, the figures within 1e-5); then the app starts from them
           (--init-from) and its first epoch must match PyTorch's within 1e-5.
 
-Exits 77 (CTest's SKIP_RETURN_CODE) when torch is not installed; the ember side of (2) still
-runs in test_apps from the committed fixtures.
+Exits 4 (CTest's SKIP_RETURN_CODE, as every skip in tests/) when torch is not installed; the
+ember side of (2) still runs in test_apps from the committed fixtures.
 
 The batch order: the app shuffles with ember's DataLoader (Fisher-Yates from the identity with
 randint from xoshiro256** seeded by splitmix64, datasets/src/dataloader.cpp and
@@ -37,8 +37,8 @@ try:
     import torch
     from torch import nn
 except ImportError:
-    print("torch_interop.py: PyTorch is not installed (apt-get install python3-torch); skipped")
-    sys.exit(77)
+    print("SKIPPED: torch_interop.py: PyTorch is not installed (apt-get install python3-torch)")
+    sys.exit(4)  # SKIP_RETURN_CODE in tests/interop/CMakeLists.txt
 
 # --- safetensors, json + numpy ---
 
