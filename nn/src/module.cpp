@@ -266,6 +266,9 @@ StateDict Module::state_dict() const {
 // mismatch), and each key of the dict under the module's prefix whose next name component is
 // neither a local tensor nor a child is unexpected. Unlike PyTorch, nothing is copied until all
 // of it has passed, conversions to the tensors' dtypes included.
+// (PyTorch's BatchNorm also fills in a num_batches_tracked that a checkpoint older than PyTorch
+// 0.4.1 lacks, judging by the version in the dict's metadata; a safetensors file has no such
+// version and files written today hold the buffer, so ember reports it missing like any other.)
 IncompatibleKeys Module::load_state_dict(const StateDict& dict, bool strict) {
   IncompatibleKeys result;
   std::vector<std::string> errors;
