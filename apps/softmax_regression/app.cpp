@@ -284,6 +284,7 @@ void print_final(const Settings& s, const Evaluation& eval, const ds::ImageDatas
   if (!s.plot_path.empty()) std::cout << "wrote " << s.plot_path << "\n";
   if (!s.predict_path.empty()) std::cout << "wrote " << s.predict_path << "\n";
   if (!s.metrics_path.empty()) std::cout << "wrote " << s.metrics_path << "\n";
+  if (!s.export_path.empty()) std::cout << "wrote " << s.export_path << "\n";
 }
 
 void load_weights(nn::Module& net, const std::string& path) {
@@ -296,9 +297,35 @@ void load_weights(nn::Module& net, const std::string& path) {
   }
 }
 
+// The --init-from weights: a safetensors file holding exactly the model's state_dict, under its
+// names ("1.weight", "1.bias"); otherwise PyTorch's load_state_dict message.
+void init_from(nn::Module& net, const Settings& s) {
+  try {
+    net.load_state_dict(ember::load_safetensors(s.init_from_path));
+  } catch (const ember::Error& e) {
+    throw RuntimeError(
+        std::string(e.what()),
+        "--init-from takes a safetensors file of this --model's state_dict (from --export, or "
+        "from PyTorch: save_file(model.state_dict(), PATH) with the model's layers in the same "
+        "order); an ember checkpoint from --save goes to --load");
+  }
+}
+
+// The trained weights for PyTorch (README: "Moving weights to and from PyTorch"); "format": "pt"
+// is what Hugging Face's loaders look for.
+void export_weights(const nn::Module& net, const Settings& s) {
+  try {
+    ember::save_safetensors(net, s.export_path,
+                            {{"format", "pt"}, {"model", s.model}, {"dataset", s.dataset}});
+  } catch (const ember::Error& e) {
+    throw RuntimeError(e.what(), "choose a writable --export path");
+  }
+}
+
 // Refuses, before any training, an output whose folder is missing or read-only.
 void check_output_folders(const Settings& s) {
-  for (const std::string* path : {&s.save_path, &s.metrics_path, &s.plot_path, &s.predict_path}) {
+  for (const std::string* path :
+       {&s.save_path, &s.metrics_path, &s.plot_path, &s.predict_path, &s.export_path}) {
     if (path->empty()) continue;
     std::filesystem::path folder = std::filesystem::path(*path).parent_path();
     if (folder.empty()) folder = ".";
@@ -366,6 +393,8 @@ void check_distinct_files(const Settings& s) {
   if (!s.resume_path.empty() && s.resume_path != s.save_path)
     add_set("--resume", s.resume_path, false);
   if (!s.load_path.empty()) add_set("--load", s.load_path, false);
+  add("--init-from", s.init_from_path, false);
+  add("--export", s.export_path, true);
   add("--metrics", s.metrics_path, true);
   add("--plot", s.plot_path, true);
   add("--predict", s.predict_path, true);
@@ -400,7 +429,7 @@ void check_distinct_files(const Settings& s) {
 }
 
 int evaluate_only(Settings s) {
-  if (std::filesystem::exists(checkpoint_files(s.load_path).sidecar))
+  if (!s.load_path.empty() && std::filesystem::exists(checkpoint_files(s.load_path).sidecar))
     merge_settings(s, read_sidecar(s.load_path).settings, false);
   check_distinct_files(s);
   mpi::mute_outputs(s);
@@ -410,12 +439,17 @@ int evaluate_only(Settings s) {
   const auto classes = static_cast<std::int64_t>(test.class_names().size());
   nn::Sequential net =
       make_model(s.model, test.images().size(1) * test.images().size(2), classes, gen);
-  load_weights(net, s.load_path);
+  if (!s.init_from_path.empty())
+    init_from(net, s);
+  else
+    load_weights(net, s.load_path);
   print_header(s, nullptr, test, net);
   auto start = Clock::now();
   Evaluation eval = evaluate(net, test, s.batch_size, static_cast<std::size_t>(classes));
-  std::printf("test acc %.4f (%s)\n", eval.accuracy, s.load_path.c_str());
+  std::printf("test acc %.4f (%s)\n", eval.accuracy,
+              (s.init_from_path.empty() ? s.load_path : s.init_from_path).c_str());
   if (!s.predict_path.empty()) write_predictions(s, test, eval.predictions);
+  if (!s.export_path.empty()) export_weights(net, s);  // --load ck --export: a conversion
   s.plot_path.clear();
   s.metrics_path.clear();
   print_final(s, eval, test);
@@ -476,6 +510,8 @@ int train(Settings s) {
     }
   } else if (!s.load_path.empty()) {
     load_weights(net, s.load_path);
+  } else if (!s.init_from_path.empty()) {
+    init_from(net, s);
   }
   mpi::wrap(net);  // --distributed: rank 0's weights everywhere, gradients averaged
 
@@ -587,6 +623,7 @@ int train(Settings s) {
   }
 
   if (!s.predict_path.empty()) write_predictions(s, test_set, last.predictions);
+  if (!s.export_path.empty()) export_weights(net, s);
   print_final(s, last, test_set);
   std::printf("time: %.2f s, %d threads, %s kernels\n", seconds_since(run_start), s.threads,
               std::string(ember::cpu_capability()).c_str());

@@ -89,6 +89,7 @@ void mute_outputs(Settings& s) {
   s.metrics_path.clear();
   s.plot_path.clear();
   s.predict_path.clear();
+  s.export_path.clear();
   s.quiet = true;
   // stdout (printf and std::cout, which writes through it) goes nowhere; stderr stays, for errors.
   std::fflush(stdout);
