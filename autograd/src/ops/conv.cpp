@@ -74,8 +74,7 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias,
 }
 
 std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input,
-                                                  ExpandingArray<2> kernel_size,
-                                                  std::optional<ExpandingArray<2>> stride,
+                                                  ExpandingArray<2> kernel_size, PoolStride stride,
                                                   ExpandingArray<2> padding,
                                                   ExpandingArray<2> dilation, bool ceil_mode) {
   check_image(input, "max_pool2d", "input");
@@ -101,15 +100,13 @@ std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input,
   return {y, indices};
 }
 
-Tensor max_pool2d(const Tensor& input, ExpandingArray<2> kernel_size,
-                  std::optional<ExpandingArray<2>> stride, ExpandingArray<2> padding,
-                  ExpandingArray<2> dilation, bool ceil_mode) {
+Tensor max_pool2d(const Tensor& input, ExpandingArray<2> kernel_size, PoolStride stride,
+                  ExpandingArray<2> padding, ExpandingArray<2> dilation, bool ceil_mode) {
   return max_pool2d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode).first;
 }
 
-Tensor avg_pool2d(const Tensor& input, ExpandingArray<2> kernel_size,
-                  std::optional<ExpandingArray<2>> stride, ExpandingArray<2> padding,
-                  bool ceil_mode, bool count_include_pad,
+Tensor avg_pool2d(const Tensor& input, ExpandingArray<2> kernel_size, PoolStride stride,
+                  ExpandingArray<2> padding, bool ceil_mode, bool count_include_pad,
                   std::optional<std::int64_t> divisor_override) {
   check_image(input, "avg_pool2d", "input");
   EMBER_CHECK(divisor_override.value_or(1) != 0, "avg_pool2d: divisor_override must not be zero");

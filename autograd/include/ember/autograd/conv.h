@@ -35,30 +35,27 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias = {}
 /// Max over windows, as torch.nn.functional.max_pool2d: [N, C, H, W] or [C, H, W] ->
 /// [N, C, OH, OW], OH = floor_or_ceil((H + 2 p - d (K - 1) - 1) / s) + 1 (ceil_mode: a last
 /// window starting in the bottom padding is dropped). Padding acts as -inf; stride defaults to
-/// the kernel (std::nullopt). The gradient goes to the first maximum of each window, as
+/// the kernel (`{}`). The gradient goes to the first maximum of each window, as
 /// PyTorch (node "MaxPool2DWithIndicesBackward").
 /// \throws ember::Error naming the op and the shape for: an input not float32 or not 3-d/4-d,
 ///   or with an empty C, H or W; kernel, stride (when given) or dilation < 1; padding < 0 or
 ///   more than half the kernel; an output that would be empty.
-Tensor max_pool2d(const Tensor& input, ExpandingArray<2> kernel_size,
-                  std::optional<ExpandingArray<2>> stride = {}, ExpandingArray<2> padding = 0,
-                  ExpandingArray<2> dilation = 1, bool ceil_mode = false);
+Tensor max_pool2d(const Tensor& input, ExpandingArray<2> kernel_size, PoolStride stride = {},
+                  ExpandingArray<2> padding = 0, ExpandingArray<2> dilation = 1,
+                  bool ceil_mode = false);
 /// max_pool2d() and the int64 flat index (ih * W + iw) of each maximum, as
 /// torch.nn.functional.max_pool2d_with_indices.
-std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input,
-                                                  ExpandingArray<2> kernel_size,
-                                                  std::optional<ExpandingArray<2>> stride = {},
-                                                  ExpandingArray<2> padding = 0,
-                                                  ExpandingArray<2> dilation = 1,
-                                                  bool ceil_mode = false);
+std::pair<Tensor, Tensor> max_pool2d_with_indices(
+    const Tensor& input, ExpandingArray<2> kernel_size, PoolStride stride = {},
+    ExpandingArray<2> padding = 0, ExpandingArray<2> dilation = 1, bool ceil_mode = false);
 
 /// Mean over windows, as torch.nn.functional.avg_pool2d: shapes as max_pool2d (no dilation).
 /// Each window's sum is divided by divisor_override if given, else by the window's cells
 /// including the zero padding (count_include_pad) or not. Node "AvgPool2DBackward".
 /// \throws ember::Error as max_pool2d, and for a divisor_override of 0.
-Tensor avg_pool2d(const Tensor& input, ExpandingArray<2> kernel_size,
-                  std::optional<ExpandingArray<2>> stride = {}, ExpandingArray<2> padding = 0,
-                  bool ceil_mode = false, bool count_include_pad = true,
+Tensor avg_pool2d(const Tensor& input, ExpandingArray<2> kernel_size, PoolStride stride = {},
+                  ExpandingArray<2> padding = 0, bool ceil_mode = false,
+                  bool count_include_pad = true,
                   std::optional<std::int64_t> divisor_override = std::nullopt);
 
 /// Mean over the windows [floor(i H / OH), ceil((i + 1) H / OH)) (and likewise for W), as

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -88,6 +89,29 @@ class Conv2dPadding {
  private:
   ExpandingArray<2> sizes_ = 0;
   Kind kind_ = Kind::Explicit;
+};
+
+/// The stride of a pooling: a number or {h, w}, or none (the default, `{}` or std::nullopt),
+/// which means the kernel size, as torch.nn.functional.max_pool2d's stride=None.
+class PoolStride {
+ public:
+  /// None: the kernel size.
+  PoolStride() = default;
+  /// \overload
+  PoolStride(std::nullopt_t) {}  // NOLINT: implicit
+  /// Every dim `value`.
+  PoolStride(std::int64_t value) : value_(ExpandingArray<2>(value)) {}  // NOLINT: implicit
+  /// {h, w}.
+  PoolStride(std::initializer_list<std::int64_t> values) : value_(ExpandingArray<2>(values)) {}
+  /// \overload
+  PoolStride(const ExpandingArray<2>& values) : value_(values) {}  // NOLINT: implicit
+  /// The stride, or `kernel_size` when none was given.
+  ExpandingArray<2> value_or(const ExpandingArray<2>& kernel_size) const {
+    return value_.has_value() ? *value_ : kernel_size;
+  }
+
+ private:
+  std::optional<ExpandingArray<2>> value_;
 };
 
 namespace core {
