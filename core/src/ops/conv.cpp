@@ -19,6 +19,7 @@
 #include <ember/core/checked.h>
 #include <ember/core/parallel.h>
 
+#include "kernels/conv_direct.h"
 #include "kernels/gemm.h"
 #include "kernels/im2col.h"
 
@@ -54,6 +55,11 @@ namespace {
 // Columns of col a chunk holds at most (in floats: rows * columns <= this), so that col, the
 // chunk's slice of x and its output stay in the per-core L2 (1.25 MiB here).
 constexpr std::int64_t kChunkFloats = std::int64_t{1} << 16;
+
+// The forward pass runs the direct kernel when a patch (C/G * KH * KW) is at most this long:
+// its packed weights for one block of output channels (patch * 16 floats with AVX-512) then
+// fit in L1 (32 KiB of 48). LeNet's patches are 25 and 150.
+constexpr std::int64_t kDirectMaxPatch = 512;
 
 // How many images a chunk holds: by the shape alone (Note [Convolution as im2col + GEMM]).
 std::int64_t images_per_chunk(const Conv2dGeometry& g) {
@@ -153,6 +159,16 @@ Tensor conv2d_forward(const Tensor& x_in, const Tensor& weight, const Tensor& bi
   Tensor y = empty({g.N, g.O, g.OH, g.OW});
   if (y.numel() == 0) return y;
   const std::int64_t G = g.groups, Cg = g.C / G, Og = g.O / G;
+  if (Cg * g.KH * g.KW <= kDirectMaxPatch) {
+    // Note [Direct convolution] in kernels/conv_direct.cpp: faster than im2col + GEMM while a
+    // block of packed weights stays in L1.
+    const kernels::ConvShape s{
+        g.N,  g.C,  g.H,        g.W,        g.O,       G,          g.KH,         g.KW,
+        g.OH, g.OW, g.stride_h, g.stride_w, g.pad_top, g.pad_left, g.dilation_h, g.dilation_w};
+    kernels::conv2d_direct(s, x.data_ptr<float>(), w.data_ptr<float>(),
+                           b.defined() ? b.data_ptr<float>() : nullptr, y.data_ptr<float>());
+    return y;
+  }
   const std::int64_t CgKK = Cg * g.KH * g.KW, CKK = g.C * g.KH * g.KW, OHW = g.OH * g.OW;
   const std::int64_t nb = images_per_chunk(g);
   const std::int64_t chunks = (g.N + nb - 1) / nb;
