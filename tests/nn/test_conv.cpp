@@ -294,3 +294,38 @@ TEST_CASE("conv2d and pooling: errors name the op and the shapes", "[nn][conv][p
   CHECK_THROWS_WITH(avg_pool2d(randn({5}), 2), Contains("avg_pool2d: expected a 3-d"));
   CHECK_THROWS_WITH(nn::MaxPool2d(nn::MaxPool2dOptions(2).padding(2)), Contains("at most half"));
 }
+
+TEST_CASE("conv2d: the im2col path (long patches) and the direct path agree with a plain loop",
+          "[nn][conv]") {
+  // C/G * KH * KW = 64 * 9 = 576 runs im2col + GEMM forward (core/src/ops/conv.cpp,
+  // kDirectMaxPatch); 8 * 9 = 72 the direct kernel. Both against the definition, summed in
+  // double: y[n, o, i, j] = b[o] + sum_{c, kh, kw} w[o, c, kh, kw] x[n, c, 2 i + kh - 1, ...].
+  Generator gen(21);
+  for (const std::int64_t C : {64, 8}) {
+    INFO("C = " << C);
+    const std::int64_t N = 2, O = 3, H = 6, W = 7, K = 3, S = 2, P = 1;
+    const Tensor x = randn({N, C, H, W}, gen), w = randn({O, C, K, K}, gen), b = randn({O}, gen);
+    const Tensor y = conv2d(x, w, b, S, P);
+    const std::int64_t OH = (H + 2 * P - K) / S + 1, OW = (W + 2 * P - K) / S + 1;
+    REQUIRE(y.sizes() == Shape{N, O, OH, OW});
+    const std::vector<float> xv = x.to_vector<float>(), wv = w.to_vector<float>(),
+                             bv = b.to_vector<float>(), yv = y.to_vector<float>();
+    for (std::int64_t n = 0; n < N; ++n)
+      for (std::int64_t o = 0; o < O; ++o)
+        for (std::int64_t i = 0; i < OH; ++i)
+          for (std::int64_t j = 0; j < OW; ++j) {
+            double sum = bv[static_cast<std::size_t>(o)];
+            for (std::int64_t c = 0; c < C; ++c)
+              for (std::int64_t kh = 0; kh < K; ++kh)
+                for (std::int64_t kw = 0; kw < K; ++kw) {
+                  const std::int64_t ih = i * S + kh - P, iw = j * S + kw - P;
+                  if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                  sum += static_cast<double>(
+                             wv[static_cast<std::size_t>(((o * C + c) * K + kh) * K + kw)]) *
+                         xv[static_cast<std::size_t>(((n * C + c) * H + ih) * W + iw)];
+                }
+            CHECK(yv[static_cast<std::size_t>(((n * O + o) * OH + i) * OW + j)] ==
+                  Approx(sum).epsilon(1e-5).margin(1e-4));
+          }
+  }
+}

@@ -223,9 +223,12 @@ const float* gather_grad(const float* gp, const Conv2dGeometry& g, std::int64_t 
 Tensor conv2d_backward_input(const Tensor& grad_out, const Tensor& weight,
                              const Conv2dGeometry& g) {
   const Tensor go = grad_out.contiguous(), w = weight.contiguous();
+  const std::int64_t G = g.groups, Cg = g.C / G, Og = g.O / G;
+  // Not the direct kernel as a "full" convolution of grad_out with the flipped weights: for
+  // LeNet's conv2 that multiplies 4 rows and columns of zero padding on each side and wastes
+  // lanes on 6 channels (measured 1.5 ms slower per batch of 256 than im2col's adjoint here).
   Tensor grad_x = zeros({g.N, g.C, g.H, g.W});
   if (grad_x.numel() == 0 || g.O == 0 || g.OH * g.OW == 0) return grad_x;
-  const std::int64_t G = g.groups, Cg = g.C / G, Og = g.O / G;
   const std::int64_t CgKK = Cg * g.KH * g.KW, CKK = g.C * g.KH * g.KW, OHW = g.OH * g.OW;
   const std::int64_t nb = images_per_chunk(g);
   const std::int64_t chunks = (g.N + nb - 1) / nb;
