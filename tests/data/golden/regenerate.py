@@ -683,6 +683,8 @@ def size_param(value):
 
 def compute_conv_pool(op, p, t):
     """conv2d and the pooling ops (issue 19): the output, or None for another op."""
+    import warnings  # torch warns that padding='same' with an even kernel copies the input
+    warnings.filterwarnings("ignore", message="Using padding='same'")
     x = t.get("input")
     sp = lambda key, default: size_param(p[key]) if key in p else default  # noqa: E731
     if op == "conv2d":
