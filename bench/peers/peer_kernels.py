@@ -8,8 +8,10 @@ reduction, backward from the scalar loss) or a flat element count "1048576".
 conv2d/MODE/NxCxHxW,OxCgxKHxKW,pP (bias included) and avg_pool2d|max_pool2d/MODE/NxCxHxW,kK
 time LeNet's layers (batch 256); conv2d fwd+bwd takes the input's gradient only when C > 1
 (LeNet's conv1 reads the data).
-copy/SHAPE times a plain copy into a preallocated tensor (dst.copy_(x)), the memory-bandwidth
-yardstick (ember's is a parallel memcpy).
+copy/new/SHAPE times x.clone() (a new output), copy/out/SHAPE dst.copy_(x) into a preallocated
+tensor: the memory-bandwidth yardsticks, in the same two forms as ember's.
+Like with like: every OP row allocates its output on both sides (f(x), as ember's f(x); ember has
+no out= variant of these ops, so there is no preallocated row for them).
 """
 
 import os
@@ -41,11 +43,6 @@ POOL_TAGS = ["256x6x28x28,k2", "256x16x10x10,k2"]
 
 def default_names():
     names = []
-    for tag in CONV_TAGS:
-        names += ["conv2d/fwd/" + tag, "conv2d/fwd+bwd/" + tag]
-    for tag in POOL_TAGS:
-        for op in ("avg_pool2d", "max_pool2d"):
-            names += ["%s/fwd/%s" % (op, tag), "%s/fwd+bwd/%s" % (op, tag)]
     for op in ORDER:
         for shape in SHAPES:
             if op == "cross_entropy" and "x" not in shape:
@@ -53,7 +50,13 @@ def default_names():
             for mode in ("fwd", "fwd+bwd"):
                 names.append("%s/%s/%s" % (op, mode, shape))
     for shape in SHAPES:
-        names.append("copy/%s" % shape)
+        names.append("copy/new/%s" % shape)
+        names.append("copy/out/%s" % shape)
+    for tag in CONV_TAGS:
+        names += ["conv2d/fwd/" + tag, "conv2d/fwd+bwd/" + tag]
+    for tag in POOL_TAGS:
+        for op in ("avg_pool2d", "max_pool2d"):
+            names += ["%s/fwd/%s" % (op, tag), "%s/fwd+bwd/%s" % (op, tag)]
     return names
 
 
@@ -64,8 +67,10 @@ def parse_shape(text):
 def make_case(name, gen):
     """Returns fn() timing `name`, or None when the name is not understood."""
     parts = name.split("/")
-    if parts[0] == "copy" and len(parts) == 2:
-        x = torch.randn(parse_shape(parts[1]), generator=gen)
+    if parts[0] == "copy" and len(parts) == 3 and parts[1] in ("new", "out"):
+        x = torch.randn(parse_shape(parts[2]), generator=gen)
+        if parts[1] == "new":
+            return lambda: x.clone()
         dst = torch.empty_like(x)
         return lambda: dst.copy_(x)
     if len(parts) != 3 or parts[1] not in ("fwd", "fwd+bwd", "fwdbwd"):
