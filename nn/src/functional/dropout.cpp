@@ -1,0 +1,12 @@
+// nn::functional::dropout: ember::dropout (autograd/src/ops/dropout.cpp) under its torch name.
+#include <ember/nn/functional/dropout.h>
+
+#include <ember/autograd/dropout.h>
+
+namespace ember::nn::functional {
+
+Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
+  return ember::dropout(x, p, training, gen);
+}
+
+}  // namespace ember::nn::functional
