@@ -21,6 +21,7 @@
 #include <ember/nn/checkpoint.h>
 #include <ember/nn/dropout.h>
 #include <ember/nn/functional.h>
+#include <ember/nn/linear.h>
 #include <ember/nn/sequential.h>
 
 #include "support/gradcheck.h"
@@ -306,4 +307,38 @@ TEST_CASE("batch_norm: gradcheck through the batch statistics and in eval",
         return ember::batch_norm(in[0].t(), in[1], in[2], Tensor(), Tensor(), true, 0.1, 1e-5);
       },
       xt, w, b);
+}
+
+TEST_CASE("BatchNorm and Dropout in libtorch's holder form, saved with the net",
+          "[nn][batchnorm]") {
+  struct Net : nn::Module {
+    nn::Linear fc{nullptr};
+    nn::BatchNorm1d bn{nullptr};
+    nn::Dropout drop{nullptr};
+    Net() {
+      fc = register_module("fc", nn::Linear(4, 3));
+      bn = register_module("bn", nn::BatchNorm1d(3));
+      drop = register_module("drop", nn::Dropout(0.5));
+    }
+    Tensor forward(const Tensor& x) override { return drop(bn(fc(x))); }
+  };
+  Net net;
+  CHECK(net.parameters().size() == 4);  // fc.weight, fc.bias, bn.weight, bn.bias
+  const auto buffers = net.named_buffers();
+  REQUIRE(buffers.size() == 3);
+  CHECK(buffers[0].first == "bn.running_mean");
+  CHECK(buffers[2].first == "bn.num_batches_tracked");
+  Generator gen(6);
+  net.forward(randn({8, 4}, gen)).sum().backward();
+  CHECK(net.bn.num_batches_tracked.item<std::int64_t>() == 1);  // the registered module's
+  test::TempDir dir;
+  save(net, dir.file("net.ckpt"));
+  Net other;
+  load(other, dir.file("net.ckpt"));
+  CHECK(other.bn.running_var.to_vector<float>() == net.bn.running_var.to_vector<float>());
+  CHECK(other.bn.num_batches_tracked.item<std::int64_t>() == 1);
+  net.eval();
+  other.eval();
+  const Tensor x = randn({2, 4}, gen);
+  CHECK(other.forward(x).to_vector<float>() == net.forward(x).to_vector<float>());
 }
