@@ -20,10 +20,12 @@ struct BatchNormForward {
   Tensor mean;
   /// [C]: 1 / sqrt(var + eps) with the batch's biased var (training) or running_var.
   Tensor invstd;
-  /// [C] each, only in training with running statistics given: what they become,
-  ///   running_mean' = (1 - momentum) running_mean + momentum mean
-  ///   running_var'  = (1 - momentum) running_var  + momentum var * M / (M - 1)  (unbiased)
-  Tensor new_running_mean, new_running_var;
+  /// [C], only in training with running statistics given (else undefined): what running_mean
+  /// becomes, (1 - momentum) running_mean + momentum mean.
+  Tensor new_running_mean;
+  /// [C], as new_running_mean: (1 - momentum) running_var + momentum var * M / (M - 1), with the
+  /// batch's unbiased variance.
+  Tensor new_running_var;
 };
 
 /// Batch normalization's forward, as torch.batch_norm (but the running statistics are returned

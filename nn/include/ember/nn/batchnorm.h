@@ -95,6 +95,7 @@ class BatchNormBase : public Module {
   /// A module named `type_name` ("BatchNorm2d") with `options`.
   /// \throws ember::Error for num_features < 0.
   BatchNormBase(const std::string& type_name, const BatchNormOptions& options);
+  /// An empty holder (the subclasses' `BatchNorm2d bn{nullptr}`).
   explicit BatchNormBase(std::nullptr_t) : Module(nullptr), options(0) {}
   /// Throws unless x has the dims this module takes.
   virtual void check_input_dim(const Tensor& x) const = 0;
