@@ -105,6 +105,12 @@ TEST_CASE("dropout: p = 0 and eval mode are the identity, p = 1 gives zeros and 
   // p = 0 and training = false return x itself, as PyTorch.
   CHECK(F::dropout(x, 0.0, true).impl() == x.impl());
   CHECK(F::dropout(x, 0.7, false).impl() == x.impl());
+  CHECK(F::dropout(x, F::DropoutFuncOptions().p(0.7).training(false)).impl() == x.impl());
+  manual_seed(3);
+  const std::vector<float> by_options =
+      F::dropout(x, F::DropoutFuncOptions().p(0.7)).to_vector<float>();
+  manual_seed(3);
+  CHECK(F::dropout(x, 0.7).to_vector<float>() == by_options);
   nn::Dropout drop(nn::DropoutOptions().p(0.7));
   drop.eval();
   CHECK(drop(x).impl() == x.impl());

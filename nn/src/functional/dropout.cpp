@@ -9,4 +9,8 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
   return ember::dropout(x, p, training, gen);
 }
 
+Tensor dropout(const Tensor& x, const DropoutFuncOptions& options) {
+  return ember::dropout(x, options.p(), options.training());
+}
+
 }  // namespace ember::nn::functional

@@ -18,4 +18,30 @@ namespace ember::nn::functional {
 Tensor dropout(const Tensor& x, double p = 0.5, bool training = true,
                Generator& gen = default_generator());
 
+/// Options of dropout, as libtorch's DropoutFuncOptions:
+/// `dropout(x, DropoutFuncOptions().p(0.2).training(false))`.
+class DropoutFuncOptions {
+ public:
+  /// The drop probability (default 0.5). Returns *this for chaining.
+  DropoutFuncOptions& p(double value) {
+    p_ = value;
+    return *this;
+  }
+  /// Drop (true, the default) or pass x through (false).
+  DropoutFuncOptions& training(bool on) {
+    training_ = on;
+    return *this;
+  }
+  double p() const { return p_; }              ///< Default 0.5.
+  bool training() const { return training_; }  ///< Default true.
+
+ private:
+  double p_ = 0.5;
+  bool training_ = true;
+};
+
+/// \overload
+/// dropout(x, options.p(), options.training()), drawing from default_generator().
+Tensor dropout(const Tensor& x, const DropoutFuncOptions& options);
+
 }  // namespace ember::nn::functional
