@@ -10,8 +10,8 @@ Usage (Debian's python3-torch, torch 1.13.1, run with /usr/bin/python3):
 Needs Debian's python3-torch, and OpenBLAS (libopenblas0-pthread) for the `linear` cases: the
 script runs torch on /usr/lib/x86_64-linux-gnu/openblas-pthread (or --blas DIR) by restarting
 itself with LD_LIBRARY_PATH set, so the system's libblas.so.3 alternative stays as it is.
---skip-unavailable (used by the CTest test golden_regenerate) prints "SKIPPED: ..." and exits 0
-when torch or OpenBLAS is missing.
+--skip-unavailable (used by the CTest test golden_regenerate) prints "SKIPPED: ..." and exits 4
+(CTest's SKIP_RETURN_CODE) when torch or OpenBLAS is missing, before checking anything.
 
 What is regenerated, and what is taken from the committed files:
 
@@ -851,7 +851,7 @@ def main():
     mode.add_argument("--write", action="store_true", help="rewrite the files in place")
     parser.add_argument("--blas", default=OPENBLAS, help="folder with OpenBLAS's libblas.so.3")
     parser.add_argument("--skip-unavailable", action="store_true",
-                        help="print SKIPPED and exit 0 when torch or OpenBLAS is missing")
+                        help="print SKIPPED and exit 4 when torch or OpenBLAS is missing")
     args = parser.parse_args()
 
     if torch is None or not os.path.exists(os.path.join(args.blas, "libblas.so.3")):
@@ -859,7 +859,7 @@ def main():
         if args.skip_unavailable:
             print(f"SKIPPED: {missing} is not installed (apt-get install python3-torch "
                   "libopenblas0-pthread)")
-            return 0
+            return 4
         print(f"needs {missing}: apt-get install python3-torch libopenblas0-pthread, or --blas DIR")
         return 2
     # The dynamic loader reads LD_LIBRARY_PATH only at start: restart once with OpenBLAS first.
