@@ -11,6 +11,7 @@
 // computed by one piece in a fixed order, and grad_w's per-piece partials are summed in piece
 // order (conv2d_backward_weight), so results are bitwise equal at any thread count.
 #include <ember/core/conv.h>
+#include <ember/core/ops.h>
 
 #include <algorithm>
 #include <cstring>
@@ -154,8 +155,8 @@ Conv2dGeometry conv2d_geometry(const Shape& input, const Shape& weight,
 
 Tensor conv2d_forward(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
                       const Conv2dGeometry& g) {
-  const Tensor x = x_in.contiguous(), w = weight.contiguous();
-  const Tensor b = bias.defined() ? bias.contiguous() : Tensor();
+  const Tensor x = core::contiguous(x_in), w = core::contiguous(weight);
+  const Tensor b = bias.defined() ? core::contiguous(bias) : Tensor();
   Tensor y = empty({g.N, g.O, g.OH, g.OW});
   if (y.numel() == 0) return y;
   const std::int64_t G = g.groups, Cg = g.C / G, Og = g.O / G;
@@ -222,7 +223,7 @@ const float* gather_grad(const float* gp, const Conv2dGeometry& g, std::int64_t 
 
 Tensor conv2d_backward_input(const Tensor& grad_out, const Tensor& weight,
                              const Conv2dGeometry& g) {
-  const Tensor go = grad_out.contiguous(), w = weight.contiguous();
+  const Tensor go = core::contiguous(grad_out), w = core::contiguous(weight);
   const std::int64_t G = g.groups, Cg = g.C / G, Og = g.O / G;
   // Not the direct kernel as a "full" convolution of grad_out with the flipped weights: for
   // LeNet's conv2 that multiplies 4 rows and columns of zero padding on each side and wastes
@@ -253,7 +254,7 @@ Tensor conv2d_backward_input(const Tensor& grad_out, const Tensor& weight,
 }
 
 Tensor conv2d_backward_weight(const Tensor& grad_out, const Tensor& x_in, const Conv2dGeometry& g) {
-  const Tensor go = grad_out.contiguous(), x = x_in.contiguous();
+  const Tensor go = core::contiguous(grad_out), x = core::contiguous(x_in);
   const std::int64_t G = g.groups, Cg = g.C / G, Og = g.O / G;
   const std::int64_t CgKK = Cg * g.KH * g.KW, CKK = g.C * g.KH * g.KW, OHW = g.OH * g.OW;
   Tensor grad_w = zeros({g.O, Cg, g.KH, g.KW});
@@ -296,7 +297,7 @@ Tensor conv2d_backward_weight(const Tensor& grad_out, const Tensor& x_in, const 
 }
 
 Tensor conv2d_backward_bias(const Tensor& grad_out, const Conv2dGeometry& g) {
-  const Tensor go = grad_out.contiguous();
+  const Tensor go = core::contiguous(grad_out);
   Tensor grad_b = empty({g.O});
   const float* gp = go.data_ptr<float>();
   float* dbp = grad_b.data_ptr<float>();

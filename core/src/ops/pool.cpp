@@ -7,6 +7,7 @@
 
 #include <ember/core/checked.h>
 #include <ember/core/conv.h>
+#include <ember/core/ops.h>
 #include <ember/core/parallel.h>
 
 namespace ember::core {
@@ -73,7 +74,7 @@ Pool2dGeometry pool2d_geometry(const Shape& input, const ExpandingArray<2>& kern
 }
 
 std::pair<Tensor, Tensor> max_pool2d_forward(const Tensor& x_in, const Pool2dGeometry& g) {
-  const Tensor x = x_in.contiguous();
+  const Tensor x = core::contiguous(x_in);
   Tensor y = empty({g.N, g.C, g.OH, g.OW});
   Tensor indices = empty({g.N, g.C, g.OH, g.OW}, kInt64);
   const float* xp = x.data_ptr<float>();
@@ -115,7 +116,7 @@ std::pair<Tensor, Tensor> max_pool2d_forward(const Tensor& x_in, const Pool2dGeo
 
 Tensor max_pool2d_backward(const Tensor& grad_out, const Tensor& indices_in,
                            const Pool2dGeometry& g) {
-  const Tensor go = grad_out.contiguous(), indices = indices_in.contiguous();
+  const Tensor go = core::contiguous(grad_out), indices = core::contiguous(indices_in);
   Tensor grad_x = zeros({g.N, g.C, g.H, g.W});
   const float* gp = go.data_ptr<float>();
   const std::int64_t* ip = indices.data_ptr<std::int64_t>();
@@ -152,7 +153,7 @@ AvgWindow avg_window(const Pool2dGeometry& g, AvgPoolDivisor d, std::int64_t oh,
 }  // namespace
 
 Tensor avg_pool2d_forward(const Tensor& x_in, const Pool2dGeometry& g, AvgPoolDivisor divisor) {
-  const Tensor x = x_in.contiguous();
+  const Tensor x = core::contiguous(x_in);
   Tensor y = empty({g.N, g.C, g.OH, g.OW});
   const float* xp = x.data_ptr<float>();
   float* yp = y.data_ptr<float>();
@@ -177,7 +178,7 @@ Tensor avg_pool2d_forward(const Tensor& x_in, const Pool2dGeometry& g, AvgPoolDi
 
 Tensor avg_pool2d_backward(const Tensor& grad_out, const Pool2dGeometry& g,
                            AvgPoolDivisor divisor) {
-  const Tensor go = grad_out.contiguous();
+  const Tensor go = core::contiguous(grad_out);
   Tensor grad_x = zeros({g.N, g.C, g.H, g.W});
   const float* gp = go.data_ptr<float>();
   float* dxp = grad_x.data_ptr<float>();
@@ -211,7 +212,7 @@ std::int64_t adaptive_end(std::int64_t i, std::int64_t out, std::int64_t size) {
 }  // namespace
 
 Tensor adaptive_avg_pool2d_forward(const Tensor& x_in, std::int64_t OH, std::int64_t OW) {
-  const Tensor x = x_in.contiguous();
+  const Tensor x = core::contiguous(x_in);
   const std::int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
   Tensor y = empty({N, C, OH, OW});
   const float* xp = x.data_ptr<float>();
@@ -237,7 +238,7 @@ Tensor adaptive_avg_pool2d_forward(const Tensor& x_in, std::int64_t OH, std::int
 }
 
 Tensor adaptive_avg_pool2d_backward(const Tensor& grad_out, std::int64_t H, std::int64_t W) {
-  const Tensor go = grad_out.contiguous();
+  const Tensor go = core::contiguous(grad_out);
   const std::int64_t N = go.size(0), C = go.size(1), OH = go.size(2), OW = go.size(3);
   Tensor grad_x = zeros({N, C, H, W});
   const float* gp = go.data_ptr<float>();
