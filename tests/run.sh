@@ -20,6 +20,8 @@ packages=(g++ make cmake libxsimd-dev zlib1g-dev catch2 libcli11-dev libfmt-dev 
 $quick || packages+=(clang clang-format libclang-rt-14-dev qemu-user)
 $quick || packages+=(dpkg-dev file pkgconf)  # tests/package.sh: cpack -G DEB, pkg-config
 $quick || packages+=(doxygen)                 # the `docs` target: API documentation
+# golden_regenerate: the golden files against PyTorch, on OpenBLAS (results within tolerance).
+$quick || packages+=(python3-torch libopenblas0-pthread)
 bash cmake/install-deps.sh "${packages[@]}"
 
 step() { printf '\n== %s\n' "$*"; }
