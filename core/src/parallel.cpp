@@ -7,12 +7,17 @@
 
 #include <atomic>
 #include <cassert>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <exception>
+#include <limits>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
+
+#include "parallel_testing.h"
 
 namespace ember {
 namespace {
@@ -47,6 +52,18 @@ namespace {
 // takes CPU time the caller's own process could use; 0 and 50 kept it within 0.7-1.3x.
 constexpr auto kIdleSpin = std::chrono::microseconds(50);
 constexpr auto kCallerSpin = std::chrono::microseconds(50);
+
+// Note [A thread count the system cannot give]
+// set_num_threads accepts any count from 1 up, as torch.set_num_threads does, and
+// get_num_threads returns it. The pool then starts count - 1 workers, but never more than a job
+// has pieces for (kMaxPieces - 1), and stops at the first thread the system refuses to create
+// (std::system_error, "Resource temporarily unavailable": a pids cgroup, ulimit -u, memory for
+// the stacks): it keeps the workers it has and asks for no more until the process ends, so
+// set_num_threads(10000) followed by a matmul computes the matmul (on what could be started)
+// instead of throwing from thread creation. The results are the same at any worker count
+// (parallel_for's pieces do not depend on it).
+// A test can make creation fail after n workers, as the system would (parallel_testing.h).
+int g_spawn_limit = std::numeric_limits<int>::max();
 
 // True on a pool worker, and on a caller while it runs its job's pieces: a parallel_for there
 // runs inline.
@@ -91,6 +108,20 @@ std::atomic<int>& thread_setting() {
 class Pool {
  public:
   ~Pool() { resize(0); }
+
+  // Stops the workers and forgets what creation allowed; creation then fails after `limit`.
+  void restart_with_spawn_limit(int limit) {
+    const std::lock_guard lock(run_mutex_);
+    resize(0);
+    g_spawn_limit = limit;
+    max_workers_ = static_cast<int>(detail::kMaxPieces) - 1;
+  }
+
+  // The workers running now (tests).
+  int workers() {
+    const std::lock_guard lock(run_mutex_);
+    return static_cast<int>(workers_.size());
+  }
 
   // Runs pieces [0, pieces) of task; false if the pool is busy with another thread's job (the
   // caller then runs them inline).
@@ -175,8 +206,10 @@ class Pool {
     }
   }
 
-  // Keeps `workers` workers; called with run_mutex_ held, so no job is running.
+  // Keeps `workers` workers, or as many as the system lets us create (Note [A thread count the
+  // system cannot give]); called with run_mutex_ held, so no job is running.
   void resize(int workers) {
+    if (workers > max_workers_) workers = max_workers_;
     if (static_cast<std::size_t>(workers) == workers_.size()) return;
     if (!workers_.empty()) {
       stop_.store(true, std::memory_order_seq_cst);
@@ -186,11 +219,21 @@ class Pool {
       workers_.clear();
       stop_.store(false, std::memory_order_relaxed);
     }
-    for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { worker_main(); });
+    for (int i = 0; i < workers; ++i) {
+      try {
+        if (i >= g_spawn_limit) throw std::system_error(EAGAIN, std::generic_category());
+        workers_.emplace_back([this] { worker_main(); });
+      } catch (const std::system_error&) {
+        max_workers_ = i;  // what this process can have; later jobs ask for no more
+        return;
+      }
+    }
   }
 
   std::mutex run_mutex_;  // one job at a time
   std::vector<std::thread> workers_;
+  // A job has at most kMaxPieces pieces, the caller claims at least one: more workers never help.
+  int max_workers_ = static_cast<int>(detail::kMaxPieces) - 1;
   std::uint32_t generation_ = 0;
   std::atomic<std::uint64_t> job_{0};  // [generation:32 | front:16 | back:16]
   std::atomic<std::uint32_t> pieces_{0};
@@ -226,6 +269,14 @@ void set_num_threads(int threads) {
 }
 
 namespace detail {
+
+int pool_workers() {
+  return pool().workers();
+}
+
+void fail_thread_creation_after(int workers) {
+  pool().restart_with_spawn_limit(workers < 0 ? std::numeric_limits<int>::max() : workers);
+}
 
 void run_pieces(std::int64_t pieces, PieceFn task, const void* ctx) {
   assert(pieces <= kMaxPieces);

@@ -13,7 +13,11 @@
 #include <vector>
 
 #include <ember/core/error.h>
+#include <ember/core/ops.h>
 #include <ember/core/parallel.h>
+#include <ember/core/tensor.h>
+
+#include "parallel_testing.h"
 
 namespace {
 
@@ -189,4 +193,33 @@ TEST_CASE("parallel_for called from several threads at once: each call completes
   }
   for (auto& c : callers) c.join();
   CHECK(ok == std::vector<int>(ok.size(), 1));
+}
+
+TEST_CASE("set_num_threads(10000): accepted, and a matmul runs on the threads the system gives",
+          "[parallel]") {
+  // Note [A thread count the system cannot give] in core/src/parallel.cpp. As
+  // torch.set_num_threads(10000), the call is accepted and get_num_threads returns it; here the
+  // system refuses a fourth worker (as a pids cgroup or ulimit -u would), and the matmul still
+  // runs, on the caller and 3 workers, with the 1-thread result bit for bit.
+  ThreadsGuard guard;
+  std::vector<float> values(64 * 300);
+  for (std::size_t i = 0; i < values.size(); ++i)
+    values[i] = static_cast<float>(i % 17) * 0.25f - 2;
+  const ember::Tensor a = ember::from_vector(values, {64, 300});
+  const ember::Tensor b = a.transpose(0, 1).contiguous();
+  ember::set_num_threads(1);
+  const std::vector<float> want = ember::matmul(a, b).to_vector<float>();
+
+  ember::detail::fail_thread_creation_after(3);
+  ember::set_num_threads(10000);
+  CHECK(ember::get_num_threads() == 10000);
+  std::vector<float> got;
+  CHECK_NOTHROW(got = ember::matmul(a, b).to_vector<float>());
+  CHECK(got == want);
+  CHECK(ember::detail::pool_workers() == 3);
+  CHECK(record(0, 10000, 1).runs == std::vector<int>(10000, 1));  // and every later job
+  CHECK(ember::detail::pool_workers() == 3);
+  ember::detail::fail_thread_creation_after(-1);  // no limit again; restarts on demand
+  ember::set_num_threads(2);
+  CHECK(ember::matmul(a, b).to_vector<float>() == want);
 }

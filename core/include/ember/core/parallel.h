@@ -13,6 +13,10 @@ namespace ember {
 int get_num_threads();
 /// Sets the thread count for later parallel_for calls from any thread, as
 /// `torch.set_num_threads`. Results do not depend on it (see parallel_for).
+///
+/// Any count from 1 up is accepted and returned by get_num_threads(); the threads actually run
+/// are capped at what a job can use (4096) and at what the system lets the process create (the
+/// first refused thread ends the growth, without an error).
 /// \throws ember::Error when `threads < 1`.
 void set_num_threads(int threads);
 
