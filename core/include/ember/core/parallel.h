@@ -1,5 +1,6 @@
 /// \file
-/// ember's threads: one small pool that every kernel uses through parallel_for.
+/// ember's threads: one small pool (or, built with -DEMBER_THREADS=openmp, OpenMP) that every
+/// kernel uses through parallel_for.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +20,10 @@ int get_num_threads();
 /// first refused thread ends the growth, without an error).
 /// \throws ember::Error when `threads < 1`.
 void set_num_threads(int threads);
+
+/// The backend parallel_for runs on, chosen when ember is built (-DEMBER_THREADS=pool|openmp):
+/// "pool" (ember's own thread pool, the default) or "openmp". Results are the same with either.
+const char* parallel_backend();
 
 namespace detail {
 
