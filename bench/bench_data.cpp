@@ -22,6 +22,8 @@
 #include <ember/core/parallel.h>
 #include <ember/datasets/datasets.h>
 
+#include "harness.h"
+
 using namespace ember::datasets;
 
 namespace {
@@ -49,7 +51,9 @@ Result measure(const std::string& name, int reps, double bytes, const Body& body
 
 // One JSON object on stdout (nlohmann-json writes it): harness.h's keys, in its order.
 void print(const std::vector<Result>& results, const std::string& note) {
-  nlohmann::ordered_json report = {{"program", "bench_data"}};
+  nlohmann::ordered_json report = {{"program", "bench_data"},
+                                   {"implementation", "ember"},
+                                   {"provenance", ember::bench::provenance()}};
   if (!note.empty()) report["note"] = note;
   nlohmann::ordered_json rows = nlohmann::ordered_json::array();
   for (const Result& result : results) {

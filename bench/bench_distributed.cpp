@@ -37,6 +37,7 @@
 #include <ember/optim/optim.h>
 
 #include "../distributed/src/comm.h"
+#include "harness.h"
 
 namespace {
 
@@ -175,11 +176,10 @@ int main(int argc, char** argv) {
       }
       results.push_back(std::move(row));
     }
-    const nlohmann::ordered_json report = {{"program", "bench_distributed"},
-                                           {"implementation", "ember"},
-                                           {"world_size", dist::world_size()},
-                                           {"threads_per_rank", get_num_threads()},
-                                           {"results", std::move(results)}};
+    const nlohmann::ordered_json report = {
+        {"program", "bench_distributed"},           {"implementation", "ember"},
+        {"provenance", ember::bench::provenance()}, {"world_size", dist::world_size()},
+        {"threads_per_rank", get_num_threads()},    {"results", std::move(results)}};
     std::printf("%s\n", report.dump(1).c_str());
   }
   dist::finalize();

@@ -1,10 +1,16 @@
 // bench_kernels: ember's activations, softmax family and fused cross-entropy, forward and
-// forward+backward, at 1 and 2 threads, plus copy/SHAPE (x.clone()), the memory-bandwidth
-// yardstick. Names follow bench/peers/peer_kernels.py (the PyTorch side): OP/MODE/SHAPE with
-// MODE "fwd" (no graph) or "fwd+bwd" (graph recorded, backward from a fixed upstream gradient, or
-// from the scalar loss for cross_entropy; x.grad reset each rep), SHAPE "NxK" (softmax family over
-// the last dim; cross_entropy mean over N int64 labels) or a flat element count.
-// Prints one JSON object (bench/harness.h); run alone with --filter/--quick.
+// forward+backward, at 1 and 2 threads, plus copy/new/SHAPE (x.clone()) and copy/out/SHAPE
+// (dst.copy_(x) into a preallocated tensor), the memory-bandwidth yardsticks. Names follow
+// bench/peers/peer_kernels.py (the PyTorch side): OP/MODE/SHAPE with MODE "fwd" (no graph) or
+// "fwd+bwd" (graph recorded, backward from a fixed upstream gradient, or from the scalar loss for
+// cross_entropy; x.grad reset each rep), SHAPE "NxK" (softmax family over the last dim;
+// cross_entropy mean over N int64 labels) or a flat element count. Like with like: every OP row
+// allocates its output on both sides (ember has no out= variant of these ops, so there is no
+// preallocated row for them); copy has both forms on both sides. An allocating row at 2^24 elements
+// (64 MB) includes each library's allocator: ember reuses freed blocks from its cache, PyTorch's
+// CPU allocator returns them to the OS and pays fresh page faults, so those rows are not kernel
+// speedups (bench/README.md, "Reading the table"). Prints one JSON object (bench/harness.h); run
+// alone with --filter/--quick.
 #include <functional>
 #include <string>
 #include <utility>
@@ -109,13 +115,16 @@ int main(int argc, char** argv) {
         });
       }
     }
+    Tensor dst = empty(shape);
+    const double bytes = 2.0 * 4.0 * static_cast<double>(x.numel());  // read + written
     for (int threads : {1, 2}) {
       set_num_threads(threads);
-      if (bench::Result* r = report.run("copy/" + tag, threads,
-                                        [&] { bench::do_not_optimize(x.clone().impl()); })) {
-        // bytes read + written
-        r->gbps = bench::per_second(2.0 * 4.0 * static_cast<double>(x.numel()), r->median_ms) / 1e9;
-      }
+      if (bench::Result* r = report.run("copy/new/" + tag, threads,
+                                        [&] { bench::do_not_optimize(x.clone().impl()); }))
+        r->gbps = bench::per_second(bytes, r->median_ms) / 1e9;
+      if (bench::Result* r = report.run("copy/out/" + tag, threads,
+                                        [&] { bench::do_not_optimize(dst.copy_(x).impl()); }))
+        r->gbps = bench::per_second(bytes, r->median_ms) / 1e9;
     }
   }
   report.print();

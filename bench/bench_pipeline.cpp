@@ -10,12 +10,14 @@
 //                                 run's time (one rep)
 //   softmax_regression/epoch      Sequential(Flatten, Linear(784, 10)), B = 256
 //   mlp/epoch/b256, mlp/epoch/b64 Sequential(Flatten, Linear(784, 256), ReLU, Linear(256, 10))
-// each epoch result at 1 and 2 threads. Options: see harness.h (--filter, --quick, --min-time-ms,
-// --threads).
+// each epoch result at 1 and 2 threads, with the test accuracy after every epoch run (warm-up
+// included: "test_accuracies"), which bench/report.py compares with PyTorch's. Options: see
+// harness.h (--filter, --quick, --min-time-ms, --threads).
 #include <cstdint>
 #include <cstdio>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <ember/autograd/grad_mode.h>
 #include <ember/core/ops.h>
@@ -69,10 +71,13 @@ class Trainer {
     std::int64_t correct = 0;
     for (const auto& batch : test_loader_)
       correct += (net_(batch.images).argmax(1) == batch.labels).sum().item<std::int64_t>();
-    accuracy_ = static_cast<double>(correct) / static_cast<double>(test_loader_.dataset_size());
+    accuracies_.push_back(static_cast<double>(correct) /
+                          static_cast<double>(test_loader_.dataset_size()));
   }
 
-  double accuracy() const { return accuracy_; }
+  // The test accuracy after each epoch run so far.
+  const std::vector<double>& accuracies() const { return accuracies_; }
+  double accuracy() const { return accuracies_.empty() ? 0 : accuracies_.back(); }
 
  private:
   nn::Sequential net_;
@@ -80,7 +85,7 @@ class Trainer {
   optim::SGD optimizer_;
   datasets::DataLoader train_loader_;
   datasets::DataLoader test_loader_;
-  double accuracy_ = 0;
+  std::vector<double> accuracies_;
 };
 
 }  // namespace
@@ -99,6 +104,7 @@ int main(int argc, char** argv) {
     const double ms = bench::now_ms() - t0;
     bench::Result r = bench::summarize("softmax_regression/peak_rss", 1, {ms});
     r.peak_rss_mb = bench::peak_rss_mb();
+    r.test_accuracies = trainer.accuracies();
     report.add(r);
     std::fprintf(stderr, "  softmax regression: %d epochs, test accuracy %.4f, peak RSS %.1f MB\n",
                  kRssEpochs, trainer.accuracy(), r.peak_rss_mb);
@@ -124,8 +130,10 @@ int main(int argc, char** argv) {
     for (int threads : report.threads()) {
       set_num_threads(threads);
       Trainer trainer(w.mlp, train, test, w.batch_size);
-      report.add(bench::measure(
-          w.name, threads, [&] { trainer.epoch(); }, budget));
+      bench::Result r = bench::measure(
+          w.name, threads, [&] { trainer.epoch(); }, budget);
+      r.test_accuracies = trainer.accuracies();
+      report.add(r);
       std::fprintf(stderr, "    (test accuracy after the last epoch: %.4f)\n", trainer.accuracy());
     }
   }

@@ -35,6 +35,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import provenance  # noqa: E402  (bench/provenance.py)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 PYTHON = "/usr/bin/python3"
@@ -155,6 +158,16 @@ def build_app(build_dir):
     return os.path.join(build_dir, "apps", "softmax_regression", "ember-softmax-regression")
 
 
+def app_build_dir(app):
+    """The build dir holding `app` (the nearest parent with a CMakeCache.txt), or None."""
+    d = os.path.dirname(os.path.abspath(app))
+    while d != os.path.dirname(d):
+        if os.path.exists(os.path.join(d, "CMakeCache.txt")):
+            return d
+        d = os.path.dirname(d)
+    return None
+
+
 def ratio(a, b):
     return round(a / b, 3) if a and b else None
 
@@ -236,8 +249,15 @@ def main():
             else:
                 row["goal_met"] = None
             results.append(row)
+    build_dir = app_build_dir(app)
+    build_type, flags = provenance.ember_build(build_dir) if build_dir else (None, None)
+    extra = {"app": os.path.relpath(os.path.abspath(app), ROOT)}
+    if not args.no_pytorch:
+        extra["pytorch_thread_backend"] = "torch (torch.set_num_threads; OpenBLAS given the same)"
     report = {
         "program": "busy",
+        "provenance": provenance.provenance(build_type, flags, provenance.EMBER_THREAD_BACKEND,
+                                            **extra),
         "command": " ".join([os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:]),
         "cores": cores,
         "default_threads": {"ember": cores, "pytorch": cores},

@@ -20,9 +20,10 @@ import statistics
 import sys
 
 
+
 def load(directory, stat):
-    """{(program, name, threads): [stat of each round]}."""
-    figures = {}
+    """({(program, name, threads): [stat of each round]}, [provenance of each file])."""
+    figures, provenances = {}, []
     for path in sorted(glob.glob(os.path.join(directory, "bench_*.json"))):
         try:
             with open(path) as f:
@@ -30,12 +31,29 @@ def load(directory, stat):
         except (OSError, ValueError) as e:
             print(f"compare_builds.py: skipping {path}: {e}", file=sys.stderr)
             continue
+        provenances.append(data.get("provenance") or {"file": path})
         for r in data["results"]:
             if stat not in r:
                 continue
             key = (data["program"], r["name"], r.get("threads", 0))
             figures.setdefault(key, []).append(r[stat])
-    return figures
+    return figures, provenances
+
+
+def one_build(provenances, directory):
+    """The provenance every file of `directory` shares (one commit, one CPU, one build); exits
+    naming the first two files that differ."""
+    keys = ("commit", "dirty", "cpu", "build_type", "flags")
+    first = provenances[0] if provenances else {}
+    if any(k not in first for k in keys):
+        sys.exit(f"compare_builds.py: {directory}: a results file has no provenance (made before "
+                 "bench/harness.h recorded it): rerun the programs")
+    for p in provenances[1:]:
+        for k in keys:
+            if p.get(k) != first.get(k):
+                sys.exit(f"compare_builds.py: {directory}: files differ in {k}: "
+                         f"{first.get(k)!r} vs {p.get(k)!r}")
+    return first
 
 
 def main():
@@ -47,11 +65,20 @@ def main():
     parser.add_argument("dir_a")
     parser.add_argument("dir_b")
     args = parser.parse_args()
-    a, b = load(args.dir_a, args.stat), load(args.dir_b, args.stat)
+    (a, prov_a), (b, prov_b) = load(args.dir_a, args.stat), load(args.dir_b, args.stat)
+    pa, pb = one_build(prov_a, args.dir_a), one_build(prov_b, args.dir_b)
+    for k in ("commit", "dirty", "cpu"):
+        if pa[k] != pb[k]:
+            sys.exit(f"compare_builds.py: the two builds differ in {k} ({pa[k]!r} vs {pb[k]!r}): "
+                     "compare builds of one commit on one machine")
     keys = [k for k in a if k in b and (args.threads is None or k[2] == args.threads)]
     pick = statistics.median if args.stat == "median_ms" else min
     if not keys:
         sys.exit("compare_builds.py: no result in common")
+    print(f"commit {pa['commit']}{' (uncommitted changes)' if pa['dirty'] else ''}, "
+          f"CPU {pa['cpu']}, {pa['thread_backend']}")
+    print(f"A: {pa['build_type']} {pa['flags']}")
+    print(f"B: {pb['build_type']} {pb['flags']}")
     print(f"{args.stat}, {'median' if args.stat == 'median_ms' else 'least'} over rounds")
     print(f"| program | name | threads | A ms | B ms | B / A | rounds A/B | over {args.limit:g}% |")
     print("|---|---|---|---|---|---|---|---|")
@@ -71,7 +98,9 @@ def main():
     print(f"\n{len(keys)} results, {over} with B more than {args.limit:g}% slower than A")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"stat": args.stat, "threads": args.threads, "limit_percent": args.limit,
+            json.dump({"provenance": dict(pa, flags_b=pb["flags"], build_type_b=pb["build_type"],
+                                          isa_b=pb.get("isa")),
+                       "stat": args.stat, "threads": args.threads, "limit_percent": args.limit,
                        "dir_a": args.dir_a, "dir_b": args.dir_b, "over_limit": over,
                        "rows": rows}, f, indent=1)
             f.write("\n")

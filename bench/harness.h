@@ -2,11 +2,15 @@
 // is written by nlohmann-json, Debian nlohmann-json3-dev, which bench/CMakeLists.txt finds).
 //
 // Every program prints ONE JSON object on stdout, the schema run.sh and the PyTorch peers share:
-//   {"program": "bench_kernels", "implementation": "ember", "machine": {...},
+//   {"program": "bench_kernels", "implementation": "ember", "provenance": {...}, "machine": {...},
 //    "results": [{"name": "softmax/fwd+bwd/4096x1000", "threads": 2, "median_ms": .., "min_ms": ..,
 //                 "max_ms": .., "reps": .., "gflops": .. (optional), "gbps": .. (optional),
-//                 "peak_rss_mb": .. (optional)}]}
+//                 "peak_rss_mb": .. (optional), "test_accuracies": [..] (optional: a training
+//                 run's test accuracy after each epoch, warm-up included, so report.py can check
+//                 both sides learned the same)}]}
 // `name` is the join key with the PyTorch peer (bench/peers/peer_*.py), so keep it byte-identical.
+// "provenance" (provenance() below; bench/provenance.py for the Python side) names the commit,
+// build, thread backend, CPU and date: bench/report.py joins only files of one commit and machine.
 //
 // Typical use:
 //   ember::bench::Report report("bench_kernels", argc, argv);
@@ -35,6 +39,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <string>
 #include <string_view>
@@ -43,6 +48,10 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include <ember/core/cpu.h>
+
+#include "bench_provenance.h"  // generated at build time by bench/provenance.cmake
 
 namespace ember::bench {
 
@@ -57,6 +66,7 @@ struct Result {
   double gflops = -1;
   double gbps = -1;
   double peak_rss_mb = -1;
+  std::vector<double> test_accuracies{};  // after each epoch run, in order (training results)
 };
 
 // How long to measure one result: warm-up calls first, then timed reps until both min_reps and
@@ -144,6 +154,33 @@ inline std::string cpu_model() {
     }
   }
   return "";
+}
+
+// The current time, UTC, as 2026-12-06T11:05:00Z.
+inline std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+// What a results file measured: the commit (and whether the measured code, listed in
+// bench/measured_paths.txt, had uncommitted changes), the build type and flags, the thread
+// backend and the instruction set the kernels ran, the CPU and the date. The same keys as
+// bench/provenance.py writes for the Python side; bench/report.py compares them.
+inline nlohmann::ordered_json provenance() {
+  return {{"commit", EMBER_BENCH_COMMIT},
+          {"dirty", EMBER_BENCH_DIRTY != 0},
+          {"build_type", EMBER_BENCH_BUILD_TYPE},
+          {"flags", EMBER_BENCH_FLAGS},
+          {"thread_backend", "ember thread pool (core/src/parallel.cpp)"},
+          {"isa", std::string(ember::cpu_capability())},
+          {"cpu", cpu_model()},
+          {"hardware_threads", std::thread::hardware_concurrency()},
+          {"compiler", __VERSION__},
+          {"date", utc_now()}};
 }
 
 // Collects results, applies the command-line filter and budget, prints the JSON object.
@@ -240,10 +277,15 @@ class Report {
       if (r.gflops >= 0) row["gflops"] = r.gflops;
       if (r.gbps >= 0) row["gbps"] = r.gbps;
       if (r.peak_rss_mb >= 0) row["peak_rss_mb"] = r.peak_rss_mb;
+      if (!r.test_accuracies.empty()) {
+        row["test_accuracy"] = r.test_accuracies.back();
+        row["test_accuracies"] = r.test_accuracies;
+      }
       results.push_back(std::move(row));
     }
     const nlohmann::ordered_json report = {{"program", program_},
                                            {"implementation", "ember"},
+                                           {"provenance", provenance()},
                                            {"machine", std::move(machine)},
                                            {"results", std::move(results)}};
     // Invalid UTF-8 (from /proc/cpuinfo, say) is replaced rather than thrown.

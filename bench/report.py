@@ -2,9 +2,28 @@
 """Joins ember's and PyTorch's benchmark JSON into bench/results/report.json and report.md.
 
 Usage: report.py RESULTS_DIR [--env-note TEXT]
+       report.py --check-fresh RESULTS_DIR
 Reads RESULTS_DIR/ember_<program>.json and RESULTS_DIR/pytorch_<program>.json for each program
 (bench_matmul, bench_kernels, bench_data, bench_pipeline), joins rows by name (and thread count),
 applies issue 8's targets and writes RESULTS_DIR/report.json and RESULTS_DIR/report.md.
+
+Provenance: every results file names its commit, build, thread backend, CPU and date
+(bench/harness.h, bench/provenance.py). The report joins only files of ONE commit (and the same
+uncommitted-changes flag) made on ONE machine (CPU model and hardware threads); otherwise it
+refuses (exit 2) and names the files that differ. Its header names the commit, both sides' build
+flags and thread backends, and the CPU. --check-fresh exits 1 when the committed report is stale:
+the measured code (bench/measured_paths.txt) changed in a commit that its commit does not contain.
+
+Pipelines: both sides record the test accuracy after every epoch they ran. A row compares them
+after the same number of epochs (the fewer either side ran) and is INVALID, not a speedup, when
+they differ by more than the run-to-run spread: the largest change between consecutive epochs over
+the last three epochs of either side, at least ACCURACY_FLOOR (one percentage point). A broken
+optimizer step (accuracy near chance, 0.10) is far outside it; two correct trainings with
+different random draws are within it.
+
+Kernels: every row is like with like. OP rows allocate a new output on both sides (ember has no
+out= variant of these ops, so they have no preallocated row); copy/new (x.clone()) and copy/out
+(dst.copy_(x) into a preallocated tensor) show both forms of the same work on both sides.
 
 speedup = PyTorch median ms / ember median ms (> 1: ember is faster; for matmul it equals the
 GFLOP/s ratio ember/OpenBLAS). Which thread counts are compared:
@@ -32,6 +51,66 @@ SKINNY_MATMULS = (
     "matmul/256x10@10x784",
 )
 RSS_LIMIT_MB = 150.0
+ACCURACY_FLOOR = 0.01  # the least run-to-run spread of a test accuracy (one percentage point)
+PROVENANCE_KEYS = ("commit", "dirty", "build_type", "flags", "thread_backend", "cpu",
+                   "hardware_threads", "date")
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import provenance as prov  # noqa: E402  (bench/provenance.py)
+
+
+class Refused(Exception):
+    """Results that must not be joined (different commits or machines, or no provenance)."""
+
+
+def check_provenance(docs):
+    """The one commit and machine of every loaded file, or Refused naming the files that differ.
+    docs: {(program, side): doc}."""
+    first, first_name = None, None
+    for (program, side), doc in docs.items():
+        name = "%s_%s.json" % ("pytorch" if side == "pytorch" else "ember", program)
+        p = doc.get("provenance")
+        if not p or any(k not in p for k in PROVENANCE_KEYS):
+            raise Refused("%s has no provenance (commit, build, thread backend, CPU, date): it was "
+                          "made before bench/harness.h and bench/provenance.py recorded them; "
+                          "rerun bench/run.sh" % name)
+        if first is None:
+            first, first_name = p, name
+            continue
+        for key, what in (("commit", "commits"), ("dirty", "states of the measured code"),
+                          ("cpu", "machines (CPU)"), ("hardware_threads", "machines (threads)")):
+            if p[key] != first[key]:
+                raise Refused("%s and %s come from different %s: %r vs %r; rerun the whole suite "
+                              "(bench/run.sh) on one commit and one machine"
+                              % (first_name, name, what, first[key], p[key]))
+    return first
+
+
+def side_provenance(docs, side):
+    """The build of one side (the first of its files), for the header."""
+    for (_, s), doc in docs.items():
+        if s == side:
+            return doc["provenance"]
+    return None
+
+
+def accuracy_check(e, p):
+    """Compares the two sides' test accuracies after the same number of epochs: a dict with
+    epoch, ember, pytorch, spread and valid, or None when a side recorded none."""
+    ea = (e or {}).get("test_accuracies")
+    pa = (p or {}).get("test_accuracies")
+    if not ea or not pa:
+        return None
+    n = min(len(ea), len(pa))
+
+    def steps(acc):
+        tail = acc[max(0, len(acc) - 3) :]
+        return [abs(b - a) for a, b in zip(tail, tail[1:])]
+
+    spread = max([ACCURACY_FLOOR] + steps(ea) + steps(pa))
+    diff = abs(ea[n - 1] - pa[n - 1])
+    return {"epoch": n, "ember": ea[n - 1], "pytorch": pa[n - 1], "spread": spread,
+            "valid": diff <= spread}
 
 
 def load(path):
@@ -96,6 +175,16 @@ def make_row(program, name, e, p, threads_label, target=None):
         row["target"] = target[1]
         if row["speedup"] is not None:
             row["met"] = row["speedup"] >= target[0]
+    if program == "bench_kernels":
+        row["output"] = "out=" if name.startswith("copy/out/") else "new"
+    acc = accuracy_check(e, p)
+    if acc is not None:
+        row["accuracy"] = acc
+        if not acc["valid"]:
+            # Not the same work: the time is no speedup, and no target is met or missed.
+            row["invalid"] = True
+            row["speedup"] = None
+            row["met"] = None
     return row
 
 
@@ -113,7 +202,7 @@ def join(program, ember, torch):
             row["pytorch_mb"] = p.get("peak_rss_mb") if p else None
             row["target"] = "< %g MB" % RSS_LIMIT_MB
             row["speedup"] = None
-            if row["ember_mb"] is not None:
+            if row["ember_mb"] is not None and not row.get("invalid"):
                 row["met"] = row["ember_mb"] < RSS_LIMIT_MB
             summary.append(row)
             full.append(row)
@@ -244,7 +333,19 @@ def fmt_row(r):
         noisy = [side for side in ("ember", "pytorch") if is_noisy(r.get(side))]
         if noisy:
             note = (note + "; " if note else "") + "noisy: " + ", ".join(noisy)
+        if r.get("output"):
+            out = "output: preallocated (out=) on both sides" if r["output"] == "out=" else "output: new on both sides"
+            note = (note + "; " if note else "") + out
+    acc = r.get("accuracy")
+    if acc:
+        text = "accuracy after %d epochs: ember %.4f / PyTorch %.4f (spread %.3f)" % (
+            acc["epoch"], acc["ember"], acc["pytorch"], acc["spread"])
+        if not acc["valid"]:
+            text = "**INVALID**: " + text + ", not the same work"
+        note = (note + "; " if note else "") + text
     met = {True: "yes", False: "**NO**", None: "-" if not r.get("target") else "n/a"}[r.get("met")]
+    if r.get("invalid"):
+        met = "**INVALID**"
     return "| %s | %s | %s | %s | %s | %s | %s | %s |" % (
         r["name"], r["threads"], ember_col, torch_col, ratio, r.get("target") or "-", met, note)
 
@@ -255,17 +356,91 @@ HEADER = [
 ]
 
 
+def header_lines(p):
+    """The report's first lines: what was measured, where and when."""
+    commit = p["commit"] + (" with uncommitted changes to the measured code" if p["dirty"] else "")
+    lines = ["Commit %s; CPU: %s (%s hardware threads); measured %s to %s." % (
+        commit, p["cpu"], p["hardware_threads"], p["dates"][0], p["dates"][1])]
+    e = p.get("ember")
+    if e:
+        lines.append("ember: %s build, flags `%s`, %s, %s kernels, compiler %s." % (
+            e["build_type"], e["flags"], e["thread_backend"], e.get("isa"), e.get("compiler")))
+    t = p.get("pytorch")
+    if t:
+        lines.append("PyTorch: %s, %s, BLAS %s." % (t["build_type"], t["thread_backend"], t.get("blas")))
+    return lines
+
+
+def last_change(paths):
+    """The last commit (HEAD's history) that changed any of `paths`, or None."""
+    out = prov.git("log", "-1", "--format=%H", "HEAD", "--", *paths)
+    return out.strip() if out and out.strip() else None
+
+
+def check_fresh(results_dir):
+    """0 when RESULTS_DIR/report.json measured a commit that contains every change to the measured
+    code up to HEAD; 1 (STALE) otherwise; 4 (cannot tell) without git history."""
+    path = os.path.join(results_dir, "report.json")
+    doc = load(path)
+    if doc is None:
+        print("STALE: no report at %s" % path)
+        return 1
+    measured = (doc.get("provenance") or {}).get("commit")
+    if not measured:
+        print("STALE: %s names no commit (made before reports recorded one); regenerate it with "
+              "bench/run.sh" % path)
+        return 1
+    if prov.git("rev-parse", "HEAD") is None:
+        print("cannot tell: no git repository at %s" % prov.ROOT)
+        return 4
+    last = last_change(prov.measured_paths())
+    if last is None:
+        print("cannot tell: no commit in this history changed the measured code")
+        return 4
+    if prov.git("cat-file", "-e", measured + "^{commit}") is None:
+        print("STALE: the report's commit %s is not in this repository's history" % measured)
+        return 1
+    if prov.git("merge-base", "--is-ancestor", last, measured) is None:
+        changed = prov.git("diff", "--stat", measured, "HEAD", "--", *prov.measured_paths()) or ""
+        print("STALE: %s measured commit %s, but %s changed the measured code after it "
+              "(bench/measured_paths.txt):\n%s\nRegenerate: bench/run.sh (see bench/README.md)"
+              % (path, measured[:12], last[:12], changed.rstrip()))
+        return 1
+    dirty = " (with uncommitted changes)" if doc["provenance"].get("dirty") else ""
+    print("fresh: %s measured commit %s%s, which contains the last change to the measured code "
+          "(%s)" % (path, measured[:12], dirty, last[:12]))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("results_dir")
     ap.add_argument("--env-note", default="", help="how the run was made (printed in the report)")
+    ap.add_argument("--check-fresh", action="store_true",
+                    help="only check that RESULTS_DIR/report.json measured today's code")
     args = ap.parse_args()
+    if args.check_fresh:
+        return check_fresh(args.results_dir)
 
     docs, summary, full, extra = {}, [], [], []
+    loaded = {}
     for prog in PROGRAMS:
         e = load(os.path.join(args.results_dir, "ember_%s.json" % prog))
         p = load(os.path.join(args.results_dir, "pytorch_%s.json" % prog))
         docs[prog] = {"ember": e, "pytorch": p}
+        for side, doc in (("ember", e), ("pytorch", p)):
+            if doc is not None:
+                loaded[(prog, side)] = doc
+    try:
+        common = check_provenance(loaded)
+    except Refused as refused:
+        print("report.py: refused: %s" % refused, file=sys.stderr)
+        return 2
+    if common is None:
+        print("report.py: no results in %s" % args.results_dir, file=sys.stderr)
+        return 2
+    for prog in PROGRAMS:
+        e, p = docs[prog]["ember"], docs[prog]["pytorch"]
         if e is None and p is None:
             continue
         s, f = join(prog, e, p)
@@ -279,7 +454,8 @@ def main():
     targets = [r for r in summary + extra if r.get("target")]
     met = sum(1 for r in targets if r.get("met"))
     missed = [r for r in targets if r.get("met") is False]
-    unknown = [r for r in targets if r.get("met") is None]
+    invalid = [r for r in targets if r.get("invalid")]
+    unknown = [r for r in targets if r.get("met") is None and not r.get("invalid")]
 
     torch_machine = {}
     for prog in PROGRAMS:
@@ -294,11 +470,26 @@ def main():
             ember_machine = e["machine"]
             break
 
+    ember_p, torch_p = side_provenance(loaded, "ember"), side_provenance(loaded, "pytorch")
+    dates = sorted(d["provenance"]["date"] for d in loaded.values())
+    provenance = {
+        "commit": common["commit"],
+        "dirty": common["dirty"],
+        "cpu": common["cpu"],
+        "hardware_threads": common["hardware_threads"],
+        "dates": [dates[0], dates[-1]],
+        "ember": {k: ember_p.get(k) for k in ("build_type", "flags", "thread_backend", "isa",
+                                               "compiler")} if ember_p else None,
+        "pytorch": {k: torch_p.get(k) for k in ("build_type", "flags", "thread_backend", "blas")}
+        if torch_p else None,
+    }
     report = {
+        "provenance": provenance,
         "env_note": args.env_note,
         "pytorch_machine": torch_machine,
         "ember_machine": ember_machine,
-        "targets": {"total": len(targets), "met": met, "missed": len(missed), "unmeasured": len(unknown)},
+        "targets": {"total": len(targets), "met": met, "missed": len(missed), "invalid": len(invalid),
+                    "unmeasured": len(unknown)},
         "summary": summary + extra,
         "full": full,
         "raw": docs,
@@ -307,11 +498,12 @@ def main():
         json.dump(report, f, indent=1)
 
     md = ["# ember vs PyTorch, side by side", ""]
+    md += header_lines(provenance) + [""]
     if args.env_note:
         md += [args.env_note, ""]
     if torch_machine:
         md.append(
-            "PyTorch %s, BLAS: %s (%s); OPENBLAS_CORETYPE=%s, OPENBLAS_L2_SIZE=%s; CPU: %s, %s threads."
+            "PyTorch %s, BLAS: %s (%s); OPENBLAS_CORETYPE=%s, OPENBLAS_L2_SIZE=%s; CPU: %s, %s hardware threads."
             % (
                 torch_machine.get("torch"),
                 torch_machine.get("blas"),
@@ -326,8 +518,14 @@ def main():
     md.append(
         "speedup = PyTorch ms / ember ms (> 1: ember faster). threads e/p = thread counts of ember / "
         "PyTorch (pipeline: each side's faster). \"noisy\": that side's median was over 1.5x its "
-        "min. Targets met: %d of %d (%d missed, %d unmeasured)."
-        % (met, len(targets), len(missed), len(unknown))
+        "min. Kernel rows compare like with like: OP rows allocate a new output on both sides "
+        "(ember has no out= variant of these ops), copy/new and copy/out time x.clone() and "
+        "dst.copy_(x) on both sides; at 2^24 elements a new output includes each library's "
+        "allocator (ember reuses cached blocks, PyTorch's pays fresh page faults), so compare "
+        "copy/out for the kernels' memory speed. Pipeline rows show both sides' test accuracy "
+        "after the same epoch; a row whose accuracies differ by more than the run-to-run spread "
+        "is INVALID, not a win. Targets met: %d of %d (%d missed, %d invalid, %d unmeasured)."
+        % (met, len(targets), len(missed), len(invalid), len(unknown))
     )
     md += ["", "## Summary", ""] + HEADER + [fmt_row(r) for r in summary + extra]
     md += ["", "## All rows (both thread counts)", ""] + HEADER + [fmt_row(r) for r in full]

@@ -3,7 +3,8 @@
 # ember program and then its PyTorch peer (bench/peers/), and writes
 #   bench/results/ember_<program>.json, pytorch_<program>.json   the raw results
 #   bench/results/report.json, report.md                         the joined table with targets
-# then prints the summary table. See bench/README.md.
+# then prints the summary table and, when writing bench/results, regenerates the README figures
+# quoted from it (bench/readme_figures.py --write). See bench/README.md.
 #
 # usage: bench/run.sh [--install] [--quick] [--only NAME]... [--build-dir DIR] [--skip-build]
 #                     [--results DIR] [--min-time-ms MS]
@@ -38,7 +39,7 @@ while [[ $# -gt 0 ]]; do
     --skip-build) SKIP_BUILD=1 ;;
     --results) RESULTS="$(realpath -m "$2")"; shift ;;
     --min-time-ms) MIN_TIME_MS="$2"; shift ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -150,8 +151,8 @@ for p in "${PROGRAMS[@]}"; do
   names=()
   if [[ -x "$exe" ]]; then
     args=()
-    # Programs built on bench/harness.h share its command line; others get none.
-    if grep -q '"harness.h"' "$BENCH/$prog.cpp" 2>/dev/null; then args=("${COMMON[@]}"); fi
+    # Programs built on bench/harness.h's Report share its command line; others get none.
+    if grep -q 'bench::Report' "$BENCH/$prog.cpp" 2>/dev/null; then args=("${COMMON[@]}"); fi
     say "ember   $prog ${args[*]}"
     if timeout "$PROGRAM_TIMEOUT" "$exe" "${args[@]}" >"$ember_json.tmp"; then
       mv "$ember_json.tmp" "$ember_json"
@@ -181,3 +182,8 @@ say "report"
 "$PYTHON" "$BENCH/report.py" "$RESULTS" --env-note "$NOTE"
 echo >&2
 echo "Full table: $RESULTS/report.md; JSON: $RESULTS/report.json" >&2
+if [[ "$RESULTS" == "$(realpath -m "$BENCH/results")" ]]; then
+  # The READMEs quote figures from the committed results only (bench/readme_figures.py): keep
+  # them in step with what was just written. Commit bench/results and the READMEs together.
+  "$PYTHON" "$BENCH/readme_figures.py" --write >&2
+fi

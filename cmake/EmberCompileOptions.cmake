@@ -14,13 +14,13 @@ endif()
 # The SIMD kernels are compiled once more per instruction set beyond the x86-64 baseline and
 # picked at run time (Note [ISA dispatch] in core/src/kernels/isa.h). AVX-512 is the subset of
 # Skylake-SP and later (F, CD, BW, DQ, VL), tuned for Zen 3: GCC 12 knows no later AMD core, and
-# Zen 3 is what -march=native tunes for on the Zen 5 the benchmarks ran on. Measured there
-# against -march=native (bench/README.md, "Instruction sets"): GCC 12's generic tuning made the
-# GEMM dot path 20% slower (matmul/256x256@256x10: 10.4 vs 8.6 us); Skylake-SP tuning fixed that
-# but left the softmax family 10-20% slower (softmax/fwd/4096x1000: 1.57 vs 1.35 ms,
-# cross_entropy/fwd/4096x1000: 0.98 vs 0.87 ms), partly through its preference for 256-bit
-# auto-vectorized loops; tuned for Zen 3, both run at the native speed. A -DEMBER_NATIVE=ON build
-# has its kernels only as -march=native compiles them.
+# Zen 3 is what -march=native chose on the AMD AVX-512 machine where this was tuned (its CPU model
+# was not recorded). There, against -march=native, GCC 12's generic tuning slowed the GEMM dot
+# path and Skylake-SP tuning the softmax family (partly through its preference for 256-bit
+# auto-vectorized loops); those runs are kept in no results file, so check any such claim with
+# bench/compare_builds.py (bench/README.md, "Instruction sets"), whose JSON names the CPU. Tune on
+# the Intel and AMD CPUs we get, never for one alone. A -DEMBER_NATIVE=ON build has its kernels
+# only as -march=native compiles them.
 set(EMBER_ISA_FLAGS_avx2 -mavx2 -mfma)
 set(EMBER_ISA_FLAGS_avx512 -mavx2 -mfma -mavx512f -mavx512cd -mavx512bw -mavx512dq -mavx512vl
                            -mtune=znver3)

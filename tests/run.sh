@@ -2,10 +2,10 @@
 # Builds ember and runs every check CI runs: formatting, the whole test suite with warnings as
 # errors, the API documentation (Doxygen, zero warnings), a consumer project linked against the
 # installed package, the installed app and the consumer on a CPU without AVX-512 (qemu-x86_64 -cpu
-# Haswell) with the native run's figures, the OpenMP build (-DEMBER_THREADS=openmp: core and optim
-# cases, the app's figures equal to the pool build's), the .deb packages (static and shared) installed and
-# consumed (tests/package.sh), the suite again under AddressSanitizer + UndefinedBehaviorSanitizer,
-# and the IDX and checkpoint fuzzers for a bounded time.
+# Haswell) with the native run's figures, the OpenMP build (-DEMBER_THREADS=openmp: core and
+# optim cases, the app's figures equal to the pool build's), the .deb packages (static and shared)
+# installed and consumed (tests/package.sh), the suite again under AddressSanitizer +
+# UndefinedBehaviorSanitizer, and the IDX and checkpoint fuzzers for a bounded time.
 # Installs missing Debian packages first (as root; otherwise prints the apt-get line).
 # Usage: tests/run.sh [--quick]   (--quick: the Release suite only)
 set -euo pipefail

@@ -1,7 +1,7 @@
 """Shared timing and JSON helper for the PyTorch peers (the Python twin of bench/harness.h).
 
 Each peer prints ONE JSON object on stdout with the same schema as the ember programs:
-  {"program": "bench_kernels", "implementation": "pytorch", "machine": {...},
+  {"program": "bench_kernels", "implementation": "pytorch", "provenance": {...}, "machine": {...},
    "results": [{"name": ..., "threads": .., "median_ms": .., "min_ms": .., "max_ms": .., "reps": ..,
                 optional "gflops", "gbps", "peak_rss_mb"}]}
 Result names are the join key with ember's program, so they must match byte for byte.
@@ -27,6 +27,9 @@ import time
 
 import numpy as np
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import provenance  # noqa: E402  (bench/provenance.py)
 
 DATA_DIR = os.environ.get("EMBER_DATA_DIR", "/usr/share/datasets/fashion-mnist")
 
@@ -192,21 +195,43 @@ class Report:
             "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE", "(unset)"),
             "LD_LIBRARY_PATH": os.environ.get("LD_LIBRARY_PATH", ""),
         }
-        out = {"program": self.program, "implementation": "pytorch", "machine": machine, "results": self.results}
+        out = {"program": self.program, "implementation": "pytorch", "provenance": torch_provenance(),
+               "machine": machine, "results": self.results}
         json.dump(out, sys.stdout, indent=1)
         sys.stdout.write("\n")
         sys.stdout.flush()
 
 
 def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
+    return provenance.cpu_model()
+
+
+def torch_config(key):
+    """A KEY=value of torch.__config__.show() (its build), e.g. BUILD_TYPE, CXX_FLAGS."""
+    for part in torch.__config__.show().replace("\n", ",").split(","):
+        part = part.strip()
+        if part.startswith(key + "="):
+            return part[len(key) + 1 :]
     return ""
+
+
+def torch_thread_backend():
+    """torch's intra-op backend (torch.__config__.parallel_info(): "ATen parallel backend")."""
+    for line in torch.__config__.parallel_info().splitlines():
+        if "parallel backend" in line:
+            return "torch " + line.split(":", 1)[1].strip()
+    return "torch (unknown backend)"
+
+
+def torch_provenance():
+    """bench/provenance.py's object for the PyTorch side: the repository's commit (the peers are
+    part of it), torch's own build type and flags, its thread backend, plus the BLAS it mapped."""
+    return provenance.provenance(
+        "torch %s %s" % (torch.__version__, torch_config("BUILD_TYPE")),
+        torch_config("CXX_FLAGS").strip(),
+        torch_thread_backend(),
+        blas=blas_kind(),
+    )
 
 
 def blas_info():

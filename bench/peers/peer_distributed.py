@@ -21,6 +21,7 @@ per-step communication timer, so the cost is measured as the time DDP adds.
 """
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -146,12 +147,17 @@ def main():
             out["steps"] = r["steps"]
             out["comm_ms_per_step"] = round((statistics.median(r["times"]) - base) / r["steps"], 4)
         results.append(out)
-    print(
-        '{"program": "bench_distributed", "implementation": "pytorch", "torch": "%s", "blas": %s, '
-        '"world_size": %d, "threads_per_rank": 1,\n "results": [\n  %s\n]}'
-        % (torch.__version__, __import__("json").dumps(blas), args.world_size, ",\n  ".join(__import__("json").dumps(r) for r in results))
-    )
-
+    report = {
+        "program": "bench_distributed",
+        "implementation": "pytorch",
+        "provenance": pc.torch_provenance(),
+        "torch": torch.__version__,
+        "blas": blas,
+        "world_size": args.world_size,
+        "threads_per_rank": 1,
+        "results": results,
+    }
+    print(json.dumps(report, indent=1))
 
 if __name__ == "__main__":
     main()

@@ -5,8 +5,10 @@ without the cost of entering a no_grad block, which shows at 256x10) or "fwd+bwd
 (also spelled "fwdbwd": the forward with autograd recording, then backward from a fixed upstream
 gradient, x.grad reset each rep) and SHAPE "NxK" (softmax family over the last dim; cross_entropy with N int64 labels, mean
 reduction, backward from the scalar loss) or a flat element count "1048576".
-copy/SHAPE times a plain copy into a preallocated tensor (dst.copy_(x)), the memory-bandwidth
-yardstick (ember's is a parallel memcpy).
+copy/new/SHAPE times x.clone() (a new output), copy/out/SHAPE dst.copy_(x) into a preallocated
+tensor: the memory-bandwidth yardsticks, in the same two forms as ember's.
+Like with like: every OP row allocates its output on both sides (f(x), as ember's f(x); ember has
+no out= variant of these ops, so there is no preallocated row for them).
 """
 
 import os
@@ -41,7 +43,8 @@ def default_names():
             for mode in ("fwd", "fwd+bwd"):
                 names.append("%s/%s/%s" % (op, mode, shape))
     for shape in SHAPES:
-        names.append("copy/%s" % shape)
+        names.append("copy/new/%s" % shape)
+        names.append("copy/out/%s" % shape)
     return names
 
 
@@ -52,8 +55,10 @@ def parse_shape(text):
 def make_case(name, gen):
     """Returns fn() timing `name`, or None when the name is not understood."""
     parts = name.split("/")
-    if parts[0] == "copy" and len(parts) == 2:
-        x = torch.randn(parse_shape(parts[1]), generator=gen)
+    if parts[0] == "copy" and len(parts) == 3 and parts[1] in ("new", "out"):
+        x = torch.randn(parse_shape(parts[2]), generator=gen)
+        if parts[1] == "new":
+            return lambda: x.clone()
         dst = torch.empty_like(x)
         return lambda: dst.copy_(x)
     if len(parts) != 3 or parts[1] not in ("fwd", "fwd+bwd", "fwdbwd"):

@@ -5,6 +5,8 @@ One "epoch" (the same definition in bench/bench_pipeline.cpp):
          zero_grad; backward; SGD step (lr 0.1, no momentum, no weight decay);
   test:  accuracy over the 10000 test images at batch B under no_grad (argmax == label).
 Input is preloaded uint8 tensors (pc.batches: randperm, gather, uint8 -> float /255 per batch).
+Each epoch row carries test_accuracies, the test accuracy after every epoch run (warm-up included),
+which bench/report.py compares with ember's.
 Names:
   softmax_regression/epoch   Sequential(Flatten, Linear(784, 10)), B = 256
   mlp/epoch/b256, mlp/epoch/b64   Sequential(Flatten, Linear(784, 256), ReLU, Linear(256, 10))
@@ -58,6 +60,7 @@ class Trainer:
         self.data = data
         self.gen = torch.Generator().manual_seed(seed)
         self.last_accuracy = 0.0
+        self.accuracies = []  # the test accuracy after each epoch run
 
     def epoch(self):
         train_x, train_y = self.data["train"]
@@ -74,6 +77,7 @@ class Trainer:
             for x, y in pc.batches(test_x, test_y, self.batch, False):
                 correct += int((self.net(x).argmax(dim=1) == y).sum())
         self.last_accuracy = correct / test_y.shape[0]
+        self.accuracies.append(self.last_accuracy)
 
 
 def parse(name):
@@ -109,6 +113,7 @@ def main():
             "peak_rss_mb": pc.peak_rss_mb(),
             "rss_after_import_mb": rss_after_import,
             "test_accuracy": trainer.last_accuracy,
+            "test_accuracies": trainer.accuracies,
         })
         del trainer
     budget = pc.Budget(warmup=1, min_reps=5, min_time_ms=report.budget.min_time_ms, max_time_ms=20000)
@@ -126,6 +131,7 @@ def main():
             row = report.run(name, threads, trainer.epoch, budget)
             if row:
                 row["test_accuracy"] = trainer.last_accuracy
+                row["test_accuracies"] = trainer.accuracies
     report.print()
 
 

@@ -294,3 +294,16 @@ TEST_CASE("golden: matmul's 1-d, 2-d and batched table matches PyTorch", "[ops][
     return out(matmul(in.at("input"), in.at("other")));
   });
 }
+
+TEST_CASE("golden: compare refuses a result of another dtype than PyTorch's", "[golden]") {
+  // min_dim's `indices` are int64 in PyTorch (FORMAT.md), its `output` float32: the same numbers
+  // in the other dtype are a mismatch, whatever the values.
+  const GoldenCase c = test::load_golden(test::golden_cases("min_dim").front() + ".f32.txt");
+  const test::GoldenTensor& indices = c.at("indices");
+  CHECK(indices.dtype == kInt64);
+  CHECK(c.at("output").dtype == kFloat32);
+  CHECK(test::compare(indices.as_int64(), indices, 0, 0).empty());
+  CHECK(test::compare(indices.as_float(), indices, 0, 0) == "dtype float32 != expected int64");
+  CHECK(test::compare(zeros(c.at("output").shape, kInt64), c.at("output"), 1e30, 1e30) ==
+        "dtype int64 != expected float32");
+}

@@ -1,6 +1,8 @@
 // Catch2's main for every test program. Under EMBER_CPU=<isa> (the CTest runs labelled isa), a
-// CPU without that instruction set cannot run the forced path: the run is reported as skipped.
-// An unknown EMBER_CPU fails the run.
+// CPU without that instruction set cannot run the forced path: the run exits with
+// test::kSkipReturnCode before any test runs, which CTest reports as skipped. An unknown
+// EMBER_CPU fails the run. It also tells tests/support/skip.h how many cases the run selected and
+// counts each case's assertions (a listener), so a skip is decided before any check.
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
@@ -27,6 +29,30 @@ extern "C" const char* __asan_default_options() {
 #include <ember/core/cpu.h>
 #include <ember/core/error.h>
 
+#include "support/skip.h"
+
+namespace {
+
+// Counts the running case's assertions (a listener sees every one, passed or failed; messages
+// such as WARN and INFO are not assertions).
+struct AssertionCounter : Catch::TestEventListenerBase {
+  using TestEventListenerBase::TestEventListenerBase;
+  void testCaseStarting(const Catch::TestCaseInfo& info) override {
+    ember::test::reset_case_assertions();
+    TestEventListenerBase::testCaseStarting(info);
+  }
+  bool assertionEnded(const Catch::AssertionStats& stats) override {
+    const auto type = stats.assertionResult.getResultType();
+    if (type != Catch::ResultWas::Info && type != Catch::ResultWas::Warning)
+      ember::test::count_assertion();
+    return true;
+  }
+};
+
+}  // namespace
+
+CATCH_REGISTER_LISTENER(AssertionCounter)
+
 int main(int argc, char* argv[]) {
   if (std::getenv("EMBER_CPU") != nullptr) {
     try {
@@ -38,8 +64,13 @@ int main(int argc, char* argv[]) {
         return 1;
       }
       std::cout << "SKIPPED (EMBER_CPU): " << message << "\n";
-      return 0;
+      return ember::test::kSkipReturnCode;
     }
   }
-  return Catch::Session().run(argc, argv);
+  Catch::Session session;
+  if (const int rc = session.applyCommandLine(argc, argv); rc != 0) return rc;
+  const Catch::Config& config = session.config();
+  ember::test::set_cases_in_run(
+      Catch::filterTests(Catch::getAllTestCasesSorted(config), config.testSpec(), config).size());
+  return session.run();
 }

@@ -62,6 +62,20 @@ bool GoldenCase::f32_only() const {
   return it != params.end() && it->second == "f32";
 }
 
+Dtype golden_dtype(const std::string& op, const std::string& name) {
+  auto numbered = [&](const std::string& stem) {
+    if (name.rfind(stem, 0) != 0) return false;
+    for (std::size_t i = stem.size(); i < name.size(); ++i)
+      if (name[i] < '0' || name[i] > '9') return false;
+    return true;
+  };
+  if (name == "indices" || numbered("index") ||
+      (name == "target" && (op == "cross_entropy" || op == "nll_loss")))
+    return kInt64;
+  if (numbered("mask") || name == "condition") return kUInt8;
+  return kFloat32;
+}
+
 GoldenCase load_golden(const std::string& file) {
   std::ifstream in(golden_path(file));
   if (!in) throw std::runtime_error("cannot open golden file " + golden_path(file));
@@ -90,6 +104,7 @@ GoldenCase load_golden(const std::string& file) {
       throw std::runtime_error("golden tensor " + tokens[0] + " in " + file + " has " +
                                std::to_string(tensor.values.size()) + " values for shape " +
                                to_string(tensor.shape));
+    tensor.dtype = golden_dtype(result.op, tokens[0]);
     result.order.push_back(tokens[0]);
     result.tensors[tokens[0]] = std::move(tensor);
   }
@@ -112,6 +127,9 @@ std::vector<std::string> golden_cases(const std::string& op) {
 }
 
 std::string compare(const Tensor& got, const GoldenTensor& want, double rtol, double atol) {
+  if (got.dtype() != want.dtype)
+    return std::string("dtype ") + dtype_name(got.dtype()) + " != expected " +
+           dtype_name(want.dtype);
   if (got.sizes() != want.shape)
     return "shape " + to_string(got.sizes()) + " != expected " + to_string(want.shape);
   auto values = got.to(kFloat32).to_vector<float>();

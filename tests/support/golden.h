@@ -15,6 +15,7 @@ namespace ember::test {
 struct GoldenTensor {
   Shape shape;
   std::vector<double> values;  // row-major; integers and non-finite values parse exactly
+  Dtype dtype = kFloat32;      // what the tensor holds in PyTorch (golden_dtype)
   Tensor as_float() const;     // float32 tensor
   Tensor as_int64() const;     // int64 tensor (class-index targets, index tensors)
   Tensor as_uint8() const;     // uint8 tensor (masks, written 0/1; PyTorch's bool)
@@ -35,14 +36,20 @@ struct GoldenCase {
   bool f32_only() const;  // compare=f32: match the float32 file only
 };
 
+// The dtype of golden tensor `name` of op `op`, from its name as FORMAT.md defines it: int64 for
+// `indices`, `index`, `indexN` and cross_entropy/nll_loss's `target`; uint8 (PyTorch's bool) for
+// `mask`, `maskN` and `condition`; float32 for everything else (every float result).
+Dtype golden_dtype(const std::string& op, const std::string& name);
+
 // Parses `<golden dir>/<file>`, e.g. "softmax_2d_dim1.f32.txt". Throws std::runtime_error.
 GoldenCase load_golden(const std::string& file);
 
 // Every case of `op` listed in INDEX.txt, in order (names without the .f32/.f64 suffix).
 std::vector<std::string> golden_cases(const std::string& op);
 
-// Empty if `got` matches `want` elementwise within |got - want| <= atol + rtol*|want| (NaN
-// matches NaN, inf matches inf of the same sign); otherwise a message naming the worst element.
+// Empty if `got` has `want`'s dtype and shape and matches it elementwise within |got - want| <=
+// atol + rtol*|want| (NaN matches NaN, inf matches inf of the same sign); otherwise a message
+// naming the worst element.
 std::string compare(const Tensor& got, const GoldenTensor& want, double rtol, double atol);
 
 // Checks `got` against tensor `name` of a case's float32 file and, unless the case is f32-only,

@@ -11,8 +11,8 @@ Needs Debian's python3-torch. When OpenBLAS (libopenblas0-pthread) is installed,
 torch on /usr/lib/x86_64-linux-gnu/openblas-pthread (or --blas DIR) by restarting itself with
 LD_LIBRARY_PATH set, so the system's libblas.so.3 alternative stays as it is; without it torch
 runs on whatever BLAS it finds (Debian's reference libblas3). --skip-unavailable (used by the
-CTest test golden_regenerate) prints "SKIPPED: ..." and exits with status 77 (CTest's
-SKIP_RETURN_CODE) when torch is missing.
+CTest test golden_regenerate) prints "SKIPPED: ..." and exits with status 4 (CTest's
+SKIP_RETURN_CODE, tests/support/skip.h) when torch is missing, before checking anything.
 
 What --check compares (Note [Checking within tolerance]): the INPUTS of every case, the header,
 the comments and INDEX.txt byte for byte; the RESULTS (output, grad_*, param_stepK, ...) within
@@ -67,7 +67,7 @@ except ImportError:  # reported by main(), or skipped with --skip-unavailable
     torch = None
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SKIPPED = 77  # the exit status of --skip-unavailable without torch (CTest's SKIP_RETURN_CODE)
+SKIPPED = 4  # --skip-unavailable without torch: CTest's SKIP_RETURN_CODE (tests/support/skip.h)
 OPENBLAS = "/usr/lib/x86_64-linux-gnu/openblas-pthread"
 
 # Lines that are read from the committed file (the inputs of the case).
