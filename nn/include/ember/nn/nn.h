@@ -11,6 +11,7 @@
 #include <ember/nn/linear.h>
 #include <ember/nn/loss.h>
 #include <ember/nn/module.h>
+#include <ember/nn/safetensors.h>
 #include <ember/nn/sequential.h>
 
 /// \namespace ember::nn
