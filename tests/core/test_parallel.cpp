@@ -213,7 +213,7 @@ TEST_CASE("set_num_threads(10000): accepted, and a matmul runs on the threads th
   const ember::Tensor a = ember::from_vector(values, {64, 300});
   const ember::Tensor b = a.transpose(0, 1).contiguous();
   ember::set_num_threads(1);
-  const std::vector<float> want = ember::matmul(a, b).to_vector<float>();
+  const std::vector<float> want = a.matmul(b).to_vector<float>();
 
   // Built with -DEMBER_THREADS=openmp, OpenMP's runtime creates the team (Note [parallel_for on
   // OpenMP]): only the acceptance and the result are checked.
@@ -222,7 +222,7 @@ TEST_CASE("set_num_threads(10000): accepted, and a matmul runs on the threads th
   ember::set_num_threads(10000);
   CHECK(ember::get_num_threads() == 10000);
   std::vector<float> got;
-  CHECK_NOTHROW(got = ember::matmul(a, b).to_vector<float>());
+  CHECK_NOTHROW(got = a.matmul(b).to_vector<float>());
   CHECK(got == want);
   if (pool) {
     CHECK(ember::detail::pool_workers() == 3);
@@ -231,7 +231,7 @@ TEST_CASE("set_num_threads(10000): accepted, and a matmul runs on the threads th
     ember::detail::fail_thread_creation_after(-1);  // no limit again; restarts on demand
   }
   ember::set_num_threads(2);
-  CHECK(ember::matmul(a, b).to_vector<float>() == want);
+  CHECK(a.matmul(b).to_vector<float>() == want);
 }
 
 #if defined(_OPENMP)
