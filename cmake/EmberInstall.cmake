@@ -31,6 +31,9 @@ install(FILES ${PROJECT_BINARY_DIR}/emberConfig.cmake ${PROJECT_BINARY_DIR}/embe
 # other: a linker group, since pkg-config drops repeated -l flags), then what they need to link:
 # the threads library and zlib.
 set(link_flags "")
+if(EMBER_THREADS STREQUAL "openmp")
+  string(APPEND link_flags " ${OpenMP_CXX_FLAGS}")  # -fopenmp: links libgomp
+endif()
 if(TARGET Threads::Threads)
   string(APPEND link_flags " ${CMAKE_THREAD_LIBS_INIT}")
 endif()

@@ -41,6 +41,10 @@ else()
   endforeach()
   add_library(ember SHARED ${objects})
   set_target_properties(ember PROPERTIES VERSION ${PROJECT_VERSION} SOVERSION ${EMBER_SOVERSION})
+  if(TARGET ember_distributed)  # libember_distributed.so (distributed/CMakeLists.txt)
+    set_target_properties(ember_distributed PROPERTIES VERSION ${PROJECT_VERSION}
+                                                       SOVERSION ${EMBER_SOVERSION})
+  endif()
   # The modules come after the objects on the link line only to bring their own dependencies
   # (threads, zlib); every symbol is already defined by the objects, so no archive member is used.
   target_link_libraries(ember PRIVATE ember_modules)

@@ -38,18 +38,23 @@ for kind in static shared; do
   dpkg-deb --field "$deb" Package Version Depends
   contents=$(dpkg-deb --contents "$deb")
   for want in include/ember/ember.h include/ember/version.h include/ember/core/tensor.h \
-    pkgconfig/ember.pc cmake/ember/emberConfig.cmake bin/ember-softmax-regression; do
+    pkgconfig/ember.pc cmake/ember/emberConfig.cmake bin/ember-softmax-regression \
+    include/ember/distributed/ddp.h pkgconfig/ember-distributed.pc \
+    cmake/ember/emberDistributedTargets.cmake; do
     grep -q "$want" <<<"$contents" || fail "$deb lacks $want"
   done
   if [ $kind = shared ]; then
     grep -q 'libember.so.0.1.0$' <<<"$contents" || fail "$deb lacks libember.so.0.1.0"
     grep -q 'libember.so.0.1 -> libember.so.0.1.0' <<<"$contents" || fail "$deb lacks the SONAME link"
+    grep -q 'libember_distributed.so.0.1.0$' <<<"$contents" ||
+      fail "$deb lacks libember_distributed.so.0.1.0"
     # dpkg-shlibdeps found the shared libraries libember.so needs; OpenMP is not one (own pool).
     depends=$(dpkg-deb --field "$deb" Depends)
     grep -q zlib1g <<<"$depends" || fail "$deb does not depend on zlib1g"
     ! grep -q libgomp <<<"$depends" || fail "$deb depends on libgomp, which ember no longer uses"
   else
     grep -q 'libember_core.a$' <<<"$contents" || fail "$deb lacks libember_core.a"
+    grep -q 'libember_distributed.a$' <<<"$contents" || fail "$deb lacks libember_distributed.a"
   fi
 
   # Install it: dpkg -i as root; otherwise unpack it and point CMake, pkg-config and the loader
@@ -83,6 +88,18 @@ for kind in static shared; do
     $(pkg-config --libs ember)
   "$scratch/consumer-pc-$kind" >/dev/null
   echo "consumer (pkg-config) runs"
+  step "$kind library: ember::distributed with find_package(ember) and pkg-config"
+  cmake -S tests/consumer_distributed -B "$scratch/consumer-distributed-$kind" \
+    "${prefix_args[@]}" >/dev/null
+  cmake --build "$scratch/consumer-distributed-$kind" -j"$jobs"
+  "$scratch/consumer-distributed-$kind/consumer_distributed"
+  echo "pkg-config --cflags --libs ember-distributed: $(pkg-config --cflags --libs ember-distributed)"
+  # shellcheck disable=SC2046  # the flags are words
+  c++ $(pkg-config --cflags ember-distributed) tests/consumer_distributed/main.cpp \
+    -o "$scratch/consumer-distributed-pc-$kind" $(pkg-config --libs ember-distributed)
+  "$scratch/consumer-distributed-pc-$kind" >/dev/null
+  echo "ember::distributed consumers (find_package, pkg-config) run"
+
   if [ $kind = shared ]; then
     want=$(readlink -f "$usr/lib/$(gcc -print-multiarch)/libember.so.0.1")
     for program in "$scratch/consumer-$kind/consumer" "$scratch/consumer-pc-$kind"; do

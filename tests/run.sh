@@ -2,9 +2,10 @@
 # Builds ember and runs every check CI runs: formatting, the whole test suite with warnings as
 # errors, the API documentation (Doxygen, zero warnings), a consumer project linked against the
 # installed package, the installed app and the consumer on a CPU without AVX-512 (qemu-x86_64 -cpu
-# Haswell) with the native run's figures, the .deb packages (static and shared) installed and
-# consumed (tests/package.sh), the suite again under AddressSanitizer + UndefinedBehaviorSanitizer,
-# and the IDX and checkpoint fuzzers for a bounded time.
+# Haswell) with the native run's figures, the OpenMP build (-DEMBER_THREADS=openmp: core and
+# optim cases, the app's figures equal to the pool build's), the .deb packages (static and shared)
+# installed and consumed (tests/package.sh), the suite again under AddressSanitizer +
+# UndefinedBehaviorSanitizer, and the IDX and checkpoint fuzzers for a bounded time.
 # Installs missing Debian packages first (as root; otherwise prints the apt-get line).
 # Usage: tests/run.sh [--quick]   (--quick: the Release suite only)
 set -euo pipefail
@@ -20,7 +21,13 @@ packages=(g++ make cmake libxsimd-dev zlib1g-dev catch2 libcli11-dev libfmt-dev 
 $quick || packages+=(clang clang-format libclang-rt-14-dev qemu-user)
 $quick || packages+=(dpkg-dev file pkgconf)  # tests/package.sh: cpack -G DEB, pkg-config
 $quick || packages+=(doxygen)                 # the `docs` target: API documentation
+# golden_regenerate: the golden files against PyTorch, on OpenBLAS (results within tolerance).
+$quick || packages+=(python3-torch libopenblas0-pthread)
+$quick || packages+=(ccache)  # the OpenMP build compiles only what differs from the first one
 bash cmake/install-deps.sh "${packages[@]}"
+if command -v ccache >/dev/null; then
+  export CMAKE_CXX_COMPILER_LAUNCHER=ccache CCACHE_BASEDIR="$root"
+fi
 
 step() { printf '\n== %s\n' "$*"; }
 
@@ -83,6 +90,27 @@ for key in train_loss train_acc test_acc; do
     tol = key == "train_loss" ? 1e-6 + 1e-5 * m : (key == "train_acc" ? 2 / 60000 : 2 / 10000)
     if (a == "" || b == "" || d > tol) { print key ": differs beyond " tol; exit 1 }
   }'
+done
+
+step "parallel_for on OpenMP (-DEMBER_THREADS=openmp): determinism, golden, the app's figures"
+# The OpenMP backend runs the same pieces as the pool (Note [parallel_for on OpenMP] in
+# core/src/parallel.cpp): the core cases (parallel_for, set_num_threads, the golden ops), the optim
+# cases (bitwise equal at 1, 2, 3 and 8 threads; SGD against its golden files) and two epochs of
+# the app at 1 and 2 threads, whose figures must equal the pool build's bit for bit.
+cmake --preset openmp >/dev/null
+cmake --build build/openmp -j"$jobs" --target test_core test_optim readme_example softmax_regression
+ctest --preset openmp -j"$jobs" -L '^(core|optim)$'
+for threads in 1 2; do
+  for build in ci openmp; do
+    build/$build/apps/softmax_regression/ember-softmax-regression --epochs 2 --seed 0 \
+      --threads $threads --quiet --metrics "$prefix/$build-$threads.jsonl" >/dev/null
+  done
+  for key in train_loss train_acc test_acc; do
+    pool=$(grep -o "\"$key\": *[-0-9.e+]*" "$prefix/ci-$threads.jsonl" | tr '\n' ' ')
+    openmp=$(grep -o "\"$key\": *[-0-9.e+]*" "$prefix/openmp-$threads.jsonl" | tr '\n' ' ')
+    echo "$threads threads, $key: pool $pool| openmp $openmp"
+    [ -n "$pool" ] && [ "$pool" = "$openmp" ] || { echo "the OpenMP build's $key differs" >&2; exit 1; }
+  done
 done
 
 step "packages: .deb (static and shared) installed, consumers with find_package and pkg-config"

@@ -7,12 +7,21 @@
 
 #include <atomic>
 #include <cassert>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <exception>
+#include <limits>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
+
+#if defined(EMBER_THREADS_OPENMP)
+#include <omp.h>
+#endif
+
+#include "parallel_testing.h"
 
 namespace ember {
 namespace {
@@ -47,6 +56,20 @@ namespace {
 // takes CPU time the caller's own process could use; 0 and 50 kept it within 0.7-1.3x.
 constexpr auto kIdleSpin = std::chrono::microseconds(50);
 constexpr auto kCallerSpin = std::chrono::microseconds(50);
+
+// Note [A thread count the system cannot give]
+// set_num_threads accepts any count from 1 up, as torch.set_num_threads does, and
+// get_num_threads returns it. The pool then starts count - 1 workers, but never more than a job
+// has pieces for (kMaxPieces - 1), and stops at the first thread the system refuses to create
+// (std::system_error, "Resource temporarily unavailable": a pids cgroup, ulimit -u, memory for
+// the stacks): it keeps the workers it has and asks for no more until the process ends, so
+// set_num_threads(10000) followed by a matmul computes the matmul (on what could be started)
+// instead of throwing from thread creation. The results are the same at any worker count
+// (parallel_for's pieces do not depend on it).
+// A test can make creation fail after n workers, as the system would (parallel_testing.h).
+#if !defined(EMBER_THREADS_OPENMP)
+int g_spawn_limit = std::numeric_limits<int>::max();
+#endif
 
 // True on a pool worker, and on a caller while it runs its job's pieces: a parallel_for there
 // runs inline.
@@ -88,9 +111,24 @@ std::atomic<int>& thread_setting() {
   return threads;
 }
 
+#if !defined(EMBER_THREADS_OPENMP)
 class Pool {
  public:
   ~Pool() { resize(0); }
+
+  // Stops the workers and forgets what creation allowed; creation then fails after `limit`.
+  void restart_with_spawn_limit(int limit) {
+    const std::lock_guard lock(run_mutex_);
+    resize(0);
+    g_spawn_limit = limit;
+    max_workers_ = static_cast<int>(detail::kMaxPieces) - 1;
+  }
+
+  // The workers running now (tests).
+  int workers() {
+    const std::lock_guard lock(run_mutex_);
+    return static_cast<int>(workers_.size());
+  }
 
   // Runs pieces [0, pieces) of task; false if the pool is busy with another thread's job (the
   // caller then runs them inline).
@@ -175,8 +213,10 @@ class Pool {
     }
   }
 
-  // Keeps `workers` workers; called with run_mutex_ held, so no job is running.
+  // Keeps `workers` workers, or as many as the system lets us create (Note [A thread count the
+  // system cannot give]); called with run_mutex_ held, so no job is running.
   void resize(int workers) {
+    if (workers > max_workers_) workers = max_workers_;
     if (static_cast<std::size_t>(workers) == workers_.size()) return;
     if (!workers_.empty()) {
       stop_.store(true, std::memory_order_seq_cst);
@@ -186,11 +226,21 @@ class Pool {
       workers_.clear();
       stop_.store(false, std::memory_order_relaxed);
     }
-    for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { worker_main(); });
+    for (int i = 0; i < workers; ++i) {
+      try {
+        if (i >= g_spawn_limit) throw std::system_error(EAGAIN, std::generic_category());
+        workers_.emplace_back([this] { worker_main(); });
+      } catch (const std::system_error&) {
+        max_workers_ = i;  // what this process can have; later jobs ask for no more
+        return;
+      }
+    }
   }
 
   std::mutex run_mutex_;  // one job at a time
   std::vector<std::thread> workers_;
+  // A job has at most kMaxPieces pieces, the caller claims at least one: more workers never help.
+  int max_workers_ = static_cast<int>(detail::kMaxPieces) - 1;
   std::uint32_t generation_ = 0;
   std::atomic<std::uint64_t> job_{0};  // [generation:32 | front:16 | back:16]
   std::atomic<std::uint32_t> pieces_{0};
@@ -209,6 +259,7 @@ Pool& pool() {
   static Pool instance;
   return instance;
 }
+#endif
 
 void run_inline(std::int64_t pieces, detail::PieceFn task, const void* ctx) {
   for (std::int64_t i = 0; i < pieces; ++i) task(ctx, i);
@@ -223,9 +274,30 @@ int get_num_threads() {
 void set_num_threads(int threads) {
   EMBER_CHECK(threads >= 1, "set_num_threads: expected at least 1 thread, got ", threads);
   thread_setting().store(threads, std::memory_order_relaxed);
+#if defined(EMBER_THREADS_OPENMP)
+  omp_set_num_threads(threads);  // the user's own `omp parallel` regions on this thread follow
+#endif
+}
+
+const char* parallel_backend() {
+#if defined(EMBER_THREADS_OPENMP)
+  return "openmp";
+#else
+  return "pool";
+#endif
 }
 
 namespace detail {
+
+#if !defined(EMBER_THREADS_OPENMP)
+
+int pool_workers() {
+  return pool().workers();
+}
+
+void fail_thread_creation_after(int workers) {
+  pool().restart_with_spawn_limit(workers < 0 ? std::numeric_limits<int>::max() : workers);
+}
 
 void run_pieces(std::int64_t pieces, PieceFn task, const void* ctx) {
   assert(pieces <= kMaxPieces);
@@ -233,6 +305,61 @@ void run_pieces(std::int64_t pieces, PieceFn task, const void* ctx) {
   if (pieces <= 1 || threads <= 1 || t_in_parallel || !pool().try_run(pieces, task, ctx, threads))
     run_inline(pieces, task, ctx);
 }
+
+#else  // EMBER_THREADS_OPENMP
+
+// Note [parallel_for on OpenMP]
+// -DEMBER_THREADS=openmp runs the same pieces (fixed by parallel_for from the range and grain) on
+// an OpenMP team instead of the pool: each team thread claims the next unclaimed piece from one
+// shared counter, as schedule(dynamic, 1) would, so which thread runs which piece changes nothing
+// in the results, which are bitwise the pool's at any thread count. The team has
+// min(get_num_threads(), pieces) threads: OpenMP keeps them between regions (its own pool), and
+// OMP_WAIT_POLICY / GOMP_SPINCOUNT tune how they wait. A call made inside an active parallel
+// region (the user's own `omp parallel`, or a piece of ours) runs inline on the calling thread:
+// one runtime and one thread count, no second team competing for the cores. Unlike the pool,
+// the region ends at OpenMP's barrier, which waits for every team thread (Note [How the pool
+// runs a job]): on a machine busy with other work that is what the pool avoids. No exception
+// leaves the region: the first one is kept and rethrown after it, and the other pieces skipped.
+
+int pool_workers() {
+  return 0;
+}
+
+void fail_thread_creation_after(int) {}
+
+void run_pieces(std::int64_t pieces, PieceFn task, const void* ctx) {
+  assert(pieces <= kMaxPieces);
+  const int threads = get_num_threads();
+  if (pieces <= 1 || threads <= 1 || t_in_parallel || omp_in_parallel()) {
+    run_inline(pieces, task, ctx);
+    return;
+  }
+  const int team = pieces < threads ? static_cast<int>(pieces) : threads;
+  std::atomic<std::int64_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex error_mutex;
+  std::exception_ptr error;
+#pragma omp parallel num_threads(team)
+  {
+    const bool outer = t_in_parallel;
+    t_in_parallel = true;
+    for (std::int64_t i = next.fetch_add(1, std::memory_order_relaxed); i < pieces;
+         i = next.fetch_add(1, std::memory_order_relaxed)) {
+      if (failed.load(std::memory_order_relaxed)) continue;
+      try {
+        task(ctx, i);
+      } catch (...) {
+        const std::lock_guard guard(error_mutex);
+        if (!error) error = std::current_exception();
+        failed.store(true, std::memory_order_relaxed);
+      }
+    }
+    t_in_parallel = outer;
+  }
+  if (error) std::rethrow_exception(error);
+}
+
+#endif
 
 }  // namespace detail
 }  // namespace ember

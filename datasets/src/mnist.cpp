@@ -75,6 +75,11 @@ std::pair<Tensor, Tensor> load_split(const std::string& root, Split split, const
   EMBER_CHECK(labels.dtype() == kUInt8 && labels.dim() == 1, source.dataset, ": '", labels_path,
               "': expected uint8 labels [N], got ", labels.dtype(), " ", to_string(labels.sizes()),
               hint);
+  // torchvision accepts an empty file, but every use of the dataset then divides by N = 0 (a
+  // mean loss, an accuracy): refuse it here, where the file is known.
+  EMBER_CHECK(images.size(0) > 0, source.dataset, ": '", images_path,
+              "' holds 0 images (the IDX header's count is 0); expected at least one",
+              ". Hint: the file is truncated or a placeholder; download it again");
   EMBER_CHECK(images.size(0) == labels.size(0), source.dataset, ": '", images_path, "' has ",
               images.size(0), " images but '", labels_path, "' has ", labels.size(0),
               " labels; expected the same count",

@@ -32,11 +32,13 @@ struct Bucket {
 };
 
 struct DistributedDataParallel::State {
+  // The parameters that require grad (the others are broadcast once and never averaged).
   std::vector<std::string> names;
   std::vector<Tensor> params;
-  std::vector<std::int64_t> bucket_of;  // per parameter
-  std::vector<std::int64_t> offset_of;  // per parameter, in its bucket's flat
-  std::vector<bool> arrived;            // per parameter, this step
+  std::vector<std::int64_t> module_index;  // per parameter: its index in module.parameters()
+  std::vector<std::int64_t> bucket_of;     // per parameter
+  std::vector<std::int64_t> offset_of;     // per parameter, in its bucket's flat
+  std::vector<bool> arrived;               // per parameter, this step
   std::deque<Bucket> buckets;  // bucket 0 holds the last parameters (a deque: Bucket cannot move)
   std::vector<autograd::HookId> hooks;  // per parameter
   bool overlap = true;
@@ -103,29 +105,51 @@ void DistributedDataParallel::State::finish() {
 }
 
 DistributedDataParallel::DistributedDataParallel(nn::Module& module, DDPOptions options)
-    : module_(module), state_(std::make_shared<State>()) {
+    : module_(module),
+      broadcast_buffers_(options.broadcast_buffers),
+      state_(std::make_shared<State>()) {
   const char* op = "DistributedDataParallel";
   detail::comm(op);  // throws if init() has not run
   EMBER_CHECK(options.bucket_cap_bytes >= 1, op, ": bucket_cap_bytes must be positive, got ",
               options.bucket_cap_bytes);
   State& s = *state_;
   s.overlap = options.overlap;
-  for (auto& [name, param] : module.named_parameters()) {
-    s.names.push_back(name);
-    s.params.push_back(param);
+  const auto named = module.named_parameters();
+  const auto buffers = module.named_buffers();
+  for (std::size_t i = 0; i < named.size(); ++i) {
+    if (!named[i].second.requires_grad()) continue;  // frozen: not averaged, as PyTorch
+    s.names.push_back(named[i].first);
+    s.params.push_back(named[i].second);
+    s.module_index.push_back(static_cast<std::int64_t>(i));
   }
-  // Every rank must hold the same parameters: the count first, then each tensor's shape (checked
-  // by broadcast on every rank), then rank 0's values.
+  // Every rank must hold the same module: the counts of parameters, of those that require grad
+  // and of buffers first, then each tensor's shape (checked by broadcast on every rank), then
+  // rank 0's values -- of every parameter, frozen ones included, and of every buffer.
+  const auto all = static_cast<std::int64_t>(named.size());
   const auto count = static_cast<std::int64_t>(s.params.size());
-  const std::int64_t total = all_reduce_sum(count);
-  EMBER_CHECK(total == count * world_size(), detail::where(op),
-              ": the ranks' modules differ: this rank has ", count,
-              " parameters, the ranks together ", total, "; build the same model on every rank");
-  EMBER_CHECK(count > 0, op, ": the module has no parameters");
-  for (std::size_t i = 0; i < s.params.size(); ++i) {
-    EMBER_CHECK(s.params[i].dtype() == kFloat32 && s.params[i].is_contiguous(), op, ": parameter '",
-                s.names[i], "' must be a contiguous float32 tensor");
-    broadcast(s.params[i], 0);
+  const auto buffer_count = static_cast<std::int64_t>(buffers.size());
+  const std::int64_t totals[3] = {all_reduce_sum(all), all_reduce_sum(count),
+                                  all_reduce_sum(buffer_count)};
+  EMBER_CHECK(totals[0] == all * world_size() && totals[1] == count * world_size() &&
+                  totals[2] == buffer_count * world_size(),
+              detail::where(op), ": the ranks' modules differ: this rank has ", all,
+              " parameters (", count, " requiring grad) and ", buffer_count,
+              " buffers, the ranks together ", totals[0], " (", totals[1], ") and ", totals[2],
+              "; build the same model, with the same frozen parameters, on every rank");
+  EMBER_CHECK(count > 0, op, ": the module has no parameter that requires grad (", all,
+              " parameters, all frozen): there is nothing to average");
+  for (const auto& [name, param] : named) {
+    EMBER_CHECK(param.dtype() == kFloat32 && param.is_contiguous(), op, ": parameter '", name,
+                "' must be a contiguous float32 tensor");
+    Tensor t = param;
+    broadcast(t, 0);
+  }
+  for (const auto& [name, buffer] : buffers) {
+    EMBER_CHECK((buffer.dtype() == kFloat32 || buffer.dtype() == kInt64) && buffer.is_contiguous(),
+                op, ": buffer '", name, "' must be a contiguous float32 or int64 tensor, got ",
+                buffer.dtype(), buffer.is_contiguous() ? "" : " (not contiguous)");
+    Tensor t = buffer;
+    broadcast(t, 0);
   }
 
   // Buckets over the parameters in reverse order, each up to bucket_cap_bytes.
@@ -184,7 +208,37 @@ Tensor DistributedDataParallel::forward(const Tensor& input) {
                 ": the last backward gave no gradient to " + missing +
                 "; every parameter must get a gradient in every backward");
   }
+  if (broadcast_buffers_) sync_buffers();
   return module_.forward(input);
+}
+
+void DistributedDataParallel::sync_buffers() {
+  // Rank 0's buffers, in one broadcast per dtype: every buffer of that dtype packed into one
+  // flat tensor (the shapes were checked alike on every rank at construction).
+  const auto buffers = module_.buffers();
+  if (buffers.empty()) return;
+  for (const Dtype dtype : {kFloat32, kInt64}) {
+    std::int64_t total = 0;
+    for (const Tensor& b : buffers)
+      if (b.dtype() == dtype) total += b.numel();
+    if (total == 0) continue;
+    Tensor flat = empty({total}, dtype);
+    std::int64_t offset = 0;
+    for (const Tensor& b : buffers) {
+      if (b.dtype() != dtype) continue;
+      flat.narrow(0, offset, b.numel()).view(b.sizes()).copy_(b);
+      offset += b.numel();
+    }
+    broadcast(flat, 0);
+    if (rank() == 0) continue;
+    offset = 0;
+    for (const Tensor& b : buffers) {
+      if (b.dtype() != dtype) continue;
+      Tensor target = b;  // a handle: copy_ writes into the buffer itself
+      target.copy_(flat.narrow(0, offset, b.numel()).view(b.sizes()));
+      offset += b.numel();
+    }
+  }
 }
 
 std::int64_t DistributedDataParallel::num_buckets() const {
@@ -194,7 +248,10 @@ std::int64_t DistributedDataParallel::num_buckets() const {
 std::vector<std::int64_t> DistributedDataParallel::bucket_parameters(std::int64_t b) const {
   EMBER_CHECK(b >= 0 && b < num_buckets(), "DistributedDataParallel::bucket_parameters: bucket ", b,
               " of ", num_buckets());
-  return state_->buckets[static_cast<std::size_t>(b)].params;
+  std::vector<std::int64_t> out;
+  for (std::int64_t i : state_->buckets[static_cast<std::size_t>(b)].params)
+    out.push_back(state_->module_index[static_cast<std::size_t>(i)]);
+  return out;
 }
 
 const DDPStats& DistributedDataParallel::stats() const {

@@ -898,16 +898,16 @@ TEST_CASE("app: an empty training or test set is refused naming the file", "[app
   Run r = run(dir, small_run(dir, {"--epochs", "1"}));
   INFO(r.err);
   CHECK(r.code == 1);
-  CHECK(r.err.find("the training set is empty: " + dir.file("data/train-images-idx3-ubyte.gz") +
-                   " holds 0 images") != std::string::npos);
+  CHECK(r.err.find("MNIST: '" + dir.file("data/train-images-idx3-ubyte.gz") + "' holds 0 images") !=
+        std::string::npos);
 
   write_split(dir.path / "data", "train", 64, /*gz=*/true, 0);
   write_split(dir.path / "data", "t10k", 0, /*gz=*/false, 3);
   r = run(dir, small_run(dir, {"--epochs", "1"}));
   INFO(r.err);
   CHECK(r.code == 1);
-  CHECK(r.err.find("the test set is empty: " + dir.file("data/t10k-images-idx3-ubyte") +
-                   " holds 0 images") != std::string::npos);
+  CHECK(r.err.find("MNIST: '" + dir.file("data/t10k-images-idx3-ubyte") + "' holds 0 images") !=
+        std::string::npos);
   CHECK(r.out.find("epoch") == std::string::npos);
 }
 

@@ -8,12 +8,21 @@
 #include <mutex>
 #include <set>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include <ember/core/error.h>
+#include <ember/core/ops.h>
 #include <ember/core/parallel.h>
+#include <ember/core/tensor.h>
+
+#include "parallel_testing.h"
+
+#if defined(_OPENMP)  // built with -DEMBER_THREADS=openmp: tests/CMakeLists.txt adds -fopenmp
+#include <omp.h>
+#endif
 
 namespace {
 
@@ -190,3 +199,64 @@ TEST_CASE("parallel_for called from several threads at once: each call completes
   for (auto& c : callers) c.join();
   CHECK(ok == std::vector<int>(ok.size(), 1));
 }
+
+TEST_CASE("set_num_threads(10000): accepted, and a matmul runs on the threads the system gives",
+          "[parallel]") {
+  // Note [A thread count the system cannot give] in core/src/parallel.cpp. As
+  // torch.set_num_threads(10000), the call is accepted and get_num_threads returns it; here the
+  // system refuses a fourth worker (as a pids cgroup or ulimit -u would), and the matmul still
+  // runs, on the caller and 3 workers, with the 1-thread result bit for bit.
+  ThreadsGuard guard;
+  std::vector<float> values(64 * 300);
+  for (std::size_t i = 0; i < values.size(); ++i)
+    values[i] = static_cast<float>(i % 17) * 0.25f - 2;
+  const ember::Tensor a = ember::from_vector(values, {64, 300});
+  const ember::Tensor b = a.transpose(0, 1).contiguous();
+  ember::set_num_threads(1);
+  const std::vector<float> want = a.matmul(b).to_vector<float>();
+
+  // Built with -DEMBER_THREADS=openmp, OpenMP's runtime creates the team (Note [parallel_for on
+  // OpenMP]): only the acceptance and the result are checked.
+  const bool pool = std::string(ember::parallel_backend()) == "pool";
+  if (pool) ember::detail::fail_thread_creation_after(3);
+  ember::set_num_threads(10000);
+  CHECK(ember::get_num_threads() == 10000);
+  std::vector<float> got;
+  CHECK_NOTHROW(got = a.matmul(b).to_vector<float>());
+  CHECK(got == want);
+  if (pool) {
+    CHECK(ember::detail::pool_workers() == 3);
+    CHECK(record(0, 10000, 1).runs == std::vector<int>(10000, 1));  // and every later job
+    CHECK(ember::detail::pool_workers() == 3);
+    ember::detail::fail_thread_creation_after(-1);  // no limit again; restarts on demand
+  }
+  ember::set_num_threads(2);
+  CHECK(a.matmul(b).to_vector<float>() == want);
+}
+
+#if defined(_OPENMP)
+TEST_CASE("on OpenMP: set_num_threads is omp_set_num_threads; inside the user's region, inline",
+          "[parallel][openmp]") {
+  // Note [parallel_for on OpenMP] in core/src/parallel.cpp: one runtime, one thread count, and
+  // ember called from the user's own `omp parallel` runs on the calling thread, every piece.
+  ThreadsGuard guard;
+  REQUIRE(std::string(ember::parallel_backend()) == "openmp");
+  ember::set_num_threads(3);
+  CHECK(omp_get_max_threads() == 3);
+  std::atomic<int> elsewhere{0};
+  std::vector<int> cells(2 * 100, 0);
+#pragma omp parallel num_threads(2)
+  {
+    const auto me = std::this_thread::get_id();
+    const auto row = static_cast<std::size_t>(omp_get_thread_num()) * 100;
+    ember::parallel_for(0, 100, 1, [&](std::int64_t b, std::int64_t e) {
+      if (std::this_thread::get_id() != me) ++elsewhere;
+      for (std::int64_t i = b; i < e; ++i) ++cells[row + static_cast<std::size_t>(i)];
+    });
+  }
+  CHECK(elsewhere == 0);
+  CHECK(cells == std::vector<int>(2 * 100, 1));
+  // Outside any region: a team of min(threads, pieces), every index once.
+  CHECK(record(0, 1000, 1).runs == std::vector<int>(1000, 1));
+}
+#endif

@@ -84,6 +84,20 @@ TEST_CASE("MNIST rejects files that disagree", "[datasets][mnist][errors]") {
     CHECK_THROWS_WITH(MNIST(dir.path(), Split::Train),
                       Contains("has 3 images but") && Contains("has 2 labels"));
   }
+  SECTION("0 images: refused, naming the file (a mean over 0 samples would be 0/0)") {
+    dir.write("train-images-idx3-ubyte", images_file(0));
+    dir.write("train-labels-idx1-ubyte", labels_file({}));
+    CHECK_THROWS_WITH(MNIST(dir.path(), Split::Train),
+                      "MNIST: '" + dir.path() +
+                          "/train-images-idx3-ubyte' holds 0 images (the IDX header's count is "
+                          "0); expected at least one. Hint: the file is truncated or a "
+                          "placeholder; download it again");
+    dir.write("FashionMNIST/raw/t10k-images-idx3-ubyte.gz", gzip(images_file(0)));
+    dir.write("FashionMNIST/raw/t10k-labels-idx1-ubyte.gz", gzip(labels_file({})));
+    CHECK_THROWS_WITH(FashionMNIST(dir.path(), Split::Test),
+                      Contains("FashionMNIST: '" + dir.path() +
+                               "/FashionMNIST/raw/t10k-images-idx3-ubyte.gz' holds 0 images"));
+  }
   SECTION("images not 28x28") {
     dir.write("train-images-idx3-ubyte", images_file(2, 27, 28));
     dir.write("train-labels-idx1-ubyte", labels_file({1, 2}));

@@ -61,9 +61,17 @@ std::vector<float> flat_params(const nn::Module& net) {
 constexpr std::int64_t kGlobalBatch = 12;
 constexpr std::int64_t kEpochs = 3;
 
+// Fine-tuning: the first Linear (parameters 0 and 1 of toy_mlp) is frozen.
+void freeze_first_layer(nn::Module& net) {
+  std::vector<Tensor> params = net.parameters();
+  params[0].requires_grad_(false);
+  params[1].requires_grad_(false);
+}
+
 // One process, the whole global batch: the reference.
-Run train_single(const ds::ImageDataset& data) {
+Run train_single(const ds::ImageDataset& data, bool frozen_first = false) {
   nn::Sequential net = toy_mlp(0);
+  if (frozen_first) freeze_first_layer(net);
   ember::optim::SGD sgd(net.parameters(), {.lr = 0.1, .momentum = 0.9});
   ds::DataLoader loader(data, {.batch_size = kGlobalBatch, .shuffle = true, .seed = 9});
   Run run;
@@ -88,8 +96,9 @@ Run train_single(const ds::ImageDataset& data) {
 
 // N ranks, B / N each. Each rank starts from different weights (seed + rank): the broadcast at
 // construction must make them rank 0's.
-Run train_ddp(const ds::ImageDataset& data, dist::DDPOptions options) {
+Run train_ddp(const ds::ImageDataset& data, dist::DDPOptions options, bool frozen_first = false) {
   nn::Sequential net = toy_mlp(static_cast<std::uint64_t>(dist::rank()) * 1000);
+  if (frozen_first) freeze_first_layer(net);
   dist::DistributedDataParallel ddp(net, options);
   ember::optim::SGD sgd(net.parameters(), {.lr = 0.1, .momentum = 0.9});
   auto sampler = std::make_shared<dist::DistributedSampler>(
@@ -178,6 +187,114 @@ TEST_CASE("DDP trains like one process with the same global batch", "[distribute
   for (int r = 1; r < dist::world_size(); ++r)
     CHECK(std::memcmp(all.select(0, r).data_ptr<float>(), mine.data_ptr<float>(),
                       ddp.params.size() * sizeof(float)) == 0);
+}
+
+TEST_CASE("DDP trains with a frozen first layer, averaging only what requires grad",
+          "[distributed][ddp]") {
+  // PyTorch's fine-tuning setup: requires_grad_(false) on the first Linear before wrapping.
+  // Its weights are rank 0's (broadcast like the others) and never change; the rest trains as
+  // one process with the same global batch.
+  ds::ImageDataset data = toy_dataset();
+  const Run single = train_single(data, /*frozen_first=*/true);
+  const Run ddp = train_ddp(data, {.bucket_cap_bytes = 128}, /*frozen_first=*/true);
+  const std::size_t frozen = 16 * 8 + 8;  // 1.weight [8, 16] and 1.bias [8] come first
+  const std::vector<float> initial = flat_params(toy_mlp(0));
+  CHECK(std::memcmp(ddp.params.data(), initial.data(), frozen * sizeof(float)) == 0);
+  CHECK(std::memcmp(single.params.data(), initial.data(), frozen * sizeof(float)) == 0);
+  REQUIRE(ddp.loss.size() == single.loss.size());
+  if (dist::world_size() == 1) {
+    CHECK(ddp.loss == single.loss);
+    CHECK(same_bits(ddp.params, single.params));
+  } else {
+    for (std::size_t e = 0; e < single.loss.size(); ++e) {
+      INFO("epoch " << e << ": ddp " << ddp.loss[e] << ", single " << single.loss[e]);
+      CHECK(std::abs(ddp.loss[e] - single.loss[e]) <= 1e-5 * std::abs(single.loss[e]));
+      CHECK(ddp.correct[e] == single.correct[e]);
+    }
+    CHECK(max_relative_difference(ddp.params, single.params) < 1e-4);
+  }
+  CHECK(single.loss.back() < single.loss.front());  // the head did learn
+  Tensor mine = ember::from_vector(ddp.params, {static_cast<std::int64_t>(ddp.params.size())});
+  Tensor all = dist::all_gather(mine);
+  for (int r = 1; r < dist::world_size(); ++r)
+    CHECK(std::memcmp(all.select(0, r).data_ptr<float>(), mine.data_ptr<float>(),
+                      ddp.params.size() * sizeof(float)) == 0);
+
+  // The frozen parameters are in no bucket; the indices stay those of module.parameters().
+  nn::Sequential net = toy_mlp(0);
+  freeze_first_layer(net);
+  dist::DistributedDataParallel wrapped(net);
+  REQUIRE(wrapped.num_buckets() == 1);
+  CHECK(wrapped.bucket_parameters(0) == std::vector<std::int64_t>{3, 2});
+  // All frozen: nothing to average, refused as PyTorch does.
+  nn::Sequential all_frozen = toy_mlp(0);
+  for (Tensor p : all_frozen.parameters()) p.requires_grad_(false);
+  CHECK_THROWS_WITH(dist::DistributedDataParallel(all_frozen),
+                    "DistributedDataParallel: the module has no parameter that requires grad (4 "
+                    "parameters, all frozen): there is nothing to average");
+}
+
+namespace {
+// y = x W^T + shift, with `shift` a buffer (state that is not trained, as BatchNorm's running
+// statistics): every rank starts with its own shift, rank + 1.
+class Shifted : public nn::Module {
+ public:
+  Shifted() : Module("Shifted") {
+    ember::Generator gen(0);
+    fc_ = register_module("fc", std::make_shared<nn::Linear>(2, 2, false, gen));
+    shift = register_buffer("shift", ember::full({2}, static_cast<float>(dist::rank() + 1)));
+    steps = register_buffer("steps", ember::zeros({1}, ember::kInt64));
+  }
+  Tensor forward(const Tensor& x) override { return (*fc_)(x) + shift; }
+  Tensor shift, steps;
+
+ private:
+  std::shared_ptr<nn::Linear> fc_;
+};
+
+// Every rank's value of a float32 tensor, [N, ...].
+std::vector<float> gathered(const Tensor& t) {
+  return dist::all_gather(t.detach().contiguous()).to_vector<float>();
+}
+}  // namespace
+
+TEST_CASE("DDP broadcasts rank 0's buffers at construction and before each forward",
+          "[distributed][ddp]") {
+  const Tensor x = ember::from_vector(std::vector<float>{1, 2, 3, 4}, {2, 2});
+  const std::vector<float> rank0_shift{1, 1};
+  SECTION("broadcast_buffers (the default): the same outputs on every rank") {
+    Shifted net;
+    dist::DistributedDataParallel ddp(net);
+    CHECK(net.shift.to_vector<float>() == rank0_shift);  // at construction
+    // Each rank moves its buffers its own way (a BatchNorm's statistics of its own shard) ...
+    net.shift += 10.0 * (dist::rank() + 1);
+    net.steps += dist::rank() + 5;
+    // ... and the next forward runs on rank 0's: 11 on every rank, the same output everywhere.
+    const Tensor y = ddp(x);
+    CHECK(net.shift.to_vector<float>() == std::vector<float>{11, 11});
+    CHECK(net.steps.to_vector<std::int64_t>() == std::vector<std::int64_t>{5});
+    const std::vector<float> all = gathered(y);
+    for (int r = 1; r < dist::world_size(); ++r)
+      CHECK(std::vector<float>(all.begin() + 4 * r, all.begin() + 4 * r + 4) ==
+            std::vector<float>(all.begin(), all.begin() + 4));
+  }
+  SECTION("broadcast_buffers = false: only at construction") {
+    Shifted net;
+    dist::DistributedDataParallel ddp(net, {.broadcast_buffers = false});
+    CHECK(net.shift.to_vector<float>() == rank0_shift);
+    net.shift += dist::rank();
+    ddp(x);
+    CHECK(net.shift.to_vector<float>() ==
+          std::vector<float>(2, static_cast<float>(1 + dist::rank())));
+  }
+  SECTION("a buffer of another dtype is refused, naming it") {
+    Shifted net;
+    net.register_buffer("mask", ember::zeros({2}, ember::kUInt8));
+    CHECK_THROWS_WITH(dist::DistributedDataParallel(net),
+                      "DistributedDataParallel: buffer 'mask' must be a contiguous float32 or "
+                      "int64 tensor, got uint8");
+  }
+  dist::barrier();
 }
 
 TEST_CASE("DDP is bitwise repeatable: overlap on or off, 1 or 2 threads", "[distributed][ddp]") {

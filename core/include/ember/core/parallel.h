@@ -1,5 +1,6 @@
 /// \file
-/// ember's threads: one small pool that every kernel uses through parallel_for.
+/// ember's threads: one small pool (or, built with -DEMBER_THREADS=openmp, OpenMP) that every
+/// kernel uses through parallel_for.
 #pragma once
 
 #include <cstdint>
@@ -13,8 +14,16 @@ namespace ember {
 int get_num_threads();
 /// Sets the thread count for later parallel_for calls from any thread, as
 /// `torch.set_num_threads`. Results do not depend on it (see parallel_for).
+///
+/// Any count from 1 up is accepted and returned by get_num_threads(); the threads actually run
+/// are capped at what a job can use (4096) and at what the system lets the process create (the
+/// first refused thread ends the growth, without an error).
 /// \throws ember::Error when `threads < 1`.
 void set_num_threads(int threads);
+
+/// The backend parallel_for runs on, chosen when ember is built (-DEMBER_THREADS=pool|openmp):
+/// "pool" (ember's own thread pool, the default) or "openmp". Results are the same with either.
+const char* parallel_backend();
 
 namespace detail {
 

@@ -46,13 +46,14 @@ class ImageDataset {
 /// Looks under `root`, then `root`/MNIST/raw (torchvision's layout), for the standard files
 /// train-images-idx3-ubyte, train-labels-idx1-ubyte (Split::Train) or t10k-images-idx3-ubyte,
 /// t10k-labels-idx1-ubyte (Split::Test), each plain or with `.gz` (plain preferred when both
-/// exist). Checks that images are [N, 28, 28] uint8, labels [N] uint8 below 10, same N.
+/// exist). Checks that images are [N, 28, 28] uint8 with N >= 1, labels [N] uint8 below 10.
 class MNIST : public ImageDataset {
  public:
   /// Reads the `split` files under `root`.
   /// \throws ember::Error when a file is missing (saying where it looked and where to download
   ///   the files) or malformed (see read_idx in <ember/datasets/idx.h>), or its dtype, shape,
-  ///   count or a label is not as above (naming the file and the byte offset).
+  ///   count or a label is not as above (naming the file and the byte offset), and for a file
+  ///   of 0 images.
   MNIST(const std::string& root, Split split);
 };
 

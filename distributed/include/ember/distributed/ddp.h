@@ -32,11 +32,20 @@
 /// every bucket starts after the last gradient. When the last parameter's hook has run, the
 /// averaged gradients are copied back into each .grad(), so backward returns with them.
 ///
-/// Every parameter must receive a gradient in every backward (as PyTorch with
-/// find_unused_parameters=False); the next forward throws otherwise. ember's modules have
-/// parameters only (no buffers such as BatchNorm's running stats), so only parameters are
-/// broadcast. The result of a step is bitwise the same in every run with the same N and seed, at
-/// any thread count.
+/// Frozen parameters (requires_grad false at construction, the usual fine-tuning setup) are
+/// broadcast from rank 0 like the others but get no hook and no place in a bucket: only the
+/// parameters that require grad are averaged, as PyTorch. Every one of those must receive a
+/// gradient in every backward (as PyTorch with find_unused_parameters=False); the next forward
+/// throws otherwise.
+///
+/// Buffers (a module's non-trained state, such as BatchNorm's running statistics) are broadcast
+/// from rank 0 at construction and, with DDPOptions::broadcast_buffers (the default, as
+/// PyTorch's broadcast_buffers=True), again before every forward, in one broadcast per dtype: a
+/// module whose forward reads a buffer then computes the same on every rank, and rank 0's
+/// updates to it (a training BatchNorm's running statistics) are the ones every rank keeps.
+///
+/// The result of a step is bitwise the same in every run with the same N and seed, at any thread
+/// count.
 #pragma once
 
 #include <cstdint>
@@ -55,6 +64,9 @@ struct DDPOptions {
   std::int64_t bucket_cap_bytes = std::int64_t{1} << 20;
   /// Start each bucket's all-reduce during backward, as soon as it is full.
   bool overlap = true;
+  /// Broadcast rank 0's buffers before every forward (they are always broadcast at
+  /// construction), as PyTorch's broadcast_buffers.
+  bool broadcast_buffers = true;
 };
 
 /// Where the time of the gradient averaging went, summed over steps (bench/bench_distributed).
@@ -69,12 +81,14 @@ struct DDPStats {
 /// on Accelerating Data Parallel Training"); see this file's documentation.
 class DistributedDataParallel {
  public:
-  /// Broadcasts rank 0's parameters to every rank and registers the gradient hooks.
+  /// Broadcasts rank 0's parameters and buffers to every rank and registers the gradient hooks
+  /// on the parameters that require grad.
   ///
   /// The module must outlive this object; the hooks are removed by the destructor.
-  /// \throws ember::Error (on every rank if the ranks' modules differ in parameter count or
-  ///   shapes) for a bucket_cap_bytes below 1, a module without parameters, a parameter that is
-  ///   not a contiguous float32 tensor, or before init().
+  /// \throws ember::Error (on every rank if the ranks' modules differ in parameter, frozen
+  ///   parameter or buffer count, or in shapes) for a bucket_cap_bytes below 1, a module without
+  ///   a parameter that requires grad, a parameter that is not a contiguous float32 tensor, a
+  ///   buffer that is not a contiguous float32 or int64 tensor, or before init().
   explicit DistributedDataParallel(nn::Module& module, DDPOptions options = {});
   /// Removes the gradient hooks.
   ~DistributedDataParallel();
@@ -82,7 +96,8 @@ class DistributedDataParallel {
   DistributedDataParallel& operator=(const DistributedDataParallel&) = delete;
 
   /// module.forward(input), after checking that the previous backward synchronized every
-  /// gradient; shapes and dtypes are the module's.
+  /// gradient and (with broadcast_buffers) broadcasting rank 0's buffers; shapes and dtypes are
+  /// the module's.
   /// \throws ember::Error naming the parameters that got no gradient in the last backward (the
   ///   group is then broken if an all-reduce was in flight), and what the module throws.
   Tensor forward(const Tensor& input);
@@ -93,7 +108,7 @@ class DistributedDataParallel {
 
   /// The number of gradient buckets.
   std::int64_t num_buckets() const;
-  /// The parameters of bucket b, by index into module.parameters().
+  /// The parameters of bucket b, by index into module.parameters() (frozen ones are in none).
   /// \throws ember::Error if b is not in [0, num_buckets()).
   std::vector<std::int64_t> bucket_parameters(std::int64_t b) const;
   /// The time spent averaging gradients since construction or reset_stats().
@@ -104,7 +119,10 @@ class DistributedDataParallel {
   struct State;  // shared with the hooks (ddp.cpp)
 
  private:
+  void sync_buffers();
+
   nn::Module& module_;
+  bool broadcast_buffers_;
   std::shared_ptr<State> state_;
 };
 
