@@ -79,7 +79,8 @@ for kind in static shared; do
   cmake -S tests/consumer -B "$scratch/consumer-$kind" "${prefix_args[@]}" >/dev/null
   cmake --build "$scratch/consumer-$kind" -j"$jobs"
   "$scratch/consumer-$kind/consumer" >/dev/null
-  echo "consumer (find_package) runs"
+  "$scratch/consumer-$kind/lenet" "$scratch" >/dev/null
+  echo "consumers (find_package) run: consumer, lenet"
 
   step "$kind library: consumer with pkg-config"
   echo "pkg-config --cflags --libs ember: $(pkg-config --cflags --libs ember)"
@@ -102,12 +103,13 @@ for kind in static shared; do
 
   if [ $kind = shared ]; then
     want=$(readlink -f "$usr/lib/$(gcc -print-multiarch)/libember.so.0.1")
-    for program in "$scratch/consumer-$kind/consumer" "$scratch/consumer-pc-$kind"; do
+    for program in "$scratch/consumer-$kind/consumer" "$scratch/consumer-$kind/lenet" \
+      "$scratch/consumer-pc-$kind"; do
       got=$(ldd "$program" | awk '$1 == "libember.so.0.1" { print $3 }')
       [ -n "$got" ] && [ "$(readlink -f "$got")" = "$want" ] ||
         fail "$program does not run on $want (ldd: ${got:-no libember.so.0.1})"
     done
-    echo "both consumers run on $usr/lib/.../libember.so.0.1"
+    echo "the consumers run on $usr/lib/.../libember.so.0.1"
   fi
   "$usr/bin/ember-softmax-regression" --help >/dev/null
   echo "the installed app runs"

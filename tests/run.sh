@@ -63,6 +63,7 @@ cmake --install build/ci --prefix "$prefix/install" >/dev/null
 cmake -S tests/consumer -B "$prefix/consumer" -DCMAKE_PREFIX_PATH="$prefix/install" >/dev/null
 cmake --build "$prefix/consumer" -j"$jobs"
 "$prefix/consumer/consumer"
+"$prefix/consumer/lenet" "$prefix" | tail -n 2  # LeNet: Adam, save and reload (issue 19)
 
 step "the installed app and the consumer on a CPU without AVX-512 (qemu-x86_64 -cpu Haswell)"
 # The default build runs on any x86-64 CPU and picks its kernels at run time (Note [ISA dispatch]
