@@ -9,6 +9,9 @@ copy/new/SHAPE times x.clone() (a new output), copy/out/SHAPE dst.copy_(x) into 
 tensor: the memory-bandwidth yardsticks, in the same two forms as ember's.
 Like with like: every OP row allocates its output on both sides (f(x), as ember's f(x); ember has
 no out= variant of these ops, so there is no preallocated row for them).
+conv2d/MODE/NxCxHxW,OxCgxKHxKW,pP (bias included) and avg_pool2d|max_pool2d/MODE/NxCxHxW,kK
+time LeNet's layers (batch 256); conv2d fwd+bwd takes the input's gradient only when C > 1
+(LeNet's conv1 reads the data).
 """
 
 import os
@@ -34,8 +37,17 @@ SHAPES = ["256x10", "4096x1000", "64x32000", "1048576", "16777216"]
 ORDER = list(OPS) + ["cross_entropy"]
 
 
+CONV_TAGS = ["256x1x28x28,6x1x5x5,p2", "256x6x14x14,16x6x5x5,p0"]
+POOL_TAGS = ["256x6x28x28,k2", "256x16x10x10,k2"]
+
+
 def default_names():
     names = []
+    for tag in CONV_TAGS:
+        names += ["conv2d/fwd/" + tag, "conv2d/fwd+bwd/" + tag]
+    for tag in POOL_TAGS:
+        for op in ("avg_pool2d", "max_pool2d"):
+            names += ["%s/fwd/%s" % (op, tag), "%s/fwd+bwd/%s" % (op, tag)]
     for op in ORDER:
         for shape in SHAPES:
             if op == "cross_entropy" and "x" not in shape:
@@ -63,6 +75,8 @@ def make_case(name, gen):
         return lambda: dst.copy_(x)
     if len(parts) != 3 or parts[1] not in ("fwd", "fwd+bwd", "fwdbwd"):
         return None
+    if parts[0] in ("conv2d", "avg_pool2d", "max_pool2d"):
+        return make_conv_pool_case(parts[0], parts[1], parts[2], gen)
     op, mode, shape = parts[0], parts[1], parse_shape(parts[2])
     x = torch.randn(shape, generator=gen)
     if op == "cross_entropy":
@@ -85,6 +99,39 @@ def make_case(name, gen):
         return lambda: f(x)
     xg = x.clone().requires_grad_(True)
     grad_out = torch.randn(shape, generator=gen)
+
+    def fwd_bwd():
+        xg.grad = None
+        f(xg).backward(grad_out)
+
+    return fwd_bwd
+
+
+def make_conv_pool_case(op, mode, tag, gen):
+    """LeNet's conv2d and pools (see the module docstring)."""
+    fields = tag.split(",")
+    x = torch.randn(parse_shape(fields[0]), generator=gen)
+    if op == "conv2d":
+        w = torch.randn(parse_shape(fields[1]), generator=gen)
+        b = torch.randn(w.shape[0], generator=gen)
+        pad = int(fields[2][1:])
+        if mode == "fwd":
+            return lambda: F.conv2d(x, w, b, padding=pad)
+        xg = x.clone().requires_grad_(x.shape[1] > 1)
+        wg, bg = w.clone().requires_grad_(True), b.clone().requires_grad_(True)
+        grad_out = torch.randn(F.conv2d(x, w, b, padding=pad).shape, generator=gen)
+
+        def fwd_bwd():
+            xg.grad = wg.grad = bg.grad = None
+            F.conv2d(xg, wg, bg, padding=pad).backward(grad_out)
+
+        return fwd_bwd
+    k = int(fields[1][1:])
+    f = (lambda t: F.avg_pool2d(t, k)) if op == "avg_pool2d" else (lambda t: F.max_pool2d(t, k))
+    if mode == "fwd":
+        return lambda: f(x)
+    xg = x.clone().requires_grad_(True)
+    grad_out = torch.randn(f(x).shape, generator=gen)
 
     def fwd_bwd():
         xg.grad = None

@@ -563,6 +563,150 @@ case("matmul_empty_inner", "matmul", [("input", randn(2, 0)), ("other", randn(0,
      "# an empty inner dim: the product is zeros [2, 3], the gradients are empty")
 
 
+# --- Convolution and pooling (issue 19) ---
+# conv2d: input [N, C, H, W] (or [C, H, W]), weight [O, C/groups, KH, KW], optional bias [O].
+# Params: stride, padding, dilation (a number or "h,w"; padding also "same" / "valid"), groups.
+# atol 1e-5: grad_weight sums N * OH * OW products of order one (126 here), whose float32
+# rounding (PyTorch's as ember's) reaches a few 1e-6 where the sum nearly cancels.
+
+
+def conv_case(name, op, inputs, params=None, *comments):
+    case(name, op, inputs, params, *comments, rtol=1e-5, atol=1e-5)
+
+
+conv_case("conv2d_1x1", "conv2d",
+     [("input", randn(2, 3, 7, 9)), ("weight", randn(4, 3, 1, 1)), ("bias", randn(4))])
+conv_case("conv2d_3x3_pad1", "conv2d",
+     [("input", randn(2, 3, 7, 9)), ("weight", randn(4, 3, 3, 3)), ("bias", randn(4))],
+     {"padding": "1"})
+conv_case("conv2d_5x5_pad2", "conv2d",
+     [("input", randn(2, 2, 7, 9)), ("weight", randn(3, 2, 5, 5)), ("bias", randn(3))],
+     {"padding": "2"})
+conv_case("conv2d_stride2", "conv2d",
+     [("input", randn(2, 3, 7, 9)), ("weight", randn(4, 3, 3, 3)), ("bias", randn(4))],
+     {"stride": "2", "padding": "1"}, "# (7 + 2 - 3) / 2 + 1 = 4 rows, (9 + 2 - 3) / 2 + 1 = 5 columns")
+conv_case("conv2d_pairs", "conv2d",
+     [("input", randn(2, 3, 7, 9)), ("weight", randn(2, 3, 3, 5)), ("bias", randn(2))],
+     {"stride": "2,1", "padding": "0,2"}, "# a 3 x 5 kernel, stride (2, 1), padding (0, 2)")
+conv_case("conv2d_dilation2", "conv2d",
+     [("input", randn(2, 2, 7, 9)), ("weight", randn(3, 2, 3, 3)), ("bias", randn(3))],
+     {"padding": "2", "dilation": "2"}, "# the dilated 3 x 3 kernel spans 5 x 5")
+conv_case("conv2d_groups2", "conv2d",
+     [("input", randn(2, 4, 7, 9)), ("weight", randn(6, 2, 3, 3)), ("bias", randn(6))],
+     {"padding": "1", "groups": "2"},
+     "# out-channels 0-2 see in-channels 0-1, out-channels 3-5 see in-channels 2-3")
+conv_case("conv2d_depthwise", "conv2d",
+     [("input", randn(2, 3, 7, 9)), ("weight", randn(3, 1, 3, 3)), ("bias", randn(3))],
+     {"padding": "1", "groups": "3"}, "# groups = C: one 3 x 3 filter per channel")
+conv_case("conv2d_depthwise_multiplier", "conv2d",
+     [("input", randn(2, 3, 7, 9)), ("weight", randn(6, 1, 5, 5))],
+     {"stride": "2", "padding": "2", "groups": "3"}, "# groups = C, two filters per channel, no bias")
+conv_case("conv2d_same_even", "conv2d",
+     [("input", randn(2, 3, 7, 9)), ("weight", randn(4, 3, 4, 3)), ("bias", randn(4))],
+     {"padding": "same"},
+     "# padding='same' with an even kernel height: 3 rows of padding, 1 above and 2 below")
+conv_case("conv2d_same_dilation", "conv2d",
+     [("input", randn(1, 3, 7, 9)), ("weight", randn(2, 3, 3, 2)), ("bias", randn(2))],
+     {"padding": "same", "dilation": "2"},
+     "# dilation 2: 4 rows (2 + 2) and 2 columns (0 + 2, the odd one on the right) of padding")
+conv_case("conv2d_valid", "conv2d",
+     [("input", randn(2, 3, 7, 9)), ("weight", randn(4, 3, 3, 3)), ("bias", randn(4))],
+     {"padding": "valid"})
+conv_case("conv2d_unbatched", "conv2d",
+     [("input", randn(3, 7, 9)), ("weight", randn(4, 3, 3, 3)), ("bias", randn(4))],
+     {"padding": "1"}, "# an unbatched [C, H, W] input gives [O, OH, OW]")
+conv_case("conv2d_lenet_conv2", "conv2d",
+     [("input", randn(2, 6, 14, 14)), ("weight", randn(16, 6, 5, 5)), ("bias", randn(16))],
+     None, "# LeNet's second convolution (batch 2)")
+
+# max_pool2d: kernel_size, stride (default: the kernel), padding (-inf), dilation, ceil_mode.
+case("max_pool2d_2x2", "max_pool2d", [("input", randn(2, 3, 7, 9))], {"kernel_size": "2"},
+     "# stride defaults to the kernel: 7 x 9 -> 3 x 4 (the last row and column are dropped)")
+case("max_pool2d_3x3_s2_p1", "max_pool2d", [("input", randn(2, 3, 7, 9))],
+     {"kernel_size": "3", "stride": "2", "padding": "1"})
+case("max_pool2d_ceil", "max_pool2d", [("input", randn(2, 3, 7, 9))],
+     {"kernel_size": "2", "stride": "2", "ceil_mode": "1"},
+     "# ceil_mode: 7 x 9 -> 4 x 5, the last windows hang over the edge")
+case("max_pool2d_ceil_pad", "max_pool2d", [("input", randn(1, 2, 7, 9))],
+     {"kernel_size": "3", "stride": "3", "padding": "1", "ceil_mode": "1"},
+     "# a window that would start in the bottom/right padding is dropped")
+case("max_pool2d_dilation2", "max_pool2d", [("input", randn(2, 2, 7, 9))],
+     {"kernel_size": "3", "stride": "1", "padding": "1", "dilation": "2"})
+case("max_pool2d_pairs", "max_pool2d", [("input", randn(2, 2, 7, 9))],
+     {"kernel_size": "2,3", "stride": "1,2", "padding": "1,1"})
+case("max_pool2d_unbatched", "max_pool2d", [("input", randn(3, 7, 9))],
+     {"kernel_size": "3", "stride": "2"})
+case("max_pool2d_ties", "max_pool2d",
+     [("input", lambda g: torch.randint(0, 3, (2, 2, 6, 6), generator=g).to(torch.float32))],
+     {"kernel_size": "3", "stride": "1"},
+     "# small integers: most windows tie; the gradient goes to the first maximum (row-major)")
+
+# avg_pool2d: kernel_size, stride, padding (zeros), ceil_mode, count_include_pad,
+# divisor_override.
+case("avg_pool2d_2x2", "avg_pool2d", [("input", randn(2, 3, 7, 9))], {"kernel_size": "2"})
+case("avg_pool2d_3x3_s2_p1", "avg_pool2d", [("input", randn(2, 3, 7, 9))],
+     {"kernel_size": "3", "stride": "2", "padding": "1"},
+     "# count_include_pad (default): padding cells count in the divisor (9 everywhere)")
+case("avg_pool2d_exclude_pad", "avg_pool2d", [("input", randn(2, 3, 7, 9))],
+     {"kernel_size": "3", "stride": "2", "padding": "1", "count_include_pad": "0"},
+     "# count_include_pad=0: a corner window divides by its 4 image cells")
+case("avg_pool2d_ceil", "avg_pool2d", [("input", randn(2, 2, 7, 9))],
+     {"kernel_size": "3", "stride": "2", "padding": "1", "ceil_mode": "1"},
+     "# ceil_mode: the last window runs past the padding; the part beyond it is not counted")
+case("avg_pool2d_ceil_exclude_pad", "avg_pool2d", [("input", randn(2, 2, 7, 9))],
+     {"kernel_size": "2", "stride": "2", "ceil_mode": "1", "count_include_pad": "0"})
+case("avg_pool2d_divisor", "avg_pool2d", [("input", randn(2, 2, 7, 9))],
+     {"kernel_size": "3", "stride": "2", "padding": "1", "divisor_override": "5"},
+     "# every window's sum is divided by 5")
+case("avg_pool2d_pairs", "avg_pool2d", [("input", randn(2, 2, 7, 9))],
+     {"kernel_size": "3,2", "stride": "2,1", "padding": "1,0"})
+case("avg_pool2d_unbatched", "avg_pool2d", [("input", randn(3, 7, 9))], {"kernel_size": "2"})
+
+# adaptive_avg_pool2d: output_size (a number or "h,w").
+case("adaptive_avg_pool2d_3x4", "adaptive_avg_pool2d", [("input", randn(2, 3, 7, 9))],
+     {"output_size": "3,4"}, "# windows [floor(i H / OH), ceil((i + 1) H / OH)) overlap")
+case("adaptive_avg_pool2d_1", "adaptive_avg_pool2d", [("input", randn(2, 3, 7, 9))],
+     {"output_size": "1"}, "# global average pooling")
+case("adaptive_avg_pool2d_larger", "adaptive_avg_pool2d", [("input", randn(1, 2, 3, 4))],
+     {"output_size": "5,7"}, "# an output larger than the input repeats cells")
+case("adaptive_avg_pool2d_unbatched", "adaptive_avg_pool2d", [("input", randn(3, 7, 9))],
+     {"output_size": "2"})
+
+
+def size_param(value):
+    """A conv/pool size parameter: "2" -> 2, "2,1" -> (2, 1); strings pass through."""
+    if value in ("same", "valid"):
+        return value
+    parts = [int(v) for v in value.split(",")]
+    return parts[0] if len(parts) == 1 else tuple(parts)
+
+
+def compute_conv_pool(op, p, t):
+    """conv2d and the pooling ops (issue 19): the output, or None for another op."""
+    import warnings  # torch warns that padding='same' with an even kernel copies the input
+    warnings.filterwarnings("ignore", message="Using padding='same'")
+    x = t.get("input")
+    sp = lambda key, default: size_param(p[key]) if key in p else default  # noqa: E731
+    if op == "conv2d":
+        return F.conv2d(x, t["weight"], t.get("bias"), stride=sp("stride", 1),
+                        padding=sp("padding", 0), dilation=sp("dilation", 1),
+                        groups=int(p.get("groups", "1")))
+    if op == "max_pool2d":
+        return F.max_pool2d(x, sp("kernel_size", None), stride=sp("stride", None),
+                            padding=sp("padding", 0), dilation=sp("dilation", 1),
+                            ceil_mode=p.get("ceil_mode") == "1")
+    if op == "avg_pool2d":
+        return F.avg_pool2d(x, sp("kernel_size", None), stride=sp("stride", None),
+                            padding=sp("padding", 0), ceil_mode=p.get("ceil_mode") == "1",
+                            count_include_pad=p.get("count_include_pad", "1") == "1",
+                            divisor_override=int(p["divisor_override"])
+                            if "divisor_override" in p else None)
+    if op == "adaptive_avg_pool2d":
+        return F.adaptive_avg_pool2d(x, sp("output_size", None))
+    return None
+# --- End of convolution and pooling ---
+
+
 def parse_indices(spec, tensors):
     """The `indices=` parameter as a Python index tuple (see the index cases above)."""
     items = []
@@ -627,6 +771,8 @@ def compute_generated(op, p, t):
             y[indices] = t["values"]
     elif op == "matmul":
         y = torch.matmul(x, t["other"])
+    elif compute_conv_pool(op, p, t) is not None:  # issue 19: conv2d and pooling
+        y = compute_conv_pool(op, p, t)
     else:
         raise ValueError(f"unknown generated op {op}")
     return dict(output=y, **extra), y

@@ -3,6 +3,10 @@
 #pragma once
 
 #include <ember/nn/functional/activation.h>
+// Convolution and pooling (issue 19).
+#include <ember/nn/functional/conv.h>
+#include <ember/nn/functional/pooling.h>
+// End of convolution and pooling.
 #include <ember/nn/functional/linear.h>
 #include <ember/nn/functional/loss.h>
 

@@ -5,6 +5,10 @@
 #include <ember/nn/activation.h>
 #include <ember/nn/adaptive.h>
 #include <ember/nn/checkpoint.h>
+// Convolution and pooling (issue 19).
+#include <ember/nn/conv.h>
+#include <ember/nn/pooling.h>
+// End of convolution and pooling.
 #include <ember/nn/flatten.h>
 #include <ember/nn/functional.h>
 #include <ember/nn/init.h>

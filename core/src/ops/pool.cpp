@@ -1,0 +1,263 @@
+// 2-d pooling without a graph: max, average and adaptive average, forward and backward.
+// Each (n, c) plane is one unit of parallel work; every output (and every input gradient) is
+// computed inside one plane in a fixed order, so results do not depend on the thread count.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <ember/core/checked.h>
+#include <ember/core/conv.h>
+#include <ember/core/parallel.h>
+
+namespace ember::core {
+
+namespace {
+
+// PyTorch's pooling_output_shape: floor or ceil of (size + 2 pad - ext) / stride, plus 1; with
+// ceil_mode the last window must start inside the image or its left padding.
+std::int64_t pooled_size(std::int64_t size, std::int64_t k, std::int64_t pad, std::int64_t stride,
+                         std::int64_t dilation, bool ceil_mode) {
+  const std::int64_t span = size + 2 * pad - dilation * (k - 1) - 1 + (ceil_mode ? stride - 1 : 0);
+  // Floor division (span may be negative when the kernel does not fit).
+  std::int64_t out = (span >= 0 ? span / stride : -((-span + stride - 1) / stride)) + 1;
+  if (ceil_mode && (out - 1) * stride >= size + pad) --out;
+  return out;
+}
+
+// Planes of at least this many output cells per piece of parallel work.
+std::int64_t plane_grain(std::int64_t cells_per_plane) {
+  return std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(1, cells_per_plane));
+}
+
+}  // namespace
+
+Pool2dGeometry pool2d_geometry(const Shape& input, const ExpandingArray<2>& kernel,
+                               const ExpandingArray<2>& stride, const ExpandingArray<2>& padding,
+                               const ExpandingArray<2>& dilation, bool ceil_mode, const char* op) {
+  EMBER_CHECK(input.size() == 4, op, ": expected a 4-d input [N, C, H, W] (or 3-d [C, H, W]), got ",
+              to_string(input));
+  Pool2dGeometry g;
+  g.N = input[0], g.C = input[1], g.H = input[2], g.W = input[3];
+  g.KH = kernel[0], g.KW = kernel[1];
+  g.stride_h = stride[0], g.stride_w = stride[1];
+  g.pad_h = padding[0], g.pad_w = padding[1];
+  g.dilation_h = dilation[0], g.dilation_w = dilation[1];
+  EMBER_CHECK(g.KH >= 1 && g.KW >= 1, op, ": kernel_size must be >= 1, got (", g.KH, ", ", g.KW,
+              ")");
+  EMBER_CHECK(g.stride_h >= 1 && g.stride_w >= 1, op, ": stride must be >= 1, got (", g.stride_h,
+              ", ", g.stride_w, ")");
+  EMBER_CHECK(g.dilation_h >= 1 && g.dilation_w >= 1, op, ": dilation must be >= 1, got (",
+              g.dilation_h, ", ", g.dilation_w, ")");
+  EMBER_CHECK(g.pad_h >= 0 && g.pad_w >= 0, op, ": padding must be >= 0, got (", g.pad_h, ", ",
+              g.pad_w, ")");
+  EMBER_CHECK(g.pad_h <= g.KH / 2 && g.pad_w <= g.KW / 2, op,
+              ": padding should be at most half of the kernel size, got padding (", g.pad_h, ", ",
+              g.pad_w, ") for kernel_size (", g.KH, ", ", g.KW, ")");
+  EMBER_CHECK(g.C >= 1 && g.H >= 1 && g.W >= 1, op,
+              ": expected an input with non-empty channels, height and width, got ",
+              to_string(input));
+  // Sizes beyond 2^40 cannot be allocated anyway; this keeps the arithmetic below in range.
+  constexpr std::int64_t kLimit = std::int64_t{1} << 40;
+  EMBER_CHECK(g.KH < kLimit && g.KW < kLimit && g.stride_h < kLimit && g.stride_w < kLimit &&
+                  g.dilation_h < kLimit / g.KH && g.dilation_w < kLimit / g.KW && g.H < kLimit &&
+                  g.W < kLimit,
+              op, ": sizes too large for input ", to_string(input));
+  g.OH = pooled_size(g.H, g.KH, g.pad_h, g.stride_h, g.dilation_h, ceil_mode);
+  g.OW = pooled_size(g.W, g.KW, g.pad_w, g.stride_w, g.dilation_w, ceil_mode);
+  EMBER_CHECK(g.OH >= 1 && g.OW >= 1, op, ": input ", to_string(input), " is too small for ",
+              "kernel_size (", g.KH, ", ", g.KW, ") with padding (", g.pad_h, ", ", g.pad_w,
+              ") and dilation (", g.dilation_h, ", ", g.dilation_w, "): the output would be (",
+              g.OH, " x ", g.OW, ")");
+  checked_numel({g.N, g.C, g.OH, g.OW}, op);
+  return g;
+}
+
+std::pair<Tensor, Tensor> max_pool2d_forward(const Tensor& x_in, const Pool2dGeometry& g) {
+  const Tensor x = x_in.contiguous();
+  Tensor y = empty({g.N, g.C, g.OH, g.OW});
+  Tensor indices = empty({g.N, g.C, g.OH, g.OW}, kInt64);
+  const float* xp = x.data_ptr<float>();
+  float* yp = y.data_ptr<float>();
+  std::int64_t* ip = indices.data_ptr<std::int64_t>();
+  const std::int64_t HW = g.H * g.W, OHW = g.OH * g.OW;
+  parallel_for(0, g.N * g.C, plane_grain(OHW), [&](std::int64_t p0, std::int64_t p1) {
+    for (std::int64_t p = p0; p < p1; ++p) {
+      const float* plane = xp + p * HW;
+      for (std::int64_t oh = 0; oh < g.OH; ++oh) {
+        // The window's rows: ih0, ih0 + d, ... below ih_end, skipping the padding above.
+        std::int64_t ih0 = oh * g.stride_h - g.pad_h;
+        const std::int64_t ih_end = std::min(ih0 + (g.KH - 1) * g.dilation_h + 1, g.H);
+        while (ih0 < 0) ih0 += g.dilation_h;
+        for (std::int64_t ow = 0; ow < g.OW; ++ow) {
+          std::int64_t iw0 = ow * g.stride_w - g.pad_w;
+          const std::int64_t iw_end = std::min(iw0 + (g.KW - 1) * g.dilation_w + 1, g.W);
+          while (iw0 < 0) iw0 += g.dilation_w;
+          // As PyTorch's CPU kernel: the first strict maximum wins, and any nan (the last one).
+          std::int64_t best = ih0 * g.W + iw0;
+          float best_value = -std::numeric_limits<float>::infinity();
+          for (std::int64_t ih = ih0; ih < ih_end; ih += g.dilation_h) {
+            for (std::int64_t iw = iw0; iw < iw_end; iw += g.dilation_w) {
+              const float v = plane[ih * g.W + iw];
+              if (v > best_value || std::isnan(v)) {
+                best_value = v;
+                best = ih * g.W + iw;
+              }
+            }
+          }
+          yp[p * OHW + oh * g.OW + ow] = best_value;
+          ip[p * OHW + oh * g.OW + ow] = best;
+        }
+      }
+    }
+  });
+  return {y, indices};
+}
+
+Tensor max_pool2d_backward(const Tensor& grad_out, const Tensor& indices_in,
+                           const Pool2dGeometry& g) {
+  const Tensor go = grad_out.contiguous(), indices = indices_in.contiguous();
+  Tensor grad_x = zeros({g.N, g.C, g.H, g.W});
+  const float* gp = go.data_ptr<float>();
+  const std::int64_t* ip = indices.data_ptr<std::int64_t>();
+  float* dxp = grad_x.data_ptr<float>();
+  const std::int64_t HW = g.H * g.W, OHW = g.OH * g.OW;
+  parallel_for(0, g.N * g.C, plane_grain(OHW), [&](std::int64_t p0, std::int64_t p1) {
+    for (std::int64_t p = p0; p < p1; ++p)
+      for (std::int64_t i = 0; i < OHW; ++i) dxp[p * HW + ip[p * OHW + i]] += gp[p * OHW + i];
+  });
+  return grad_x;
+}
+
+namespace {
+
+// The window of output cell (oh, ow) of an average pool, as PyTorch's avg_pool2d CPU kernel:
+// rows [ih0, ih1) and columns [iw0, iw1) clipped to the image, and what the sum is divided by.
+struct AvgWindow {
+  std::int64_t ih0, ih1, iw0, iw1;
+  float divisor;
+};
+
+AvgWindow avg_window(const Pool2dGeometry& g, AvgPoolDivisor d, std::int64_t oh, std::int64_t ow) {
+  std::int64_t ih0 = oh * g.stride_h - g.pad_h, iw0 = ow * g.stride_w - g.pad_w;
+  std::int64_t ih1 = std::min(ih0 + g.KH, g.H + g.pad_h), iw1 = std::min(iw0 + g.KW, g.W + g.pad_w);
+  const std::int64_t padded_size = (ih1 - ih0) * (iw1 - iw0);  // the window within the padding
+  ih0 = std::max<std::int64_t>(ih0, 0), iw0 = std::max<std::int64_t>(iw0, 0);
+  ih1 = std::min(ih1, g.H), iw1 = std::min(iw1, g.W);
+  const std::int64_t size = d.divisor_override != 0 ? d.divisor_override
+                            : d.count_include_pad   ? padded_size
+                                                    : (ih1 - ih0) * (iw1 - iw0);
+  return {ih0, ih1, iw0, iw1, static_cast<float>(size)};
+}
+
+}  // namespace
+
+Tensor avg_pool2d_forward(const Tensor& x_in, const Pool2dGeometry& g, AvgPoolDivisor divisor) {
+  const Tensor x = x_in.contiguous();
+  Tensor y = empty({g.N, g.C, g.OH, g.OW});
+  const float* xp = x.data_ptr<float>();
+  float* yp = y.data_ptr<float>();
+  const std::int64_t HW = g.H * g.W, OHW = g.OH * g.OW;
+  parallel_for(0, g.N * g.C, plane_grain(OHW), [&](std::int64_t p0, std::int64_t p1) {
+    for (std::int64_t p = p0; p < p1; ++p) {
+      const float* plane = xp + p * HW;
+      for (std::int64_t oh = 0; oh < g.OH; ++oh) {
+        for (std::int64_t ow = 0; ow < g.OW; ++ow) {
+          const AvgWindow w = avg_window(g, divisor, oh, ow);
+          float sum = 0.0f;
+          for (std::int64_t ih = w.ih0; ih < w.ih1; ++ih)
+            for (std::int64_t iw = w.iw0; iw < w.iw1; ++iw) sum += plane[ih * g.W + iw];
+          // A window wholly in the padding (possible with ceil_mode) gives 0, as PyTorch.
+          yp[p * OHW + oh * g.OW + ow] = w.ih0 < w.ih1 && w.iw0 < w.iw1 ? sum / w.divisor : 0.0f;
+        }
+      }
+    }
+  });
+  return y;
+}
+
+Tensor avg_pool2d_backward(const Tensor& grad_out, const Pool2dGeometry& g,
+                           AvgPoolDivisor divisor) {
+  const Tensor go = grad_out.contiguous();
+  Tensor grad_x = zeros({g.N, g.C, g.H, g.W});
+  const float* gp = go.data_ptr<float>();
+  float* dxp = grad_x.data_ptr<float>();
+  const std::int64_t HW = g.H * g.W, OHW = g.OH * g.OW;
+  parallel_for(0, g.N * g.C, plane_grain(OHW), [&](std::int64_t p0, std::int64_t p1) {
+    for (std::int64_t p = p0; p < p1; ++p) {
+      float* plane = dxp + p * HW;
+      for (std::int64_t oh = 0; oh < g.OH; ++oh) {
+        for (std::int64_t ow = 0; ow < g.OW; ++ow) {
+          const AvgWindow w = avg_window(g, divisor, oh, ow);
+          const float share = gp[p * OHW + oh * g.OW + ow] / w.divisor;
+          for (std::int64_t ih = w.ih0; ih < w.ih1; ++ih)
+            for (std::int64_t iw = w.iw0; iw < w.iw1; ++iw) plane[ih * g.W + iw] += share;
+        }
+      }
+    }
+  });
+  return grad_x;
+}
+
+namespace {
+
+// Adaptive pooling's window along one dim: [floor(i size / out), ceil((i + 1) size / out)).
+std::int64_t adaptive_start(std::int64_t i, std::int64_t out, std::int64_t size) {
+  return (i * size) / out;
+}
+std::int64_t adaptive_end(std::int64_t i, std::int64_t out, std::int64_t size) {
+  return ((i + 1) * size + out - 1) / out;
+}
+
+}  // namespace
+
+Tensor adaptive_avg_pool2d_forward(const Tensor& x_in, std::int64_t OH, std::int64_t OW) {
+  const Tensor x = x_in.contiguous();
+  const std::int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  Tensor y = empty({N, C, OH, OW});
+  const float* xp = x.data_ptr<float>();
+  float* yp = y.data_ptr<float>();
+  parallel_for(0, N * C, plane_grain(OH * OW), [&](std::int64_t p0, std::int64_t p1) {
+    for (std::int64_t p = p0; p < p1; ++p) {
+      const float* plane = xp + p * H * W;
+      for (std::int64_t oh = 0; oh < OH; ++oh) {
+        const std::int64_t h0 = adaptive_start(oh, OH, H), h1 = adaptive_end(oh, OH, H);
+        for (std::int64_t ow = 0; ow < OW; ++ow) {
+          const std::int64_t w0 = adaptive_start(ow, OW, W), w1 = adaptive_end(ow, OW, W);
+          float sum = 0.0f;
+          for (std::int64_t ih = h0; ih < h1; ++ih)
+            for (std::int64_t iw = w0; iw < w1; ++iw) sum += plane[ih * W + iw];
+          // sum / kh / kw, two divisions as PyTorch's CPU kernel.
+          yp[(p * OH + oh) * OW + ow] =
+              sum / static_cast<float>(h1 - h0) / static_cast<float>(w1 - w0);
+        }
+      }
+    }
+  });
+  return y;
+}
+
+Tensor adaptive_avg_pool2d_backward(const Tensor& grad_out, std::int64_t H, std::int64_t W) {
+  const Tensor go = grad_out.contiguous();
+  const std::int64_t N = go.size(0), C = go.size(1), OH = go.size(2), OW = go.size(3);
+  Tensor grad_x = zeros({N, C, H, W});
+  const float* gp = go.data_ptr<float>();
+  float* dxp = grad_x.data_ptr<float>();
+  parallel_for(0, N * C, plane_grain(OH * OW), [&](std::int64_t p0, std::int64_t p1) {
+    for (std::int64_t p = p0; p < p1; ++p) {
+      float* plane = dxp + p * H * W;
+      for (std::int64_t oh = 0; oh < OH; ++oh) {
+        const std::int64_t h0 = adaptive_start(oh, OH, H), h1 = adaptive_end(oh, OH, H);
+        for (std::int64_t ow = 0; ow < OW; ++ow) {
+          const std::int64_t w0 = adaptive_start(ow, OW, W), w1 = adaptive_end(ow, OW, W);
+          const float share = gp[(p * OH + oh) * OW + ow] / static_cast<float>(h1 - h0) /
+                              static_cast<float>(w1 - w0);
+          for (std::int64_t ih = h0; ih < h1; ++ih)
+            for (std::int64_t iw = w0; iw < w1; ++iw) plane[ih * W + iw] += share;
+        }
+      }
+    }
+  });
+  return grad_x;
+}
+
+}  // namespace ember::core

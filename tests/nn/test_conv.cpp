@@ -1,0 +1,331 @@
+// Conv2d and 2-d pooling beyond the golden files: a case derived by hand, gradcheck on every
+// backward, bitwise results at 1, 2, 3 and 8 threads, the modules (init, printing, LeNet's
+// shapes) and the errors. PyTorch's values are in test_conv_golden.cpp.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <random>
+#include <sstream>
+#include <vector>
+
+#include <ember/autograd/node.h>
+#include <ember/core/generator.h>
+#include <ember/core/ops.h>
+#include <ember/core/parallel.h>
+#include <ember/nn/conv.h>
+#include <ember/nn/functional.h>
+#include <ember/nn/pooling.h>
+#include <ember/nn/sequential.h>
+
+#include "support/gradcheck.h"
+
+using namespace ember;
+namespace F = ember::nn::functional;
+using Catch::Matchers::Contains;
+
+namespace {
+
+Tensor leaf(const Shape& shape, Generator& gen) {
+  Tensor t = randn(shape, gen);
+  t.requires_grad_();
+  return t;
+}
+
+// Distinct values 0.1 apart in a random order: every pooling window has one clear maximum, so
+// max pooling is differentiable there (gradcheck's steps of 1e-3 never change the winner).
+Tensor distinct(const Shape& shape, unsigned seed) {
+  std::vector<float> v(static_cast<std::size_t>(numel_of(shape)));
+  std::iota(v.begin(), v.end(), 0.0f);
+  std::shuffle(v.begin(), v.end(), std::mt19937(seed));
+  for (float& x : v) x *= 0.1f;
+  Tensor t = from_vector(v, shape);
+  t.requires_grad_();
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("conv2d: a 3x3 image and a 2x2 kernel by hand", "[nn][conv]") {
+  // x = 1 2 3    w = 1 0    y[i, j] = x[i, j] - x[i+1, j+1] + b:   1-5+10 = 6   2-6+10 = 6
+  //     4 5 6        0 -1   (cross-correlation: no kernel flip)    4-8+10 = 6   5-9+10 = 6
+  //     7 8 9    b = 10
+  Tensor x = from_vector(std::vector<float>{1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 1, 3, 3});
+  Tensor w = from_vector(std::vector<float>{1, 0, 0, -1}, {1, 1, 2, 2});
+  Tensor b = from_vector(std::vector<float>{10}, {1});
+  x.requires_grad_();
+  w.requires_grad_();
+  b.requires_grad_();
+  const Tensor y = conv2d(x, w, b);
+  SECTION("forward") {
+    CHECK(y.sizes() == Shape{1, 1, 2, 2});
+    CHECK(y.to_vector<float>() == std::vector<float>{6, 6, 6, 6});
+    CHECK(y.grad_fn()->name() == "ConvolutionBackward");
+  }
+  SECTION("backward") {
+    // With g = ones: dL/dx[i, j] = sum of w over the outputs that read x[i, j]: +1 where x is a
+    // top-left of a window, -1 where it is a bottom-right; dL/dw[kh, kw] = sum of the 2x2 block
+    // of x starting at (kh, kw): 1+2+4+5 = 12, 2+3+5+6 = 16, 4+5+7+8 = 24, 5+6+8+9 = 28;
+    // dL/db = 4 outputs.
+    y.backward(ones({1, 1, 2, 2}));
+    CHECK(x.grad().to_vector<float>() == std::vector<float>{1, 1, 0, 1, 0, -1, 0, -1, -1});
+    CHECK(w.grad().to_vector<float>() == std::vector<float>{12, 16, 24, 28});
+    CHECK(b.grad().to_vector<float>() == std::vector<float>{4});
+  }
+}
+
+TEST_CASE("conv2d: gradcheck of input, weight and bias", "[nn][conv][gradcheck]") {
+  Generator gen(7);
+  struct Config {
+    const char* what;
+    Shape x, w;
+    ExpandingArray<2> stride, dilation;
+    Conv2dPadding padding;
+    std::int64_t groups;
+  };
+  const Config configs[] = {
+      {"3x3 pad 1", {2, 2, 5, 6}, {3, 2, 3, 3}, 1, 1, 1, 1},
+      {"1x1", {2, 3, 3, 4}, {2, 3, 1, 1}, 1, 1, 0, 1},
+      {"stride 2, pairs", {1, 2, 7, 6}, {2, 2, 3, 2}, {2, 1}, 1, {1, 0}, 1},
+      {"dilation 2", {1, 2, 7, 7}, {2, 2, 3, 3}, 1, 2, 2, 1},
+      {"groups 2", {2, 4, 5, 5}, {4, 2, 3, 3}, 1, 1, 1, 2},
+      {"depthwise", {2, 3, 5, 5}, {3, 1, 3, 3}, 2, 1, 1, 3},
+      {"same, even kernel", {1, 2, 5, 6}, {2, 2, 2, 4}, 1, 1, "same", 1},
+      {"valid", {1, 2, 5, 6}, {2, 2, 3, 3}, 1, 1, "valid", 1},
+  };
+  for (const Config& c : configs) {
+    INFO(c.what);
+    const Tensor x = leaf(c.x, gen), w = leaf(c.w, gen), b = leaf({c.w[0]}, gen);
+    // float32 central differences: gradcheck's default eps 1e-3, atol 1e-3, rtol 1e-2.
+    CHECK_GRADCHECK(
+        [&](const std::vector<Tensor>& t) {
+          return conv2d(t[0], t[1], t[2], c.stride, c.padding, c.dilation, c.groups);
+        },
+        x, w, b);
+  }
+  SECTION("unbatched input, no bias") {
+    const Tensor x = leaf({2, 4, 5}, gen), w = leaf({3, 2, 3, 3}, gen);
+    CHECK_GRADCHECK([](const std::vector<Tensor>& t) { return conv2d(t[0], t[1], {}, 1, 1); }, x,
+                    w);
+  }
+}
+
+TEST_CASE("pooling: gradcheck (max pooling away from ties)", "[nn][pool][gradcheck]") {
+  Generator gen(3);
+  SECTION("max_pool2d") {
+    const Tensor x = distinct({2, 2, 7, 9}, 1);
+    CHECK_GRADCHECK([](const std::vector<Tensor>& t) { return max_pool2d(t[0], 2); }, x);
+    CHECK_GRADCHECK(
+        [](const std::vector<Tensor>& t) {
+          return max_pool2d(t[0], 3, {2, 1}, 1, 1, true);
+        },
+        x);
+    CHECK_GRADCHECK([](const std::vector<Tensor>& t) { return max_pool2d(t[0], 3, 1, 1, 2); }, x);
+  }
+  SECTION("avg_pool2d") {
+    const Tensor x = leaf({2, 2, 7, 9}, gen);
+    CHECK_GRADCHECK([](const std::vector<Tensor>& t) { return avg_pool2d(t[0], 2); }, x);
+    CHECK_GRADCHECK(
+        [](const std::vector<Tensor>& t) { return avg_pool2d(t[0], 3, 2, 1, true, false); }, x);
+    CHECK_GRADCHECK(
+        [](const std::vector<Tensor>& t) { return avg_pool2d(t[0], 3, 2, 1, false, true, 5); }, x);
+  }
+  SECTION("adaptive_avg_pool2d") {
+    const Tensor x = leaf({2, 2, 7, 9}, gen);
+    CHECK_GRADCHECK(
+        [](const std::vector<Tensor>& t) {
+          return adaptive_avg_pool2d(t[0], {3, 4});
+        },
+        x);
+    CHECK_GRADCHECK(
+        [](const std::vector<Tensor>& t) {
+          return adaptive_avg_pool2d(t[0], {9, 11});
+        },
+        x);
+  }
+}
+
+TEST_CASE("max_pool2d: the gradient goes to the first maximum of a window", "[nn][pool]") {
+  // One 2x2 window of equal values: PyTorch gives the whole gradient to the first (row-major).
+  Tensor x = ones({1, 1, 2, 2});
+  x.requires_grad_();
+  max_pool2d(x, 2).backward(full({1, 1, 1, 1}, 3.0));
+  CHECK(x.grad().to_vector<float>() == std::vector<float>{3, 0, 0, 0});
+  const auto [y, indices] = max_pool2d_with_indices(
+      from_vector(std::vector<float>{1, 5, 5, 2, 0, 7}, {1, 1, 2, 3}), {2, 2}, 1);
+  CHECK(indices.to_vector<std::int64_t>() == std::vector<std::int64_t>{1, 5});
+  CHECK(y.to_vector<float>() == std::vector<float>{5, 7});
+}
+
+TEST_CASE("conv2d and pooling are bitwise equal at 1, 2, 3 and 8 threads",
+          "[nn][conv][pool][threads][determinism]") {
+  Generator gen(11);
+  // LeNet's shapes at an odd batch (a ragged last chunk of images).
+  const Tensor x1 = randn({37, 1, 28, 28}, gen);
+  Tensor w1 = leaf({6, 1, 5, 5}, gen), b1 = leaf({6}, gen);
+  Tensor w2 = leaf({16, 6, 5, 5}, gen), b2 = leaf({16}, gen);
+  auto run = [&] {
+    w1.mutable_grad() = Tensor();
+    b1.mutable_grad() = Tensor();
+    w2.mutable_grad() = Tensor();
+    b2.mutable_grad() = Tensor();
+    const Tensor h1 = avg_pool2d(F::sigmoid(conv2d(x1, w1, b1, 1, 2)), 2);
+    const Tensor h2 = max_pool2d(F::sigmoid(conv2d(h1, w2, b2)), 2);
+    const Tensor y = adaptive_avg_pool2d(h2, 3);
+    y.backward(ones(y.sizes()));
+    std::vector<float> out = y.detach().to_vector<float>();
+    for (const Tensor& t : {w1.grad(), b1.grad(), w2.grad(), b2.grad()}) {
+      const std::vector<float> v = t.to_vector<float>();
+      out.insert(out.end(), v.begin(), v.end());
+    }
+    return out;
+  };
+  const int saved = get_num_threads();
+  std::vector<float> want;
+  for (const int threads : {1, 2, 3, 8}) {
+    set_num_threads(threads);
+    for (int rep = 0; rep < 2; ++rep) {
+      const std::vector<float> got = run();
+      if (want.empty()) want = got;
+      CAPTURE(threads, rep);
+      REQUIRE(got.size() == want.size());
+      CHECK(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)) == 0);
+    }
+  }
+  set_num_threads(saved);
+}
+
+TEST_CASE("nn::Conv2d: parameters, PyTorch's init, printing", "[nn][conv]") {
+  Generator gen(5);
+  nn::Conv2d conv(nn::Conv2dOptions(6, 16, 5), gen);
+  CHECK(conv.weight.sizes() == Shape{16, 6, 5, 5});
+  CHECK(conv.bias.sizes() == Shape{16});
+  CHECK(conv.parameters().size() == 2);
+  // kaiming_uniform_(a = sqrt(5)) and the bias: both within 1/sqrt(fan_in), fan_in = 6 * 25.
+  const float bound = 1.0f / std::sqrt(150.0f);
+  for (const Tensor& t : {conv.weight, conv.bias}) {
+    const std::vector<float> v = t.to_vector<float>();
+    CHECK(*std::max_element(v.begin(), v.end()) <= bound);
+    CHECK(*std::min_element(v.begin(), v.end()) >= -bound);
+    CHECK(*std::max_element(v.begin(), v.end()) > 0.5f * bound);  // they fill the range
+  }
+  CHECK(conv.extra_repr() == "6, 16, kernel_size=(5, 5), stride=(1, 1)");
+  nn::Conv2d fancy(
+      nn::Conv2dOptions(4, 8, {3, 5}).stride(2).padding({1, 2}).dilation(2).groups(4).bias(false));
+  CHECK(fancy.weight.sizes() == Shape{8, 1, 3, 5});
+  CHECK_FALSE(fancy.bias.defined());
+  CHECK(fancy.extra_repr() ==
+        "4, 8, kernel_size=(3, 5), stride=(2, 2), padding=(1, 2), dilation=(2, 2), groups=4, "
+        "bias=false");
+  nn::Conv2d same(nn::Conv2dOptions(1, 2, 4).padding("same"));
+  CHECK(same.extra_repr() == "1, 2, kernel_size=(4, 4), stride=(1, 1), padding=same");
+  CHECK(same(randn({3, 1, 7, 9})).sizes() == Shape{3, 2, 7, 9});
+  CHECK(same(randn({1, 7, 9})).sizes() == Shape{2, 7, 9});
+  std::ostringstream out;
+  out << nn::Conv2d(1, 6, 5);
+  CHECK(out.str() == "Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1))");
+}
+
+TEST_CASE("nn pooling modules and d2l's LeNet shapes", "[nn][conv][pool]") {
+  nn::MaxPool2d max(nn::MaxPool2dOptions(3).stride(2).padding(1));
+  CHECK(max.extra_repr() ==
+        "kernel_size=[3, 3], stride=[2, 2], padding=[1, 1], dilation=[1, 1], ceil_mode=false");
+  nn::AvgPool2d avg(2);
+  CHECK(avg.extra_repr() == "kernel_size=[2, 2], stride=[2, 2], padding=[0, 0]");
+  nn::AdaptiveAvgPool2d adaptive({7, 1});
+  CHECK(adaptive.extra_repr() == "output_size=[7, 1]");
+  CHECK(adaptive(randn({2, 3, 9, 9})).sizes() == Shape{2, 3, 7, 1});
+  // d2l 7.6: Conv2d(1, 6, 5, padding=2) - Sigmoid - AvgPool2d(2, 2) - Conv2d(6, 16, 5) - ...
+  nn::Sequential lenet;
+  lenet.push_back(nn::Conv2d(nn::Conv2dOptions(1, 6, 5).padding(2)));
+  lenet.push_back(nn::AvgPool2d(nn::AvgPool2dOptions(2).stride(2)));
+  lenet.push_back(nn::Conv2d(6, 16, 5));
+  lenet.push_back(nn::MaxPool2d(2));
+  CHECK(lenet(randn({4, 1, 28, 28})).sizes() == Shape{4, 16, 5, 5});
+}
+
+TEST_CASE("conv2d and pooling: errors name the op and the shapes", "[nn][conv][pool][errors]") {
+  const Tensor x = randn({2, 3, 5, 5}), w = randn({4, 3, 3, 3});
+  CHECK_THROWS_WITH(conv2d(x, randn({4, 2, 3, 3})),
+                    "conv2d: input [2, 3, 5, 5] has 3 channels, but weight [4, 2, 3, 3] with "
+                    "groups=1 expects 2");
+  CHECK_THROWS_WITH(conv2d(x, randn({4, 3, 7, 3})),
+                    Contains("conv2d: input [2, 3, 5, 5] padded to (5 x 5) is smaller than the "
+                             "kernel of weight [4, 3, 7, 3]"));
+  CHECK_THROWS_WITH(conv2d(x, randn({4, 1, 3, 3}), {}, 1, 0, 1, 2),
+                    "conv2d: in-channels 3 of input [2, 3, 5, 5] are not divisible by groups=2");
+  CHECK_THROWS_WITH(conv2d(x, randn({4, 1, 3, 3}), {}, 1, 0, 1, 3),
+                    "conv2d: out-channels 4 of weight [4, 1, 3, 3] are not divisible by groups=3");
+  CHECK_THROWS_WITH(conv2d(x, w, {}, 1, 0, 1, 0), "conv2d: groups must be >= 1, got 0");
+  CHECK_THROWS_WITH(conv2d(x, w, {}, {1, 0}), "conv2d: stride must be >= 1, got (1, 0)");
+  CHECK_THROWS_WITH(conv2d(x, w, {}, 1, 0, 0), "conv2d: dilation must be >= 1, got (0, 0)");
+  CHECK_THROWS_WITH(conv2d(x, w, {}, 1, -1), "conv2d: padding must be >= 0, got (-1, -1)");
+  CHECK_THROWS_WITH(conv2d(x, w, {}, 2, "same"), Contains("padding='same' is not supported"));
+  CHECK_THROWS_WITH(conv2d(x, w, {}, 1, "full"), Contains("invalid padding string 'full'"));
+  CHECK_THROWS_WITH(conv2d(x, w, randn({3})), Contains("conv2d: bias must be [4]"));
+  CHECK_THROWS_WITH(conv2d(randn({5, 5}), w), Contains("got [5, 5]"));
+  CHECK_THROWS_WITH(conv2d(x, randn({4, 3, 3})), Contains("4-d weight"));
+  // Sizes too large to allocate reach the geometry's overflow checks only.
+  constexpr std::int64_t huge = std::int64_t{1} << 62;
+  CHECK_THROWS_WITH(conv2d(x, w, {}, 1, 0, huge), Contains("conv2d: integer overflow"));
+  CHECK_THROWS_WITH(core::conv2d_geometry({huge, 4, 1, 1}, {8, 4, 1, 1}, 1, 0, 1, 1),
+                    "conv2d: shape [4611686018427387904, 8, 1, 1] has too many elements (the "
+                    "count overflows int64)");
+  CHECK_THROWS_WITH(nn::Conv2d(nn::Conv2dOptions(3, 4, 3).groups(2)),
+                    "Conv2d: in_channels 3 and out_channels 4 must both be divisible by groups=2");
+  CHECK_THROWS_WITH(nn::Conv2d(nn::Conv2dOptions(3, 4, 3).stride(0)), Contains("stride"));
+
+  CHECK_THROWS_WITH(max_pool2d(x, 3, 1, 2),
+                    "max_pool2d: padding should be at most half of the kernel size, got padding "
+                    "(2, 2) for kernel_size (3, 3)");
+  CHECK_THROWS_WITH(max_pool2d(x, 0), "max_pool2d: kernel_size must be >= 1, got (0, 0)");
+  CHECK_THROWS_WITH(max_pool2d(x, 2, 0), "max_pool2d: stride must be >= 1, got (0, 0)");
+  CHECK_THROWS_WITH(max_pool2d(x, 2, 2, 0, 0), "max_pool2d: dilation must be >= 1, got (0, 0)");
+  CHECK_THROWS_WITH(max_pool2d(x, 2, 2, -1), Contains("padding must be >= 0"));
+  CHECK_THROWS_WITH(max_pool2d(x, 7),
+                    Contains("max_pool2d: input [2, 3, 5, 5] is too small for kernel_size (7, "
+                             "7)"));
+  CHECK_THROWS_WITH(avg_pool2d(x, 2, 2, 0, false, true, 0),
+                    "avg_pool2d: divisor_override must not be zero");
+  CHECK_THROWS_WITH(adaptive_avg_pool2d(x, {0, 2}),
+                    Contains("adaptive_avg_pool2d: output_size must be >= 1"));
+  CHECK_THROWS_WITH(avg_pool2d(randn({5}), 2), Contains("avg_pool2d: expected a 3-d"));
+  CHECK_THROWS_WITH(nn::MaxPool2d(nn::MaxPool2dOptions(2).padding(2)), Contains("at most half"));
+}
+
+TEST_CASE("conv2d: the im2col path (long patches) and the direct path agree with a plain loop",
+          "[nn][conv]") {
+  // C/G * KH * KW = 64 * 9 = 576 runs im2col + GEMM forward (core/src/ops/conv.cpp,
+  // kDirectMaxPatch); 8 * 9 = 72 the direct kernel. Both against the definition, summed in
+  // double: y[n, o, i, j] = b[o] + sum_{c, kh, kw} w[o, c, kh, kw] x[n, c, 2 i + kh - 1, ...].
+  Generator gen(21);
+  for (const std::int64_t C : {64, 8}) {
+    INFO("C = " << C);
+    const std::int64_t N = 2, O = 3, H = 6, W = 7, K = 3, S = 2, P = 1;
+    const Tensor x = randn({N, C, H, W}, gen), w = randn({O, C, K, K}, gen), b = randn({O}, gen);
+    const Tensor y = conv2d(x, w, b, S, P);
+    const std::int64_t OH = (H + 2 * P - K) / S + 1, OW = (W + 2 * P - K) / S + 1;
+    REQUIRE(y.sizes() == Shape{N, O, OH, OW});
+    const std::vector<float> xv = x.to_vector<float>(), wv = w.to_vector<float>(),
+                             bv = b.to_vector<float>(), yv = y.to_vector<float>();
+    for (std::int64_t n = 0; n < N; ++n)
+      for (std::int64_t o = 0; o < O; ++o)
+        for (std::int64_t i = 0; i < OH; ++i)
+          for (std::int64_t j = 0; j < OW; ++j) {
+            double sum = bv[static_cast<std::size_t>(o)];
+            for (std::int64_t c = 0; c < C; ++c)
+              for (std::int64_t kh = 0; kh < K; ++kh)
+                for (std::int64_t kw = 0; kw < K; ++kw) {
+                  const std::int64_t ih = i * S + kh - P, iw = j * S + kw - P;
+                  if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                  sum += static_cast<double>(
+                             wv[static_cast<std::size_t>(((o * C + c) * K + kh) * K + kw)]) *
+                         xv[static_cast<std::size_t>(((n * C + c) * H + ih) * W + iw)];
+                }
+            CHECK(yv[static_cast<std::size_t>(((n * O + o) * OH + i) * OW + j)] ==
+                  Approx(sum).epsilon(1e-5).margin(1e-4));
+          }
+  }
+}
