@@ -36,7 +36,7 @@ script draws their inputs itself from torch.Generator().manual_seed(seed), so --
 their files and INDEX.txt lines, and --check derives inputs and results again (see CASES).
 
 Bit-exactness: with torch 1.13.1 on OpenBLAS 0.3.21 (its FMA kernels: core types Haswell, Zen,
-SkylakeX, Cooperlake) all 468 files are reproduced byte for byte. Two things change the last bit
+SkylakeX, Cooperlake) all 488 files are reproduced byte for byte. Two things change the last bit
 of the float32 `linear` and `matmul` files (output and gradients are GEMMs whose float32 rounding
 depends on the BLAS kernel; under netlib one float64 matmul file too): netlib's reference BLAS
 (Debian's libblas3, which torch uses when OpenBLAS is not installed) and OpenBLAS's pre-FMA
@@ -827,6 +827,147 @@ def generate(spec):
     return out, f"{spec.name}\t{spec.op}\t{params}"
 
 
+# --- Batch normalization (issue 19): nn.BatchNorm1d / BatchNorm2d over several steps ---
+#
+# A batch_norm case runs one module for several steps, each in training (`t`) or evaluation
+# (`e`) mode as `modes=` spells them, and records everything a step computes. Drawn from
+# torch.Generator().manual_seed(seed), in order: the initial `weight` [C] (N(1, 0.5^2)) and `bias`
+# [C] (N(0, 0.5^2)) when affine=1, the initial `running_mean` [C] (N(0, 0.5^2)) and `running_var`
+# [C] (U(0.5, 1.5)) when track_running_stats=1; then per step k: `input_k` (N(0.5, 1.5^2)) and
+# `grad_output_k` (N(0, 1)). Results per step: `output_k`, `grad_input_k`, `grad_weight_k` and
+# `grad_bias_k` (affine; each step's own, not accumulated), and the buffers after the step,
+# `running_mean_k`, `running_var_k`, `num_batches_tracked_k` (int64; track_running_stats).
+# `layout=` says how the input is laid out in memory (the values are the same): `contiguous`, or
+# `channels_last` (a [N, C, H, W] view of a contiguous [N, H, W, C] tensor; for [N, C] a
+# transposed [C, N]): ember's test builds it the same way.
+
+BATCH_NORM_CASES = []
+
+
+def batch_norm_case(name, module, shape, modes, *comments, momentum="0.1", eps="1e-05",
+                    affine=True, track=True, layout="contiguous", rtol=1e-5, atol=1e-6):
+    params = {"module": module, "num_features": str(shape[1]), "eps": eps, "momentum": momentum,
+              "affine": "1" if affine else "0", "track_running_stats": "1" if track else "0",
+              "modes": modes, "layout": layout, "shape": "x".join(map(str, shape))}
+    spec = Spec(name, "batch_norm", [], params, comments, rtol, atol)
+    BATCH_NORM_CASES.append(spec)
+
+
+batch_norm_case("batch_norm_1d_train_eval", "BatchNorm1d", (5, 3), "ttte",
+                "# [N, C]: statistics over N; three training steps move the running statistics by",
+                "# momentum 0.1 (running_var with the unbiased variance), then eval uses them")
+batch_norm_case("batch_norm_1d_ncl", "BatchNorm1d", (3, 4, 5), "tte",
+                "# [N, C, L]: statistics over N and L; momentum 0.3, eps 1e-3", momentum="0.3",
+                eps="0.001")
+batch_norm_case("batch_norm_1d_momentum_none", "BatchNorm1d", (6, 3), "tttte",
+                "# momentum None: the cumulative average, factor 1 / num_batches_tracked (1, 1/2,",
+                "# 1/3, 1/4): after k steps running_mean is the mean of the k batch means",
+                momentum="None")
+batch_norm_case("batch_norm_1d_affine_off", "BatchNorm1d", (4, 3, 2), "tte",
+                "# affine False: no weight and bias (1 and 0), no grad_weight or grad_bias",
+                affine=False)
+batch_norm_case("batch_norm_1d_no_track", "BatchNorm1d", (4, 3), "tte",
+                "# track_running_stats False: no buffers; eval mode normalizes with the batch's",
+                "# statistics too", track=False)
+batch_norm_case("batch_norm_1d_transposed", "BatchNorm1d", (5, 3), "tte",
+                "# a non-contiguous [N, C] input: the transpose of a contiguous [C, N]",
+                layout="channels_last")
+batch_norm_case("batch_norm_2d_train_eval", "BatchNorm2d", (2, 3, 7, 9), "ettte",
+                "# [N, C, H, W] on 7x9 images: statistics over N, H and W; eval first (the",
+                "# initial running statistics), then three training steps, then eval")
+batch_norm_case("batch_norm_2d_momentum_none", "BatchNorm2d", (3, 2, 7, 9), "ttte",
+                "# momentum None on images: the cumulative average of the batch statistics",
+                momentum="None")
+batch_norm_case("batch_norm_2d_channels_last", "BatchNorm2d", (2, 3, 7, 9), "tte",
+                "# a non-contiguous input: a [N, C, H, W] view (permute(0, 3, 1, 2)) of a",
+                "# contiguous [N, H, W, C] tensor", layout="channels_last")
+batch_norm_case("batch_norm_2d_bare", "BatchNorm2d", (2, 4, 7, 9), "te",
+                "# affine False and track_running_stats False: plain normalization by the",
+                "# batch's statistics in both modes", affine=False, track=False)
+
+
+def generate_batch_norm(spec):
+    """The two files and the INDEX.txt line of a batch_norm case (see BATCH_NORM_CASES)."""
+    torch.manual_seed(0)
+    p = spec.params
+    gen = torch.Generator().manual_seed(spec.seed)
+    shape = tuple(int(d) for d in p["shape"].split("x"))
+    C = shape[1]
+    affine, track = p["affine"] == "1", p["track_running_stats"] == "1"
+    initial = []
+    if affine:
+        initial.append(("weight", torch.randn(C, generator=gen) * 0.5 + 1.0))
+        initial.append(("bias", torch.randn(C, generator=gen) * 0.5))
+    if track:
+        initial.append(("running_mean", torch.randn(C, generator=gen) * 0.5))
+        initial.append(("running_var", torch.rand(C, generator=gen) + 0.5))
+    steps = [(torch.randn(shape, generator=gen) * 1.5 + 0.5, torch.randn(shape, generator=gen))
+             for _ in p["modes"]]
+    momentum = None if p["momentum"] == "None" else float(p["momentum"])
+
+    def laid_out(x):  # the same values, in the memory layout `layout=` names
+        if p["layout"] == "contiguous":
+            return x
+        if x.dim() == 2:
+            return x.t().contiguous().t()
+        return x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)
+
+    results = {}
+    for suffix, dtype in (("f32", torch.float32), ("f64", torch.float64)):
+        module = getattr(torch.nn, p["module"])(C, eps=float(p["eps"]), momentum=momentum,
+                                                affine=affine, track_running_stats=track)
+        module = module.to(dtype)
+        with torch.no_grad():
+            for name, value in initial:
+                getattr(module, name).copy_(value.to(dtype))
+        res = {}
+        for k, (mode, (x, g)) in enumerate(zip(p["modes"], steps), start=1):
+            module.train(mode == "t")
+            module.zero_grad()
+            xk = laid_out(x.to(dtype).clone()).requires_grad_()
+            y = module(xk)
+            y.backward(g.to(dtype))
+            res[f"output_{k}"] = y.detach()
+            res[f"grad_input_{k}"] = xk.grad
+            if affine:
+                res[f"grad_weight_{k}"] = module.weight.grad.clone()
+                res[f"grad_bias_{k}"] = module.bias.grad.clone()
+            if track:
+                res[f"running_mean_{k}"] = module.running_mean.clone()
+                res[f"running_var_{k}"] = module.running_var.clone()
+                res[f"num_batches_tracked_{k}"] = module.num_batches_tracked.clone()
+        results[suffix] = res
+    floats = [n for n, v in results["f32"].items() if v.is_floating_point()]
+    f32_only = any(differs(results["f32"][n], results["f64"][n], spec.rtol, spec.atol)
+                   for n in floats)
+    params = " ".join(f"{k}={v}" for k, v in p.items())
+    out = {}
+    for suffix, digits in (("f32", 9), ("f64", 17)):
+        dtype = {"f32": "float32", "f64": "float64"}[suffix]
+        header = [spec.op, f"case={spec.name}", f"dtype={dtype}", params,
+                  f"rtol={spec.rtol:g}", f"atol={spec.atol:g}",
+                  "compare=" + ("f32" if f32_only else "any"), f"seed={spec.seed}"]
+        lines = [" ".join(header)] + spec.comments
+        lines.append("# inputs: torch.Generator().manual_seed(seed), float32 (regenerate.py "
+                     "BATCH_NORM_CASES)")
+
+        def add(name, tensor):
+            integer = not tensor.is_floating_point()
+            values = tensor.detach().reshape(-1).tolist()
+            lines.append(format_tensor(name, list(tensor.shape), values, integer, digits))
+
+        for name, value in initial:
+            add(name, value)
+        for k, (x, g) in enumerate(steps, start=1):
+            add(f"input_{k}", x)
+            add(f"grad_output_{k}", g)
+            for name, value in results[suffix].items():
+                if name.endswith(f"_{k}") and not name.startswith(("input_", "grad_output_")):
+                    add(name, value)
+        out[f"{spec.name}.{suffix}.txt"] = "\n".join(lines) + "\n"
+    return out, f"{spec.name}\t{spec.op}\t{params}"
+
+
 def check_index(names):
     """INDEX.txt lists every case present, with the op and parameters of its header."""
     problems, listed = [], set()
@@ -878,7 +1019,7 @@ def main():
     torch.mm(torch.ones(2, 2), torch.ones(2, 2))  # loads the BLAS, to name it below
     with open("/proc/self/maps") as maps:
         blas = sorted({line.split()[-1] for line in maps if "blas" in line.split()[-1]})
-    generated = {spec.name for spec in CASES}
+    generated = {spec.name for spec in CASES + BATCH_NORM_CASES}
     names = {f[: -len(".f32.txt")] for f in os.listdir(HERE) if f.endswith(".f32.txt")}
     changed = []
 
@@ -902,8 +1043,8 @@ def main():
             update(file_name, text)
     # The generated cases, and their lines in INDEX.txt below GENERATED_MARK.
     index_lines = []
-    for spec in CASES:
-        files, line = generate(spec)
+    for spec in CASES + BATCH_NORM_CASES:
+        files, line = (generate_batch_norm if spec.op == "batch_norm" else generate)(spec)
         index_lines.append(line)
         for file_name, text in files.items():
             update(file_name, text)

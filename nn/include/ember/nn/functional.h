@@ -10,6 +10,10 @@
 #include <ember/nn/functional/linear.h>
 #include <ember/nn/functional/loss.h>
 
+// Dropout and batch normalization (issue 19).
+#include <ember/nn/functional/batchnorm.h>
+#include <ember/nn/functional/dropout.h>
+
 /// \namespace ember::nn::functional
 /// Every differentiable function of the nn module, as torch.nn.functional: activations, the
 /// softmax family, linear and the losses.

@@ -17,6 +17,10 @@
 #include <ember/nn/module.h>
 #include <ember/nn/sequential.h>
 
+// Dropout and batch normalization (issue 19).
+#include <ember/nn/batchnorm.h>
+#include <ember/nn/dropout.h>
+
 /// \namespace ember::nn
 /// Neural-network building blocks, as torch.nn: Module (the base of every layer, a handle to
 /// shared state), layers, activations, losses, containers, nn::functional and nn::init.
