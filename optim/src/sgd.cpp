@@ -159,4 +159,16 @@ void SGD::zero_grad(bool set_to_none) {
   }
 }
 
+double SGD::get_lr(std::size_t group) const {
+  EMBER_CHECK(group < groups_.size(), "SGD::get_lr: no parameter group ", group, " (there are ",
+              groups_.size(), ")");
+  return groups_[group].options.lr();
+}
+
+void SGD::set_lr(std::size_t group, double lr) {
+  EMBER_CHECK(group < groups_.size(), "SGD::set_lr: no parameter group ", group, " (there are ",
+              groups_.size(), ")");
+  groups_[group].options.lr(lr);
+}
+
 }  // namespace ember::optim

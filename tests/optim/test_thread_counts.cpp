@@ -13,6 +13,7 @@
 #include <ember/nn/functional/activation.h>
 #include <ember/nn/functional/loss.h>
 #include <ember/nn/linear.h>
+#include <ember/optim/adam.h>
 #include <ember/optim/sgd.h>
 
 // Dropout and batch normalization (issue 19).
@@ -20,6 +21,7 @@
 #include <ember/nn/functional/dropout.h>
 
 #include "../../datasets/src/kernels/gather.h"
+#include "../../optim/src/kernels/adam_kernel.h"
 #include "../../optim/src/kernels/sgd_kernel.h"
 #include "kernels/gemm.h"
 
@@ -199,6 +201,49 @@ TEST_CASE(
     }
     bn.eval();
     for (float v : bn(x).to_vector<float>()) out.push_back(v);
+    return out;
+  });
+}
+
+TEST_CASE("an Adam step is bitwise identical at 1, 2, 3 and 8 threads", "[threads][determinism]") {
+  Generator gen(4);
+  const std::int64_t n = (std::int64_t{1} << 18) + 5;  // many pieces of 2^10 batches, and a tail
+  const auto p0 = random_floats(n, gen), g = random_floats(n, gen);
+  check_same_at_every_thread_count([&] {
+    optim::kernels::AdamScalars s;
+    s.weight_decay = 1e-3f;
+    s.amsgrad = true;
+    s.bias_correction2_sqrt = 0.0316f;
+    std::vector<float> p = p0, m(static_cast<std::size_t>(n)), v(m), vmax(m);
+    optim::kernels::adam_update(p.data(), g.data(), m.data(), v.data(), vmax.data(), n, s);
+    s.bias_correction2_sqrt = 0.0447f;
+    optim::kernels::adam_update(p.data(), g.data(), m.data(), v.data(), vmax.data(), n, s);
+    for (const auto* part : {&m, &v, &vmax}) p.insert(p.end(), part->begin(), part->end());
+    return p;
+  });
+}
+
+TEST_CASE("a short MLP run with AdamW is bitwise identical at 1, 2, 3 and 8 threads",
+          "[threads][determinism]") {
+  Generator data_gen(10);
+  const Tensor x = rand({128, 784}, data_gen);
+  const Tensor y = randint(0, 10, {128}, data_gen);
+  check_same_at_every_thread_count([&] {
+    Generator gen(0);
+    nn::Linear fc1(784, 256, true, gen), fc2(256, 10, true, gen);
+    std::vector<Tensor> params = fc1.parameters();
+    for (const Tensor& p : fc2.parameters()) params.push_back(p);
+    optim::AdamW opt(params, {.lr = 1e-3, .amsgrad = true});
+    std::vector<float> out;
+    for (int step = 0; step < 3; ++step) {
+      opt.zero_grad();
+      Tensor loss = nn::functional::cross_entropy(fc2(nn::functional::relu(fc1(x))), y);
+      loss.backward();
+      opt.step();
+      out.push_back(loss.item<float>());
+    }
+    for (const Tensor& p : params)
+      for (float v : p.to_vector<float>()) out.push_back(v);
     return out;
   });
 }

@@ -780,6 +780,8 @@ def compute_generated(op, p, t):
 
 def generate(spec):
     """Returns {file name: text} of the two files of a generated case, and its INDEX.txt line."""
+    if spec.op in OPTIMIZER_OPS:  # optimizer trajectories: their own block below
+        return generate_optimizer(spec)
     torch.manual_seed(0)  # only the generator below draws; this pins everything else
     gen = torch.Generator().manual_seed(spec.seed)
     inputs = [(name, make(gen)) for name, make in spec.inputs]
@@ -966,6 +968,111 @@ def generate_batch_norm(spec):
                     add(name, value)
         out[f"{spec.name}.{suffix}.txt"] = "\n".join(lines) + "\n"
     return out, f"{spec.name}\t{spec.op}\t{params}"
+
+
+# --- Adam and AdamW trajectories (issue 19) ---
+#
+# Cases of op `adam` / `adamw`: a parameter (param_init) and one gradient per step (grad_stepK),
+# drawn like the other generated cases; torch.optim.Adam / AdamW (foreach=False: the
+# single-tensor algorithm ember follows) takes `steps` steps in float32 and in float64 from the
+# same float32 inputs, and the files record the parameter and the state after each step:
+# param_stepK, exp_avg_stepK, exp_avg_sq_stepK, and max_exp_avg_sqK with amsgrad.
+
+OPTIMIZER_OPS = ("adam", "adamw")
+
+
+def scaled_randn(shape, scale):
+    """randn(shape) * scale: a gradient of another size."""
+    return lambda g: torch.randn(shape, generator=g, dtype=torch.float32) * scale
+
+
+def adam_case(name, op, options, *comments, shape=(3, 5), steps=5, grads=None, init=None):
+    """An Adam/AdamW trajectory; `options` overrides torch's defaults (strings, as headers)."""
+    params = {"lr": "0.001", "beta1": "0.9", "beta2": "0.999", "eps": "1e-08",
+              "weight_decay": "0" if op == "adam" else "0.01", "amsgrad": "0", "maximize": "0"}
+    params.update(options)
+    params["steps"] = str(steps)
+    grads = grads or [randn(*shape)] * steps
+    inputs = [("param_init", init or randn(*shape))]
+    inputs += [(f"grad_step{k + 1}", grads[k]) for k in range(steps)]
+    case(name, op, inputs, params, *comments)
+
+
+def generate_optimizer(spec):
+    """generate() for an `adam` / `adamw` case: the trajectory in float32 and in float64."""
+    torch.manual_seed(0)
+    gen = torch.Generator().manual_seed(spec.seed)
+    inputs = [(name, make(gen)) for name, make in spec.inputs]
+    p = spec.params
+    cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[spec.op]
+    results = {}
+    for suffix, dtype in (("f32", torch.float32), ("f64", torch.float64)):
+        t = {name: v.to(dtype) for name, v in inputs}
+        param = t["param_init"].clone().requires_grad_()
+        opt = cls([param], lr=float(p["lr"]), betas=(float(p["beta1"]), float(p["beta2"])),
+                  eps=float(p["eps"]), weight_decay=float(p["weight_decay"]),
+                  amsgrad=p["amsgrad"] == "1", maximize=p["maximize"] == "1", foreach=False)
+        res = {}
+        for k in range(1, int(p["steps"]) + 1):
+            param.grad = t[f"grad_step{k}"].clone()
+            opt.step()
+            state = opt.state[param]
+            res[f"param_step{k}"] = param.detach().clone()
+            for key in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"):
+                if key in state:
+                    res[f"{key}_step{k}"] = state[key].clone()
+        results[suffix] = res
+    f32_only = any(differs(results["f32"][n], results["f64"][n], spec.rtol, spec.atol)
+                   for n in results["f32"])
+    params = " ".join(f"{k}={v}" for k, v in p.items())
+    out = {}
+    for suffix, digits in (("f32", 9), ("f64", 17)):
+        dtype = {"f32": "float32", "f64": "float64"}[suffix]
+        header = [spec.op, f"case={spec.name}", f"dtype={dtype}", params,
+                  f"rtol={spec.rtol:g}", f"atol={spec.atol:g}",
+                  "compare=" + ("f32" if f32_only else "any"), f"seed={spec.seed}"]
+        lines = [" ".join(header)] + spec.comments
+        lines.append("# inputs: torch.Generator().manual_seed(seed), float32 (regenerate.py CASES)")
+        lines.append(f"# torch.optim.{cls.__name__}(foreach=False), one step per grad_stepK")
+        for name, v in inputs:
+            lines.append(format_tensor(name, list(v.shape), v.reshape(-1).tolist(), False, digits))
+        for name, v in results[suffix].items():
+            lines.append(format_tensor(name, list(v.shape), v.reshape(-1).tolist(), False, digits))
+        out[f"{spec.name}.{suffix}.txt"] = "\n".join(lines) + "\n"
+    return out, f"{spec.name}\t{spec.op}\t{params}"
+
+
+# v falls: amsgrad keeps its max
+SHRINKING = [scaled_randn((3, 5), scale) for scale in (1.0, 0.5, 0.1, 0.02, 0.01)]
+for op in OPTIMIZER_OPS:
+    adam_case(f"{op}_default", op, {},
+              f"# torch.optim.{'Adam' if op == 'adam' else 'AdamW'}'s defaults (lr 1e-3)")
+    adam_case(f"{op}_lr", op, {"lr": "0.1"})
+    adam_case(f"{op}_amsgrad", op, {"lr": "0.1", "amsgrad": "1"},
+              "# max_exp_avg_sq = max(max_exp_avg_sq, exp_avg_sq) replaces exp_avg_sq in denom")
+    adam_case(f"{op}_amsgrad_shrinking", op,
+              {"lr": "0.1", "beta1": "0.5", "beta2": "0.6", "amsgrad": "1"},
+              "# gradients scaled by 1, 0.5, 0.1, 0.02, 0.01: exp_avg_sq falls below its max",
+              grads=SHRINKING)
+    adam_case(f"{op}_maximize", op, {"lr": "0.1", "maximize": "1"},
+              "# maximize: the gradient is negated first")
+    adam_case(f"{op}_weight_decay", op, {"lr": "0.1", "weight_decay": "0.3"},
+              "# Adam adds weight_decay * param to the gradient (L2); AdamW multiplies param by"
+              " 1 - lr * weight_decay")
+    adam_case(f"{op}_betas", op, {"lr": "0.05", "beta1": "0.5", "beta2": "0.75"})
+    adam_case(f"{op}_beta_zero", op, {"lr": "0.05", "beta1": "0", "beta2": "0"},
+              "# beta1 = beta2 = 0: m = g and v = g^2, the update is lr * g / (|g| + eps)")
+    adam_case(f"{op}_eps", op, {"lr": "0.1", "eps": "0.5"},
+              "# a large eps damps the steps of small gradients")
+    adam_case(f"{op}_all", op,
+              {"lr": "0.02", "beta1": "0.8", "beta2": "0.9", "eps": "0.001",
+               "weight_decay": "0.05", "amsgrad": "1", "maximize": "1"},
+              "# every option at once", shape=(17,))
+    adam_case(f"{op}_zero_grads", op, {"lr": "0.1", "weight_decay": "0.1"},
+              "# zero gradients: v = 0, so denom = eps; the update is weight decay's alone",
+              shape=(2, 3), grads=[floats([[0.0, 1.0, 0.0], [-2.0, 0.0, 0.0]])] * 5)
+adam_case("adamw_no_weight_decay", "adamw", {"lr": "0.1", "weight_decay": "0"},
+          "# weight_decay 0: param.mul_(1 - 0) changes nothing, AdamW is Adam")
 
 
 def check_index(names):

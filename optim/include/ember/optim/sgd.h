@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <ember/core/tensor.h>
+#include <ember/optim/optimizer.h>
 
 namespace ember::optim {
 
@@ -152,7 +153,7 @@ struct SGDParamGroup {
 /// momentum and weight_decay must be finite and >= 0, dampening finite, each must fit in
 /// float32, and nesterov needs a momentum > 0 and zero dampening. Every parameter must be a
 /// float32 contiguous leaf, once in all groups.
-class SGD {
+class SGD : public Optimizer {
  public:
   /// One group of `params` with `options`.
   /// \throws ember::Error for invalid options, an empty parameter list, or a parameter that is
@@ -175,9 +176,18 @@ class SGD {
   /// \throws ember::Error for options that became invalid, a parameter no longer a float32
   ///   contiguous leaf, or a grad (or momentum buffer) whose dtype or shape differs from its
   ///   parameter's.
-  void step();
+  void step() override;
   /// Clears every parameter's grad: to none (default, as PyTorch 2) or to zeros.
-  void zero_grad(bool set_to_none = true);
+  void zero_grad(bool set_to_none = true) override;
+
+  /// param_groups().size(), for a scheduler (see Optimizer).
+  std::size_t num_param_groups() const override { return groups_.size(); }
+  /// param_groups()[group].options.lr().
+  /// \throws ember::Error if there is no group `group`.
+  double get_lr(std::size_t group) const override;
+  /// param_groups()[group].options.lr(lr); checked at the next step().
+  /// \throws ember::Error if there is no group `group`.
+  void set_lr(std::size_t group, double lr) override;
 
   /// Adds parameters after construction (options left empty take the defaults).
   /// \throws ember::Error as the constructor, also for a parameter already in another group.
