@@ -30,6 +30,8 @@
 #include "app.h"
 #include "checkpoint.h"
 #include "distributed.h"
+#include "json.h"
+#include "model.h"
 
 namespace {
 
@@ -58,8 +60,9 @@ void install_signal_handlers() {
 
 // The text of a numeric option, as given (or its default), converted strictly below.
 struct NumberTexts {
-  std::string epochs = "10", batch_size = "256", lr = "0.1", momentum = "0", weight_decay = "0",
-              seed = "0", threads, predict_count = "18";
+  // epochs, batch_size and lr default to the model's d2l values (model.h), set after parsing.
+  std::string epochs, batch_size, lr, momentum = "0", weight_decay = "0", seed = "0", threads,
+                                      predict_count = "18";
 };
 
 // A decimal integer in [min, max], the whole text (no sign for an unsigned type, no spaces, no
@@ -88,18 +91,25 @@ double parse_number(const char* option, const std::string& text) {
   return value;
 }
 
+// The numbers given, and the model's d2l defaults (model.h) for epochs, batch size and lr where
+// none was given (Adam's own default lr with --optimizer adam).
 void parse_numbers(const NumberTexts& t, app::Settings& s) {
   using app::kMaxBatchSize, app::kMaxEpochs, app::kMaxPredictCount, app::kMaxThreads;
-  s.epochs = parse_integer<std::int64_t>("--epochs", t.epochs, 1, kMaxEpochs,
-                                         "; d2l trains for 10 epochs");
-  s.batch_size =
-      parse_integer<std::int64_t>("--batch-size", t.batch_size, 1, kMaxBatchSize, "; d2l uses 256");
+  const app::ModelSpec& spec = app::model_spec(s.model);
+  s.epochs = s.given_epochs ? parse_integer<std::int64_t>("--epochs", t.epochs, 1, kMaxEpochs,
+                                                          "; d2l trains for 10 epochs")
+                            : spec.epochs;
+  s.batch_size = s.given_batch_size ? parse_integer<std::int64_t>("--batch-size", t.batch_size, 1,
+                                                                  kMaxBatchSize, "; d2l uses 256")
+                                    : spec.batch_size;
   s.seed =
       parse_integer<std::uint64_t>("--seed", t.seed, 0, std::numeric_limits<std::uint64_t>::max());
   s.threads = parse_integer<int>("--threads", t.threads, 1, kMaxThreads);
   s.predict_count =
       parse_integer<std::int64_t>("--predict-count", t.predict_count, 1, kMaxPredictCount);
-  s.lr = parse_number("--lr", t.lr);
+  s.lr = s.given_lr              ? parse_number("--lr", t.lr)
+         : s.optimizer == "adam" ? app::kAdamDefaultLr
+                                 : spec.lr;
   s.momentum = parse_number("--momentum", t.momentum);
   s.weight_decay = parse_number("--weight-decay", t.weight_decay);
 }
@@ -133,6 +143,8 @@ void check_settings(const app::Settings& s) {
 const char* const kFooter =
     "Examples:\n"
     "  ember-softmax-regression --epochs 10 --plot curves.svg --save run/ck\n"
+    "  ember-softmax-regression --model lenet --plot lenet.svg --metrics lenet.jsonl\n"
+    "  ember-softmax-regression --model lenet-bn --optimizer adam --lr 0.01\n"
     "  ember-softmax-regression --resume run/ck --epochs 20 --metrics run.jsonl\n"
     "\n"
     "Exit codes: 0 done; 1 runtime error (data, checkpoint or output file); 2 usage error; "
@@ -264,7 +276,8 @@ int main(int argc, char** argv) {
 
   CLI::App cli{
       "Trains d2l's softmax regression, Sequential(Flatten(), Linear(784, 10)), on Fashion-MNIST "
-      "with ember (or d2l's MLP, or on MNIST) and prints d2l's train_ch3 figures per epoch.",
+      "with ember (or the models of d2l's next chapters: MLP, dropout, LeNet, LeNet with batch "
+      "normalization; or on MNIST) and prints d2l's train_ch3 figures per epoch.",
       "ember-softmax-regression"};
   const std::size_t width = help_width();
   cli.formatter(std::make_shared<WrappingFormatter>(width));
@@ -290,31 +303,47 @@ int main(int argc, char** argv) {
                    ->type_name("DIR")
                    ->group("Data");
   // Model
-  auto* model = cli.add_option("--model", s.model,
-                               "softmax: Flatten-Linear(784,10); mlp: Flatten-Linear(784,256)-ReLU-"
-                               "Linear(256,10)")
-                    ->check(CLI::IsMember({"softmax", "mlp"}))
+  std::string model_help;
+  for (const app::ModelSpec& m : app::models())
+    model_help +=
+        m.name + ": " + m.layers + " (" + m.source + "; SGD lr " + app::json::number(m.lr) + ");\n";
+  model_help +=
+      "each with d2l's init, batch size 256 and 10 epochs unless --lr, --batch-size or --epochs "
+      "say otherwise";
+  auto* model = cli.add_option("--model", s.model, model_help)
+                    ->check(CLI::IsMember(app::model_names()))
                     ->type_name("NAME")
                     ->group("Model");
+  auto* optimizer = cli.add_option("--optimizer", s.optimizer,
+                                   "sgd, or adam (torch.optim.Adam: betas 0.9, 0.999, eps 1e-8; "
+                                   "default lr 0.001)")
+                        ->check(CLI::IsMember({"sgd", "adam"}))
+                        ->type_name("NAME")
+                        ->group("Model");
   // Training
   NumberTexts numbers;
   numbers.threads = std::to_string(default_threads);
   auto* epochs = cli.add_option("--epochs", numbers.epochs,
                                 "Epochs to train (in total, with --resume), 1 to " +
-                                    std::to_string(app::kMaxEpochs))
+                                    std::to_string(app::kMaxEpochs) + " (default: the model's, 10)")
                      ->type_name("N")
                      ->group("Training");
   auto* batch = cli.add_option("--batch-size", numbers.batch_size,
-                               "Minibatch size, 1 to " + std::to_string(app::kMaxBatchSize))
+                               "Minibatch size, 1 to " + std::to_string(app::kMaxBatchSize) +
+                                   " (default: the model's, 256)")
                     ->type_name("N")
                     ->group("Training");
-  auto* lr = cli.add_option("--lr", numbers.lr, "SGD learning rate, > 0")
+  auto* lr = cli.add_option("--lr", numbers.lr,
+                            "Learning rate, > 0 (default: the model's d2l value, see --model; "
+                            "0.001 with --optimizer adam)")
                  ->type_name("X")
                  ->group("Training");
-  auto* momentum = cli.add_option("--momentum", numbers.momentum, "SGD momentum, in [0, 1)")
-                       ->type_name("X")
-                       ->group("Training");
-  auto* wd = cli.add_option("--weight-decay", numbers.weight_decay, "SGD weight decay (L2), >= 0")
+  auto* momentum =
+      cli.add_option("--momentum", numbers.momentum, "SGD momentum, in [0, 1) (not with Adam)")
+          ->type_name("X")
+          ->group("Training");
+  auto* wd = cli.add_option("--weight-decay", numbers.weight_decay,
+                            "Weight decay (L2, SGD and Adam), >= 0")
                  ->type_name("X")
                  ->group("Training");
   auto* seed =
@@ -348,8 +377,8 @@ int main(int argc, char** argv) {
   // Checkpoints
   auto* save = cli.add_option("--save", s.save_path,
                               "Checkpoint after every epoch, the three files as one atomic set: "
-                              "PATH (weights), PATH.optim (SGD state), PATH.json (epoch, metrics, "
-                              "settings)")
+                              "PATH (weights and BatchNorm statistics), PATH.optim (SGD or Adam "
+                              "state), PATH.json (epoch, metrics, settings)")
                    ->type_name("PATH")
                    ->group("Checkpoints");
   auto* resume = cli.add_option("--resume", s.resume_path,
@@ -379,6 +408,7 @@ int main(int argc, char** argv) {
     s.given_dataset = dataset->count() > 0;
     s.given_data_dir = data->count() > 0;
     s.given_model = model->count() > 0;
+    s.given_optimizer = optimizer->count() > 0;
     s.given_epochs = epochs->count() > 0;
     s.given_batch_size = batch->count() > 0;
     s.given_lr = lr->count() > 0;
