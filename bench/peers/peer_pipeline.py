@@ -39,7 +39,7 @@ DEFAULT_NAMES = [
     "lenet/epoch",
     "lenet_bn/epoch",
 ]
-LEARNING_RATES = {"lenet": 0.9, "lenet_bn": 1.0}  # d2l's; the others 0.1
+LEARNING_RATES = {"lenet": 0.9, "lenet_bn": 1.0, "mlp_dropout": 0.5}  # d2l's; the others 0.1
 RSS_EPOCHS = 10
 
 
@@ -60,6 +60,11 @@ def make_net(kind):
         net = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
     elif kind == "mlp":
         net = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+    elif kind == "mlp_dropout":
+        # d2l 5.6 (4.6 in 0.17): dropout 0.2 after the first hidden layer, 0.5 after the second;
+        # used by bench/peers/peer_accuracy.py (no bench row)
+        net = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Dropout(0.2),
+                            nn.Linear(256, 256), nn.ReLU(), nn.Dropout(0.5), nn.Linear(256, 10))
     elif kind == "lenet":
         # d2l 7.6
         net = nn.Sequential(
