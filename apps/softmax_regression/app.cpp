@@ -287,7 +287,7 @@ void write_predictions(const Settings& s, const ds::ImageDataset& test,
 
 void print_header(const Settings& s, const ds::ImageDataset* train, const ds::ImageDataset& test,
                   const nn::Module& net) {
-  std::cout << "ember-softmax-regression: " << s.dataset << " from " << data_root(s) << " (";
+  std::cout << program_name() << ": " << s.dataset << " from " << data_root(s) << " (";
   if (train) std::cout << train->size() << " train, ";
   std::cout << test.size() << " test images, " << test.class_names().size() << " classes)\n";
   std::cout << net << "\n";
@@ -637,6 +637,22 @@ void check_ranges(const Settings& s) {
   if (!(std::isfinite(s.weight_decay) && s.weight_decay >= 0.0))
     fail("--weight-decay must be a finite number >= 0 (got " + json::number(s.weight_decay) +
          "); try 1e-4");
+}
+
+namespace {
+std::string& program_name_storage() {
+  static std::string name = "ember-softmax-regression";
+  return name;
+}
+}  // namespace
+
+const std::string& program_name() {
+  return program_name_storage();
+}
+
+void set_program_name(const char* argv0) {
+  const std::string path = argv0 ? argv0 : "";
+  if (path.substr(path.rfind('/') + 1) == "ember-train") program_name_storage() = "ember-train";
 }
 
 int run(Settings s) {

@@ -85,6 +85,11 @@ class RuntimeError : public std::runtime_error {
   std::string hint_;
 };
 
+// The name the program was started under: "ember-train" (the general name, a second name of the
+// same program) or "ember-softmax-regression" (d2l chapter 3's, and the default). Set by main.
+const std::string& program_name();
+void set_program_name(const char* argv0);
+
 // Set by the SIGINT and SIGTERM handler (main.cpp); training stops after the current batch.
 bool interrupted();
 int interrupt_signal();  // the signal that interrupted (SIGINT or SIGTERM), 0 if none

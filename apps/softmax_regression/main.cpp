@@ -140,18 +140,25 @@ void check_settings(const app::Settings& s) {
 
 // --- Help ---
 
-const char* const kFooter =
-    "Examples:\n"
-    "  ember-softmax-regression --epochs 10 --plot curves.svg --save run/ck\n"
-    "  ember-softmax-regression --model lenet --plot lenet.svg --metrics lenet.jsonl\n"
-    "  ember-softmax-regression --model lenet-bn --optimizer adam --lr 0.01\n"
-    "  ember-softmax-regression --resume run/ck --epochs 20 --metrics run.jsonl\n"
-    "\n"
-    "Exit codes: 0 done; 1 runtime error (data, checkpoint or output file); 2 usage error; "
-    "130 after Ctrl-C and 143 after SIGTERM (the batch is finished and the checkpoint saved).\n"
-    "\n"
-    "Threads: on a machine busy with other work, OpenMP's waiting threads spin against the busy "
-    "cores; run with OMP_WAIT_POLICY=passive or --threads 1 there.";
+// The footer, with the name the program runs under.
+std::string footer(const std::string& program) {
+  std::string text = "Examples:\n";
+  for (const char* example : {"--epochs 10 --plot curves.svg --save run/ck",
+                              "--model lenet --plot lenet.svg --metrics lenet.jsonl",
+                              "--model lenet-bn --optimizer adam --lr 0.01",
+                              "--resume run/ck --epochs 20 --metrics run.jsonl"})
+    text += "  " + program + " " + example + "\n";
+  return text +
+         "\n"
+         "ember-train and ember-softmax-regression are one program under two names.\n"
+         "\n"
+         "Exit codes: 0 done; 1 runtime error (data, checkpoint or output file); 2 usage error; "
+         "130 after Ctrl-C and 143 after SIGTERM (the batch is finished and the checkpoint "
+         "saved).\n"
+         "\n"
+         "Threads: on a machine busy with other work, OpenMP's waiting threads spin against the "
+         "busy cores; run with OMP_WAIT_POLICY=passive or --threads 1 there.";
+}
 
 // The width to wrap help to: the terminal's (stdout), else $COLUMNS, else 80; at least 60.
 std::size_t help_width() {
@@ -270,6 +277,8 @@ int app::interrupt_signal() {
 }
 
 int main(int argc, char** argv) {
+  app::set_program_name(argc > 0 ? argv[0] : nullptr);
+  const std::string& program = app::program_name();
   app::Settings s;
   const int default_threads = ember::get_num_threads();
   s.threads = default_threads;
@@ -278,17 +287,16 @@ int main(int argc, char** argv) {
       "Trains d2l's softmax regression, Sequential(Flatten(), Linear(784, 10)), on Fashion-MNIST "
       "with ember (or the models of d2l's next chapters: MLP, dropout, LeNet, LeNet with batch "
       "normalization; or on MNIST) and prints d2l's train_ch3 figures per epoch.",
-      "ember-softmax-regression"};
+      program};
   const std::size_t width = help_width();
   cli.formatter(std::make_shared<WrappingFormatter>(width));
   cli.description(wrap(cli.get_description(), width));
-  cli.footer(wrap(kFooter, width));
+  cli.footer(wrap(footer(program), width));
   // A flag given twice takes its last value, as most Unix tools do.
   cli.option_defaults()->always_capture_default()->multi_option_policy(
       CLI::MultiOptionPolicy::TakeLast);
-  cli.set_version_flag("--version", std::string("ember-softmax-regression ") + app::kVersion +
-                                        " (ember " + app::kVersion + ", commit " + app::kCommit +
-                                        ")");
+  cli.set_version_flag("--version", program + " " + app::kVersion + " (ember " + app::kVersion +
+                                        ", commit " + app::kCommit + ")");
 
   // Data
   auto* dataset = cli.add_option("--dataset", s.dataset, "Dataset")
