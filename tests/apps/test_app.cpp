@@ -148,10 +148,9 @@ int exit_code(int status) {
   return -1;
 }
 
-// Runs the app with stdout and stderr captured through files in `dir`.
-Run run(const TempDir& dir, std::vector<std::string> args,
-        const std::vector<std::pair<std::string, std::string>>& env = {}) {
-  const std::string program = app_path();
+// Runs `program` with stdout and stderr captured through files in `dir`.
+Run run_program(const std::string& program, const TempDir& dir, std::vector<std::string> args,
+                const std::vector<std::pair<std::string, std::string>>& env = {}) {
   REQUIRE(fs::exists(program));  // build the target softmax_regression first
   const std::string out_path = dir.file("stdout.txt"), err_path = dir.file("stderr.txt");
   std::vector<char*> argv = argv_of(program, args);
@@ -174,6 +173,12 @@ Run run(const TempDir& dir, std::vector<std::string> args,
   r.out = read_file(out_path);
   r.err = read_file(err_path);
   return r;
+}
+
+// Runs the app with stdout and stderr captured through files in `dir`.
+Run run(const TempDir& dir, std::vector<std::string> args,
+        const std::vector<std::pair<std::string, std::string>>& env = {}) {
+  return run_program(app_path(), dir, std::move(args), env);
 }
 
 // Runs the app with stderr on a pseudo-terminal, as in an interactive shell, and stdout captured
@@ -1293,6 +1298,16 @@ TEST_CASE("app: every model trains a few steps with SGD and with Adam, at d2l's 
       CHECK(record.at("optimizer") == optimizer);
       CHECK(record.at("epochs") == 2);
     }
+  }
+  SECTION("ember-train is the same program under its general name") {
+    const std::string train = (fs::path(app_path()).parent_path() / "ember-train").string();
+    REQUIRE(fs::is_symlink(train));
+    Run version = run_program(train, dir, {"--version"});
+    CHECK(version.out.starts_with("ember-train "));
+    Run r = run_program(train, dir, small_run(dir, {"--epochs", "1", "--model", "lenet"}));
+    INFO(r.out << r.err);
+    CHECK(r.code == 0);
+    CHECK(r.out.starts_with("ember-train: mnist from "));
   }
   SECTION("--momentum is SGD's: refused with Adam") {
     Run r = run(dir, small_run(dir, {"--optimizer", "adam", "--momentum", "0.9"}));
