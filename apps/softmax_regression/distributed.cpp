@@ -7,6 +7,7 @@
 #include <iostream>
 #include <memory>
 
+#include <ember/autograd/grad_mode.h>
 #include <ember/distributed/distributed.h>
 
 namespace app::parallel {
