@@ -1336,7 +1336,7 @@ TEST_CASE("app: lenet-bn with Adam and mlp-dropout resume bitwise, mid-epoch and
   // resumed run ends with the same bytes in its weights and optimizer files as the whole run.
   TempDir dir;
   write_dataset(dir.path / "data");
-  for (const std::vector<std::string> model :
+  for (const std::vector<std::string>& model :
        {std::vector<std::string>{"--model", "lenet-bn", "--optimizer", "adam", "--lr", "0.01"},
         std::vector<std::string>{"--model", "mlp-dropout", "--momentum", "0.9"}}) {
     auto with = [&](std::vector<std::string> extra, const char* epochs = "3") {
