@@ -508,7 +508,7 @@ TEST_CASE("app: usage errors exit 2 with a message naming the flag", "[apps]") {
     CHECK(help.out.find(flag) != std::string::npos);
   // Defaults are listed: the fixed ones after '=', the model's d2l settings under --model.
   CHECK(help.out.find("--momentum X=0") != std::string::npos);
-  CHECK(help.out.find("(default: the model's, 256)") != std::string::npos);
+  CHECK(wrap_free(help.out).find("(default: the model's, 256)") != std::string::npos);
   for (const char* model :
        {"softmax: Flatten-Linear(784,10) (d2l 3.7; SGD lr 0.1)", "mlp-dropout: ",
         "(d2l 4.6/5.6; SGD lr 0.5)", "lenet: Conv2d(1,6,5,padding=2)-Sigmoid-AvgPool2d(2)",
