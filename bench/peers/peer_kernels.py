@@ -5,13 +5,13 @@ without the cost of entering a no_grad block, which shows at 256x10) or "fwd+bwd
 (also spelled "fwdbwd": the forward with autograd recording, then backward from a fixed upstream
 gradient, x.grad reset each rep) and SHAPE "NxK" (softmax family over the last dim; cross_entropy with N int64 labels, mean
 reduction, backward from the scalar loss) or a flat element count "1048576".
+conv2d/MODE/NxCxHxW,OxCgxKHxKW,pP (bias included) and avg_pool2d|max_pool2d/MODE/NxCxHxW,kK
+time LeNet's layers (batch 256); conv2d fwd+bwd takes the input's gradient only when C > 1
+(LeNet's conv1 reads the data).
 copy/new/SHAPE times x.clone() (a new output), copy/out/SHAPE dst.copy_(x) into a preallocated
 tensor: the memory-bandwidth yardsticks, in the same two forms as ember's.
 Like with like: every OP row allocates its output on both sides (f(x), as ember's f(x); ember has
 no out= variant of these ops, so there is no preallocated row for them).
-conv2d/MODE/NxCxHxW,OxCgxKHxKW,pP (bias included) and avg_pool2d|max_pool2d/MODE/NxCxHxW,kK
-time LeNet's layers (batch 256); conv2d fwd+bwd takes the input's gradient only when C > 1
-(LeNet's conv1 reads the data).
 """
 
 import os
@@ -43,11 +43,6 @@ POOL_TAGS = ["256x6x28x28,k2", "256x16x10x10,k2"]
 
 def default_names():
     names = []
-    for tag in CONV_TAGS:
-        names += ["conv2d/fwd/" + tag, "conv2d/fwd+bwd/" + tag]
-    for tag in POOL_TAGS:
-        for op in ("avg_pool2d", "max_pool2d"):
-            names += ["%s/fwd/%s" % (op, tag), "%s/fwd+bwd/%s" % (op, tag)]
     for op in ORDER:
         for shape in SHAPES:
             if op == "cross_entropy" and "x" not in shape:
@@ -57,6 +52,11 @@ def default_names():
     for shape in SHAPES:
         names.append("copy/new/%s" % shape)
         names.append("copy/out/%s" % shape)
+    for tag in CONV_TAGS:
+        names += ["conv2d/fwd/" + tag, "conv2d/fwd+bwd/" + tag]
+    for tag in POOL_TAGS:
+        for op in ("avg_pool2d", "max_pool2d"):
+            names += ["%s/fwd/%s" % (op, tag), "%s/fwd+bwd/%s" % (op, tag)]
     return names
 
 

@@ -329,3 +329,26 @@ TEST_CASE("conv2d: the im2col path (long patches) and the direct path agree with
           }
   }
 }
+
+TEST_CASE("nn::Conv2d and the pools in libtorch's holder form", "[nn][conv][pool]") {
+  // d2l's LeNet as a module with registered children, as in libtorch.
+  struct LeNet : nn::Module {
+    nn::Conv2d conv1{nullptr}, conv2{nullptr};
+    nn::AvgPool2d pool{nullptr};
+    LeNet() {
+      conv1 = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(1, 6, 5).padding(2)));
+      pool = register_module("pool", nn::AvgPool2d(nn::AvgPool2dOptions(2).stride(2)));
+      conv2 = register_module("conv2", nn::Conv2d(nn::Conv2dOptions(6, 16, 5)));
+    }
+    Tensor forward(const Tensor& x) override {
+      return pool(F::sigmoid(conv2(pool(F::sigmoid(conv1(x))))));
+    }
+  };
+  LeNet net;
+  CHECK(net.parameters().size() == 4);
+  CHECK(net.named_parameters()[2].first == "conv2.weight");
+  const Tensor y = net(randn({2, 1, 28, 28}));
+  CHECK(y.sizes() == Shape{2, 16, 5, 5});
+  y.sum().backward();
+  for (const Tensor& p : net.parameters()) CHECK(p.grad().defined());
+}

@@ -50,7 +50,10 @@ using HalfBatch = xsimd::batch<float, xsimd::sse4_2>;
 #else
 using HalfBatch = Batch;
 #endif
-constexpr int T = 8;  // output columns per tile
+// At most T output columns per tile: T accumulators, the weights and a broadcast fit in 16
+// vector registers. A row of OW columns is cut into ceil(OW / T) tiles of near-equal width
+// (LeNet's 10 columns: one tile; 28: 10 + 9 + 9), so no tile is left with a few columns.
+constexpr int T = 12;
 
 // 64-byte aligned floats, freed on scope exit.
 class Buffer {
@@ -134,12 +137,13 @@ void run_tile(const ConvShape& s, const Source& src, std::int64_t Cg, const floa
 
 using TileFn = void (*)(const ConvShape&, const Source&, std::int64_t, const float*, const float*,
                         float*, std::int64_t, std::int64_t, std::int64_t, std::int64_t);
-// Tiles<V>::fns[k - 1] runs a tile of k columns (the ragged last one of a row).
+// Tiles<V>::fns[k - 1] runs a tile of k columns.
 template <class V>
 struct Tiles {
-  static constexpr TileFn fns[T] = {&run_tile<V, 1>, &run_tile<V, 2>, &run_tile<V, 3>,
-                                    &run_tile<V, 4>, &run_tile<V, 5>, &run_tile<V, 6>,
-                                    &run_tile<V, 7>, &run_tile<V, 8>};
+  static constexpr TileFn fns[T] = {&run_tile<V, 1>,  &run_tile<V, 2>,  &run_tile<V, 3>,
+                                    &run_tile<V, 4>,  &run_tile<V, 5>,  &run_tile<V, 6>,
+                                    &run_tile<V, 7>,  &run_tile<V, 8>,  &run_tile<V, 9>,
+                                    &run_tile<V, 10>, &run_tile<V, 11>, &run_tile<V, 12>};
 };
 
 template <class V>
@@ -167,6 +171,7 @@ void run(const ConvShape& s, const float* x, const float* w, const float* bias, 
   // The padded image: just the rows and columns the windows read.
   const std::int64_t Hp = (s.OH - 1) * s.stride_h + (s.KH - 1) * s.dilation_h + 1;
   const std::int64_t Wp = (s.OW - 1) * s.stride_w + (s.KW - 1) * s.dilation_w + 1;
+  const std::int64_t row_tiles = (s.OW + T - 1) / T;
   const bool padded = s.pad_top != 0 || s.pad_left != 0 || Hp > s.H || Wp > s.W;
   const double image_flops = 2.0 * static_cast<double>(s.O * s.OH * s.OW * CgKK);
   const std::int64_t grain =
@@ -200,8 +205,9 @@ void run(const ConvShape& s, const float* x, const float* w, const float* bias, 
           const std::int64_t lanes = Og - ob * B < B ? Og - ob * B : B;
           const float* wblock = wp + (grp * blocks + ob) * CgKK * B;
           for (std::int64_t oh = 0; oh < s.OH; ++oh) {
-            for (std::int64_t ow0 = 0; ow0 < s.OW; ow0 += T) {
-              const std::int64_t cols = s.OW - ow0 < T ? s.OW - ow0 : T;
+            for (std::int64_t i = 0; i < row_tiles; ++i) {
+              const std::int64_t ow0 = s.OW * i / row_tiles;
+              const std::int64_t cols = s.OW * (i + 1) / row_tiles - ow0;
               tiles[cols - 1](s, gsrc, Cg, wblock, bias, yn, o0, lanes, oh, ow0);
             }
           }

@@ -2,6 +2,7 @@
 /// ember::nn::MaxPool2d, AvgPool2d and AdaptiveAvgPool2d: 2-d pooling layers (no parameters).
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 #include <ember/nn/functional/pooling.h>
@@ -21,6 +22,8 @@ class MaxPool2d : public Module {
   explicit MaxPool2d(const MaxPool2dOptions& options);
   /// \overload
   explicit MaxPool2d(ExpandingArray<2> kernel_size) : MaxPool2d(MaxPool2dOptions(kernel_size)) {}
+  /// An empty holder, to be assigned later (as Conv2d's).
+  explicit MaxPool2d(std::nullptr_t) : Module(nullptr), options_(1) {}
   Tensor forward(const Tensor& x) override;  ///< functional::max_pool2d(x, options()).
   std::string extra_repr() const override;   ///< "kernel_size=[2, 2], stride=[2, 2], ..."
   const MaxPool2dOptions& options() const { return options_; }  ///< As given.
@@ -39,6 +42,8 @@ class AvgPool2d : public Module {
   explicit AvgPool2d(const AvgPool2dOptions& options);
   /// \overload
   explicit AvgPool2d(ExpandingArray<2> kernel_size) : AvgPool2d(AvgPool2dOptions(kernel_size)) {}
+  /// An empty holder, to be assigned later (as Conv2d's).
+  explicit AvgPool2d(std::nullptr_t) : Module(nullptr), options_(1) {}
   Tensor forward(const Tensor& x) override;  ///< functional::avg_pool2d(x, options()).
   std::string extra_repr() const override;   ///< "kernel_size=[2, 2], stride=[2, 2], padding=..."
   const AvgPool2dOptions& options() const { return options_; }  ///< As given.
@@ -57,6 +62,8 @@ class AdaptiveAvgPool2d : public Module {
   /// \overload
   explicit AdaptiveAvgPool2d(ExpandingArray<2> output_size)
       : AdaptiveAvgPool2d(AdaptiveAvgPool2dOptions(output_size)) {}
+  /// An empty holder, to be assigned later (as Conv2d's).
+  explicit AdaptiveAvgPool2d(std::nullptr_t) : Module(nullptr), options_(1) {}
   Tensor forward(const Tensor& x) override;  ///< functional::adaptive_avg_pool2d(x, options()).
   std::string extra_repr() const override;   ///< "output_size=[7, 7]"
   const AdaptiveAvgPool2dOptions& options() const { return options_; }  ///< As given.
