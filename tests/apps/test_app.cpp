@@ -784,17 +784,21 @@ TEST_CASE("app: interrupted within an epoch, --resume continues from that batch 
 TEST_CASE("app: the same seed gives the same output at 1 and 2 threads", "[apps]") {
   TempDir dir;
   write_dataset(dir.path / "data");
-  auto with = [&](const char* seed, const char* threads) {
-    Run r = run(dir, small_run(dir, {"--epochs", "2", "--model", "mlp", "--seed", seed, "--threads",
-                                     threads}));
-    REQUIRE(r.code == 0);
-    return without_timings(r.out);
-  };
-  const std::string one = with("7", "1"), two = with("7", "2"), again = with("7", "2");
-  CHECK(table_rows(one).size() == 2);
-  CHECK(one == two);
-  CHECK(two == again);
-  CHECK(with("8", "2") != one);  // the seed matters
+  // Every model: LeNet's convolutions and pools, BatchNorm's statistics and dropout's masks too.
+  for (const char* model : {"mlp", "mlp-dropout", "lenet", "lenet-bn"}) {
+    INFO(model);
+    auto with = [&](const char* seed, const char* threads) {
+      Run r = run(dir, small_run(dir, {"--epochs", "2", "--model", model, "--seed", seed,
+                                       "--threads", threads}));
+      REQUIRE(r.code == 0);
+      return without_timings(r.out);
+    };
+    const std::string one = with("7", "1"), two = with("7", "2"), again = with("7", "2");
+    CHECK(table_rows(one).size() == 2);
+    CHECK(one == two);
+    CHECK(two == again);
+    CHECK(with("8", "2") != one);  // the seed matters
+  }
 }
 
 TEST_CASE("app: a progress bar on a terminal, none with --quiet or when piped", "[apps]") {
