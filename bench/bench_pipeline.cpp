@@ -199,8 +199,13 @@ __attribute__((target("avx512f"))) float fma_chains_avx512(std::int64_t iters) {
   const __m512 a = _mm512_set1_ps(0.9999999f), b = _mm512_set1_ps(1e-7f);
   for (std::int64_t i = 0; i < iters; ++i)
     for (int k = 0; k < kChains; ++k) acc[k] = _mm512_fmadd_ps(acc[k], a, b);
+  // Stored and added by hand: GCC 12's _mm512_reduce_add_ps trips -Wuninitialized.
+  alignas(64) float lanes[16];
   float sum = 0;
-  for (int k = 0; k < kChains; ++k) sum += _mm512_reduce_add_ps(acc[k]);
+  for (int k = 0; k < kChains; ++k) {
+    _mm512_store_ps(lanes, acc[k]);
+    for (float v : lanes) sum += v;
+  }
   return sum;
 }
 
