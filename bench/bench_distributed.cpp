@@ -2,9 +2,11 @@
 // with OMP_NUM_THREADS=1 (one thread per rank). Rank 0 prints one JSON object (harness.h's
 // schema plus "world_size" and per-result extras); the PyTorch peer is
 // bench/peers/peer_distributed.py (DistributedDataParallel, gloo). Results:
-//   allreduce/mlp_grads      mean all-reduce of the MLP's 203530 gradient floats (814 KB), ember's
-//                            ordered all-reduce (Note [Deterministic all-reduce]); "mpi_ms" is
-//                            MPI_Allreduce on the same buffer, for comparison
+//   allreduce/mlp_grads      mean all-reduce of the MLP's 203530 gradient floats (814 KB) with
+//                            ember::distributed::all_reduce (the ordered all-reduce of Note
+//                            [Deterministic all-reduce], after its dtype and shape check, as
+//                            torch's dist.all_reduce); "mpi_ms" is MPI_Allreduce on the same
+//                            buffer, for comparison
 //   allreduce/softmax_grads  the same for softmax regression's 7850 floats (31 KB)
 //   mlp/epoch/b256/local     one rank's epoch share without any communication: its
 //   DistributedSampler
@@ -29,14 +31,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include <ember/core/ops.h>
+#include <ember/autograd/ops.h>
 #include <ember/core/parallel.h>
 #include <ember/datasets/datasets.h>
 #include <ember/distributed/distributed.h>
 #include <ember/nn/nn.h>
 #include <ember/optim/optim.h>
 
-#include "../distributed/src/comm.h"
 #include "harness.h"
 
 namespace {
@@ -110,19 +111,17 @@ Row time_epochs(const std::string& name, bool mlp, const datasets::ImageDataset&
 }
 
 Row time_allreduce(const std::string& name, std::int64_t count, int reps) {
-  std::vector<float> data(static_cast<std::size_t>(count), 1.0f);
+  Tensor data = ones({count});
   Row row{.name = name};
   std::vector<double> mpi;
   for (int rep = -3; rep < reps * 20; ++rep) {
     dist::barrier();
     auto start = Clock::now();
-    dist::detail::OrderedAllReduce reduce;
-    reduce.start(data.data(), count, true, "bench all_reduce");
-    reduce.wait();
+    dist::all_reduce(data, dist::ReduceOp::Mean);
     const double ours = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     dist::barrier();
     start = Clock::now();
-    MPI_Allreduce(MPI_IN_PLACE, data.data(), static_cast<int>(count), MPI_FLOAT, MPI_SUM,
+    MPI_Allreduce(MPI_IN_PLACE, data.data_ptr<float>(), static_cast<int>(count), MPI_FLOAT, MPI_SUM,
                   MPI_COMM_WORLD);
     const double theirs = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     if (rep >= 0) {

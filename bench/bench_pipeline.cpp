@@ -39,7 +39,7 @@
 #include <vector>
 
 #include <ember/autograd/grad_mode.h>
-#include <ember/core/ops.h>
+#include <ember/autograd/ops.h>
 #include <ember/core/parallel.h>
 #include <ember/core/tensor.h>
 #include <ember/datasets/datasets.h>

@@ -8,6 +8,9 @@ endfunction()
 
 ember_require(xsimd libxsimd-dev)
 ember_require(ZLIB zlib1g-dev)
+# The safetensors header is JSON (core/src/io/safetensors.cpp); header-only, so a build-time
+# dependency only: installed consumers never need it (see core/CMakeLists.txt).
+ember_require(nlohmann_json nlohmann-json3-dev CONFIG)
 set(THREADS_PREFER_PTHREAD_FLAG ON)
 ember_require(Threads libc6-dev)
 

@@ -34,9 +34,9 @@
 
 #include "app.h"
 #include "checkpoint.h"
-#include "distributed.h"
 #include "json.h"
 #include "model.h"
+#include "mpi_training.h"
 #include "pictures.h"
 #include "report.h"
 #include "version.h"
@@ -135,7 +135,7 @@ Evaluation evaluate(nn::Module& net, const ds::ImageDataset& test, std::int64_t 
   net.eval();
   Evaluation result;
   result.confusion.assign(classes, std::vector<std::int64_t>(classes, 0));
-  ds::DataLoader loader = parallel::test_loader(test, batch_size);
+  ds::DataLoader loader = mpi::test_loader(test, batch_size);
   std::int64_t correct = 0, seen = 0;
   for (const ds::Batch& batch : loader) {
     std::vector<std::int64_t> predicted = net(batch.images).argmax(1).to_vector<std::int64_t>();
@@ -149,10 +149,10 @@ Evaluation evaluate(nn::Module& net, const ds::ImageDataset& test, std::int64_t 
     seen += static_cast<std::int64_t>(labels.size());
   }
   // --distributed: each rank evaluated its shard; every rank gets the global figures.
-  correct = parallel::sum(correct);
-  seen = parallel::sum(seen);
-  parallel::sum(result.confusion);
-  result.predictions = parallel::gather_in_order(result.predictions, test.size());
+  correct = mpi::sum(correct);
+  seen = mpi::sum(seen);
+  mpi::sum(result.confusion);
+  result.predictions = mpi::gather_in_order(result.predictions, test.size());
   net.train();
   result.accuracy = seen > 0 ? static_cast<double>(correct) / static_cast<double>(seen) : 0.0;
   return result;
@@ -299,6 +299,7 @@ void print_final(const Settings& s, const Evaluation& eval, const ds::ImageDatas
   if (!s.plot_path.empty()) std::cout << "wrote " << s.plot_path << "\n";
   if (!s.predict_path.empty()) std::cout << "wrote " << s.predict_path << "\n";
   if (!s.metrics_path.empty()) std::cout << "wrote " << s.metrics_path << "\n";
+  if (!s.export_path.empty()) std::cout << "wrote " << s.export_path << "\n";
 }
 
 void load_weights(nn::Module& net, const std::string& path) {
@@ -311,9 +312,35 @@ void load_weights(nn::Module& net, const std::string& path) {
   }
 }
 
+// The --init-from weights: a safetensors file holding exactly the model's state_dict, under its
+// names ("1.weight", "1.bias"); otherwise PyTorch's load_state_dict message.
+void init_from(nn::Module& net, const Settings& s) {
+  try {
+    net.load_state_dict(ember::load_safetensors(s.init_from_path));
+  } catch (const ember::Error& e) {
+    throw RuntimeError(
+        std::string(e.what()),
+        "--init-from takes a safetensors file of this --model's state_dict (from --export, or "
+        "from PyTorch: save_file(model.state_dict(), PATH) with the model's layers in the same "
+        "order); an ember checkpoint from --save goes to --load");
+  }
+}
+
+// The trained weights for PyTorch (README: "Moving weights to and from PyTorch"); "format": "pt"
+// is what Hugging Face's loaders look for.
+void export_weights(const nn::Module& net, const Settings& s) {
+  try {
+    ember::save_safetensors(net, s.export_path,
+                            {{"format", "pt"}, {"model", s.model}, {"dataset", s.dataset}});
+  } catch (const ember::Error& e) {
+    throw RuntimeError(e.what(), "choose a writable --export path");
+  }
+}
+
 // Refuses, before any training, an output whose folder is missing or read-only.
 void check_output_folders(const Settings& s) {
-  for (const std::string* path : {&s.save_path, &s.metrics_path, &s.plot_path, &s.predict_path}) {
+  for (const std::string* path :
+       {&s.save_path, &s.metrics_path, &s.plot_path, &s.predict_path, &s.export_path}) {
     if (path->empty()) continue;
     std::filesystem::path folder = std::filesystem::path(*path).parent_path();
     if (folder.empty()) folder = ".";
@@ -381,6 +408,8 @@ void check_distinct_files(const Settings& s) {
   if (!s.resume_path.empty() && s.resume_path != s.save_path)
     add_set("--resume", s.resume_path, false);
   if (!s.load_path.empty()) add_set("--load", s.load_path, false);
+  add("--init-from", s.init_from_path, false);
+  add("--export", s.export_path, true);
   add("--metrics", s.metrics_path, true);
   add("--plot", s.plot_path, true);
   add("--predict", s.predict_path, true);
@@ -415,22 +444,27 @@ void check_distinct_files(const Settings& s) {
 }
 
 int evaluate_only(Settings s) {
-  if (std::filesystem::exists(checkpoint_files(s.load_path).sidecar))
+  if (!s.load_path.empty() && std::filesystem::exists(checkpoint_files(s.load_path).sidecar))
     merge_settings(s, read_sidecar(s.load_path).settings, false);
   check_distinct_files(s);
-  parallel::mute_outputs(s);
+  mpi::mute_outputs(s);
   check_output_folders(s);
   ds::ImageDataset test = load_split(s, ds::Split::Test);
   ember::Generator gen(s.seed);
   const auto classes = static_cast<std::int64_t>(test.class_names().size());
   nn::Sequential net =
       make_model(s.model, test.images().size(1), test.images().size(2), classes, gen);
-  load_weights(net, s.load_path);
+  if (!s.init_from_path.empty())
+    init_from(net, s);
+  else
+    load_weights(net, s.load_path);
   print_header(s, nullptr, test, net);
   auto start = Clock::now();
   Evaluation eval = evaluate(net, test, s.batch_size, static_cast<std::size_t>(classes));
-  std::printf("test acc %.4f (%s)\n", eval.accuracy, s.load_path.c_str());
+  std::printf("test acc %.4f (%s)\n", eval.accuracy,
+              (s.init_from_path.empty() ? s.load_path : s.init_from_path).c_str());
   if (!s.predict_path.empty()) write_predictions(s, test, eval.predictions);
+  if (!s.export_path.empty()) export_weights(net, s);  // --load ck --export: a conversion
   s.plot_path.clear();
   s.metrics_path.clear();
   print_final(s, eval, test);
@@ -462,7 +496,7 @@ int train(Settings s) {
   check_values(s);
 
   check_distinct_files(s);
-  parallel::mute_outputs(s);
+  mpi::mute_outputs(s);
   check_output_folders(s);
   ds::ImageDataset train_set = load_split(s, ds::Split::Train);
   ds::ImageDataset test_set = load_split(s, ds::Split::Test);
@@ -470,8 +504,8 @@ int train(Settings s) {
     std::cout << "interrupted while loading the data; nothing to save\n";
     return 128 + interrupt_signal();
   }
-  ds::DataLoader loader = parallel::train_loader(
-      train_set, {.batch_size = s.batch_size, .shuffle = true, .seed = s.seed});
+  ds::DataLoader loader =
+      mpi::train_loader(train_set, {.batch_size = s.batch_size, .shuffle = true, .seed = s.seed});
   if (resumed) check_counters(s, progress, loader.num_batches(), train_set.size());
 
   ember::manual_seed(s.seed);
@@ -488,8 +522,10 @@ int train(Settings s) {
     optimizer.set_hyperparameters(s);
   } else if (!s.load_path.empty()) {
     load_weights(net, s.load_path);
+  } else if (!s.init_from_path.empty()) {
+    init_from(net, s);
   }
-  parallel::wrap(net);  // --distributed: rank 0's weights everywhere, gradients averaged
+  mpi::wrap(net);  // --distributed: rank 0's weights everywhere, gradients averaged
 
   print_header(s, &train_set, test_set, net);
   std::cout << "loss CrossEntropyLoss, " << optimizer.describe() << ", batch size " << s.batch_size
@@ -518,7 +554,7 @@ int train(Settings s) {
   Evaluation last;
 
   for (std::int64_t epoch = progress.epochs_done + 1; epoch <= s.epochs; ++epoch) {
-    EpochSums sums = parallel::is_root() ? progress.partial : EpochSums{};  // summed below
+    EpochSums sums = mpi::is_root() ? progress.partial : EpochSums{};  // summed below
     std::int64_t batch_index = 0;
     auto it = loader.begin();
     for (; batch_index < progress.batches_done && !(it == loader.end()); ++it) ++batch_index;
@@ -564,9 +600,9 @@ int train(Settings s) {
       return 128 + interrupt_signal();
     }
 
-    sums.loss_sum = parallel::sum(sums.loss_sum);  // --distributed: the ranks' shares
-    sums.correct = parallel::sum(sums.correct);
-    sums.seen = parallel::sum(sums.seen);
+    sums.loss_sum = mpi::sum(sums.loss_sum);  // --distributed: the ranks' shares
+    sums.correct = mpi::sum(sums.correct);
+    sums.seen = mpi::sum(sums.seen);
     auto eval_start = Clock::now();
     parallel::average_buffers(net);  // --distributed: one set of BatchNorm statistics
     last = evaluate(net, test_set, s.batch_size, classes);
@@ -600,6 +636,7 @@ int train(Settings s) {
   }
 
   if (!s.predict_path.empty()) write_predictions(s, test_set, last.predictions);
+  if (!s.export_path.empty()) export_weights(net, s);
   print_final(s, last, test_set);
   std::printf("time: %.2f s, %d threads, %s kernels\n", seconds_since(run_start), s.threads,
               std::string(ember::cpu_capability()).c_str());
@@ -657,7 +694,7 @@ void set_program_name(const char* argv0) {
 
 int run(Settings s) {
   ember::set_num_threads(s.threads);
-  return parallel::run_guarded(
+  return mpi::run_guarded(
       [&] { return s.eval_only ? evaluate_only(std::move(s)) : train(std::move(s)); });
 }
 

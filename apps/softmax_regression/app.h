@@ -30,9 +30,11 @@ struct Settings {
   std::uint64_t seed = 0;
   int threads = 1;  // main sets the library's default (OMP_NUM_THREADS, else all cores)
   bool quiet = false;
-  std::string save_path;    // checkpoint after every epoch
-  std::string resume_path;  // continue a run saved with --save
-  std::string load_path;    // start from (or, with eval_only, evaluate) these weights
+  std::string save_path;       // checkpoint after every epoch
+  std::string resume_path;     // continue a run saved with --save
+  std::string load_path;       // start from (or, with eval_only, evaluate) these weights
+  std::string init_from_path;  // the same from safetensors weights (PyTorch's or --export's)
+  std::string export_path;     // the trained weights as safetensors, after the last epoch
   bool eval_only = false;
   std::string plot_path;     // curves.svg
   std::string predict_path;  // grid.svg or grid.png

@@ -325,8 +325,8 @@ void install_fault_injection(const std::string& spec) {
     throw UsageError("EMBER_APP_FAULT must be N:crash or N:enospc with N >= 1 (got '" + spec +
                      "')");
   fault() = Fault{at, mode == "crash", 0};
-  ember::detail::set_checkpoint_save_hook(
-      [](ember::detail::SaveStage stage, const std::string& file) {
+  ember::core::detail::set_save_hook(
+      [](ember::core::detail::SaveStage stage, const std::string& file) {
         static const char* const names[] = {"create", "half-write", "write", "rename"};
         fault_point(std::string(names[static_cast<int>(stage)]) + " " + file);
       });

@@ -29,9 +29,9 @@
 
 #include "app.h"
 #include "checkpoint.h"
-#include "distributed.h"
 #include "json.h"
 #include "model.h"
+#include "mpi_training.h"
 
 namespace {
 
@@ -125,8 +125,12 @@ void check_settings(const app::Settings& s) {
         "--dataset mnist needs --data DIR: the folder holding train-images-idx3-ubyte[.gz], "
         "train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz] and "
         "t10k-labels-idx1-ubyte[.gz] (Debian packages only Fashion-MNIST)");
-  if (s.eval_only && s.load_path.empty())
-    fail("--eval-only needs --load PATH, a checkpoint written by --save");
+  if (s.eval_only && s.load_path.empty() && s.init_from_path.empty())
+    fail(
+        "--eval-only needs --load PATH (a checkpoint written by --save) or --init-from "
+        "PATH.safetensors");
+  if (!s.export_path.empty() && !s.export_path.ends_with(".safetensors"))
+    fail("--export writes a .safetensors file (got '" + s.export_path + "')");
   auto image_ext = [](const std::string& path) {
     auto dot = path.rfind('.');
     return dot == std::string::npos ? std::string() : path.substr(dot);
@@ -146,7 +150,8 @@ std::string footer(const std::string& program) {
   for (const char* example : {"--epochs 10 --plot curves.svg --save run/ck",
                               "--model lenet --plot lenet.svg --metrics lenet.jsonl",
                               "--model lenet-bn --optimizer adam --lr 0.01",
-                              "--resume run/ck --epochs 20 --metrics run.jsonl"})
+                              "--resume run/ck --epochs 20 --metrics run.jsonl",
+                              "--init-from torch.safetensors --export trained.safetensors"})
     text += "  " + program + " " + example + "\n";
   return text +
          "\n"
@@ -398,17 +403,33 @@ int main(int argc, char** argv) {
       cli.add_option("--load", s.load_path, "Start from the weights at PATH (a --save checkpoint)")
           ->type_name("PATH")
           ->group("Checkpoints");
-  auto* eval_only = cli.add_flag("--eval-only", s.eval_only,
-                                 "Only evaluate the --load checkpoint on the test set")
+  auto* init_from =
+      cli.add_option("--init-from", s.init_from_path,
+                     "Start from the weights in PATH.safetensors (written by --export or by "
+                     "PyTorch: names as the model's state_dict)")
+          ->type_name("PATH")
+          ->group("Checkpoints");
+  auto* export_to = cli.add_option("--export", s.export_path,
+                                   "After training (or --eval-only), write the weights to "
+                                   "PATH.safetensors (PyTorch loads them with load_state_dict)")
+                        ->type_name("PATH")
                         ->group("Checkpoints");
+  auto* eval_only =
+      cli.add_flag(
+             "--eval-only", s.eval_only,
+             "Only evaluate the --load checkpoint (or the --init-from weights) on the test set")
+          ->group("Checkpoints");
   bool distributed = false;
   cli.add_flag("--distributed", distributed,
                "Data-parallel training under mpirun -np N: each rank trains on its shard with "
                "batch --batch-size / N; rank 0 alone prints and writes files")
       ->group("Training");
   resume->excludes(load);
+  init_from->excludes(load);
+  init_from->excludes(resume);
   // --eval-only trains nothing, so it writes no checkpoint, metrics or curves: asking for them
   // is a mistake, not something to drop silently.
+  // (--export is allowed: with --load it converts a checkpoint to safetensors.)
   for (CLI::Option* output : {resume, save, metrics, plot}) eval_only->excludes(output);
 
   try {
@@ -425,12 +446,13 @@ int main(int argc, char** argv) {
     s.given_seed = seed->count() > 0;
     parse_numbers(numbers, s);
     // An empty path is a mistake (a shell variable that was not set), not "no file".
-    for (CLI::Option* path : {data, save, resume, load, plot, predict, metrics})
+    for (CLI::Option* path :
+         {data, save, resume, load, init_from, export_to, plot, predict, metrics})
       if (path->count() > 0 && path->as<std::string>().empty())
         throw app::UsageError(path->get_name() + " needs a " + (path == data ? "folder" : "file") +
                               " name (got an empty one)");
     check_settings(s);
-    if (distributed) app::parallel::init(&argc, &argv);
+    if (distributed) app::mpi::init(&argc, &argv);
   } catch (const CLI::CallForHelp&) {
     std::cout << cli.help();
     return 0;
@@ -458,7 +480,7 @@ int main(int argc, char** argv) {
     }
   }
   // Under mpirun, Ctrl-C is mpirun's: it ends every rank (each epoch's checkpoint stays valid).
-  if (!s.eval_only && !app::parallel::enabled())
+  if (!s.eval_only && !app::mpi::enabled())
     install_signal_handlers();  // evaluation is short: Ctrl-C just ends it
   try {
     return app::run(s);

@@ -2,7 +2,8 @@
 
 #include "format.h"
 
-#include <ember/nn/checkpoint.h>
+#include <ember/core/error.h>
+#include <ember/core/file.h>
 
 #include <cairo.h>
 #include <fontconfig/fontconfig.h>
@@ -364,7 +365,7 @@ std::vector<std::uint8_t> predictions_png(const std::vector<Prediction>& images,
 
 void write_output_file(const std::string& path, const std::string& bytes) {
   try {
-    ember::write_file_atomically(path, std::as_bytes(std::span(bytes)));
+    ember::core::write_file_atomically(path, std::as_bytes(std::span(bytes)));
   } catch (const ember::Error& e) {
     throw RuntimeError(e.what(), "check that the folder exists, is writable and has free space");
   }

@@ -34,7 +34,7 @@ std::vector<std::uint8_t> predictions_png(const std::vector<Prediction>& images,
 std::vector<std::uint8_t> encode_png(const std::vector<std::uint8_t>& pixels, std::int64_t width,
                                      std::int64_t height, int channels);
 
-// Writes bytes to path crash-safely with ember::write_file_atomically; a failure throws
+// Writes bytes to path crash-safely with ember::core::write_file_atomically; a failure throws
 // RuntimeError naming the file and the system's reason.
 void write_output_file(const std::string& path, const std::string& bytes);
 

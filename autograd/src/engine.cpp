@@ -10,7 +10,7 @@
 
 #include <ember/autograd/grad_mode.h>
 #include <ember/autograd/node.h>
-#include <ember/core/ops.h>
+#include <ember/autograd/ops.h>
 
 #include "accumulate_grad.h"
 

@@ -4,21 +4,22 @@
 #include <sstream>
 
 #include <ember/autograd/grad_mode.h>
+#include <ember/autograd/ops.h>
 #include <ember/core/checked.h>
 #include <ember/core/generator.h>
-#include <ember/core/ops.h>
 
 namespace ember::autograd {
 
 namespace {
 
-// Storage offsets of every element of t, in row-major order of its logical index.
+// Offsets from the first element of every element of t, in row-major order of its logical
+// index.
 std::vector<std::int64_t> element_offsets(const Tensor& t) {
   std::vector<std::int64_t> offsets;
   const Shape& sizes = t.sizes();
   Shape index(sizes.size(), 0);
   for (std::int64_t n = 0; n < t.numel(); ++n) {
-    std::int64_t offset = t.storage_offset();
+    std::int64_t offset = 0;
     for (std::size_t d = 0; d < sizes.size(); ++d) offset += index[d] * t.strides()[d];
     offsets.push_back(offset);
     for (std::size_t d = sizes.size(); d-- > 0;) {
@@ -60,7 +61,10 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
     const std::vector<float> analytic =
         x.grad().defined() ? x.grad().contiguous().to_vector<float>()
                            : std::vector<float>(static_cast<std::size_t>(x.numel()), 0.0f);
-    float* data = reinterpret_cast<float*>(x.storage()->data);
+    // Each element is nudged for two calls of fn, then put back bitwise: x ends as it began, so
+    // the version stays (as in PyTorch's gradcheck, which nudges x.data) and a graph that saved
+    // x still runs backward. Hence data_ptr, not mutable_data_ptr (which counts a write).
+    float* data = Tensor(x).data_ptr<float>();
     const std::vector<std::int64_t> offsets = element_offsets(x);
     NoGradGuard no_grad;
     for (std::size_t i = 0; i < offsets.size(); ++i) {

@@ -1,11 +1,24 @@
 // Recording the graph: nodes, saved tensors, and the broadcast-gradient helper.
 #include <ember/autograd/grad_mode.h>
 #include <ember/autograd/node.h>
-#include <ember/core/ops.h>
+#include <ember/autograd/ops.h>
 
 #include "accumulate_grad.h"
 
 namespace ember::autograd {
+
+namespace {
+const std::string& name_of(const Node& node) {
+  return node.name();
+}
+}  // namespace
+
+// Core prints grad_fn names through the function registered here (Note [Opaque autograd slot] in
+// core/include/ember/core/tensor.h); once per process, before the first node exists.
+Node::Node(std::string name) : name_(std::move(name)) {
+  static const bool registered = (detail::register_node_name(&name_of), true);
+  (void)registered;
+}
 
 // Destroying the last owner of a long chain would otherwise recurse once per node. Each node
 // instead hands its inputs to a per-thread list that the outermost destructor drains in a loop.

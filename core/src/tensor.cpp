@@ -1,13 +1,12 @@
 #include <ember/core/tensor.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <span>
 
-#include <ember/autograd/grad_mode.h>
-#include <ember/autograd/node.h>
 #include <ember/core/checked.h>
 #include <ember/core/generator.h>
 
@@ -40,6 +39,18 @@ AutogradMeta& TensorImpl::autograd_meta() {
 }
 
 namespace detail {
+
+namespace {
+std::atomic<NodeNameFn> registered_node_name{nullptr};
+}  // namespace
+
+void register_node_name(NodeNameFn fn) {
+  registered_node_name.store(fn, std::memory_order_release);
+}
+
+const std::string& node_name(const autograd::Node& node) {
+  return registered_node_name.load(std::memory_order_acquire)(node);
+}
 
 void check_dtype(const Tensor& t, Dtype want, const char* what) {
   EMBER_CHECK(t.defined(), what, ": the tensor is undefined");
@@ -198,8 +209,7 @@ Tensor empty_for(const char* op, const Shape& shape, Dtype dtype) {
 Tensor full_for(const char* op, const Shape& shape, double value, Dtype dtype) {
   check_value_fits(value, dtype, op);
   Tensor t = empty_for(op, shape, dtype);
-  NoGradGuard guard;
-  t.fill_(value);
+  t.fill_(value);  // a new tensor: never requires grad
   return t;
 }
 }  // namespace
@@ -316,7 +326,7 @@ Tensor& Tensor::requires_grad_(bool on) {
   EMBER_CHECK(is_leaf(),
               "requires_grad_: only leaf tensors can change requires_grad; this one is "
               "the output of ",
-              grad_fn()->name(), " (use detach() for a new leaf)");
+              detail::node_name(*grad_fn()), " (use detach() for a new leaf)");
   EMBER_CHECK(!on || dtype() == kFloat32,
               "requires_grad_: only float32 tensors can require gradients, this one is ", dtype());
   checked(impl_);

@@ -469,7 +469,7 @@ Tensor parse(Stream& stream, const Context& ctx) {
 
   // --- Body ---
   Tensor out = empty(shape, type->dtype);
-  auto* dst = reinterpret_cast<std::uint8_t*>(out.storage()->data);
+  auto* dst = reinterpret_cast<std::uint8_t*>(out.mutable_data_ptr<std::byte>());
   const std::string body = "data (" + declared + " = " + std::to_string(data_bytes) + " bytes)";
   if (type->code == 0x08 || type->code == 0x0D) {
     // Same item size in file and tensor: read straight into the tensor, then fix the byte order.

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include <ember/core/error.h>
+#include <ember/core/ops.h>
 #include <ember/datasets/idx.h>
 
 namespace ember::datasets {
@@ -21,8 +22,8 @@ ImageDataset::ImageDataset(Tensor images, Tensor labels, std::vector<std::string
   EMBER_CHECK(labels_.size(0) == images_.size(0), "ImageDataset: ", images_.size(0), " images but ",
               labels_.size(0), " labels; they must agree");
   EMBER_CHECK(!class_names_.empty(), "ImageDataset: no class names");
-  images_ = images_.contiguous();
-  labels_ = labels_.contiguous();
+  images_ = core::contiguous(images_);  // integer tensors: no graph to keep (ember::core)
+  labels_ = core::contiguous(labels_);
   const std::int64_t k = static_cast<std::int64_t>(class_names_.size());
   const std::int64_t* label = labels_.data_ptr<std::int64_t>();
   for (std::int64_t i = 0; i < labels_.size(0); ++i) {

@@ -43,9 +43,10 @@ MPI_Datatype mpi_type(const Tensor& t, const char* op) {
   return t.dtype() == kFloat32 ? MPI_FLOAT : MPI_INT64_T;
 }
 
-void* raw(Tensor& t) {
-  return t.storage()->data +
-         t.storage_offset() * static_cast<std::int64_t>(element_size(t.dtype()));
+// The first element of a float32 or int64 tensor (mpi_type checked which), for MPI to read.
+const void* raw(const Tensor& t) {
+  if (t.dtype() == kFloat32) return t.data_ptr<float>();
+  return t.data_ptr<std::int64_t>();
 }
 
 // Every rank must pass the same dtype and shape: the ranks exchange (dtype, rank, dims) and all
@@ -314,18 +315,18 @@ void all_reduce(Tensor& t, ReduceOp op) {
               "need)");
   check_same_tensor(t, name);
   if (t.numel() == 0) return;
+  // An in-place write: mutable_data_ptr bumps the version once.
   if (t.dtype() == kFloat32) {
     detail::OrderedAllReduce reduce;
-    reduce.start(static_cast<float*>(raw(t)), t.numel(), op == ReduceOp::Mean, name);
+    reduce.start(t.mutable_data_ptr<float>(), t.numel(), op == ReduceOp::Mean, name);
     reduce.wait();
   } else {
     MPI_Request request = MPI_REQUEST_NULL;
-    detail::check_mpi(MPI_Iallreduce(MPI_IN_PLACE, raw(t), static_cast<int>(t.numel()), type,
-                                     MPI_SUM, comm, &request),
+    detail::check_mpi(MPI_Iallreduce(MPI_IN_PLACE, t.mutable_data_ptr<std::byte>(),
+                                     static_cast<int>(t.numel()), type, MPI_SUM, comm, &request),
                       name);
     detail::wait(request, name);
   }
-  ++t.storage()->version;
 }
 
 double all_reduce_sum(double value) {
@@ -360,10 +361,11 @@ void broadcast(Tensor& t, int root) {
   check_same_tensor(t, name);
   if (t.numel() == 0) return;
   MPI_Request request = MPI_REQUEST_NULL;
-  detail::check_mpi(MPI_Ibcast(raw(t), static_cast<int>(t.numel()), type, root, comm, &request),
+  // An in-place write on every rank but root (root's bump too, as before): one version bump.
+  detail::check_mpi(MPI_Ibcast(t.mutable_data_ptr<std::byte>(), static_cast<int>(t.numel()), type,
+                               root, comm, &request),
                     name);
   detail::wait(request, name);
-  ++t.storage()->version;
 }
 
 void barrier() {
@@ -384,11 +386,11 @@ Tensor all_gather(const Tensor& t) {
   EMBER_CHECK(out.numel() <= INT_MAX, detail::where(name), ": ", out.numel(),
               " elements gathered is more than MPI allows");
   if (out.numel() == 0) return out;
-  Tensor in = t;
   MPI_Request request = MPI_REQUEST_NULL;
-  detail::check_mpi(MPI_Iallgather(raw(in), static_cast<int>(t.numel()), type, raw(out),
-                                   static_cast<int>(t.numel()), type, comm, &request),
-                    name);
+  detail::check_mpi(
+      MPI_Iallgather(raw(t), static_cast<int>(t.numel()), type, out.mutable_data_ptr<std::byte>(),
+                     static_cast<int>(t.numel()), type, comm, &request),
+      name);
   detail::wait(request, name);
   return out;
 }

@@ -8,9 +8,12 @@
 #include <sstream>
 #include <typeinfo>
 
+#include <ember/autograd/grad_mode.h>
 #include <ember/core/error.h>
 
 namespace ember::nn {
+
+using detail::concat;
 
 namespace {
 
@@ -205,6 +208,130 @@ std::vector<Tensor> Module::parameters(bool recurse) const {
   std::vector<Tensor> out;
   for (auto& [name, tensor] : named_parameters(recurse)) out.push_back(tensor);
   return out;
+}
+
+namespace {
+
+// Calls fn(prefix, module) on `module` and every descendant, pre-order, following children as
+// registered (a module registered twice is visited under both names, as PyTorch's state_dict and
+// load_state_dict recursion); a module that contains itself further down is an error, not a hang.
+void visit_with_prefix(const Module& module, const std::string& prefix,
+                       std::vector<const Module*>& path,
+                       const std::function<void(const std::string&, const Module&)>& fn) {
+  for (const Module* ancestor : path)
+    EMBER_CHECK(ancestor != &module, "state_dict: module '", prefix,
+                "' contains itself (a cycle of submodules)");
+  path.push_back(&module);
+  fn(prefix, module);
+  for (const auto& [name, child] : module.named_children())
+    visit_with_prefix(*child, prefix + name + ".", path, fn);
+  path.pop_back();
+}
+
+void visit_with_prefix(const Module& module,
+                       const std::function<void(const std::string&, const Module&)>& fn) {
+  std::vector<const Module*> path;
+  visit_with_prefix(module, "", path, fn);
+}
+
+// "[256, 784]", for state-dict messages.
+std::string shape_text(const Shape& shape) {
+  std::ostringstream out;
+  out << shape;
+  return out.str();
+}
+
+// '"a", "b"', as PyTorch joins key lists.
+std::string quoted_list(const std::vector<std::string>& keys) {
+  std::string out;
+  for (const std::string& key : keys) out += (out.empty() ? "\"" : ", \"") + key + "\"";
+  return out;
+}
+
+}  // namespace
+
+StateDict Module::state_dict() const {
+  StateDict dict;
+  visit_with_prefix(*this, [&](const std::string& prefix, const Module& module) {
+    for (const auto& [name, tensor] : module.state().parameters)
+      dict.insert(prefix + name, tensor.detach());
+    for (const auto& [name, tensor] : module.state().buffers)
+      dict.insert(prefix + name, tensor.detach());
+  });
+  return dict;
+}
+
+// PyTorch 1.13's Module.load_state_dict, module by module in pre-order: each of the module's
+// parameters and buffers is looked up under prefix + name (absent: missing; another shape: a size
+// mismatch), and each key of the dict under the module's prefix whose next name component is
+// neither a local tensor nor a child is unexpected. Unlike PyTorch, nothing is copied until all
+// of it has passed, conversions to the tensors' dtypes included.
+// (PyTorch's BatchNorm also fills in a num_batches_tracked that a checkpoint older than PyTorch
+// 0.4.1 lacks, judging by the version in the dict's metadata; a safetensors file has no such
+// version and files written today hold the buffer, so ember reports it missing like any other.)
+IncompatibleKeys Module::load_state_dict(const StateDict& dict, bool strict) {
+  IncompatibleKeys result;
+  std::vector<std::string> errors;
+  std::vector<std::pair<Tensor, Tensor>> copies;  // (destination, source in its dtype)
+  visit_with_prefix(*this, [&](const std::string& prefix, const Module& module) {
+    std::set<std::string> local;
+    auto check = [&](const std::string& name, const Tensor& destination) {
+      local.insert(name);
+      const std::string key = prefix + name;
+      const Tensor* source = dict.find(key);
+      if (source == nullptr) {
+        result.missing_keys.push_back(key);
+        return;
+      }
+      if (!source->defined()) {
+        errors.push_back(concat("While copying the parameter named \"", key,
+                                "\", expected a defined tensor from checkpoint"));
+        return;
+      }
+      if (source->sizes() != destination.sizes()) {
+        errors.push_back(concat("size mismatch for ", key, ": copying a param with shape ",
+                                shape_text(source->sizes()),
+                                " from checkpoint, the shape in current model is ",
+                                shape_text(destination.sizes()), "."));
+        return;
+      }
+      try {
+        copies.emplace_back(destination, source->detach().to(destination.dtype()));
+      } catch (const Error& e) {
+        errors.push_back(concat(
+            "While copying the parameter named \"", key, "\", whose dimensions in the model are ",
+            shape_text(destination.sizes()), " and whose dimensions in the checkpoint are ",
+            shape_text(source->sizes()), ", an exception occurred : ('", e.what(), "',)."));
+      }
+    };
+    for (const auto& [name, tensor] : module.state().parameters) check(name, tensor);
+    for (const auto& [name, tensor] : module.state().buffers) check(name, tensor);
+    std::set<std::string> children;
+    for (const auto& [name, child] : module.named_children()) children.insert(name);
+    for (const auto& item : dict) {
+      const std::string& key = item.key();
+      if (key.compare(0, prefix.size(), prefix) != 0) continue;
+      const std::string rest = key.substr(prefix.size());
+      const std::string first = rest.substr(0, rest.find('.'));  // a tensor or child name
+      if (children.count(first) == 0 && local.count(first) == 0)
+        result.unexpected_keys.push_back(key);
+    }
+  });
+  if (strict && !result.unexpected_keys.empty())
+    errors.insert(
+        errors.begin(),
+        concat("Unexpected key(s) in state_dict: ", quoted_list(result.unexpected_keys), ". "));
+  if (strict && !result.missing_keys.empty())
+    errors.insert(errors.begin(),
+                  concat("Missing key(s) in state_dict: ", quoted_list(result.missing_keys), ". "));
+  if (!errors.empty()) {
+    std::string message = concat("Error(s) in loading state_dict for ", type_name(), ":");
+    for (const std::string& error : errors) message += "\n\t" + error;
+    detail::throw_error(message);
+  }
+  NoGradGuard no_grad;
+  for (auto& [destination, source] : copies) destination.copy_(source);
+  return result;
 }
 
 std::vector<std::shared_ptr<Module>> Module::children() const {

@@ -134,13 +134,11 @@ void SGD::step() {
           buf = empty(p.sizes());
           s.first_step = true;
         }
-        buf_data = buf.data_ptr<float>();
+        buf_data = buf.mutable_data_ptr<float>();
       }
-      // Raw in-place write (no graph), so bump the version as an in-place op would.
-      float* p_data = reinterpret_cast<float*>(p.storage()->data) + p.storage_offset();
+      // Raw in-place writes (no graph): mutable_data_ptr bumps each version as an in-place op.
+      float* p_data = p.mutable_data_ptr<float>();
       kernels::sgd_update(p_data, g.data_ptr<float>(), buf_data, p.numel(), s);
-      ++p.storage()->version;
-      if (buf.defined()) ++buf.storage()->version;
     }
   }
 }

@@ -22,6 +22,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -33,6 +34,9 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <ember/core/safetensors.h>
+
 #include "support/skip.h"
 #include "support/temp_dir.h"
 
@@ -1365,4 +1369,124 @@ TEST_CASE("app: lenet-bn with Adam and mlp-dropout resume bitwise, mid-epoch and
     REQUIRE(more.code == 0);
     check_same_checkpoint(dir.path / "whole", dir.path / "two");
   }
+}
+
+// --- Weights to and from PyTorch (issue 21) ---
+
+namespace {
+
+// The last record of a --metrics file.
+nlohmann::json last_metrics(const std::string& path) {
+  const auto lines = lines_of(read_file(path));
+  REQUIRE(!lines.empty());
+  return nlohmann::json::parse(lines.back());
+}
+
+}  // namespace
+
+TEST_CASE("app: --init-from PyTorch's weights gives PyTorch's first epoch within 1e-5",
+          "[apps][interop]") {
+  // tests/data/interop/: the app's two models made and trained by PyTorch 1.13
+  // (tests/interop/torch_interop.py fixtures): weights (the MLP's in F16) and PyTorch's figures
+  // from them over the same batches (ember's shuffle, seed 0, batch 256, lr 0.1).
+  const std::string fixtures = EMBER_TEST_DATA_DIR "/interop";
+  const std::string data = EMBER_TEST_DATA_DIR "/fashion-mnist-small";
+  const nlohmann::json expected =
+      nlohmann::json::parse(read_file(fixtures + "/expected.json"))["models"];
+  for (const std::string model : {"softmax", "mlp"}) {
+    INFO(model);
+    TempDir dir;
+    const std::string weights = fixtures + "/" + model + ".safetensors";
+    const nlohmann::json& torch = expected[model];
+    Run r = run(dir, {"--data", data, "--model", model, "--epochs", "1", "--batch-size", "256",
+                      "--lr", "0.1", "--seed", "0", "--quiet", "--metrics", dir.file("m.jsonl"),
+                      "--init-from", weights});
+    INFO(r.out << r.err);
+    REQUIRE(r.code == 0);
+    const nlohmann::json row = last_metrics(dir.file("m.jsonl"));
+    for (const char* key : {"train_loss", "train_acc", "test_acc"}) {
+      INFO(key);
+      CHECK(std::abs(row[key].get<double>() - torch[key].get<double>()) <= 1e-5);
+    }
+    // --eval-only: the test accuracy of the weights as PyTorch made them.
+    Run e = run(
+        dir, {"--data", data, "--model", model, "--quiet", "--eval-only", "--init-from", weights});
+    INFO(e.out << e.err);
+    REQUIRE(e.code == 0);
+    char line[64];
+    std::snprintf(line, sizeof line, "test acc %.4f (", torch["initial_test_acc"].get<double>());
+    CHECK_THAT(e.out, Catch::Matchers::Contains(line));
+  }
+}
+
+TEST_CASE("app: --export writes the trained weights, --init-from checks them against the model",
+          "[apps][interop]") {
+  TempDir dir;
+  write_dataset(dir.path / "data");
+  const std::string weights = dir.file("w.safetensors");
+  Run r =
+      run(dir,
+          small_run(dir, {"--epochs", "2", "--export", weights, "--metrics", dir.file("m.jsonl")}));
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Catch::Matchers::Contains("wrote " + weights));
+
+  // PyTorch's names for Sequential(Flatten(), Linear(784, 10)), and the run's settings.
+  const ember::StateDict dict = ember::load_safetensors(weights);
+  CHECK(dict.keys() == std::vector<std::string>{"1.weight", "1.bias"});
+  CHECK(dict["1.weight"].sizes() == ember::Shape{10, 784});
+  const auto metadata = ember::load_safetensors_metadata(weights);
+  CHECK(metadata.at("format") == "pt");
+  CHECK(metadata.at("model") == "softmax");
+
+  // The exported weights evaluate to the run's last test accuracy.
+  Run e = run(dir, small_run(dir, {"--eval-only", "--init-from", weights}));
+  INFO(e.out << e.err);
+  REQUIRE(e.code == 0);
+  char line[64];
+  std::snprintf(line, sizeof line, "test acc %.4f (",
+                last_metrics(dir.file("m.jsonl"))["test_acc"].get<double>());
+  CHECK_THAT(e.out, Catch::Matchers::Contains(line));
+
+  // ... and train further from there.
+  Run t = run(dir, small_run(dir, {"--epochs", "1", "--init-from", weights}));
+  CHECK(t.code == 0);
+
+  // Into another model: PyTorch's load_state_dict message, exit 1, nothing trained.
+  Run m = run(dir, small_run(dir, {"--model", "mlp", "--init-from", weights}));
+  CHECK(m.code == 1);
+  CHECK_THAT(m.err,
+             Catch::Matchers::Contains(
+                 "error: Error(s) in loading state_dict for Sequential:\n"
+                 "\tMissing key(s) in state_dict: \"3.weight\", \"3.bias\". \n"
+                 "\tsize mismatch for 1.weight: copying a param with shape [10, 784] from "
+                 "checkpoint, the shape in current model is [256, 784].\n"
+                 "\tsize mismatch for 1.bias: copying a param with shape [10] from checkpoint, the "
+                 "shape in current model is [256].\nhint: --init-from takes a safetensors file"));
+  CHECK(table_rows(m.out).empty());
+
+  // Not a safetensors file (an ember checkpoint): the loader's error and the hint to use --load.
+  Run s = run(dir, small_run(dir, {"--epochs", "1", "--save", dir.file("ck")}));
+  REQUIRE(s.code == 0);
+  Run c = run(dir, small_run(dir, {"--init-from", dir.file("ck")}));
+  CHECK(c.code == 1);
+  CHECK_THAT(c.err, Catch::Matchers::Contains("error: load_safetensors: '" + dir.file("ck") +
+                                              "': the header length"));
+  CHECK_THAT(c.err, Catch::Matchers::Contains("goes to --load"));
+
+  // --eval-only --load CHECKPOINT --export: an ember checkpoint converted to safetensors.
+  Run converted = run(dir, small_run(dir, {"--eval-only", "--load", dir.file("ck"), "--export",
+                                           dir.file("ck.safetensors")}));
+  CHECK(converted.code == 0);
+  CHECK(ember::load_safetensors(dir.file("ck.safetensors")).keys() ==
+        std::vector<std::string>{"1.weight", "1.bias"});
+
+  // Usage errors: a name without .safetensors, --init-from with --load, an empty path.
+  CHECK(run(dir, small_run(dir, {"--export", dir.file("w.bin")})).code == 2);
+  CHECK(run(dir, small_run(dir, {"--init-from", weights, "--load", dir.file("ck")})).code == 2);
+  CHECK(run(dir, small_run(dir, {"--init-from", ""})).code == 2);
+  // An output over the --init-from input is refused before training.
+  Run same = run(dir, small_run(dir, {"--init-from", weights, "--export", weights}));
+  CHECK(same.code == 2);
+  CHECK_THAT(same.err, Catch::Matchers::Contains("are the same file"));
 }

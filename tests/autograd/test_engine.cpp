@@ -1,21 +1,16 @@
 // The engine: graph recording, accumulation, retain_graph, no-grad, version checks, deep graphs.
 #include <catch2/catch.hpp>
 
+#include "support/leaf.h"
+
 #include <ember/autograd/engine.h>
 #include <ember/autograd/grad_mode.h>
 #include <ember/autograd/node.h>
-#include <ember/core/ops.h>
+#include <ember/autograd/ops.h>
 
 using namespace ember;
 using Catch::Contains;
-
-namespace {
-Tensor leaf(std::vector<float> v, Shape s) {
-  Tensor t = from_vector(v, s);
-  t.requires_grad_();
-  return t;
-}
-}  // namespace
+using ember::test::leaf;
 
 TEST_CASE("ops on tensors that require grad record a graph", "[engine]") {
   Tensor x = leaf({1, 2}, {2});

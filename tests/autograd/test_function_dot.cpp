@@ -11,9 +11,9 @@
 #include "support/temp_dir.h"
 
 #include <ember/autograd/function.h>
+#include <ember/autograd/ops.h>
 #include <ember/autograd/to_dot.h>
 #include <ember/core/generator.h>
-#include <ember/core/ops.h>
 
 using namespace ember;
 using autograd::AutogradContext;

@@ -7,8 +7,8 @@
 
 #include <ember/autograd/gradcheck.h>
 #include <ember/autograd/node.h>
+#include <ember/autograd/ops.h>
 #include <ember/core/generator.h>
-#include <ember/core/ops.h>
 
 using namespace ember;
 using autograd::gradcheck;

@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <ember/autograd/hooks.h>
-#include <ember/core/ops.h>
+#include <ember/autograd/ops.h>
 #include <ember/core/tensor.h>
 
 using ember::Tensor;

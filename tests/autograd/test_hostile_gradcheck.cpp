@@ -5,7 +5,7 @@
 
 #include <ember/autograd/gradcheck.h>
 #include <ember/autograd/node.h>
-#include <ember/core/ops.h>
+#include <ember/autograd/ops.h>
 
 using namespace ember;
 using Catch::Contains;

@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <limits>
 
+#include <ember/autograd/ops.h>
 #include <ember/core/checked.h>
 #include <ember/core/generator.h>
-#include <ember/core/ops.h>
 
 using namespace ember;
 using Catch::Contains;

@@ -8,8 +8,8 @@
 #include "support/gradcheck.h"
 
 #include <ember/autograd/grad_mode.h>
+#include <ember/autograd/ops.h>
 #include <ember/core/generator.h>
-#include <ember/core/ops.h>
 
 using namespace ember;
 using namespace ember::indexing;

@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <ember/autograd/grad_mode.h>
-#include <ember/core/ops.h>
+#include <ember/autograd/ops.h>
 
 using namespace ember;
 using Catch::Contains;

@@ -13,7 +13,7 @@
 #include <cmath>
 #include <vector>
 
-#include <ember/core/ops.h>
+#include <ember/autograd/ops.h>
 
 using namespace ember;
 using U8 = std::vector<std::uint8_t>;

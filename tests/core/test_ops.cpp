@@ -4,8 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include <ember/autograd/ops.h>
 #include <ember/core/generator.h>
-#include <ember/core/ops.h>
 #include <ember/core/parallel.h>
 
 using namespace ember;

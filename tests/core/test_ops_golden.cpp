@@ -13,9 +13,9 @@
 #include <map>
 #include <string>
 
+#include <ember/autograd/indexing.h>
 #include <ember/autograd/node.h>
-#include <ember/core/indexing.h>
-#include <ember/core/ops.h>
+#include <ember/autograd/ops.h>
 
 #include "support/golden.h"
 

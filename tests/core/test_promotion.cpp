@@ -50,7 +50,7 @@
 #include <variant>
 
 #include <ember/autograd/grad_mode.h>
-#include <ember/core/ops.h>
+#include <ember/autograd/ops.h>
 
 #include "support/all_close.h"
 

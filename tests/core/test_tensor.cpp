@@ -3,8 +3,8 @@
 
 #include <sstream>
 
+#include <ember/autograd/ops.h>
 #include <ember/core/generator.h>
-#include <ember/core/ops.h>
 
 using namespace ember;
 using Catch::Contains;

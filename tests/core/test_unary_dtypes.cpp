@@ -50,7 +50,7 @@
 #include <string>
 #include <vector>
 
-#include <ember/core/ops.h>
+#include <ember/autograd/ops.h>
 #include <ember/nn/functional/activation.h>
 
 #include "support/all_close.h"

@@ -9,9 +9,9 @@
 #include <limits>
 #include <set>
 
+#include <ember/autograd/ops.h>
 #include <ember/core/checked.h>
 #include <ember/core/generator.h>
-#include <ember/core/ops.h>
 
 using namespace ember;
 using Catch::Contains;

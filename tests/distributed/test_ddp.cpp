@@ -6,8 +6,8 @@
 #include <cmath>
 #include <cstring>
 
+#include <ember/autograd/ops.h>
 #include <ember/core/generator.h>
-#include <ember/core/ops.h>
 #include <ember/core/parallel.h>
 #include <ember/datasets/dataloader.h>
 #include <ember/distributed/distributed.h>

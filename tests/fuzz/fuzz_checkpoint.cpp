@@ -1,7 +1,8 @@
-// libFuzzer target for the checkpoint loader (<ember/nn/checkpoint.h>, module and optimizer):
+// libFuzzer target for the checkpoint loader (<ember/core/record_format.h> through
+// <ember/nn/checkpoint.h> and <ember/optim/checkpoint.h>, module and optimizer):
 // any input must either load or throw ember::Error - never crash, hang, leak, read out of
 // bounds or allocate more than the input's size allows (run.sh sets -malloc_limit_mb and
-// -rss_limit_mb; Note [bounded loading] in nn/src/checkpoint.cpp).
+// -rss_limit_mb; Note [bounded loading] in core/src/io/record_format.cpp).
 // Each input is written to a memfd and loaded by path (/proc/self/fd/N), so the file checks run
 // too, into a small MLP and its SGD optimizer with momentum; the parser also runs on the bytes
 // in memory for both kinds. Build and run: tests/fuzz/run.sh [seconds].
@@ -14,6 +15,7 @@
 #include <string>
 
 #include <ember/core/error.h>
+#include <ember/core/record_format.h>
 #include <ember/nn/checkpoint.h>
 #include <ember/nn/linear.h>
 #include <ember/nn/sequential.h>
@@ -34,10 +36,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static Target target;
   if (target.fd < 0) __builtin_trap();  // no memfd: nothing can be fuzzed
   const auto bytes = std::as_bytes(std::span(data, size));
-  for (auto kind :
-       {ember::detail::CheckpointKind::Module, ember::detail::CheckpointKind::Optimizer}) {
+  for (auto kind : {ember::core::CheckpointKind::Module, ember::core::CheckpointKind::Optimizer}) {
     try {
-      ember::detail::parse_checkpoint(bytes, "fuzz-input", kind);
+      ember::core::parse_checkpoint(bytes, "fuzz-input", kind);
     } catch (const ember::Error&) {
     }
   }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Writes the seed corpus for fuzz_checkpoint: checkpoints in the format of
-<ember/nn/checkpoint.h> for the fuzzer's model (Linear(3, 2), Linear(2, 1, bias=False)) and its
-SGD optimizer with momentum, valid and of each malformed kind. Run from anywhere:
+"""Writes the seed corpus for fuzz_checkpoint: checkpoints in the record format of
+<ember/core/record_format.h> for the fuzzer's model (Linear(3, 2), Linear(2, 1, bias=False))
+and its SGD optimizer with momentum, valid and of each malformed kind. Run from anywhere:
     python3 tests/fuzz/make_checkpoint_corpus.py
 """
 import os

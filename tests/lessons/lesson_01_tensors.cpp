@@ -8,14 +8,15 @@
 // through it changes the original. Autograd follows views too: the gradient of a view is the
 // incoming gradient put back where the view's elements came from (zero elsewhere).
 //
-// Step into: core/src/ops/view.cpp (Tensor::transpose, Tensor::narrow, view_strides) and
+// Step into: autograd/src/ops/view.cpp (Tensor::transpose, Tensor::narrow), core/src/ops/view.cpp
+// (view_strides) and
 // core/src/tensor.cpp (Tensor::at, which does the offset + index * stride arithmetic).
 #include <catch2/catch.hpp>
 
 #include <sstream>
 
 #include <ember/autograd/gradcheck.h>
-#include <ember/core/ops.h>
+#include <ember/autograd/ops.h>
 
 using namespace ember;
 using Catch::Contains;

@@ -13,13 +13,13 @@
 // be a single number; for a y with many elements pass a gradient v of y's shape, and backward
 // computes v times the Jacobian (each x.grad element = sum_i v_i dy_i/dx).
 //
-// Step into: core/src/ops/elementwise.cpp (mul and the MulBackward lambda below it; add), then
+// Step into: autograd/src/ops/elementwise.cpp (mul and the MulBackward lambda below it; add), then
 // autograd/src/engine.cpp (ember::autograd::backward).
 #include <catch2/catch.hpp>
 
 #include <ember/autograd/gradcheck.h>
 #include <ember/autograd/node.h>
-#include <ember/core/ops.h>
+#include <ember/autograd/ops.h>
 
 using namespace ember;
 using Catch::Contains;

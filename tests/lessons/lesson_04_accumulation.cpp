@@ -15,8 +15,8 @@
 #include <catch2/catch.hpp>
 
 #include <ember/autograd/gradcheck.h>
+#include <ember/autograd/ops.h>
 #include <ember/core/generator.h>
-#include <ember/core/ops.h>
 #include <ember/nn/functional.h>
 #include <ember/nn/linear.h>
 

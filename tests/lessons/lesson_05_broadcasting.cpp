@@ -11,13 +11,13 @@
 // stretched along: over the leading dims it lacked, and (keeping them, size 1) over the dims
 // where it had size 1. One helper does this for every binary op: autograd::sum_to(grad, shape).
 //
-// Step into: core/src/ops/elementwise.cpp (add, broadcast_shapes, the AddBackward lambda) and
-// autograd/src/node.cpp (sum_to).
+// Step into: autograd/src/ops/elementwise.cpp (add, the AddBackward lambda),
+// core/src/ops/elementwise.cpp (broadcast_shapes) and autograd/src/node.cpp (sum_to).
 #include <catch2/catch.hpp>
 
 #include <ember/autograd/gradcheck.h>
 #include <ember/autograd/node.h>
-#include <ember/core/ops.h>
+#include <ember/autograd/ops.h>
 
 using namespace ember;
 using V = std::vector<float>;

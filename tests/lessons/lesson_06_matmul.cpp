@@ -10,12 +10,12 @@
 // In a batched product [B, N, K] @ [K, M] the same B matrix is used by every batch element, so
 // its gradient is summed over the batch, exactly as in lesson 5.
 //
-// Step into: core/src/ops/matmul.cpp (matmul and the MmBackward lambda below it).
+// Step into: autograd/src/ops/matmul.cpp (matmul and the MmBackward lambda below it).
 #include <catch2/catch.hpp>
 
 #include <ember/autograd/gradcheck.h>
+#include <ember/autograd/ops.h>
 #include <ember/core/generator.h>
-#include <ember/core/ops.h>
 
 using namespace ember;
 using V = std::vector<float>;

@@ -15,15 +15,15 @@
 // c = max_j z_j; then every exp is <= 1 and nothing overflows: log S = c + log sum exp(z - c).
 //
 // Step into: nn/src/functional/loss.cpp (cross_entropy and CrossEntropyBackward),
-// nn/src/functional/softmax.cpp (softmax, log_softmax), core/src/ops/reduce.cpp (max, sum).
+// nn/src/functional/softmax.cpp (softmax, log_softmax), autograd/src/ops/reduce.cpp (max, sum).
 #include <catch2/catch.hpp>
 
 #include <cmath>
 
 #include <ember/autograd/gradcheck.h>
 #include <ember/autograd/node.h>
+#include <ember/autograd/ops.h>
 #include <ember/core/generator.h>
-#include <ember/core/ops.h>
 #include <ember/nn/functional.h>
 
 using namespace ember;

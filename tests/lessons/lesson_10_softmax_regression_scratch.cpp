@@ -9,13 +9,13 @@
 // Data: 600 training and 200 test images of Fashion-MNIST shipped in tests/data (see its
 // README), so the lesson runs anywhere; on the full dataset the same code reaches ~83 %.
 //
-// Step into: core/src/ops/indexing.cpp (index: the y_hat[range(n), y] gather and its
+// Step into: autograd/src/ops/indexing.cpp (index: the y_hat[range(n), y] gather and its
 // scatter-add backward), core/src/ops/promotion.cpp (why `(pred == y).sum() / n` is a float).
 #include <catch2/catch.hpp>
 
 #include <ember/autograd/grad_mode.h>
+#include <ember/autograd/ops.h>
 #include <ember/core/generator.h>
-#include <ember/core/ops.h>
 #include <ember/datasets/mnist.h>
 #include <ember/nn/functional.h>
 

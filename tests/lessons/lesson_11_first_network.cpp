@@ -13,15 +13,15 @@
 // Data: the 600-image Fashion-MNIST subset in tests/data (the tutorial uses MNIST digits; the
 // code is the same).
 //
-// Step into: core/src/ops/indexing.cpp (input[range(n), target]), nn/src/tensor_methods.cpp
+// Step into: autograd/src/ops/indexing.cpp (input[range(n), target]), nn/src/tensor_methods.cpp
 // (x.sigmoid(), x.tanh(), x.relu()).
 #include <catch2/catch.hpp>
 
 #include <cmath>
 
 #include <ember/autograd/grad_mode.h>
+#include <ember/autograd/ops.h>
 #include <ember/core/generator.h>
-#include <ember/core/ops.h>
 #include <ember/datasets/mnist.h>
 #include <ember/nn/functional.h>
 

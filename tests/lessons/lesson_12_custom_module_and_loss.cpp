@@ -9,8 +9,8 @@
 //   HingeLoss(s, y) = mean_i sum_{k != y_i} max(0, 1 + s_ik - s_iy_i)   (multi-class hinge)
 // The PyTorch lines they mirror are quoted above each piece.
 //
-// Step into: nn/src/module.cpp (register_module, named_parameters), core/src/ops/math.cpp
-// (clamp_min: the hinge's max(0, .)), core/src/ops/indexing.cpp (gather).
+// Step into: nn/src/module.cpp (register_module, named_parameters), autograd/src/ops/math.cpp
+// (clamp_min: the hinge's max(0, .)), autograd/src/ops/indexing.cpp (gather).
 #include <catch2/catch.hpp>
 
 #include <sstream>
@@ -18,8 +18,8 @@
 #include "support/gradcheck.h"
 
 #include <ember/autograd/grad_mode.h>
+#include <ember/autograd/ops.h>
 #include <ember/core/generator.h>
-#include <ember/core/ops.h>
 #include <ember/datasets/mnist.h>
 #include <ember/nn/linear.h>
 #include <ember/optim/sgd.h>

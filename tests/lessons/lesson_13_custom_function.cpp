@@ -23,9 +23,9 @@
 #include "support/temp_dir.h"
 
 #include <ember/autograd/function.h>
+#include <ember/autograd/ops.h>
 #include <ember/autograd/to_dot.h>
 #include <ember/core/generator.h>
-#include <ember/core/ops.h>
 #include <ember/nn/functional.h>
 
 using namespace ember;

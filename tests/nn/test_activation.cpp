@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "support/gradcheck.h"
+#include "support/leaf.h"
 
 #include <cmath>
 #include <limits>
@@ -15,16 +16,11 @@
 using namespace ember;
 namespace F = ember::nn::functional;
 using Ts = std::vector<Tensor>;
+using ember::test::leaf;
 
 namespace {
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
-
-Tensor leaf(const std::vector<float>& values, const Shape& shape) {
-  Tensor t = from_vector(values, shape);
-  t.requires_grad_();
-  return t;
-}
 
 // Standard normal values pushed away from 0 by at least 0.1 (relu has a kink there).
 Tensor away_from_zero(const Shape& shape, std::uint64_t seed) {

@@ -23,8 +23,9 @@
 #include <string>
 #include <vector>
 
+#include <ember/autograd/ops.h>
 #include <ember/core/generator.h>
-#include <ember/core/ops.h>
+#include <ember/core/record_format.h>
 #include <ember/nn/checkpoint.h>
 #include <ember/nn/flatten.h>
 #include <ember/nn/linear.h>
@@ -201,15 +202,15 @@ TEST_CASE("Checkpoint: a failed save removes its temporary file and keeps the ol
 
   SECTION("a failure between write and rename (injected)") {
     std::string temp_seen;
-    detail::set_checkpoint_save_hook([&](detail::SaveStage stage, const std::string& temp) {
-      if (stage == detail::SaveStage::Written) {
+    core::detail::set_save_hook([&](core::detail::SaveStage stage, const std::string& temp) {
+      if (stage == core::detail::SaveStage::Written) {
         temp_seen = temp;
         CHECK(fs::exists(temp));  // written and fsynced, not yet renamed
         throw Error("injected failure before rename");
       }
     });
     CHECK_THROWS_WITH(save(*make_mlp(2), path), Contains("injected failure"));
-    detail::set_checkpoint_save_hook({});
+    core::detail::set_save_hook({});
     CHECK(!temp_seen.empty());
     CHECK(!fs::exists(temp_seen));
   }
@@ -240,8 +241,8 @@ TEST_CASE("Checkpoint: a process killed (SIGKILL) mid-save leaves the old checkp
     // The child saves a different model and stops halfway through writing the temporary file,
     // telling the parent, which then kills it as a crash or power cut would.
     ::close(ready[0]);
-    detail::set_checkpoint_save_hook([&](detail::SaveStage stage, const std::string&) {
-      if (stage == detail::SaveStage::HalfWritten) {
+    core::detail::set_save_hook([&](core::detail::SaveStage stage, const std::string&) {
+      if (stage == core::detail::SaveStage::HalfWritten) {
         const char byte = 1;
         if (::write(ready[1], &byte, 1) != 1) ::_exit(3);
         for (;;) ::pause();
@@ -286,7 +287,7 @@ namespace {
 // A checkpoint file image with a correct header, body size and CRC around `body`, so that the
 // loader gets past every integrity check to the entry table (a hostile writer, not bad bytes).
 std::vector<char> forged(const std::vector<unsigned char>& body,
-                         detail::CheckpointKind kind = detail::CheckpointKind::Module) {
+                         core::CheckpointKind kind = core::CheckpointKind::Module) {
   std::vector<unsigned char> file = {'E', 'M', 'B', 'R', 'C', 'K', 'P', 'T', 1, 0, 0, 0};
   auto put = [&](std::uint64_t v, int bytes) {
     for (int i = 0; i < bytes; ++i) file.push_back(static_cast<unsigned char>(v >> (8 * i)));

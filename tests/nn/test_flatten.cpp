@@ -5,8 +5,8 @@
 #include <vector>
 
 #include <ember/autograd/gradcheck.h>
+#include <ember/autograd/ops.h>
 #include <ember/core/generator.h>
-#include <ember/core/ops.h>
 #include <ember/nn/flatten.h>
 
 #include "support/golden.h"

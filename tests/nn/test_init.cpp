@@ -5,8 +5,8 @@
 #include <cmath>
 #include <vector>
 
+#include <ember/autograd/ops.h>
 #include <ember/core/generator.h>
-#include <ember/core/ops.h>
 #include <ember/nn/init.h>
 
 using namespace ember;

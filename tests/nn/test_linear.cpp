@@ -10,15 +10,17 @@
 #include <ember/autograd/grad_mode.h>
 #include <ember/autograd/gradcheck.h>
 #include <ember/autograd/node.h>
+#include <ember/autograd/ops.h>
 #include <ember/core/generator.h>
-#include <ember/core/ops.h>
 #include <ember/nn/functional/linear.h>
 #include <ember/nn/linear.h>
 
 #include "support/golden.h"
+#include "support/leaf.h"
 
 using namespace ember;
 using Catch::Matchers::Contains;
+using ember::test::leaf;
 
 namespace {
 
@@ -27,12 +29,6 @@ std::vector<std::string> golden_files(const std::string& name) {
   std::vector<std::string> files{name + ".f32.txt"};
   if (!test::load_golden(files[0]).f32_only()) files.push_back(name + ".f64.txt");
   return files;
-}
-
-Tensor leaf(const test::GoldenTensor& t) {
-  Tensor x = t.as_float();
-  x.requires_grad_();
-  return x;
 }
 
 }  // namespace
@@ -44,9 +40,9 @@ TEST_CASE("Linear: forward and gradients match PyTorch (golden linear_*)", "[nn]
     for (const std::string& file : golden_files(name)) {
       INFO(file);
       const test::GoldenCase c = test::load_golden(file);
-      Tensor x = leaf(c.at("input"));
-      Tensor w = leaf(c.at("weight"));
-      Tensor b = c.has("bias") ? leaf(c.at("bias")) : Tensor();
+      Tensor x = leaf(c.at("input").as_float());
+      Tensor w = leaf(c.at("weight").as_float());
+      Tensor b = c.has("bias") ? leaf(c.at("bias").as_float()) : Tensor();
       if (c.expects_error()) {
         // PyTorch: "mat1 and mat2 shapes cannot be multiplied (2x3 and 5x4)".
         CHECK_THROWS_WITH(nn::functional::linear(x, w, b), Contains("cannot be multiplied"));

@@ -15,6 +15,7 @@
 
 #include "support/all_close.h"
 #include "support/gradcheck.h"
+#include "support/leaf.h"
 
 #include <vector>
 
@@ -27,6 +28,7 @@ namespace F = ember::nn::functional;
 using Ts = std::vector<Tensor>;
 
 using ember::test::check_all_close;
+using ember::test::leaf;
 
 namespace {
 
@@ -48,12 +50,6 @@ Tensor kdim_targets() {
 // Class weights for K = 3.  w = torch.tensor([1., 2., 0.5])
 Tensor class_weights() {
   return from_vector(std::vector<float>{1.0f, 2.0f, 0.5f}, {3});
-}
-
-Tensor leaf(const Tensor& t) {
-  Tensor c = t.clone();
-  c.requires_grad_();
-  return c;
 }
 
 }  // namespace

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <ember/autograd/ops.h>
 #include <ember/core/generator.h>
-#include <ember/core/ops.h>
 #include <ember/nn/flatten.h>
 #include <ember/nn/init.h>
 #include <ember/nn/linear.h>

@@ -8,7 +8,7 @@
 #include "support/temp_dir.h"
 
 #include <ember/autograd/grad_mode.h>
-#include <ember/core/ops.h>
+#include <ember/autograd/ops.h>
 #include <ember/nn/checkpoint.h>
 #include <ember/nn/linear.h>
 #include <ember/nn/sequential.h>
@@ -105,6 +105,26 @@ TEST_CASE("modules: buffers go into checkpoints", "[module][checkpoint]") {
   load(other, path);
   CHECK(other.steps.item<std::int64_t>() == 41);
   CHECK(other.fc1.weight.to_vector<float>() == net.fc1.weight.to_vector<float>());
+
+  // Errors about a buffer call it a buffer (issue 22), and count parameters and buffers apart.
+  struct NoSteps : nn::Module {
+    NoSteps() {
+      register_module("fc1", nn::Linear(4, 3));
+      register_module("fc2", nn::Linear(nn::LinearOptions(3, 2).bias(false)));
+    }
+    Tensor forward(const Tensor& x) override { return x; }
+  };
+  save(NoSteps(), path);
+  CHECK_THROWS_WITH(load(other, path),
+                    "load: buffer 'steps' [] of the module is missing from '" + path +
+                        "' (the module has 3 parameters and 1 buffer, the file 3)");
+  struct FloatSteps : NoSteps {
+    FloatSteps() { register_buffer("steps", zeros({})); }
+  };
+  save(FloatSteps(), path);
+  CHECK_THROWS_WITH(load(other, path),
+                    "load: buffer 'steps': expected dtype int64, got float32 in '" + path + "'");
+  CHECK(other.steps.item<std::int64_t>() == 41);  // unchanged (no partial load)
 }
 
 TEST_CASE("modules: register_* are public, and errors name the module", "[module]") {

@@ -3,8 +3,8 @@
 
 #include "support/gradcheck.h"
 
+#include <ember/autograd/ops.h>
 #include <ember/core/generator.h>
-#include <ember/core/ops.h>
 #include <ember/nn/functional/activation.h>
 
 using namespace ember;

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <ember/autograd/ops.h>
 #include <ember/core/generator.h>
-#include <ember/core/ops.h>
 #include <ember/nn/checkpoint.h>
 #include <ember/nn/linear.h>
 #include <ember/nn/sequential.h>

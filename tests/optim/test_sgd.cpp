@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <ember/autograd/ops.h>
 #include <ember/core/generator.h>
-#include <ember/core/ops.h>
 #include <ember/core/parallel.h>
 #include <ember/nn/linear.h>
 #include <ember/optim/sgd.h>

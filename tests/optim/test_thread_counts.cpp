@@ -7,8 +7,8 @@
 #include <cstring>
 #include <vector>
 
+#include <ember/autograd/ops.h>
 #include <ember/core/generator.h>
-#include <ember/core/ops.h>
 #include <ember/core/parallel.h>
 #include <ember/nn/functional/activation.h>
 #include <ember/nn/functional/loss.h>

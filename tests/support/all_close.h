@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include <ember/core/tensor.h>
@@ -21,6 +22,25 @@ inline void check_all_close(const Tensor& got, const std::vector<float>& want, d
     INFO("element " << i);
     CHECK(g[i] == Approx(want[i]).epsilon(rtol).margin(1e-6));
   }
+}
+
+// Same dtype, same shape and the same bits in every element (row-major, any strides): -0 differs
+// from 0, a NaN equals the same NaN. For what must survive a file round trip exactly.
+inline bool bitwise_equal(const Tensor& a, const Tensor& b) {
+  if (a.dtype() != b.dtype() || a.sizes() != b.sizes()) return false;
+  auto same = [](const auto& x, const auto& y) {
+    return x.size() == y.size() &&
+           (x.empty() || std::memcmp(x.data(), y.data(), x.size() * sizeof(x[0])) == 0);
+  };
+  switch (a.dtype()) {
+    case Dtype::Float32:
+      return same(a.to_vector<float>(), b.to_vector<float>());
+    case Dtype::Int64:
+      return same(a.to_vector<std::int64_t>(), b.to_vector<std::int64_t>());
+    case Dtype::UInt8:
+      return same(a.to_vector<std::uint8_t>(), b.to_vector<std::uint8_t>());
+  }
+  return false;
 }
 
 // The elements of a tensor of any dtype, row-major, as doubles (item<double> converts each):

@@ -1,6 +1,6 @@
 // Tensors from nested braces, random factories on the default generator, and random fills.
-#include <ember/autograd/grad_mode.h>
 #include <ember/core/generator.h>
+#include <ember/core/grad_mode.h>
 #include <ember/core/ops.h>
 
 #include "ops/dispatch.h"
@@ -110,8 +110,7 @@ Tensor& Tensor::normal_(double mean, double std, Generator* gen) {
               " of shape ", to_string(sizes()));
   EMBER_CHECK(std >= 0.0, "normal_: std must be >= 0, got ", std);
   Tensor sample = randn(sizes(), gen ? *gen : default_generator());
-  NoGradGuard guard;
-  return copy_(sample * std + mean);
+  return copy_(core::add(core::mul(sample, std), mean));
 }
 
 Tensor& Tensor::uniform_(double from, double to, Generator* gen) {
@@ -124,8 +123,7 @@ Tensor& Tensor::uniform_(double from, double to, Generator* gen) {
               " of shape ", to_string(sizes()));
   EMBER_CHECK(from <= to, "uniform_: expects from <= to, got from=", from, " > to=", to);
   Tensor sample = rand(sizes(), gen ? *gen : default_generator());
-  NoGradGuard guard;
-  return copy_(sample * (to - from) + from);
+  return copy_(core::add(core::mul(sample, to - from), from));
 }
 
 }  // namespace ember

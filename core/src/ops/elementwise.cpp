@@ -1,10 +1,10 @@
-// Elementwise ops with broadcasting, their backward, and the in-place and copying methods.
+// Elementwise ops with broadcasting, graph-free (autograd/src/ops/elementwise.cpp records them),
+// and the in-place and copying methods.
 #include <cmath>
 #include <cstring>
 
-#include <ember/autograd/grad_mode.h>
-#include <ember/autograd/node.h>
 #include <ember/core/checked.h>
+#include <ember/core/grad_mode.h>
 #include <ember/core/ops.h>
 #include <ember/core/parallel.h>
 
@@ -12,9 +12,6 @@
 #include "ops/strided.h"
 
 namespace ember {
-
-using autograd::SavedTensor;
-using Grads = std::vector<Tensor>;
 
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   const std::size_t rank = std::max(a.size(), b.size());
@@ -88,7 +85,7 @@ Tensor compare(const char* op, const Tensor& a, const Tensor& b, F f) {
 template <class F>
 Tensor unary_float(const char* op, const Tensor& a, F f) {
   EMBER_CHECK(a.defined(), op, ": the tensor is undefined");
-  Tensor src = a.to(kFloat32).contiguous();
+  Tensor src = core::contiguous(a.to(kFloat32));
   Tensor out = empty(a.sizes());
   const float* x = src.data_ptr<float>();
   float* y = out.data_ptr<float>();
@@ -132,143 +129,61 @@ T wrapping_div(T x, T y) {
 
 }  // namespace
 
-// d(a+b) = da + db; each gradient summed back over the dims it was broadcast along.
+namespace core {
+
 Tensor add(const Tensor& a, const Tensor& b) {
-  Tensor out = arithmetic("add", a, b, []<class T>() {
+  return arithmetic("add", a, b, []<class T>() {
     return [](T x, T y) {
       return wrapping_add(x, y);
     };
   });
-  if (autograd::needs_graph({&a, &b})) {
-    autograd::record(
-        "AddBackward", {a, b}, out,
-        [sa = a.sizes(), sb = b.sizes()](const Tensor& g, const std::vector<bool>& needs) {
-          return Grads{needs[0] ? autograd::sum_to(g, sa) : Tensor(),
-                       needs[1] ? autograd::sum_to(g, sb) : Tensor()};
-        });
-  }
-  return out;
 }
 
-// d(a-b) = da - db.
 Tensor sub(const Tensor& a, const Tensor& b) {
-  Tensor out = arithmetic("sub", a, b, []<class T>() {
+  return arithmetic("sub", a, b, []<class T>() {
     return [](T x, T y) {
       return wrapping_sub(x, y);
     };
   });
-  if (autograd::needs_graph({&a, &b})) {
-    autograd::record(
-        "SubBackward", {a, b}, out,
-        [sa = a.sizes(), sb = b.sizes()](const Tensor& g, const std::vector<bool>& needs) {
-          return Grads{needs[0] ? autograd::sum_to(g, sa) : Tensor(),
-                       needs[1] ? neg(autograd::sum_to(g, sb)) : Tensor()};
-        });
-  }
-  return out;
 }
 
-// d(a*b) = b da + a db.
 Tensor mul(const Tensor& a, const Tensor& b) {
-  Tensor out = arithmetic("mul", a, b, []<class T>() {
+  return arithmetic("mul", a, b, []<class T>() {
     return [](T x, T y) {
       return wrapping_mul(x, y);
     };
   });
-  if (autograd::needs_graph({&a, &b})) {
-    autograd::record("MulBackward", {a, b}, out,
-                     [sa = SavedTensor(a), sb = SavedTensor(b)](const Tensor& g,
-                                                                const std::vector<bool>& needs) {
-                       Tensor av = sa.get("mul"), bv = sb.get("mul");
-                       return Grads{needs[0] ? autograd::sum_to(g * bv, av.sizes()) : Tensor(),
-                                    needs[1] ? autograd::sum_to(g * av, bv.sizes()) : Tensor()};
-                     });
-  }
-  return out;
 }
 
-// d(a/b) = da / b - (a / b^2) db. True division, as PyTorch: integers are divided as float32.
+// True division, as PyTorch: integers are divided as float32.
 Tensor div(const Tensor& a, const Tensor& b) {
   EMBER_CHECK(a.defined() && b.defined(), "div: an input is undefined");
   if (!is_floating_point(result_type(a, b))) return div(a.to(kFloat32), b.to(kFloat32));
-  Tensor out = arithmetic("div", a, b, []<class T>() {
+  return arithmetic("div", a, b, []<class T>() {
     return [](T x, T y) {
       return wrapping_div(x, y);
     };
   });
-  if (autograd::needs_graph({&a, &b})) {
-    autograd::record(
-        "DivBackward", {a, b}, out,
-        [sa = SavedTensor(a), sb = SavedTensor(b)](const Tensor& g,
-                                                   const std::vector<bool>& needs) {
-          Tensor av = sa.get("div"), bv = sb.get("div");
-          return Grads{needs[0] ? autograd::sum_to(g / bv, av.sizes()) : Tensor(),
-                       needs[1] ? autograd::sum_to(neg(g * av / (bv * bv)), bv.sizes()) : Tensor()};
-        });
-  }
-  return out;
 }
 
-// d(-a) = -da.
 Tensor neg(const Tensor& a) {
-  Tensor out = arithmetic("neg", zeros({}, a.dtype()), a, []<class T>() {
+  return arithmetic("neg", zeros({}, a.dtype()), a, []<class T>() {
     return [](T x, T y) {
       return wrapping_sub(x, y);
     };
   });
-  if (autograd::needs_graph({&a})) {
-    autograd::record("NegBackward", {a}, out,
-                     [](const Tensor& g, const std::vector<bool>&) { return Grads{neg(g)}; });
-  }
-  return out;
 }
 
-// d exp(a) = exp(a) da: the output is saved, not the input.
 Tensor exp(const Tensor& a) {
-  Tensor out = unary_float("exp", a, [](float x) { return std::exp(x); });
-  if (autograd::needs_graph({&a})) {
-    autograd::record("ExpBackward", {a}, out,
-                     [saved = SavedTensor(out)](const Tensor& g, const std::vector<bool>&) {
-                       return Grads{g * saved.get("exp")};
-                     });
-  }
-  return out;
+  return unary_float("exp", a, [](float x) { return std::exp(x); });
 }
 
-// d log(a) = da / a.
 Tensor log(const Tensor& a) {
-  Tensor out = unary_float("log", a, [](float x) { return std::log(x); });
-  if (autograd::needs_graph({&a})) {
-    autograd::record("LogBackward", {a}, out,
-                     [saved = SavedTensor(a)](const Tensor& g, const std::vector<bool>&) {
-                       return Grads{g / saved.get("log")};
-                     });
-  }
-  return out;
+  return unary_float("log", a, [](float x) { return std::log(x); });
 }
 
-Tensor Tensor::exp() const {
-  return ember::exp(*this);
-}
-Tensor Tensor::log() const {
-  return ember::log(*this);
-}
+}  // namespace core
 
-Tensor operator+(const Tensor& a, const Tensor& b) {
-  return add(a, b);
-}
-Tensor operator-(const Tensor& a, const Tensor& b) {
-  return sub(a, b);
-}
-Tensor operator*(const Tensor& a, const Tensor& b) {
-  return mul(a, b);
-}
-Tensor operator/(const Tensor& a, const Tensor& b) {
-  return div(a, b);
-}
-Tensor operator-(const Tensor& a) {
-  return neg(a);
-}
 Tensor eq(const Tensor& a, const Tensor& b) {
   return compare("eq", a, b, [](auto x, auto y) { return x == y; });
 }
@@ -457,8 +372,8 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
               dtype(), " tensor (float into integer)");
   const Tensor scale = alpha == 1.0 ? Tensor() : scalar_like(other, alpha, "add_");
   check_inplace(*this, "add_");
-  NoGradGuard guard;
-  copy_into(*this, scale.defined() ? add(*this, mul(other, scale)) : add(*this, other));
+  copy_into(*this,
+            scale.defined() ? core::add(*this, core::mul(other, scale)) : core::add(*this, other));
   return *this;
 }
 
@@ -468,27 +383,25 @@ Tensor& Tensor::mul_(double factor) {
               "mul_: result type float32 can't be cast to the desired output type ", dtype());
   const Tensor scale = scalar_like(*this, factor, "mul_");
   check_inplace(*this, "mul_");
-  NoGradGuard guard;
-  copy_into(*this, mul(*this, scale));
+  copy_into(*this, core::mul(*this, scale));
   return *this;
 }
 
 // --- Copies ---
 
-// Gradient of a copy is the gradient itself.
-Tensor Tensor::clone() const {
-  Tensor out = empty(sizes(), dtype());
-  copy_into(out, *this);
-  if (autograd::needs_graph({this})) {
-    autograd::record("CloneBackward", {*this}, out,
-                     [](const Tensor& g, const std::vector<bool>&) { return Grads{g}; });
-  }
+namespace core {
+
+Tensor clone(const Tensor& t) {
+  Tensor out = empty(t.sizes(), t.dtype());
+  copy_into(out, t);
   return out;
 }
 
-Tensor Tensor::contiguous() const {
-  return is_contiguous() ? *this : clone();
+Tensor contiguous(const Tensor& t) {
+  return t.is_contiguous() ? t : clone(t);
 }
+
+}  // namespace core
 
 // Conversions between dtypes cut the graph (only float32 carries gradients), like PyTorch's
 // integer casts; converting to the same dtype returns the tensor itself.

@@ -1,10 +1,10 @@
-// Indexing: t.index({...}) and index_put_, gather, index_select, where and masked_fill, each
-// forward with its backward below it. Basic indices (integers, slices, None, Ellipsis) become
-// views; tensor indices (int64 positions, uint8 masks) gather copies through index_gather.
+// Indexing: t.index({...}) and index_put_, gather, index_select, where and masked_fill, graph-free
+// (autograd/src/ops/indexing.cpp records them), and the scatter-adds their gradients are. Basic
+// indices (integers, slices, None, Ellipsis) become views; tensor indices (int64 positions, uint8
+// masks) gather copies through index_gather.
 #include <memory>
 
-#include <ember/autograd/grad_mode.h>
-#include <ember/autograd/node.h>
+#include <ember/core/grad_mode.h>
 #include <ember/core/indexing.h>
 #include <ember/core/ops.h>
 
@@ -13,62 +13,11 @@
 
 namespace ember {
 
-namespace detail {
-Tensor make_view(const Tensor& base, Shape sizes, Shape strides, std::int64_t offset);
-}
+namespace core {
 
-using autograd::SavedTensor;
-using Grads = std::vector<Tensor>;
 using indexing::TensorIndex;
 
-// --- permute: a view; its gradient is the gradient permuted back ---
-
-Tensor Tensor::permute(const Shape& dims) const {
-  EMBER_CHECK(static_cast<std::int64_t>(dims.size()) == dim(), "permute: ", dims.size(),
-              " dims given for a tensor of shape ", to_string(sizes()), ": ", to_string(dims));
-  const std::size_t n = dims.size();
-  Shape out_sizes(n), out_strides(n), inverse(n);
-  std::vector<bool> seen(n, false);
-  for (std::size_t i = 0; i < n; ++i) {
-    const auto d = static_cast<std::size_t>(wrap_dim(dims[i], dim(), "permute"));
-    EMBER_CHECK(!seen[d], "permute: dim ", d, " appears twice in ", to_string(dims));
-    seen[d] = true;
-    out_sizes[i] = sizes()[d];
-    out_strides[i] = strides()[d];
-    inverse[d] = static_cast<std::int64_t>(i);
-  }
-  Tensor out = detail::make_view(*this, out_sizes, out_strides, storage_offset());
-  if (autograd::needs_graph({this})) {
-    autograd::record(
-        "PermuteBackward", {*this}, out,
-        [inverse](const Tensor& g, const std::vector<bool>&) { return Grads{g.permute(inverse)}; });
-  }
-  return out;
-}
-
 namespace {
-
-// --- A strided slice: a view; its gradient is zero outside the slice ---
-
-Tensor slice(const Tensor& self, std::int64_t d, std::int64_t start, std::int64_t length,
-             std::int64_t step) {
-  const auto at = static_cast<std::size_t>(d);
-  Shape sizes = self.sizes(), strides = self.strides();
-  const std::int64_t offset = self.storage_offset() + (length > 0 ? start * strides[at] : 0);
-  sizes[at] = length;
-  strides[at] *= step;
-  Tensor out = detail::make_view(self, sizes, strides, offset);
-  if (autograd::needs_graph({&self})) {
-    autograd::record(
-        "SliceBackward", {self}, out,
-        [in = self.sizes(), d, start, length, step](const Tensor& g, const std::vector<bool>&) {
-          Tensor grad = zeros(in);
-          slice(grad, d, start, length, step).copy_(g);
-          return Grads{grad};
-        });
-  }
-  return out;
-}
 
 // Python's slice.indices(n) for a positive step: bounds wrap once, then clamp to [0, n].
 struct SliceRange {
@@ -91,7 +40,7 @@ SliceRange resolve(const indexing::Slice& s, std::int64_t n, std::int64_t src_di
 
 // Positions of a uint8 mask's nonzero elements, one int64 [count] tensor per mask dim.
 std::vector<Tensor> nonzero(const Tensor& mask) {
-  const Tensor m = mask.contiguous();
+  const Tensor m = contiguous(mask);
   const std::uint8_t* p = m.data_ptr<std::uint8_t>();
   const std::int64_t n = m.numel(), rank = m.dim();
   std::int64_t count = 0;
@@ -123,7 +72,7 @@ struct Walk {
   std::vector<Advanced> advanced;
 };
 
-Walk walk(const Tensor& self, const std::vector<TensorIndex>& indices) {
+Walk walk(const Tensor& self, const std::vector<TensorIndex>& indices, const IndexSteps& steps) {
   EMBER_CHECK(self.defined(), "index: the tensor is undefined");
   std::int64_t consumed = 0, ellipses = 0;
   for (const TensorIndex& idx : indices) {
@@ -154,18 +103,18 @@ Walk walk(const Tensor& self, const std::vector<TensorIndex>& indices) {
         const std::int64_t n = w.view.size(d), i = idx.integer();
         EMBER_CHECK(i >= -n && i < n, "index: index ", i, " is out of range for dim ", src,
                     " of size ", n, " (tensor of shape ", to_string(self.sizes()), ")");
-        w.view = w.view.select(d, i);
+        w.view = steps.select(w.view, d, i);
         ++src;
         break;
       }
       case TensorIndex::Kind::SliceIndex: {
         const SliceRange r = resolve(idx.slice(), w.view.size(d), src, self.sizes());
-        w.view = slice(w.view, d, r.start, r.length, r.step);
+        w.view = steps.slice(w.view, d, r.start, r.length, r.step);
         ++d, ++src;
         break;
       }
       case TensorIndex::Kind::NoneIndex:
-        w.view = w.view.unsqueeze(d);
+        w.view = steps.unsqueeze(w.view, d);
         ++d;
         break;
       case TensorIndex::Kind::EllipsisIndex:
@@ -201,19 +150,11 @@ Walk walk(const Tensor& self, const std::vector<TensorIndex>& indices) {
   return w;
 }
 
-// The layout of a gather over the tensor indices: the view permuted so the indexed dims come
-// first, the broadcast shape B of the indices, and each index's wrapped, bounds-checked
+// The layout of a gather over the tensor indices (IndexGather): the view permuted so the indexed
+// dims come first, the broadcast shape B of the indices, and each index's wrapped, bounds-checked
 // positions (B elements per indexed dim).
-struct Gather {
-  Tensor src;                           // the view permuted: indexed dims first
-  Shape batch;                          // B
-  Shape out_perm;                       // takes [B..., rest...] to the result's order
-  std::size_t k = 0;                    // number of indexed dims
-  std::vector<std::int64_t> positions;  // [numel(B), k], wrapped into [0, size)
-};
-
-Gather plan(const Walk& w, const Shape& self_shape) {
-  Gather g;
+IndexGather plan(const Walk& w, const Shape& self_shape, const IndexSteps& steps) {
+  IndexGather g;
   g.k = w.advanced.size();
   const std::int64_t rank = w.view.dim();
   Shape perm;
@@ -227,7 +168,7 @@ Gather plan(const Walk& w, const Shape& self_shape) {
   }
   for (std::int64_t d = 0; d < rank; ++d)
     if (!indexed[static_cast<std::size_t>(d)]) perm.push_back(d);
-  g.src = w.view.permute(perm);
+  g.src = steps.permute(w.view, perm);
   // Adjacent tensor indices put their dims where the first one was (NumPy's rule).
   const auto nb = static_cast<std::int64_t>(g.batch.size());
   const std::int64_t nr = rank - static_cast<std::int64_t>(g.k);
@@ -239,7 +180,7 @@ Gather plan(const Walk& w, const Shape& self_shape) {
   const std::int64_t count = numel_of(g.batch);
   g.positions.resize(static_cast<std::size_t>(count) * g.k);
   for (std::size_t j = 0; j < g.k; ++j) {
-    const Tensor idx = (zeros(g.batch, kInt64) + w.advanced[j].positions).contiguous();
+    const Tensor idx = contiguous(add(zeros(g.batch, kInt64), w.advanced[j].positions));
     const std::int64_t* v = idx.data_ptr<std::int64_t>();
     const std::int64_t n = g.src.size(static_cast<std::int64_t>(j));
     for (std::int64_t b = 0; b < count; ++b) {
@@ -276,10 +217,21 @@ void for_each_rest(const Tensor& t, std::size_t k, std::int64_t offset, F f) {
   });
 }
 
+// The steps of core::index: core's own views, which record nothing.
+const IndexSteps kCoreSteps{
+    [](const Tensor& t, std::int64_t d, std::int64_t i) { return select(t, d, i); },
+    [](const Tensor& t, std::int64_t d, std::int64_t start, std::int64_t length,
+       std::int64_t step) { return slice(t, d, start, length, step); },
+    [](const Tensor& t, std::int64_t d) { return unsqueeze(t, d); },
+    [](const Tensor& t, const Shape& dims) { return permute(t, dims); },
+    [](const IndexGather& g) {
+      return index_gather(g);
+    }};
+
+}  // namespace
+
 // out[b, rest...] = src[positions[b], rest...].
-// Backward: each gathered element's gradient is added back where it came from (a scatter-add,
-// so an element gathered twice gets both gradients).
-Tensor index_gather(const Gather& g) {
+Tensor index_gather(const IndexGather& g) {
   const Tensor& src = g.src;
   const std::int64_t count = numel_of(g.batch);
   Shape out_shape = g.batch;
@@ -293,36 +245,34 @@ Tensor index_gather(const Gather& g) {
       for_each_rest(src, g.k, offset, [&](std::int64_t e) { *o++ = in[e]; });
     });
   });
-  if (autograd::needs_graph({&src})) {
-    auto positions = std::make_shared<const std::vector<std::int64_t>>(g.positions);
-    autograd::record(
-        "IndexBackward", {src}, out,
-        [in_shape = src.sizes(), positions, k = g.k, count](const Tensor& grad_out,
-                                                            const std::vector<bool>&) {
-          Tensor grad = zeros(in_shape);
-          const Tensor go = grad_out.contiguous();
-          const float* gp = go.data_ptr<float>();
-          float* base = grad.data_ptr<float>();
-          for_each_gathered(grad, *positions, k, count, [&](std::int64_t, std::int64_t offset) {
-            for_each_rest(grad, k, offset, [&](std::int64_t e) { base[e] += *gp++; });
-          });
-          return Grads{grad};
-        });
-  }
   return out;
 }
 
-}  // namespace
-
-Tensor index(const Tensor& self, const std::vector<TensorIndex>& indices) {
-  Walk w = walk(self, indices);
-  if (w.advanced.empty()) return w.view;
-  const Gather g = plan(w, self.sizes());
-  return index_gather(g).permute(g.out_perm);
+// Each gathered element's gradient is added back where it came from (a scatter-add, so an
+// element gathered twice gets both gradients).
+Tensor index_gather_backward(const Tensor& grad_out, const Shape& src_shape,
+                             const std::vector<std::int64_t>& positions, std::size_t k,
+                             std::int64_t count) {
+  Tensor grad = zeros(src_shape);
+  const Tensor go = contiguous(grad_out);
+  const float* gp = go.data_ptr<float>();
+  float* base = grad.data_ptr<float>();
+  for_each_gathered(grad, positions, k, count, [&](std::int64_t, std::int64_t offset) {
+    for_each_rest(grad, k, offset, [&](std::int64_t e) { base[e] += *gp++; });
+  });
+  return grad;
 }
 
-Tensor Tensor::index(const std::vector<TensorIndex>& indices) const {
-  return ember::index(*this, indices);
+Tensor index_with(const Tensor& self, const std::vector<TensorIndex>& indices,
+                  const IndexSteps& steps) {
+  Walk w = walk(self, indices, steps);
+  if (w.advanced.empty()) return w.view;
+  const IndexGather g = plan(w, self.sizes(), steps);
+  return steps.permute(steps.gather(g), g.out_perm);
+}
+
+Tensor index(const Tensor& self, const std::vector<TensorIndex>& indices) {
+  return index_with(self, indices, kCoreSteps);
 }
 
 namespace {
@@ -332,14 +282,14 @@ namespace {
 // part writes each gathered element in place. `op` names the caller in messages.
 void write_indexed(const Tensor& dst, const std::vector<TensorIndex>& indices, const Tensor& value,
                    bool accumulate, const char* op) {
-  NoGradGuard guard;
-  Walk w = walk(dst.detach(), indices);
+  NoGradGuard guard;  // `+=` below would refuse a value that requires grad
+  Walk w = walk(dst.detach(), indices, kCoreSteps);
   const bool basic = w.advanced.empty();
-  Gather g;
+  IndexGather g;
   Shape out_shape = w.view.sizes();  // the shape index() would give, where value is written
   Shape back;                        // takes out_shape to [B..., rest...]
   if (!basic) {
-    g = plan(w, dst.sizes());
+    g = plan(w, dst.sizes(), kCoreSteps);
     Shape natural = g.batch;
     natural.insert(natural.end(), g.src.sizes().begin() + static_cast<std::ptrdiff_t>(g.k),
                    g.src.sizes().end());
@@ -364,7 +314,7 @@ void write_indexed(const Tensor& dst, const std::vector<TensorIndex>& indices, c
   // The value as the result of index() would be shaped, then in [B..., rest...] order.
   Tensor v = empty(out_shape, dst.dtype());
   v.copy_(value);
-  const Tensor ordered = v.permute(back).contiguous();
+  const Tensor ordered = contiguous(permute(v, back));
   ++dst.storage()->version;
   detail::dispatch(dst.dtype(), [&]<class T>() {
     T* base = reinterpret_cast<T*>(dst.storage()->data);
@@ -378,53 +328,6 @@ void write_indexed(const Tensor& dst, const std::vector<TensorIndex>& indices, c
   });
 }
 
-// The index list as backward needs it: its tensors as SavedTensors, so that an index changed in
-// place before backward is reported instead of sending gradients to the wrong positions.
-class SavedIndices {
- public:
-  explicit SavedIndices(const std::vector<TensorIndex>& indices) : indices_(indices) {
-    for (const TensorIndex& idx : indices)
-      if (idx.kind() == TensorIndex::Kind::TensorIndex) tensors_.emplace_back(idx.tensor());
-  }
-  std::vector<TensorIndex> get(const char* op) const {
-    std::vector<TensorIndex> out = indices_;
-    std::size_t j = 0;
-    for (TensorIndex& idx : out)
-      if (idx.kind() == TensorIndex::Kind::TensorIndex) idx = tensors_[j++].get(op);
-    return out;
-  }
-
- private:
-  std::vector<TensorIndex> indices_;
-  std::vector<autograd::SavedTensor> tensors_;
-};
-
-// out = self with out[indices] = values (accumulate: out[indices] += values).
-// Backward: without accumulate the written positions of self are overwritten, so grad_self is
-// grad_out with them zeroed; with accumulate out = self + (values scattered), so grad_self =
-// grad_out. Each value lands at its indexed positions: grad_values = grad_out[indices], summed
-// over the dims values was broadcast along (as PyTorch, also for repeated indices without
-// accumulate, where only one write survives but every value gets the gradient).
-// The self edge is self's grad_fn at the time of the call: for index_put_, before the rebase.
-void record_index_put(const Tensor& self, const std::vector<TensorIndex>& indices,
-                      const Tensor& value, bool accumulate, Tensor& out) {
-  autograd::record("IndexPutBackward", {self, value}, out,
-                   [saved = SavedIndices(indices), accumulate, value_shape = value.sizes()](
-                       const Tensor& g, const std::vector<bool>& needs) {
-                     const std::vector<TensorIndex> idx = saved.get("index_put");
-                     Tensor grad_self, grad_value;
-                     if (needs[0]) {
-                       grad_self = g;
-                       if (!accumulate) {
-                         grad_self = g.clone();
-                         write_indexed(grad_self, idx, zeros({}), false, "index_put");
-                       }
-                     }
-                     if (needs[1]) grad_value = autograd::sum_to(index(g, idx), value_shape);
-                     return Grads{grad_self, grad_value};
-                   });
-}
-
 void check_put(const Tensor& self, const Tensor& value, const char* op) {
   EMBER_CHECK(self.defined() && value.defined(), op, ": an input is undefined");
   EMBER_CHECK(can_cast(value.dtype(), self.dtype()), op, ": a ", value.dtype(),
@@ -436,48 +339,16 @@ void check_put(const Tensor& self, const Tensor& value, const char* op) {
 Tensor index_put(const Tensor& self, const std::vector<TensorIndex>& indices, const Tensor& value,
                  bool accumulate) {
   check_put(self, value, "index_put");
-  Tensor out = self.detach().clone();
+  Tensor out = clone(self);
   write_indexed(out, indices, value, accumulate, "index_put");
-  if (autograd::needs_graph({&self, &value}))
-    record_index_put(self, indices, value, accumulate, out);
   return out;
 }
 
-Tensor Tensor::index_put(const std::vector<TensorIndex>& indices, const Tensor& value,
-                         bool accumulate) const {
-  return ember::index_put(*this, indices, value, accumulate);
-}
-
-// In place on a graph tensor, as PyTorch: self's grad_fn is rebased onto an IndexPutBackward
-// node whose self edge is the old grad_fn, so what used self before the write keeps its
-// gradient and what uses it after gets index_put's. That is sound only when no other tensor
-// shares self's storage: a view of self, the tensor self is a view of, or a tensor an op saved
-// for backward would see the new values while its graph still describes the old ones. So a
-// graph write requires self to own its storage alone (self.clone(), an op's fresh output), and
-// is refused on a leaf that requires grad (its grad is the gradient of the old values).
 Tensor& index_put_(Tensor& self, const std::vector<TensorIndex>& indices, const Tensor& value,
                    bool accumulate) {
   check_put(self, value, "index_put_");
-  const bool graph = autograd::needs_graph({&self, &value});
-  if (graph) {
-    EMBER_CHECK(!(self.is_leaf() && self.requires_grad()),
-                "index_put_: in-place change of a tensor that requires grad (a leaf: update it "
-                "inside a NoGradGuard)");
-    const long others = self.storage().use_count() - 1;
-    EMBER_CHECK(others == 0, "index_put_: in-place change of a tensor of shape ",
-                to_string(self.sizes()), " in the autograd graph that shares its storage with ",
-                others, " other tensor", others == 1 ? "" : "s",
-                " (a view, the tensor it views, or a tensor saved for backward), whose gradient "
-                "would then be wrong: use the out-of-place ember::index_put");
-  }
   write_indexed(self, indices, value, accumulate, "index_put_");
-  if (graph) record_index_put(self, indices, value, accumulate, self);
   return self;
-}
-
-Tensor& Tensor::index_put_(const std::vector<TensorIndex>& indices, const Tensor& value,
-                           bool accumulate) {
-  return ember::index_put_(*this, indices, value, accumulate);
 }
 
 // --- gather ---
@@ -486,7 +357,7 @@ namespace {
 // The storage offset in `t` of t[..., index[e], ...] (index at `dim`) for each element e of
 // `index` in row-major order; positions are checked against t.size(dim) when `check`.
 std::vector<std::int64_t> gather_offsets(const Tensor& t, std::size_t dim, const Tensor& index) {
-  const Tensor idx = index.contiguous();
+  const Tensor idx = contiguous(index);
   const std::int64_t* v = idx.data_ptr<std::int64_t>();
   const Shape& sizes = idx.sizes();
   const std::int64_t n = t.sizes()[dim], count = idx.numel();
@@ -509,7 +380,6 @@ std::vector<std::int64_t> gather_offsets(const Tensor& t, std::size_t dim, const
 }  // namespace
 
 // out[e] = self[offset(e)].
-// Backward: grad_self[offset(e)] += grad_out[e] (scatter-add; repeated indices accumulate).
 Tensor gather(const Tensor& self, std::int64_t dim, const Tensor& index) {
   EMBER_CHECK(self.defined() && index.defined(), "gather: an input is undefined");
   EMBER_CHECK(index.dtype() == kInt64, "gather: expected an int64 index, got ", index.dtype(),
@@ -528,28 +398,22 @@ Tensor gather(const Tensor& self, std::int64_t dim, const Tensor& index) {
     T* o = out.data_ptr<T>();
     for (std::size_t e = 0; e < offsets.size(); ++e) o[e] = in[offsets[e]];
   });
-  if (autograd::needs_graph({&self})) {
-    autograd::record("GatherBackward", {self}, out,
-                     [in_shape = self.sizes(), d, saved = SavedTensor(index)](
-                         const Tensor& grad_out, const std::vector<bool>&) {
-                       Tensor grad = zeros(in_shape);
-                       const std::vector<std::int64_t> at =
-                           gather_offsets(grad, d, saved.get("gather"));
-                       const Tensor go = grad_out.contiguous();
-                       const float* gp = go.data_ptr<float>();
-                       float* base = grad.data_ptr<float>();
-                       for (std::size_t e = 0; e < at.size(); ++e) base[at[e]] += gp[e];
-                       return Grads{grad};
-                     });
-  }
   return out;
 }
 
-Tensor Tensor::gather(std::int64_t dim, const Tensor& index) const {
-  return ember::gather(*this, dim, index);
+// grad_self[offset(e)] += grad_out[e] (scatter-add; repeated indices accumulate).
+Tensor gather_backward(const Tensor& grad_out, const Shape& self_shape, std::int64_t dim,
+                       const Tensor& index) {
+  Tensor grad = zeros(self_shape);
+  const std::vector<std::int64_t> at = gather_offsets(grad, static_cast<std::size_t>(dim), index);
+  const Tensor go = contiguous(grad_out);
+  const float* gp = go.data_ptr<float>();
+  float* base = grad.data_ptr<float>();
+  for (std::size_t e = 0; e < at.size(); ++e) base[at[e]] += gp[e];
+  return grad;
 }
 
-// index_select is indexing with one tensor at `dim`: its gradient is index's scatter-add.
+// index_select is indexing with one tensor at `dim`.
 Tensor index_select(const Tensor& self, std::int64_t dim, const Tensor& index) {
   EMBER_CHECK(self.defined() && index.defined(), "index_select: an input is undefined");
   EMBER_CHECK(index.dtype() == kInt64 && index.dim() <= 1,
@@ -557,18 +421,13 @@ Tensor index_select(const Tensor& self, std::int64_t dim, const Tensor& index) {
               to_string(index.sizes()));
   const std::int64_t d = wrap_dim(dim, std::max<std::int64_t>(self.dim(), 1), "index_select");
   std::vector<TensorIndex> indices(static_cast<std::size_t>(d), indexing::Slice());
-  indices.emplace_back(index.reshape({-1}));
-  return ember::index(self, indices);
-}
-
-Tensor Tensor::index_select(std::int64_t dim, const Tensor& index) const {
-  return ember::index_select(*this, dim, index);
+  indices.emplace_back(reshape(index, {-1}));
+  return core::index(self, indices);
 }
 
 // --- where and masked_fill ---
 
 // out = cond ? a : b.
-// Backward: d out / d a = cond, d out / d b = 1 - cond (each summed back over broadcast dims).
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   EMBER_CHECK(cond.defined() && a.defined() && b.defined(), "where: an input is undefined");
   EMBER_CHECK(cond.dtype() == kUInt8, "where: expected a uint8 condition, got ", cond.dtype(),
@@ -595,15 +454,6 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
                                                              : py[off[3] + i * in[3]];
                             });
   });
-  if (autograd::needs_graph({&a, &b})) {
-    autograd::record("WhereBackward", {a, b}, out,
-                     [c = SavedTensor(cond), sa = a.sizes(), sb = b.sizes()](
-                         const Tensor& g, const std::vector<bool>& needs) {
-                       const Tensor cv = c.get("where"), zero = zeros({});
-                       return Grads{needs[0] ? autograd::sum_to(where(cv, g, zero), sa) : Tensor(),
-                                    needs[1] ? autograd::sum_to(where(cv, zero, g), sb) : Tensor()};
-                     });
-  }
   return out;
 }
 
@@ -623,8 +473,6 @@ Tensor masked_fill(const Tensor& self, const Tensor& mask, const Scalar& value) 
   return where(mask, fill, self);
 }
 
-Tensor Tensor::masked_fill(const Tensor& mask, const Scalar& value) const {
-  return ember::masked_fill(*this, mask, value);
-}
+}  // namespace core
 
 }  // namespace ember

@@ -1,16 +1,11 @@
-// cat and stack: copies into one new tensor; the gradient of each input is its slice of the
-// output's gradient.
+// cat and stack: copies into one new tensor, graph-free (autograd/src/ops/join.cpp records them).
 #include <limits>
 
-#include <ember/autograd/grad_mode.h>
-#include <ember/autograd/node.h>
 #include <ember/core/ops.h>
 
-namespace ember {
+namespace ember::core {
 
-using Grads = std::vector<Tensor>;
-
-// out = [t0; t1; ...] along dim. d/dti = grad_out.narrow(dim, offset_i, size_i).
+// out = [t0; t1; ...] along dim.
 Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
   EMBER_CHECK(!tensors.empty(), "cat: expected a non-empty list of tensors");
   for (std::size_t i = 0; i < tensors.size(); ++i)
@@ -42,26 +37,10 @@ Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
     type = promote_types(type, t.dtype());
   }
   Tensor out = empty(shape, type);
-  {
-    NoGradGuard guard;
-    for (std::size_t i = 0; i < tensors.size(); ++i)
-      out.narrow(static_cast<std::int64_t>(d), offsets[i], tensors[i].sizes()[d]).copy_(tensors[i]);
-  }
-  if (autograd::needs_graph(tensors)) {
-    std::vector<std::int64_t> sizes;
-    for (const Tensor& t : tensors) sizes.push_back(t.sizes()[d]);
-    autograd::record("CatBackward", tensors, out,
-                     [d, offsets, sizes](const Tensor& g, const std::vector<bool>& needs) {
-                       Grads grads(needs.size());
-                       for (std::size_t i = 0; i < needs.size(); ++i)
-                         if (needs[i])
-                           grads[i] = g.narrow(static_cast<std::int64_t>(d), offsets[i], sizes[i]);
-                       return grads;
-                     });
-  }
+  for (std::size_t i = 0; i < tensors.size(); ++i)
+    narrow(out, static_cast<std::int64_t>(d), offsets[i], tensors[i].sizes()[d]).copy_(tensors[i]);
   return out;
 }
-
 // stack = cat of the inputs each given a new dim of size 1 at `dim`.
 Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim) {
   EMBER_CHECK(!tensors.empty(), "stack: expected a non-empty list of tensors");
@@ -74,8 +53,8 @@ Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim) {
   }
   const std::int64_t d = wrap_dim(dim, tensors[0].dim() + 1, "stack");
   std::vector<Tensor> expanded;
-  for (const Tensor& t : tensors) expanded.push_back(t.unsqueeze(d));
+  for (const Tensor& t : tensors) expanded.push_back(unsqueeze(t, d));
   return cat(expanded, d);
 }
 
-}  // namespace ember
+}  // namespace ember::core

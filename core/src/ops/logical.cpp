@@ -21,11 +21,12 @@ Tensor logical_not(const Tensor& a) {
 }
 
 Tensor logical_and(const Tensor& a, const Tensor& b) {
-  return truth(a, "logical_and") * truth(b, "logical_and");  // uint8 0/1 * 0/1: no overflow
+  return core::mul(truth(a, "logical_and"),
+                   truth(b, "logical_and"));  // uint8 0/1 * 0/1: no overflow
 }
 
 Tensor logical_or(const Tensor& a, const Tensor& b) {
-  return maximum(truth(a, "logical_or"), truth(b, "logical_or"));
+  return core::maximum(truth(a, "logical_or"), truth(b, "logical_or"));
 }
 
 Tensor logical_xor(const Tensor& a, const Tensor& b) {

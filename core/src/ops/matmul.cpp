@@ -1,12 +1,10 @@
 // matmul: 2-d products on our GEMM kernel (core/src/kernels/gemm.h), batched over leading dims.
-#include <ember/autograd/node.h>
+// Graph-free; autograd/src/ops/matmul.cpp records it.
 #include <ember/core/ops.h>
 
 #include "kernels/gemm.h"
 
-namespace ember {
-
-using Grads = std::vector<Tensor>;
+namespace ember::core {
 
 namespace {
 
@@ -26,7 +24,7 @@ Operand operand(const Tensor& m, Tensor& keep) {
     return {m.data_ptr<float>(), false, std::max<std::int64_t>(rows == 1 ? cols : s0, 1)};
   if ((s0 == 1 || rows == 1) && (s1 >= rows || cols == 1))
     return {m.data_ptr<float>(), true, std::max<std::int64_t>(cols == 1 ? rows : s1, 1)};
-  keep = m.contiguous();
+  keep = contiguous(m);
   return {keep.data_ptr<float>(), false, std::max<std::int64_t>(cols, 1)};
 }
 
@@ -63,16 +61,16 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
     for (std::size_t i = lead.size(); i-- > 0;) s[i] = st, st *= lead[i];
     return s;
   }();
-  Tensor out3 = out.view({batch, M, N});
+  Tensor out3 = view(out, {batch, M, N});
   for (std::int64_t i = 0; i < batch; ++i) {
     Tensor ai = a, bi = b;
     for (std::size_t d = 0; d < lead.size(); ++d) {
       const std::int64_t idx = (i / lead_strides_out[d]) % lead[d];
       const std::size_t off_a = lead.size() - lead_a.size(), off_b = lead.size() - lead_b.size();
-      if (d >= off_a) ai = ai.select(0, lead_a[d - off_a] == 1 ? 0 : idx);
-      if (d >= off_b) bi = bi.select(0, lead_b[d - off_b] == 1 ? 0 : idx);
+      if (d >= off_a) ai = select(ai, 0, lead_a[d - off_a] == 1 ? 0 : idx);
+      if (d >= off_b) bi = select(bi, 0, lead_b[d - off_b] == 1 ? 0 : idx);
     }
-    Tensor oi = out3.select(0, i);
+    Tensor oi = select(out3, 0, i);
     mm_into(ai, bi, oi);
   }
   return out;
@@ -80,57 +78,37 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
 
 }  // namespace
 
-// C = A B, so dA = dC B^T and dB = A^T dC (each summed over broadcast batch dims).
-Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
-  EMBER_CHECK(a_in.defined() && b_in.defined(), "matmul: an input is undefined");
-  EMBER_CHECK(a_in.dtype() == kFloat32 && b_in.dtype() == kFloat32,
-              "matmul: expected float32 tensors, got ", a_in.dtype(), " and ", b_in.dtype());
-  EMBER_CHECK(a_in.dim() >= 1 && b_in.dim() >= 1,
-              "matmul: both inputs need at least 1 dim, got shapes ", to_string(a_in.sizes()),
-              " and ", to_string(b_in.sizes()));
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  EMBER_CHECK(a.defined() && b.defined(), "matmul: an input is undefined");
+  EMBER_CHECK(a.dtype() == kFloat32 && b.dtype() == kFloat32,
+              "matmul: expected float32 tensors, got ", a.dtype(), " and ", b.dtype());
+  EMBER_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: both inputs need at least 1 dim, got shapes ",
+              to_string(a.sizes()), " and ", to_string(b.sizes()));
   // 1-d operands act as a row vector on the left and a column vector on the right, and that dim
   // is dropped from the result (torch.matmul): [K] @ [K] -> [], [N, K] @ [K] -> [N],
   // [K] @ [B, K, M] -> [B, M]. Checked here so that errors name the shapes the user passed.
-  if (a_in.dim() == 1 || b_in.dim() == 1) {
-    const std::int64_t ka = a_in.size(-1), kb = b_in.dim() == 1 ? b_in.size(0) : b_in.size(-2);
-    EMBER_CHECK(ka == kb, "matmul: shapes ", to_string(a_in.sizes()), " and ",
-                to_string(b_in.sizes()), " cannot be multiplied (", ka, " != ", kb, ")");
-    Tensor out = matmul(a_in.dim() == 1 ? a_in.unsqueeze(0) : a_in,
-                        b_in.dim() == 1 ? b_in.unsqueeze(1) : b_in);
-    if (b_in.dim() == 1) out = out.squeeze(-1);
-    if (a_in.dim() == 1) out = out.squeeze(b_in.dim() == 1 ? -1 : -2);
+  if (a.dim() == 1 || b.dim() == 1) {
+    const std::int64_t ka = a.size(-1), kb = b.dim() == 1 ? b.size(0) : b.size(-2);
+    EMBER_CHECK(ka == kb, "matmul: shapes ", to_string(a.sizes()), " and ", to_string(b.sizes()),
+                " cannot be multiplied (", ka, " != ", kb, ")");
+    Tensor out = matmul(a.dim() == 1 ? unsqueeze(a, 0) : a, b.dim() == 1 ? unsqueeze(b, 1) : b);
+    if (b.dim() == 1) out = squeeze(out, -1);
+    if (a.dim() == 1) out = squeeze(out, b.dim() == 1 ? -1 : -2);
     return out;
   }
-  EMBER_CHECK(a_in.size(-1) == b_in.size(-2), "matmul: shapes ", to_string(a_in.sizes()), " and ",
-              to_string(b_in.sizes()), " cannot be multiplied (", a_in.size(-1),
-              " != ", b_in.size(-2), ")");
+  EMBER_CHECK(a.size(-1) == b.size(-2), "matmul: shapes ", to_string(a.sizes()), " and ",
+              to_string(b.sizes()), " cannot be multiplied (", a.size(-1), " != ", b.size(-2), ")");
   // Batch dims broadcast (checked here too, so the error shows both whole shapes).
-  const Shape& sa = a_in.sizes();
-  const Shape& sb = b_in.sizes();
-  for (std::size_t i = 3; i <= std::min(sa.size(), sb.size()); ++i) {
-    const std::int64_t da = sa[sa.size() - i], db = sb[sb.size() - i];
-    EMBER_CHECK(da == db || da == 1 || db == 1, "matmul: shapes ", to_string(sa), " and ",
-                to_string(sb), " have batch dims that cannot be broadcast together (", da, " vs ",
-                db, ")");
+  const Shape& shape_a = a.sizes();
+  const Shape& shape_b = b.sizes();
+  for (std::size_t i = 3; i <= std::min(shape_a.size(), shape_b.size()); ++i) {
+    const std::int64_t size_a = shape_a[shape_a.size() - i], size_b = shape_b[shape_b.size() - i];
+    EMBER_CHECK(size_a == size_b || size_a == 1 || size_b == 1, "matmul: shapes ",
+                to_string(shape_a), " and ", to_string(shape_b),
+                " have batch dims that cannot be broadcast together (", size_a, " vs ", size_b,
+                ")");
   }
-  const Tensor a = a_in.detach(), b = b_in.detach();
-  Tensor out = a.dim() == 2 && b.dim() == 2 ? mm(a, b) : bmm(a, b);
-  if (autograd::needs_graph({&a_in, &b_in})) {
-    autograd::record(
-        "MmBackward", {a_in, b_in}, out,
-        [sa = autograd::SavedTensor(a_in), sb = autograd::SavedTensor(b_in)](
-            const Tensor& g, const std::vector<bool>& needs) {
-          Tensor av = sa.get("matmul"), bv = sb.get("matmul");
-          return Grads{
-              needs[0] ? autograd::sum_to(matmul(g, bv.transpose(-1, -2)), av.sizes()) : Tensor(),
-              needs[1] ? autograd::sum_to(matmul(av.transpose(-1, -2), g), bv.sizes()) : Tensor()};
-        });
-  }
-  return out;
+  return a.dim() == 2 && b.dim() == 2 ? mm(a, b) : bmm(a, b);
 }
 
-Tensor Tensor::matmul(const Tensor& other) const {
-  return ember::matmul(*this, other);
-}
-
-}  // namespace ember
+}  // namespace ember::core

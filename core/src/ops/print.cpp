@@ -3,7 +3,6 @@
 #include <cstdio>
 #include <sstream>
 
-#include <ember/autograd/node.h>
 #include <ember/core/tensor.h>
 
 namespace ember {
@@ -137,7 +136,7 @@ std::ostream& operator<<(std::ostream& out, const Tensor& t) {
     out << ", size=(" << to_string(shape).substr(1, to_string(shape).size() - 2) << ")";
   if (t.dtype() == kUInt8) out << ", dtype=uint8";
   if (t.grad_fn())
-    out << ", grad_fn=<" << t.grad_fn()->name() << ">";
+    out << ", grad_fn=<" << detail::node_name(*t.grad_fn()) << ">";
   else if (t.requires_grad())
     out << ", requires_grad=True";
   return out << ')';

@@ -8,7 +8,7 @@
 #include <optional>
 #include <string_view>
 
-#include <ember/autograd/grad_mode.h>
+#include <ember/core/grad_mode.h>
 #include <ember/core/ops.h>
 
 namespace ember {
@@ -122,31 +122,31 @@ Dtype number_op_type(const Tensor& t, const Scalar& n, const char* op) {
   const Dtype type = result_type(t, n);
   return std::string_view(op) == "div" ? kFloat32 : type;
 }
-template <class Op>
-Tensor with_number(const Tensor& a, const Scalar& b, const char* name, Op op) {
-  check_number(b, name);
-  const Dtype type = number_op_type(a, b, name);
-  return op(a.to(type), number_tensor(b, type));
-}
-template <class Op>
-Tensor number_with(const Scalar& a, const Tensor& b, const char* name, Op op) {
-  check_number(a, name);
-  const Dtype type = number_op_type(b, a, name);
-  return op(number_tensor(a, type), b.to(type));
-}
 }  // namespace
 
-#define EMBER_NUMBER_OPS(name, sym)                                                               \
-  Tensor operator sym(const Tensor& a, const Scalar& b) {                                         \
-    return with_number(a, b, #name, [](const Tensor& x, const Tensor& y) { return name(x, y); }); \
-  }                                                                                               \
-  Tensor operator sym(const Scalar& a, const Tensor& b) {                                         \
-    return number_with(a, b, #name, [](const Tensor& x, const Tensor& y) { return name(x, y); }); \
+namespace core {
+std::pair<Tensor, Tensor> number_operands(const Tensor& a, const Scalar& b, const char* op) {
+  check_number(b, op);
+  const Dtype type = number_op_type(a, b, op);
+  return {a.to(type), number_tensor(b, type)};
+}
+std::pair<Tensor, Tensor> number_operands(const Scalar& a, const Tensor& b, const char* op) {
+  check_number(a, op);
+  const Dtype type = number_op_type(b, a, op);
+  return {number_tensor(a, type), b.to(type)};
+}
+}  // namespace core
+
+// Comparisons with a number: graph-free, so they live here with their ember:: spelling.
+#define EMBER_NUMBER_OPS(name, sym)                         \
+  Tensor operator sym(const Tensor& a, const Scalar& b) {   \
+    const auto [x, y] = core::number_operands(a, b, #name); \
+    return name(x, y);                                      \
+  }                                                         \
+  Tensor operator sym(const Scalar& a, const Tensor& b) {   \
+    const auto [x, y] = core::number_operands(a, b, #name); \
+    return name(x, y);                                      \
   }
-EMBER_NUMBER_OPS(add, +)
-EMBER_NUMBER_OPS(sub, -)
-EMBER_NUMBER_OPS(mul, *)
-EMBER_NUMBER_OPS(div, /)
 EMBER_NUMBER_OPS(eq, ==)
 EMBER_NUMBER_OPS(ne, !=)
 EMBER_NUMBER_OPS(lt, <)
@@ -155,34 +155,41 @@ EMBER_NUMBER_OPS(gt, >)
 EMBER_NUMBER_OPS(ge, >=)
 #undef EMBER_NUMBER_OPS
 
-Tensor add(const Tensor& a, const Scalar& b) {
-  return a + b;
-}
-Tensor sub(const Tensor& a, const Scalar& b) {
-  return a - b;
-}
-Tensor mul(const Tensor& a, const Scalar& b) {
-  return a * b;
-}
-Tensor div(const Tensor& a, const Scalar& b) {
-  return a / b;
-}
+// Arithmetic with a number, graph-free (autograd/src/ops/elementwise.cpp has the differentiable
+// operators).
+namespace core {
+#define EMBER_NUMBER_OPS(name)                        \
+  Tensor name(const Tensor& a, const Scalar& b) {     \
+    const auto [x, y] = number_operands(a, b, #name); \
+    return name(x, y);                                \
+  }                                                   \
+  Tensor name(const Scalar& a, const Tensor& b) {     \
+    const auto [x, y] = number_operands(a, b, #name); \
+    return name(x, y);                                \
+  }
+EMBER_NUMBER_OPS(add)
+EMBER_NUMBER_OPS(sub)
+EMBER_NUMBER_OPS(mul)
+EMBER_NUMBER_OPS(div)
+#undef EMBER_NUMBER_OPS
+}  // namespace core
 
 // --- Compound assignment: compute out of place, check, write back ---
 
 namespace {
 // The check runs before the math, so a refused op computes nothing. ember records no graph for
 // in-place ops: one whose result would need a gradient (x += w with w requiring grad) is refused
-// rather than silently cutting the graph.
+// rather than silently cutting the graph. The result is computed by core, which records nothing:
+// it would require grad exactly when `other` (the operand besides self, which was checked) does.
 template <class F>
-Tensor& assign(Tensor& self, const char* op, F compute) {
+Tensor& assign(Tensor& self, const char* op, const Tensor* other, F compute) {
   EMBER_CHECK(self.defined(), op, ": the tensor is undefined");
   EMBER_CHECK(!(autograd::grad_enabled() && self.requires_grad()), op,
               ": in-place change of a tensor that requires grad",
               self.is_leaf() ? " (a leaf: update it inside a NoGradGuard)"
                              : " (an op's output: use the out-of-place op)");
   const Tensor result = compute();
-  EMBER_CHECK(!(autograd::grad_enabled() && result.requires_grad()), op,
+  EMBER_CHECK(!(autograd::grad_enabled() && other != nullptr && other->requires_grad()), op,
               ": the result requires grad but in-place ops record no graph (use the out-of-place "
               "op, or a NoGradGuard)");
   EMBER_CHECK(can_cast(result.dtype(), self.dtype()), op, ": result type ", result.dtype(),
@@ -195,21 +202,24 @@ Tensor& assign(Tensor& self, const char* op, F compute) {
 }
 }  // namespace
 
-#define EMBER_COMPOUND(sym, op)                         \
-  Tensor& operator sym##=(Tensor& a, const Tensor& b) { \
-    return assign(a, op, [&] { return a sym b; });      \
-  }                                                     \
-  Tensor& operator sym##=(Tensor& a, const Scalar& b) { \
-    return assign(a, op, [&] { return a sym b; });      \
+#define EMBER_COMPOUND(sym, name, op)                                \
+  Tensor& operator sym##=(Tensor& a, const Tensor& b) {              \
+    return assign(a, op, &b, [&] { return core::name(a, b); });      \
+  }                                                                  \
+  Tensor& operator sym##=(Tensor& a, const Scalar& b) {              \
+    return assign(a, op, nullptr, [&] { return core::name(a, b); }); \
   }
-EMBER_COMPOUND(+, "add_")
-EMBER_COMPOUND(-, "sub_")
-EMBER_COMPOUND(*, "mul_")
-EMBER_COMPOUND(/, "div_")
+EMBER_COMPOUND(+, add, "add_")
+EMBER_COMPOUND(-, sub, "sub_")
+EMBER_COMPOUND(*, mul, "mul_")
+EMBER_COMPOUND(/, div, "div_")
 #undef EMBER_COMPOUND
 
+// `other * alpha` would require grad when other does: the check of assign() sees other.
 Tensor& Tensor::sub_(const Tensor& other, double alpha) {
-  return alpha == 1.0 ? (*this -= other) : (*this -= other * alpha);
+  if (alpha == 1.0) return *this -= other;
+  const Tensor scaled = core::mul(other, alpha);
+  return assign(*this, "sub_", &other, [&] { return core::sub(*this, scaled); });
 }
 Tensor& Tensor::mul_(const Tensor& other) {
   return *this *= other;

@@ -1,4 +1,5 @@
-// Reductions: sum, mean, max and argmax, over everything or along one dim.
+// Reductions: sum, mean, max, argmax, min and logsumexp, over everything or along one dim,
+// graph-free (autograd/src/ops/reduce.cpp records them).
 // Note [Fixed reduction order]: every sum runs in one order fixed by the shape alone (serially, in
 // double for floats), so results are bitwise identical whatever the thread count. A contiguous
 // run is summed into kSumLanes interleaved accumulators, combined pairwise at the end: one running
@@ -6,15 +7,15 @@
 #include <cmath>
 #include <limits>
 
-#include <ember/autograd/node.h>
 #include <ember/core/checked.h>
+#include <ember/core/indexing.h>
 #include <ember/core/ops.h>
 
 #include "ops/dispatch.h"
 
 namespace ember {
 
-using Grads = std::vector<Tensor>;
+namespace core {
 
 namespace {
 
@@ -65,7 +66,7 @@ Acc sum_run(const T* x, std::int64_t n) {
 // out[o, i] = sum_r x[o, r, i], accumulated in double (floats) or int64 (integers): r ascending,
 // or sum_run's order when inner == 1.
 Tensor sum_kernel(const Tensor& input, std::size_t d, bool keepdim) {
-  Tensor x = input.contiguous();
+  Tensor x = contiguous(input);
   Tensor out = empty(reduced_shape(x.sizes(), d, keepdim), sum_dtype(x.dtype()));
   if (out.numel() == 0) return out;  // no loop over a huge reduced dim of empty rows
   const Around a = around(x.sizes(), d);
@@ -94,50 +95,67 @@ Tensor sum_kernel(const Tensor& input, std::size_t d, bool keepdim) {
   return out;
 }
 
-// Puts a reduced gradient back along the reduced dim: [.., 1, ..] broadcast over the input shape.
-Tensor expand_back(const Tensor& g, const Shape& in, std::size_t d, bool keepdim) {
-  Tensor gk = keepdim || in.empty() ? g : g.unsqueeze(static_cast<std::int64_t>(d));
-  return gk * ones(in);
+// First index of the minimum along `d` of a contiguous x, a NaN counting as the minimum (as
+// PyTorch): [outer, R, inner] -> [outer, inner].
+Tensor argmin_kernel(const Tensor& x, std::size_t d, bool keepdim) {
+  std::int64_t outer = 1, inner = 1;
+  const std::int64_t reduced = x.sizes()[d];
+  for (std::size_t i = 0; i < x.sizes().size(); ++i) {
+    if (i < d) outer *= x.sizes()[i];
+    if (i > d) inner *= x.sizes()[i];
+  }
+  Shape shape = x.sizes();
+  if (keepdim)
+    shape[d] = 1;
+  else
+    shape.erase(shape.begin() + static_cast<std::ptrdiff_t>(d));
+  Tensor indices = empty(shape, kInt64);
+  std::int64_t* idx = indices.data_ptr<std::int64_t>();
+  detail::dispatch(x.dtype(), [&]<class T>() {
+    const T* src = x.data_ptr<T>();
+    for (std::int64_t o = 0; o < outer; ++o) {
+      for (std::int64_t i = 0; i < inner; ++i) {
+        const T* p = src + o * reduced * inner + i;
+        T best = p[0];
+        std::int64_t best_at = 0;
+        for (std::int64_t k = 1; k < reduced; ++k) {
+          const T v = p[k * inner];
+          if constexpr (std::is_same_v<T, float>) {
+            if (std::isnan(best)) break;
+            if (v < best || std::isnan(v)) best = v, best_at = k;
+          } else {
+            if (v < best) best = v, best_at = k;
+          }
+        }
+        idx[o * inner + i] = best_at;
+      }
+    }
+  });
+  return indices;
 }
-
 }  // namespace
 
-// d sum(x) / dx = 1 for every element: the gradient is grad_out broadcast to x's shape.
 Tensor sum(const Tensor& a) {
-  Tensor out = sum_kernel(a.reshape({-1}), 0, false);
-  if (autograd::needs_graph({&a})) {
-    autograd::record("SumBackward", {a}, out,
-                     [in = a.sizes()](const Tensor& g, const std::vector<bool>&) {
-                       return Grads{g * ones(in)};
-                     });
-  }
-  return out;
+  return sum_kernel(reshape(a, {-1}), 0, false);
 }
 
 Tensor sum(const Tensor& a, std::int64_t dim, bool keepdim) {
   const auto d = static_cast<std::size_t>(wrap_dim(dim, a.dim(), "sum"));
   if (a.dim() == 0) return sum(a);
-  Tensor out = sum_kernel(a, d, keepdim);
-  if (autograd::needs_graph({&a})) {
-    autograd::record("SumBackward", {a}, out,
-                     [in = a.sizes(), d, keepdim](const Tensor& g, const std::vector<bool>&) {
-                       return Grads{expand_back(g, in, d, keepdim)};
-                     });
-  }
-  return out;
+  return sum_kernel(a, d, keepdim);
 }
 
-// mean = sum / n, so its gradient is grad_out / n everywhere. The mean of nothing is NaN.
+// mean = sum / n. The mean of nothing is NaN.
 Tensor mean(const Tensor& a) {
   EMBER_CHECK(a.dtype() == kFloat32, "mean: expected a float32 tensor, got ", a.dtype(),
               " (convert with .to(ember::kFloat32))");
-  return sum(a) / static_cast<double>(a.numel());
+  return div(sum(a), static_cast<double>(a.numel()));
 }
 
 Tensor mean(const Tensor& a, std::int64_t dim, bool keepdim) {
   EMBER_CHECK(a.dtype() == kFloat32, "mean: expected a float32 tensor, got ", a.dtype(),
               " (convert with .to(ember::kFloat32))");
-  return sum(a, dim, keepdim) / static_cast<double>(a.dim() == 0 ? 1 : a.size(dim));
+  return div(sum(a, dim, keepdim), static_cast<double>(a.dim() == 0 ? 1 : a.size(dim)));
 }
 
 // Values and first indices of the maxima along dim; a NaN counts as the maximum (as PyTorch).
@@ -146,7 +164,7 @@ std::tuple<Tensor, Tensor> max(const Tensor& a, std::int64_t dim, bool keepdim) 
   if (a.dim() == 0) return {a, zeros({}, kInt64)};
   EMBER_CHECK(a.sizes()[d] > 0, "max: cannot reduce over dim ", dim, " of size 0 in shape ",
               to_string(a.sizes()));
-  Tensor x = a.contiguous();
+  Tensor x = contiguous(a);
   const Shape shape = reduced_shape(x.sizes(), d, keepdim);
   Tensor values = empty(shape, x.dtype());
   Tensor indices = empty(shape, kInt64);
@@ -174,70 +192,76 @@ std::tuple<Tensor, Tensor> max(const Tensor& a, std::int64_t dim, bool keepdim) 
       }
     }
   });
-  // The gradient flows only to the chosen element of each slice.
-  if (autograd::needs_graph({&a})) {
-    autograd::record(
-        "MaxBackward", {a}, values,
-        [in = a.sizes(), d, keepdim, saved = autograd::SavedTensor(indices)](
-            const Tensor& g, const std::vector<bool>&) {
-          Tensor idx = saved.get("max");
-          Tensor gk = (keepdim ? g : g.unsqueeze(static_cast<std::int64_t>(d))).contiguous();
-          Tensor ik = (keepdim ? idx : idx.unsqueeze(static_cast<std::int64_t>(d))).contiguous();
-          Tensor grad = zeros(in);
-          const Around dims = around(in, d);
-          const float* gp = gk.data_ptr<float>();
-          const std::int64_t* ip = ik.data_ptr<std::int64_t>();
-          float* out = grad.data_ptr<float>();
-          for (std::int64_t o = 0; o < dims.outer; ++o)
-            for (std::int64_t i = 0; i < dims.inner; ++i)
-              out[(o * dims.reduced + ip[o * dims.inner + i]) * dims.inner + i] =
-                  gp[o * dims.inner + i];
-          return Grads{grad};
-        });
-  }
   return {values, indices};
 }
 
-// The maximum of all elements. Ties share the gradient evenly, as PyTorch's max() does.
+// The gradient flows only to the chosen element of each slice.
+Tensor value_selecting_reduction_backward(const Tensor& grad_out, std::int64_t dim,
+                                          const Tensor& indices, const Shape& sizes, bool keepdim) {
+  const auto d = static_cast<std::size_t>(dim);
+  Tensor gk = contiguous(keepdim ? grad_out : unsqueeze(grad_out, dim));
+  Tensor ik = contiguous(keepdim ? indices : unsqueeze(indices, dim));
+  Tensor grad = zeros(sizes);
+  const Around dims = around(sizes, d);
+  const float* gp = gk.data_ptr<float>();
+  const std::int64_t* ip = ik.data_ptr<std::int64_t>();
+  float* out = grad.data_ptr<float>();
+  for (std::int64_t o = 0; o < dims.outer; ++o)
+    for (std::int64_t i = 0; i < dims.inner; ++i)
+      out[(o * dims.reduced + ip[o * dims.inner + i]) * dims.inner + i] = gp[o * dims.inner + i];
+  return grad;
+}
+
 Tensor max(const Tensor& a) {
   EMBER_CHECK(a.numel() > 0, "max: cannot take the max of an empty tensor of shape ",
               to_string(a.sizes()));
-  Tensor values = std::get<0>(max(a.detach().reshape({-1}), 0, false));
-  if (autograd::needs_graph({&a})) {
-    autograd::record("MaxBackward", {a}, values,
-                     [sx = autograd::SavedTensor(a), sv = autograd::SavedTensor(values)](
-                         const Tensor& g, const std::vector<bool>&) {
-                       Tensor x = sx.get("max"), v = sv.get("max");
-                       Tensor mask = (x == v).to(kFloat32);
-                       return Grads{mask * (g / sum(mask))};
-                     });
-  }
-  return values;
+  return std::get<0>(max(reshape(a, {-1}), 0, false));
 }
+
+// The values are gathered at the indices of the minima.
+std::tuple<Tensor, Tensor> min(const Tensor& a, std::int64_t dim, bool keepdim) {
+  EMBER_CHECK(a.defined(), "min: the tensor is undefined");
+  if (a.dim() == 0) return {a, zeros({}, kInt64)};
+  const auto d = static_cast<std::size_t>(wrap_dim(dim, a.dim(), "min"));
+  EMBER_CHECK(a.sizes()[d] > 0, "min: cannot reduce over dim ", dim, " of size 0 in shape ",
+              to_string(a.sizes()));
+  const Tensor kept = argmin_kernel(contiguous(a), d, true);
+  Tensor values = gather(a, static_cast<std::int64_t>(d), kept);
+  if (!keepdim) values = squeeze(values, static_cast<std::int64_t>(d));
+  return {values, keepdim ? kept : squeeze(kept, static_cast<std::int64_t>(d))};
+}
+
+// The minimum of all elements; NaN if any is NaN.
+Tensor min(const Tensor& a) {
+  EMBER_CHECK(a.defined(), "min: the tensor is undefined");
+  EMBER_CHECK(a.numel() > 0, "min: cannot take the min of an empty tensor of shape ",
+              to_string(a.sizes()));
+  return std::get<0>(min(reshape(a, {-1}), 0, false));
+}
+
+// Note [Stable logsumexp]: log sum_k exp(x_k) = m + log sum_k exp(x_k - m) with m the row max, so
+// no exp overflows at x = 1e4. An infinite m is replaced by 0 (as PyTorch): a row of -inf gives
+// log(0) = -inf, and a row holding +inf gives +inf, rather than inf - inf = NaN. m is a constant
+// (detached), so the gradient is that of log(sum(exp(x - m))): softmax(x) (recorded as such by
+// autograd/src/ops/reduce.cpp, which builds it from the differentiable ops).
+Tensor logsumexp(const Tensor& a, std::int64_t dim, bool keepdim) {
+  EMBER_CHECK(a.defined(), "logsumexp: the tensor is undefined");
+  const Tensor x = a.to(kFloat32);
+  const std::int64_t d = wrap_dim(dim, std::max<std::int64_t>(x.dim(), 1), "logsumexp");
+  if (x.dim() == 0) return clone(x);
+  Tensor m = x.numel() == 0 ? zeros({}) : std::get<0>(max(x, d, true));
+  m = where(abs(m) == INFINITY, zeros({}), m);
+  Tensor out = add(log(sum(exp(sub(x, m)), d, true)), m);
+  return keepdim ? out : squeeze(out, d);
+}
+
+}  // namespace core
 
 Tensor argmax(const Tensor& a, std::int64_t dim, bool keepdim) {
   wrap_dim(dim, a.dim(), "argmax");  // named as argmax in the error
-  return std::get<1>(max(a.detach(), dim, keepdim));
+  return std::get<1>(core::max(a, dim, keepdim));
 }
 
-Tensor Tensor::sum() const {
-  return ember::sum(*this);
-}
-Tensor Tensor::sum(std::int64_t d, bool keepdim) const {
-  return ember::sum(*this, d, keepdim);
-}
-Tensor Tensor::mean() const {
-  return ember::mean(*this);
-}
-Tensor Tensor::mean(std::int64_t d, bool keepdim) const {
-  return ember::mean(*this, d, keepdim);
-}
-Tensor Tensor::max() const {
-  return ember::max(*this);
-}
-std::tuple<Tensor, Tensor> Tensor::max(std::int64_t d, bool keepdim) const {
-  return ember::max(*this, d, keepdim);
-}
 Tensor Tensor::argmax(std::int64_t d, bool keepdim) const {
   return ember::argmax(*this, d, keepdim);
 }

@@ -1,6 +1,5 @@
-// Views: tensors that share their input's storage with other sizes and strides. The gradient of a
-// view is the incoming gradient put back into the input's shape.
-#include <ember/autograd/node.h>
+// Views: tensors that share their input's storage with other sizes and strides, graph-free
+// (autograd/src/ops/view.cpp records them).
 #include <ember/core/checked.h>
 #include <ember/core/ops.h>
 
@@ -12,20 +11,13 @@ namespace detail {
 Tensor make_view(const Tensor& base, Shape sizes, Shape strides, std::int64_t offset);
 }
 
-using Grads = std::vector<Tensor>;
+namespace core {
 
 namespace {
 
-// Records a view whose gradient is grad_out reshaped to the input's shape.
-Tensor reshaping_view(const Tensor& self, Shape sizes, Shape strides, const char* name) {
-  Tensor out = detail::make_view(self, std::move(sizes), std::move(strides), self.storage_offset());
-  if (autograd::needs_graph({&self})) {
-    autograd::record(name, {self}, out,
-                     [shape = self.sizes()](const Tensor& g, const std::vector<bool>&) {
-                       return Grads{g.reshape(shape)};
-                     });
-  }
-  return out;
+// A view of self with other sizes and strides, at self's offset.
+Tensor reshaping_view(const Tensor& self, Shape sizes, Shape strides) {
+  return detail::make_view(self, std::move(sizes), std::move(strides), self.storage_offset());
 }
 
 // Resolves one -1 in a requested shape, checking the element count.
@@ -92,116 +84,125 @@ bool view_strides(const Shape& sizes, const Shape& strides, const Shape& shape, 
 
 }  // namespace
 
-Tensor Tensor::view(const Shape& requested) const {
-  Shape shape = infer_shape(requested, numel(), "view", sizes());
+Tensor view(const Tensor& self, const Shape& requested) {
+  Shape shape = infer_shape(requested, self.numel(), "view", self.sizes());
   Shape strides_out;
-  EMBER_CHECK(view_strides(sizes(), strides(), shape, strides_out), "view: a tensor of shape ",
-              to_string(sizes()), " and strides ", to_string(strides()), " cannot be viewed as ",
-              to_string(shape), " (use reshape(), which copies)");
-  return reshaping_view(*this, shape, strides_out, "ViewBackward");
+  EMBER_CHECK(view_strides(self.sizes(), self.strides(), shape, strides_out),
+              "view: a tensor of shape ", to_string(self.sizes()), " and strides ",
+              to_string(self.strides()), " cannot be viewed as ", to_string(shape),
+              " (use reshape(), which copies)");
+  return reshaping_view(self, shape, strides_out);
 }
 
-Tensor Tensor::reshape(const Shape& requested) const {
-  Shape shape = infer_shape(requested, numel(), "reshape", sizes());
+Tensor reshape(const Tensor& self, const Shape& requested) {
+  Shape shape = infer_shape(requested, self.numel(), "reshape", self.sizes());
   Shape strides_out;
-  if (view_strides(sizes(), strides(), shape, strides_out))
-    return reshaping_view(*this, shape, strides_out, "ReshapeBackward");
-  return contiguous().view(shape);
+  if (view_strides(self.sizes(), self.strides(), shape, strides_out))
+    return reshaping_view(self, shape, strides_out);
+  return view(contiguous(self), shape);
 }
 
-Tensor Tensor::flatten(std::int64_t start_dim, std::int64_t end_dim) const {
-  const auto start = static_cast<std::size_t>(wrap_dim(start_dim, dim(), "flatten"));
-  const auto end = static_cast<std::size_t>(wrap_dim(end_dim, dim(), "flatten"));
-  if (dim() == 0) return reshape({1});  // dims -1 and 0 only, as PyTorch
+Tensor flatten(const Tensor& self, std::int64_t start_dim, std::int64_t end_dim) {
+  const auto start = static_cast<std::size_t>(wrap_dim(start_dim, self.dim(), "flatten"));
+  const auto end = static_cast<std::size_t>(wrap_dim(end_dim, self.dim(), "flatten"));
+  if (self.dim() == 0) return reshape(self, {1});  // dims -1 and 0 only, as PyTorch
   EMBER_CHECK(start <= end, "flatten: start_dim ", start_dim, " comes after end_dim ", end_dim,
-              " for shape ", to_string(sizes()));
-  Shape shape(sizes().begin(), sizes().begin() + static_cast<std::ptrdiff_t>(start));
+              " for shape ", to_string(self.sizes()));
+  const Shape& sizes = self.sizes();
+  Shape shape(sizes.begin(), sizes.begin() + static_cast<std::ptrdiff_t>(start));
   std::int64_t merged = 1;
   for (std::size_t i = start; i <= end; ++i)
-    merged = checked_mul(merged, sizes()[i], "flatten", sizes());
+    merged = checked_mul(merged, sizes[i], "flatten", sizes);
   shape.push_back(merged);
-  shape.insert(shape.end(), sizes().begin() + static_cast<std::ptrdiff_t>(end) + 1, sizes().end());
-  return reshape(shape);
+  shape.insert(shape.end(), sizes.begin() + static_cast<std::ptrdiff_t>(end) + 1, sizes.end());
+  return reshape(self, shape);
 }
 
-Tensor Tensor::unsqueeze(std::int64_t d) const {
-  const auto at = static_cast<std::size_t>(wrap_dim(d, dim() + 1, "unsqueeze"));
-  Shape shape = sizes(), st = strides();
+Tensor unsqueeze(const Tensor& self, std::int64_t d) {
+  const auto at = static_cast<std::size_t>(wrap_dim(d, self.dim() + 1, "unsqueeze"));
+  Shape shape = self.sizes(), st = self.strides();
   const std::int64_t stride =
       at < st.size() ? checked_mul(st[at], shape[at], "unsqueeze", shape) : 1;
   shape.insert(shape.begin() + static_cast<std::ptrdiff_t>(at), 1);
   st.insert(st.begin() + static_cast<std::ptrdiff_t>(at), stride);
-  return reshaping_view(*this, shape, st, "UnsqueezeBackward");
+  return reshaping_view(self, shape, st);
 }
 
-Tensor Tensor::squeeze(std::int64_t d) const {
-  const auto at = static_cast<std::size_t>(wrap_dim(d, dim(), "squeeze"));
-  if (dim() == 0 || sizes()[at] != 1) return *this;  // a 0-d tensor has no dim to drop
-  Shape shape = sizes(), st = strides();
+Tensor squeeze(const Tensor& self, std::int64_t d) {
+  const auto at = static_cast<std::size_t>(wrap_dim(d, self.dim(), "squeeze"));
+  if (self.dim() == 0 || self.sizes()[at] != 1) return self;  // a 0-d tensor has no dim to drop
+  Shape shape = self.sizes(), st = self.strides();
   shape.erase(shape.begin() + static_cast<std::ptrdiff_t>(at));
   st.erase(st.begin() + static_cast<std::ptrdiff_t>(at));
-  return reshaping_view(*this, shape, st, "SqueezeBackward");
+  return reshaping_view(self, shape, st);
 }
 
-// The gradient of a transpose is the transposed gradient.
-Tensor Tensor::transpose(std::int64_t dim0, std::int64_t dim1) const {
-  const auto a = static_cast<std::size_t>(wrap_dim(dim0, dim(), "transpose"));
-  const auto b = static_cast<std::size_t>(wrap_dim(dim1, dim(), "transpose"));
-  if (dim() == 0) return *this;  // dims -1 and 0 both name the 0-d tensor itself, as PyTorch
-  Shape shape = sizes(), st = strides();
+Tensor transpose(const Tensor& self, std::int64_t dim0, std::int64_t dim1) {
+  const auto a = static_cast<std::size_t>(wrap_dim(dim0, self.dim(), "transpose"));
+  const auto b = static_cast<std::size_t>(wrap_dim(dim1, self.dim(), "transpose"));
+  if (self.dim() == 0) return self;  // dims -1 and 0 both name the 0-d tensor itself, as PyTorch
+  Shape shape = self.sizes(), st = self.strides();
   std::swap(shape[a], shape[b]);
   std::swap(st[a], st[b]);
-  Tensor out = detail::make_view(*this, shape, st, storage_offset());
-  if (autograd::needs_graph({this})) {
-    autograd::record(
-        "TransposeBackward", {*this}, out, [a, b](const Tensor& g, const std::vector<bool>&) {
-          return Grads{g.transpose(static_cast<std::int64_t>(a), static_cast<std::int64_t>(b))};
-        });
+  return reshaping_view(self, shape, st);
+}
+
+Tensor t(const Tensor& self) {
+  EMBER_CHECK(self.dim() <= 2, "t: expects a tensor with at most 2 dims, got shape ",
+              to_string(self.sizes()));
+  return self.dim() < 2 ? self : transpose(self, 0, 1);
+}
+
+Tensor permute(const Tensor& self, const Shape& dims) {
+  EMBER_CHECK(static_cast<std::int64_t>(dims.size()) == self.dim(), "permute: ", dims.size(),
+              " dims given for a tensor of shape ", to_string(self.sizes()), ": ", to_string(dims));
+  const std::size_t n = dims.size();
+  Shape out_sizes(n), out_strides(n);
+  std::vector<bool> seen(n, false);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto d = static_cast<std::size_t>(wrap_dim(dims[i], self.dim(), "permute"));
+    EMBER_CHECK(!seen[d], "permute: dim ", d, " appears twice in ", to_string(dims));
+    seen[d] = true;
+    out_sizes[i] = self.sizes()[d];
+    out_strides[i] = self.strides()[d];
   }
-  return out;
+  return reshaping_view(self, out_sizes, out_strides);
 }
 
-Tensor Tensor::t() const {
-  EMBER_CHECK(dim() <= 2, "t: expects a tensor with at most 2 dims, got shape ",
-              to_string(sizes()));
-  return dim() < 2 ? *this : transpose(0, 1);
-}
-
-Tensor transpose(const Tensor& a, std::int64_t dim0, std::int64_t dim1) {
-  return a.transpose(dim0, dim1);
-}
-
-// The gradient of a slice is zero outside the slice and the incoming gradient inside it.
-Tensor Tensor::narrow(std::int64_t d, std::int64_t start_in, std::int64_t length) const {
-  EMBER_CHECK(dim() > 0, "narrow: narrow() cannot be applied to a 0-dim tensor");
-  const auto at = static_cast<std::size_t>(wrap_dim(d, dim(), "narrow"));
+Tensor narrow(const Tensor& self, std::int64_t d, std::int64_t start_in, std::int64_t length) {
+  EMBER_CHECK(self.dim() > 0, "narrow: narrow() cannot be applied to a 0-dim tensor");
+  const auto at = static_cast<std::size_t>(wrap_dim(d, self.dim(), "narrow"));
+  const std::int64_t size = self.sizes()[at];
   // A negative start counts from the end, as PyTorch: narrow(0, -2, 2) is the last two.
-  const std::int64_t start =
-      start_in < 0 && start_in >= -sizes()[at] ? start_in + sizes()[at] : start_in;
+  const std::int64_t start = start_in < 0 && start_in >= -size ? start_in + size : start_in;
   // start <= size - length, not start + length <= size: the sum may overflow.
-  EMBER_CHECK(start >= 0 && length >= 0 && length <= sizes()[at] && start <= sizes()[at] - length,
+  EMBER_CHECK(start >= 0 && length >= 0 && length <= size && start <= size - length,
               "narrow: start ", start_in, " and length ", length, " are out of range for dim ", at,
-              " of shape ", to_string(sizes()));
-  Shape shape = sizes();
+              " of shape ", to_string(self.sizes()));
+  Shape shape = self.sizes();
   shape[at] = length;
-  Tensor out = detail::make_view(*this, shape, strides(), storage_offset() + start * strides()[at]);
-  if (autograd::needs_graph({this})) {
-    autograd::record("NarrowBackward", {*this}, out,
-                     [in = sizes(), d, start, length](const Tensor& g, const std::vector<bool>&) {
-                       Tensor grad = zeros(in);
-                       grad.narrow(d, start, length).copy_(g);
-                       return Grads{grad};
-                     });
-  }
-  return out;
+  return detail::make_view(self, shape, self.strides(),
+                           self.storage_offset() + start * self.strides()[at]);
 }
 
-Tensor Tensor::select(std::int64_t d, std::int64_t index) const {
-  EMBER_CHECK(dim() > 0, "select: select() cannot be applied to a 0-dim tensor");
-  const std::int64_t at = wrap_dim(d, dim(), "select");
-  EMBER_CHECK(index >= -size(at) && index < size(at), "select: index ", index,
-              " is out of range for dim ", at, " of shape ", to_string(sizes()));
-  return narrow(at, index < 0 ? index + size(at) : index, 1).squeeze(at);
+Tensor select(const Tensor& self, std::int64_t d, std::int64_t index) {
+  EMBER_CHECK(self.dim() > 0, "select: select() cannot be applied to a 0-dim tensor");
+  const std::int64_t at = wrap_dim(d, self.dim(), "select");
+  EMBER_CHECK(index >= -self.size(at) && index < self.size(at), "select: index ", index,
+              " is out of range for dim ", at, " of shape ", to_string(self.sizes()));
+  return squeeze(narrow(self, at, index < 0 ? index + self.size(at) : index, 1), at);
 }
+
+Tensor slice(const Tensor& self, std::int64_t d, std::int64_t start, std::int64_t length,
+             std::int64_t step) {
+  const auto at = static_cast<std::size_t>(d);
+  Shape sizes = self.sizes(), strides = self.strides();
+  const std::int64_t offset = self.storage_offset() + (length > 0 ? start * strides[at] : 0);
+  sizes[at] = length;
+  strides[at] *= step;
+  return detail::make_view(self, sizes, strides, offset);
+}
+
+}  // namespace core
 
 }  // namespace ember

@@ -1,4 +1,4 @@
-// Raw element access for nn's in-place fills (init, checkpoint load): no graph, any strides.
+// Raw element access for nn's in-place fills (init): no graph, any strides.
 #pragma once
 
 #include <cstdint>
@@ -11,13 +11,13 @@
 namespace ember::nn::detail {
 
 // Calls fn(float& element) on every element of a float32 tensor in row-major order, for any
-// strides, then bumps the storage's version counter (an in-place write, as PyTorch's fill_).
+// strides: one in-place write, so one version bump (Tensor::mutable_data_ptr, as PyTorch's fill_).
 template <class Fn>
 void for_each_float(const Tensor& t, const char* op, Fn fn) {
   EMBER_CHECK(t.defined(), op, ": the tensor is undefined");
   EMBER_CHECK(t.dtype() == kFloat32, op, ": expected a float32 tensor, got ",
               dtype_name(t.dtype()));
-  float* base = reinterpret_cast<float*>(t.storage()->data) + t.storage_offset();
+  float* base = t.mutable_data_ptr<float>();
   const std::int64_t n = t.numel();
   if (n > 0) {
     if (t.is_contiguous()) {
@@ -42,13 +42,6 @@ void for_each_float(const Tensor& t, const char* op, Fn fn) {
       }
     }
   }
-  ++t.storage()->version;
-}
-
-// Copies n = t.numel() row-major floats from src into t (any strides).
-inline void write_floats(const Tensor& t, const float* src, const char* op) {
-  std::int64_t i = 0;
-  for_each_float(t, op, [&](float& x) { x = src[i++]; });
 }
 
 }  // namespace ember::nn::detail

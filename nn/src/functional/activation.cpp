@@ -2,7 +2,7 @@
 #include <ember/nn/functional/activation.h>
 
 #include <ember/autograd/node.h>
-#include <ember/core/ops.h>
+#include <ember/autograd/ops.h>
 
 #include "kernels/nn_activation.h"
 

@@ -12,7 +12,7 @@
 
 #include <ember/autograd/grad_mode.h>
 #include <ember/autograd/node.h>
-#include <ember/core/ops.h>
+#include <ember/autograd/ops.h>
 
 #include "kernels/nn_cross_entropy.h"
 

@@ -175,9 +175,6 @@ double sig(double x) {
 }
 }  // namespace
 
-void exp_forward_reference(const float* x, float* y, std::int64_t n) {
-  ref1(x, y, n, [](double v) { return std::exp(v); });
-}
 void sigmoid_forward_reference(const float* x, float* y, std::int64_t n) {
   ref1(x, y, n, sig);
 }

@@ -1,34 +1,7 @@
 /// \file
-/// Whether ops record a graph: on by default, off inside a NoGradGuard.
+/// Whether ops record a graph: on by default, off inside a NoGradGuard. The flag itself is core's
+/// (<ember/core/grad_mode.h>, as c10 keeps PyTorch's GradMode); this header is where autograd's
+/// users have always found it.
 #pragma once
 
-namespace ember {
-
-namespace autograd {
-/// True when ops record a graph for autograd on this thread (the default), as
-/// torch.is_grad_enabled. Per thread, like PyTorch's GradMode.
-bool grad_enabled();
-/// Turns graph recording on or off for this thread, as torch.set_grad_enabled; prefer the scoped
-/// NoGradGuard.
-void set_grad_enabled(bool enabled);
-}  // namespace autograd
-
-/// RAII guard: no graph is built on this thread while one is alive (evaluation, optimizer
-/// updates), as torch::NoGradGuard.
-///
-/// Inside it, ops on tensors that require grad give results that do not, and in-place updates
-/// of parameters are allowed. The previous mode is restored on destruction, so guards nest.
-class NoGradGuard {
- public:
-  /// Saves the current mode and turns recording off.
-  NoGradGuard() : previous_(autograd::grad_enabled()) { autograd::set_grad_enabled(false); }
-  /// Restores the mode saved by the constructor.
-  ~NoGradGuard() { autograd::set_grad_enabled(previous_); }
-  NoGradGuard(const NoGradGuard&) = delete;
-  NoGradGuard& operator=(const NoGradGuard&) = delete;
-
- private:
-  bool previous_;
-};
-
-}  // namespace ember
+#include <ember/core/grad_mode.h>

@@ -2,9 +2,10 @@
 /// The graph autograd records: one Node per op output, with edges to the nodes of its inputs; and
 /// what an op uses to record one (needs_graph, SavedTensor, record, sum_to).
 ///
-/// An op that records a graph follows one pattern (see core/src/ops/):
+/// An op that records a graph follows one pattern (see autograd/src/ops/): compute with core,
+/// then record.
 ///
-///     Tensor out = ...forward...;
+///     Tensor out = core::mul(a, b);
 ///     if (autograd::needs_graph({&a, &b}))
 ///       autograd::record("MulBackward", {a, b}, out,
 ///                        [sa = SavedTensor(a), sb = SavedTensor(b)](
@@ -36,7 +37,7 @@ struct Edge {
 class Node {
  public:
   /// A node without edges; `name` is what grad_fn() prints, e.g. "MulBackward".
-  explicit Node(std::string name) : name_(std::move(name)) {}
+  explicit Node(std::string name);
   /// Releases the inputs' nodes iteratively: a million-node chain must not overflow the stack.
   virtual ~Node();
   Node(const Node&) = delete;
@@ -98,6 +99,9 @@ class SavedTensor {
   Tensor data_;
   std::uint64_t saved_version_ = 0;
 };
+
+/// The gradients a backward lambda returns, one per input of the op (undefined where not needed).
+using Grads = std::vector<Tensor>;
 
 /// What an op's backward lambda computes: one gradient per input from `grad_out`, undefined
 /// where `!needs[i]`. `needs` tells which inputs need one.

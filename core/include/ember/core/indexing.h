@@ -1,6 +1,8 @@
 /// \file
-/// Indexing as libtorch spells it: `t.index({0, Slice(1, None, 2), None, Ellipsis, idx, mask})`;
-/// gather, index_select, where, masked_fill.
+/// Indexing as libtorch spells it: the index list entries (`Slice`, `None`, `Ellipsis`, tensors)
+/// of `t.index({0, Slice(1, None, 2), None, Ellipsis, idx, mask})`, and the graph-free indexing
+/// functions of ember::core. The differentiable ember::index, gather, ... are in
+/// <ember/autograd/indexing.h>.
 #pragma once
 
 #include <cstdint>
@@ -101,59 +103,72 @@ class TensorIndex {
 
 }  // namespace indexing
 
-/// `self[indices]`, as libtorch's `x.index({...})`.
-///
-/// Integers, slices, None and Ellipsis give views; tensor indices gather copies (NumPy advanced
-/// indexing: index tensors broadcast together; their result dims go where the first one was when
-/// they are adjacent, else in front). `[N, D]` indexed with `{Slice(), 0}` is `[N]`; with an
-/// int64 `[K]` tensor, `[K, D]`; with a uint8 `[N]` mask of M ones, `[M, D]`. Any dtype.
-/// Differentiable: the gradient of a gather is a scatter-add, so repeated indices accumulate.
-/// \throws ember::Error when an index is out of range, there are more indices than dims or more
-///         than one Ellipsis, a slice step is not positive, an index tensor is neither int64 nor
-///         uint8, or a mask's shape differs from the dims it covers; the message names the
-///         position, the dim and the shape.
+/// Graph-free indexing: what the differentiable functions of <ember/autograd/indexing.h> compute
+/// (same shapes, dtypes, values and errors; see there for the full contracts and the gradients).
+namespace core {
+
+/// `self[indices]`: views for integers, slices, None and Ellipsis; a gathered copy for tensor
+/// indices (see ember::index).
 Tensor index(const Tensor& self, const std::vector<indexing::TensorIndex>& indices);
-/// `self[indices] = value` (value broadcast to the indexed shape), or `+=` when `accumulate`
-/// (repeated indices then add up), in place, as torch.Tensor.index_put_. Returns `self`.
+/// `self[indices] = value` (or `+=` when `accumulate`), written in place; returns `self`.
 ///
-/// Differentiable on a tensor that owns its storage alone (as `x.clone().index_put_(...)`): its
-/// grad_fn is rebased onto the write, as PyTorch's in-place autograd does.
-/// \throws ember::Error as index(), when `value` does not broadcast to the indexed shape or a
-///         float `value` would go into an integer `self`, when `self` is a leaf that requires
-///         grad, and when `self` is in the graph but shares its storage with a view or a tensor
-///         saved for backward (whose gradient would then be wrong: use index_put).
+/// A raw write: it checks shapes and dtypes (as ember::index_put_) but not the graph, which is
+/// autograd's job (ember::index_put_ refuses or records).
 Tensor& index_put_(Tensor& self, const std::vector<indexing::TensorIndex>& indices,
                    const Tensor& value, bool accumulate = false);
-/// A copy of `self` with index_put_ applied, as torch.index_put; same shapes, dtypes and errors
-/// (but for the in-place ones).
-///
-/// Gradients: grad_self is grad_out with the written positions zeroed (grad_out itself when
-/// `accumulate`); grad_value is grad_out[indices] summed over the dims `value` was broadcast
-/// along. Without `accumulate`, the last of repeated indices wins (PyTorch leaves which one
-/// unspecified), yet each of their values gets the gradient.
+/// A copy of `self` with index_put_ applied.
 Tensor index_put(const Tensor& self, const std::vector<indexing::TensorIndex>& indices,
                  const Tensor& value, bool accumulate = false);
-
-/// Values picked along `dim` by an int64 `index` of the same rank, as torch.gather:
-/// `out[i][j][k] = self[index[i][j][k]][j][k]` for dim 0 (and so on).
-///
-/// out has index's shape: `[N, K]` gathered along dim 1 with an `[N, 1]` index gives `[N, 1]`
-/// (the score of each row's label). Any dtype. Gradient: scatter-add into self's shape.
-/// \throws ember::Error when index is not int64, the ranks differ, `index.size(d) > self.size(d)`
-///         for some d != dim, or an index is out of range.
+/// Values picked along `dim` by an int64 `index` of the same rank, as torch.gather.
 Tensor gather(const Tensor& self, std::int64_t dim, const Tensor& index);
-/// The entries `index` (1-d int64) of dim `dim`, as torch.index_select: `[A, B]` with index `[K]`
-/// at dim 0 gives `[K, B]`. Any dtype; differentiable (scatter-add).
-/// \throws ember::Error when index is not a 1-d (or 0-d) int64 tensor or an entry is out of range.
+/// The entries `index` (1-d int64) of dim `dim`, as torch.index_select.
 Tensor index_select(const Tensor& self, std::int64_t dim, const Tensor& index);
-/// Elementwise `cond ? a : b` with broadcasting, as torch.where: cond is uint8, a and b are
-/// promoted to their result_type. Gradients flow to a where cond holds and to b elsewhere.
-/// \throws ember::Error when cond is not uint8 or the shapes do not broadcast.
+/// Elementwise `cond ? a : b` with broadcasting, as torch.where.
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
-/// self with `value` where the uint8 `mask` is nonzero (mask broadcasts to self's shape), as
-/// torch.Tensor.masked_fill. Same dtype: `value` takes self's dtype (a float value in an int64
-/// tensor truncates, as PyTorch). The gradient is zero where the mask is set.
-/// \throws ember::Error when mask is not uint8 or does not broadcast to self's shape.
+/// self with `value` where the uint8 `mask` is nonzero, as torch.Tensor.masked_fill.
 Tensor masked_fill(const Tensor& self, const Tensor& mask, const Scalar& value);
+
+/// \name Backward computations
+/// The gradients of the gathering ops, computed here for autograd's backward lambdas.
+/// \{
+
+/// grad_self of gather: zeros of `self_shape` with `grad_out[e]` added at the position element e
+/// of `index` picked along `dim` (repeated indices accumulate). `dim` is already wrapped.
+Tensor gather_backward(const Tensor& grad_out, const Shape& self_shape, std::int64_t dim,
+                       const Tensor& index);
+/// \}
+
+/// \cond INTERNAL
+// Note [Index as views]: index() reaches the indexed elements through a chain of views (select,
+// slice, unsqueeze, permute) and one gather; autograd records each link, so the graph of
+// `x.index({0, Slice(1, None)})` is that of `x.select(0, 0).slice(...)`. IndexSteps names the
+// links: core::index uses core's own views, autograd's index the recording ones.
+struct IndexGather {
+  Tensor src;                           // the view permuted: indexed dims first
+  Shape batch;                          // B: the broadcast shape of the tensor indices
+  Shape out_perm;                       // takes [B..., rest...] to the result's order
+  std::size_t k = 0;                    // number of indexed dims
+  std::vector<std::int64_t> positions;  // [numel(B), k], wrapped into [0, size)
+};
+struct IndexSteps {
+  Tensor (*select)(const Tensor& t, std::int64_t dim, std::int64_t index);
+  Tensor (*slice)(const Tensor& t, std::int64_t dim, std::int64_t start, std::int64_t length,
+                  std::int64_t step);
+  Tensor (*unsqueeze)(const Tensor& t, std::int64_t dim);
+  Tensor (*permute)(const Tensor& t, const Shape& dims);
+  Tensor (*gather)(const IndexGather& g);  // out[b, rest...] = src[positions[b], rest...]
+};
+Tensor index_with(const Tensor& self, const std::vector<indexing::TensorIndex>& indices,
+                  const IndexSteps& steps);
+// The gather step of index(): [B..., rest...], graph-free.
+Tensor index_gather(const IndexGather& g);
+// Its gradient: zeros of g.src's shape with grad_out ([B..., rest...]) added back at the
+// positions (repeated positions accumulate).
+Tensor index_gather_backward(const Tensor& grad_out, const Shape& src_shape,
+                             const std::vector<std::int64_t>& positions, std::size_t k,
+                             std::int64_t count);
+/// \endcond
+
+}  // namespace core
 
 }  // namespace ember

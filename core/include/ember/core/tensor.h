@@ -3,6 +3,7 @@
 /// the tensor factories (zeros, tensor, rand, ...).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -53,11 +54,13 @@ class GradSlot;
 ///
 /// A cheap handle: copies share data (like torch::Tensor). Views (reshape, view, flatten,
 /// transpose, narrow, select, unsqueeze, squeeze, detach and basic indexing) share storage too.
-/// A default-constructed Tensor is undefined: methods that read it then throw ember::Error. Ops
-/// that record a graph for autograd are defined next to their backward in core/src/ops/; they
-/// record one when a float32 input requires grad and grad mode is on (see NoGradGuard). Dims are
-/// `std::int64_t`; a negative dim counts from the end, as in PyTorch, and a dim out of range throws
-/// ember::Error naming the op, the dim and the rank.
+/// A default-constructed Tensor is undefined: methods that read it then throw ember::Error. The
+/// methods that record a graph for autograd (views, math, indexing) are declared here but defined
+/// in ember::autograd (autograd/src/ops/), next to their backward: core never records (a program
+/// that calls them links ember::autograd; core's graph-free spellings are in namespace
+/// ember::core, see <ember/core/ops.h>). They record when a float32 input requires grad and grad
+/// mode is on (see NoGradGuard). Dims are `std::int64_t`; a negative dim counts from the end, as in
+/// PyTorch, and a dim out of range throws ember::Error naming the op, the dim and the rank.
 class Tensor {
  public:
   /// An undefined tensor: defined() is false. It stands for "no tensor" (a missing grad, an
@@ -105,6 +108,14 @@ class Tensor {
   /// \overload
   template <class T>
   const T* data_ptr() const;
+  /// data_ptr() for writing the elements outside any op (an optimizer step, a loader, a fill):
+  /// bumps the version counter once, as an in-place op does, so a tensor saved for backward
+  /// cannot be changed unnoticed. Get it once per write, not per element; `T = std::byte`
+  /// gives the first element's bytes whatever the dtype. (PyTorch's mutable_data_ptr leaves
+  /// the version alone; there only ops write.)
+  /// \throws ember::Error when the tensor is undefined or `T` is not its element type.
+  template <class T>
+  T* mutable_data_ptr() const;
   /// The one element of a tensor with numel() == 1, as libtorch's item<T>(). item<double>()
   /// converts from any dtype; item<float>, item<std::int64_t>, item<std::uint8_t> need that
   /// dtype.
@@ -179,8 +190,8 @@ class Tensor {
   /// \}
 
   /// \name Indexing
-  /// As libtorch's; see \ref indexing.h for Slice, None, Ellipsis and the free functions, which
-  /// these call with `*this` as `self`.
+  /// As libtorch's; see <ember/autograd/indexing.h> for Slice, None, Ellipsis and the free
+  /// functions, which these call with `*this` as `self`.
   /// \{
 
   /// `self[indices]`: ember::index(*this, indices).
@@ -201,8 +212,8 @@ class Tensor {
   /// \}
 
   /// \name Math
-  /// The free functions of \ref ops.h as methods, with `*this` as the first operand; each
-  /// records a graph node when this float32 tensor requires grad.
+  /// The free functions of <ember/autograd/ops.h> as methods, with `*this` as the first operand;
+  /// each records a graph node when this float32 tensor requires grad.
   /// \{
 
   /// The sum of all elements, a 0-d tensor: ember::sum(*this).
@@ -529,7 +540,18 @@ double Tensor::item<double>() const;
 
 namespace detail {
 void check_dtype(const Tensor& t, Dtype want, const char* what);
-}
+
+// Note [Opaque autograd slot]: core keeps a tensor's grad_fn as a pointer to autograd::Node, a
+// type it only declares: it never records, walks or releases a graph. To print
+// `grad_fn=<MulBackward>` (and name the node in requires_grad_'s error) it asks autograd for the
+// name through this function pointer, which autograd::Node's constructor registers, as c10 reaches
+// PyTorch's autograd through a factory that torch/csrc/autograd registers. No tensor has a
+// grad_fn before a Node was constructed, so the pointer is set whenever there is a node to name.
+using NodeNameFn = const std::string& (*)(const autograd::Node&);
+void register_node_name(NodeNameFn fn);
+// The name of `node` (e.g. "MulBackward"), through the registered NodeNameFn.
+const std::string& node_name(const autograd::Node& node);
+}  // namespace detail
 
 template <class T>
 T* Tensor::data_ptr() {
@@ -540,6 +562,19 @@ template <class T>
 const T* Tensor::data_ptr() const {
   detail::check_dtype(*this, dtype_of<T>(), "data_ptr");
   return reinterpret_cast<const T*>(impl_->storage->data) + impl_->offset;
+}
+template <class T>
+T* Tensor::mutable_data_ptr() const {
+  if constexpr (std::is_same_v<T, std::byte>) {
+    EMBER_CHECK(defined(), "mutable_data_ptr: the tensor is undefined");
+    ++impl_->storage->version;
+    return impl_->storage->data +
+           impl_->offset * static_cast<std::int64_t>(element_size(impl_->dtype));
+  } else {
+    detail::check_dtype(*this, dtype_of<T>(), "mutable_data_ptr");
+    ++impl_->storage->version;
+    return reinterpret_cast<T*>(impl_->storage->data) + impl_->offset;
+  }
 }
 /// \endcond
 

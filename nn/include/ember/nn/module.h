@@ -11,9 +11,17 @@
 #include <utility>
 #include <vector>
 
+#include <ember/core/ordered_dict.h>
 #include <ember/core/tensor.h>
 
 namespace ember::nn {
+
+/// What Module::load_state_dict found besides the tensors it loaded, as PyTorch's
+/// _IncompatibleKeys: names the module has but the dict lacks, and names only the dict has.
+struct IncompatibleKeys {
+  std::vector<std::string> missing_keys;     ///< In the module, not in the dict.
+  std::vector<std::string> unexpected_keys;  ///< In the dict, not in the module.
+};
 
 /// A layer or a container of layers, as torch.nn.Module: parameters, buffers and children are
 /// registered by name in order; named_parameters() joins names with dots ("0.weight").
@@ -82,6 +90,34 @@ class Module {
   std::vector<Tensor> buffers(bool recurse = true) const;
   /// buffers() with their dotted names, as named_parameters().
   std::vector<std::pair<std::string, Tensor>> named_buffers(bool recurse = true) const;
+  /// The module's state, as torch.nn.Module.state_dict(): every parameter and buffer under its
+  /// dotted name ("0.weight", "fc1.bias", "bn.running_mean", "bn.num_batches_tracked"), module by
+  /// module in pre-order, each module's parameters before its buffers (PyTorch's order). The
+  /// tensors are detached handles sharing the module's storage (PyTorch's keep_vars=False): write
+  /// into a clone() to keep a snapshot. A module registered under two names appears under both.
+  StateDict state_dict() const;
+  /// Copies `dict`'s tensors into the parameters and buffers of the same names, as
+  /// torch.nn.Module.load_state_dict, and returns the missing and unexpected keys.
+  ///
+  /// Everything is checked before anything is written, so a load that throws leaves the module
+  /// unchanged (PyTorch may have copied some tensors by then). A tensor of another dtype is
+  /// converted, as PyTorch's copy_ (a float64 or int64 tensor into a float32 parameter); one
+  /// whose values do not fit the parameter's dtype (NaN into an int64 buffer) is an error.
+  /// Without `strict`, missing and unexpected keys are returned instead of thrown; a size
+  /// mismatch is an error either way (as PyTorch).
+  /// \throws ember::Error with PyTorch's message, each problem on its own line:
+  /// \code{.unparsed}
+  ///   Error(s) in loading state_dict for Net:
+  ///   	Missing key(s) in state_dict: "fc2.bias".
+  ///   	Unexpected key(s) in state_dict: "fc3.weight".
+  ///   	size mismatch for fc1.weight: copying a param with shape [256, 784] from checkpoint,
+  ///   \ the shape in current model is [128, 784].
+  /// \endcode
+  /// (the size mismatch is one line, cut here at the backslash). PyTorch prints shapes as
+  /// torch.Size([256, 784]), ember as [256, 784]; the words, order, tab indentation and the space
+  /// after each key list's period are PyTorch 1.13's.
+  IncompatibleKeys load_state_dict(const StateDict& dict, bool strict = true);
+
   /// The direct children, in registration order.
   std::vector<std::shared_ptr<Module>> children() const;
   /// The direct children with the names they were registered under.

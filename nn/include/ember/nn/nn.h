@@ -15,6 +15,7 @@
 #include <ember/nn/linear.h>
 #include <ember/nn/loss.h>
 #include <ember/nn/module.h>
+#include <ember/nn/safetensors.h>
 #include <ember/nn/sequential.h>
 
 // Dropout and batch normalization (issue 19).

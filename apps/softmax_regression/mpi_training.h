@@ -1,7 +1,7 @@
 // --distributed: data-parallel training under mpirun (ember::distributed), behind a narrow hook so
 // the rest of the app reads as the single-process program it is. Every function here is a
-// pass-through in a single process; distributed.cpp implements them with MPI, and
-// distributed_off.cpp (built when ember has no MPI) refuses --distributed.
+// pass-through in a single process; mpi_training.cpp implements them with MPI, and
+// mpi_training_off.cpp (built when ember has no MPI) refuses --distributed.
 //
 // Under `mpirun -np N ember-softmax-regression --distributed ...`:
 //   - rank 0's initial weights are broadcast, and gradients are averaged over the ranks during
@@ -24,7 +24,7 @@
 
 #include "app.h"
 
-namespace app::parallel {
+namespace app::mpi {
 
 // Starts MPI (main, before run()). Throws UsageError when ember was built without MPI.
 void init(int* argc, char*** argv);
@@ -63,4 +63,4 @@ void sum(std::vector<std::vector<std::int64_t>>& counts);
 // Per-sample values of test_loader's shards back in dataset order (n samples in all).
 std::vector<std::int64_t> gather_in_order(const std::vector<std::int64_t>& shard, std::int64_t n);
 
-}  // namespace app::parallel
+}  // namespace app::mpi

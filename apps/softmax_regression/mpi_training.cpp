@@ -1,5 +1,5 @@
-// --distributed with MPI: see distributed.h.
-#include "distributed.h"
+// --distributed with MPI: see mpi_training.h.
+#include "mpi_training.h"
 
 #include <fmt/core.h>
 
@@ -10,7 +10,7 @@
 #include <ember/autograd/grad_mode.h>
 #include <ember/distributed/distributed.h>
 
-namespace app::parallel {
+namespace app::mpi {
 
 namespace {
 
@@ -94,6 +94,7 @@ void mute_outputs(Settings& s) {
   s.metrics_path.clear();
   s.plot_path.clear();
   s.predict_path.clear();
+  s.export_path.clear();
   s.quiet = true;
   // stdout (printf and std::cout, which writes through it) goes nowhere; stderr stays, for errors.
   std::fflush(stdout);
@@ -169,4 +170,4 @@ std::vector<std::int64_t> gather_in_order(const std::vector<std::int64_t>& shard
   return ordered;
 }
 
-}  // namespace app::parallel
+}  // namespace app::mpi

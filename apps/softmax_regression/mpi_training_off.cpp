@@ -1,7 +1,7 @@
-// --distributed without MPI: ember was built without ember::distributed (see distributed.h).
-#include "distributed.h"
+// --distributed without MPI: ember was built without ember::distributed (see mpi_training.h).
+#include "mpi_training.h"
 
-namespace app::parallel {
+namespace app::mpi {
 
 void init(int*, char***) {
   throw UsageError(
@@ -42,4 +42,4 @@ std::vector<std::int64_t> gather_in_order(const std::vector<std::int64_t>& shard
   return shard;
 }
 
-}  // namespace app::parallel
+}  // namespace app::mpi

@@ -1,0 +1,311 @@
+#!/usr/bin/env python3
+"""Weights between ember and PyTorch through safetensors, both directions (issue 21).
+
+  torch_interop.py fixtures OUT_DIR
+      Writes the PyTorch-made fixtures that tests/apps/test_app.cpp loads into ember in every
+      test run (tests/data/interop/): softmax.safetensors and mlp.safetensors, the app's two
+      models with PyTorch's own initialization (torch.manual_seed, nn.Linear's default), and
+      expected.json, PyTorch's figures from those weights: the test accuracy before training and
+      the first epoch's train loss, train accuracy and test accuracy.
+
+  torch_interop.py check APP INTEROP_LOGITS DATA_DIR FIXTURE_DIR WORK_DIR
+      (1) ember -> PyTorch: the app trains each model and --exports it; PyTorch loads the file
+          into the same torch.nn model (strict) and must get ember's test accuracy exactly and
+          its logits (from INTEROP_LOGITS) within 1e-5.
+      (2) PyTorch -> ember: the fixtures are made again and must equal the committed ones (the
+          bytes of the weights, the figures within 1e-5); then the app starts from them
+          (--init-from) and its first epoch must match PyTorch's within 1e-5.
+
+Exits 4 (CTest's SKIP_RETURN_CODE, as every skip in tests/) when torch is not installed; the
+ember side of (2) still runs in test_apps from the committed fixtures.
+
+The batch order: the app shuffles with ember's DataLoader (Fisher-Yates from the identity with
+randint from xoshiro256** seeded by splitmix64, datasets/src/dataloader.cpp and
+core/src/generator.cpp); ember_permutation() below is the same algorithm, so PyTorch trains on
+exactly the app's batches. Debian's python3-torch has no safetensors package, so the format's
+reader and writer are here too (json + numpy, 40 lines).
+"""
+import gzip
+import json
+import os
+import struct
+import subprocess
+import sys
+
+try:
+    import numpy as np
+    import torch
+    from torch import nn
+except ImportError:
+    print("SKIPPED: torch_interop.py: PyTorch is not installed (apt-get install python3-torch)")
+    sys.exit(4)  # SKIP_RETURN_CODE in tests/interop/CMakeLists.txt
+
+# --- safetensors, json + numpy ---
+
+DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64,
+          "U8": np.uint8}
+NAMES = {np.dtype(v): k for k, v in DTYPES.items()}
+
+
+def save_safetensors(tensors, path, metadata=None):
+    """tensors: name -> numpy array, written in order; the header padded to 8 bytes."""
+    header, blobs, offset = {}, [], 0
+    if metadata:
+        header["__metadata__"] = metadata
+    for name, array in tensors.items():
+        array = np.ascontiguousarray(array)
+        blob = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
+        header[name] = {"dtype": NAMES[array.dtype], "shape": list(array.shape),
+                        "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-(8 + len(text)) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def load_safetensors(path):
+    """name -> numpy array (F16 kept as float16), and the metadata."""
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    metadata = header.pop("__metadata__", {})
+    body = data[8 + n:]
+    tensors = {}
+    for name, info in sorted(header.items(), key=lambda kv: kv[1]["data_offsets"]):
+        begin, end = info["data_offsets"]
+        dtype = np.dtype(DTYPES[info["dtype"]]).newbyteorder("<")
+        tensors[name] = np.frombuffer(body[begin:end], dtype=dtype).reshape(info["shape"])
+    return tensors, metadata
+
+
+def to_torch(arrays):
+    return {k: torch.from_numpy(np.array(v, dtype=v.dtype.newbyteorder("="))).float()
+            if v.dtype.kind == "f" else torch.from_numpy(np.array(v)) for k, v in arrays.items()}
+
+
+# --- The data and the app's models ---
+
+def read_idx(path):
+    with gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb") as f:
+        data = f.read()
+    ndim = data[3]
+    dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def load_split(data_dir, prefix):
+    images = read_idx(os.path.join(data_dir, prefix + "-images-idx3-ubyte.gz"))
+    labels = read_idx(os.path.join(data_dir, prefix + "-labels-idx1-ubyte.gz"))
+    # torchvision's ToTensor, as ember's loader: x / 255 in float32, [N, 1, 28, 28].
+    x = torch.from_numpy(images.astype(np.float32) / np.float32(255)).unsqueeze(1)
+    return x, torch.from_numpy(labels.astype(np.int64))
+
+
+def make_model(kind):
+    """The app's model (apps/softmax_regression/app.cpp, make_model), the same state_dict names.
+
+    LeNet with BatchNorm (issue 21's third model) comes when the app gains it: add its torch.nn
+    twin here and an entry to FIXTURES; its buffers (running_mean, running_var and the int64
+    num_batches_tracked) travel like parameters (I64 is a safetensors dtype both sides write).
+    """
+    if kind == "mlp":
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+
+
+MASK = (1 << 64) - 1
+
+
+def ember_permutation(n, seed):
+    """ember's DataLoader shuffle: Fisher-Yates, randint by rejection, xoshiro256** state from
+    splitmix64(seed)."""
+    state, x = [], seed
+    for _ in range(4):
+        x = (x + 0x9E3779B97F4A7C15) & MASK
+        z = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+        state.append(z ^ (z >> 31))
+
+    def rotl(v, k):
+        return ((v << k) | (v >> (64 - k))) & MASK
+
+    def next_u64():
+        result = (rotl((state[1] * 5) & MASK, 7) * 9) & MASK
+        t = (state[1] << 17) & MASK
+        state[2] ^= state[0]
+        state[3] ^= state[1]
+        state[1] ^= state[2]
+        state[0] ^= state[3]
+        state[2] ^= t
+        state[3] = rotl(state[3], 45)
+        return result
+
+    def randint(high):  # [0, high)
+        limit = MASK - MASK % high
+        while True:
+            v = next_u64()
+            if v < limit:
+                return v % high
+
+    order = list(range(n))
+    for i in range(n - 1, 0, -1):
+        j = randint(i + 1)
+        order[i], order[j] = order[j], order[i]
+    return order
+
+
+def accuracy(model, x, y):
+    model.eval()
+    with torch.no_grad():
+        correct = int((model(x).argmax(1) == y).sum())
+    model.train()
+    return correct / len(y)  # a double, as the app's correct / seen
+
+
+def first_epoch(model, data_dir, batch_size, lr, seed):
+    """The app's epoch (d2l's train_ch3): SGD on CrossEntropyLoss in ember's batch order."""
+    x, y = load_split(data_dir, "train")
+    test_x, test_y = load_split(data_dir, "t10k")
+    loss_fn = nn.CrossEntropyLoss()
+    sgd = torch.optim.SGD(model.parameters(), lr=lr)
+    order = torch.tensor(ember_permutation(len(y), seed))
+    loss_sum, correct, seen = 0.0, 0, 0
+    model.train()
+    for start in range(0, len(y), batch_size):
+        index = order[start:start + batch_size]
+        logits = model(x[index])
+        loss = loss_fn(logits, y[index])
+        sgd.zero_grad()
+        loss.backward()
+        sgd.step()
+        n = len(index)
+        loss_sum += float(loss.item()) * n
+        correct += int((logits.argmax(1) == y[index]).sum())
+        seen += n
+    return {"train_loss": loss_sum / seen, "train_acc": correct / seen,
+            "test_acc": accuracy(model, test_x, test_y)}
+
+
+# Each model: its torch seed and the dtype its fixture is stored in (the MLP in F16, to keep the
+# committed file small and to exercise ember's F16 reading; its weights are rounded to float16
+# before PyTorch trains, so both sides start from the same numbers).
+FIXTURES = {"softmax": {"seed": 21, "dtype": np.float32},
+            "mlp": {"seed": 22, "dtype": np.float16}}
+TRAINING = {"epochs": 1, "batch_size": 256, "lr": 0.1, "seed": 0}
+
+
+def make_fixture(kind, data_dir):
+    spec = FIXTURES[kind]
+    torch.manual_seed(spec["seed"])
+    model = make_model(kind)
+    arrays = {k: v.detach().numpy().astype(spec["dtype"]) for k, v in model.state_dict().items()}
+    model.load_state_dict(to_torch(arrays))  # the stored (rounded) values
+    test_x, test_y = load_split(data_dir, "t10k")
+    figures = {"initial_test_acc": accuracy(model, test_x, test_y)}
+    figures.update(first_epoch(model, data_dir, TRAINING["batch_size"], TRAINING["lr"],
+                               TRAINING["seed"]))
+    return arrays, figures
+
+
+def write_fixtures(out_dir, data_dir):
+    os.makedirs(out_dir, exist_ok=True)
+    expected = {"training": TRAINING, "torch": torch.__version__, "models": {}}
+    for kind in FIXTURES:
+        arrays, figures = make_fixture(kind, data_dir)
+        save_safetensors(arrays, os.path.join(out_dir, kind + ".safetensors"),
+                         {"format": "pt", "written_by": "tests/interop/torch_interop.py"})
+        expected["models"][kind] = dict(weights=kind + ".safetensors", **figures)
+    with open(os.path.join(out_dir, "expected.json"), "w") as f:
+        json.dump(expected, f, indent=2)
+        f.write("\n")
+
+
+def run_app(app, args):
+    result = subprocess.run([app] + args, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"{app} {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
+    return result.stdout
+
+
+def last_metrics(path):
+    with open(path) as f:
+        return json.loads(f.read().splitlines()[-1])
+
+
+def check(app, logits_tool, data_dir, fixture_dir, work_dir):
+    failures = []
+
+    def expect(ok, what):
+        print(("ok   " if ok else "FAIL ") + what)
+        if not ok:
+            failures.append(what)
+
+    test_x, test_y = load_split(data_dir, "t10k")
+    for kind in FIXTURES:
+        # (1) ember trains and exports; PyTorch loads the file.
+        weights = os.path.join(work_dir, kind + "-ember.safetensors")
+        metrics = os.path.join(work_dir, kind + "-ember.jsonl")
+        run_app(app, ["--data", data_dir, "--model", kind, "--epochs", "2", "--batch-size", "64",
+                      "--quiet", "--export", weights, "--metrics", metrics])
+        ember_acc = last_metrics(metrics)["test_acc"]
+        arrays, metadata = load_safetensors(weights)
+        model = make_model(kind)
+        model.load_state_dict(to_torch(arrays))  # strict: the names and shapes are PyTorch's
+        model.eval()
+        with torch.no_grad():
+            torch_logits = model(test_x)
+        torch_acc = int((torch_logits.argmax(1) == test_y).sum()) / len(test_y)
+        expect(torch_acc == ember_acc,
+               f"{kind}: ember -> torch test accuracy {torch_acc} == ember's {ember_acc}")
+        out = os.path.join(work_dir, kind + "-logits.safetensors")
+        subprocess.run([logits_tool, kind, weights, data_dir, out], check=True)
+        ember_out, _ = load_safetensors(out)
+        diff = float((torch_logits - torch.from_numpy(ember_out["logits"].copy())).abs().max())
+        expect(diff <= 1e-5, f"{kind}: ember -> torch logits within 1e-5 (max diff {diff:.3g})")
+        expect(metadata.get("format") == "pt", f"{kind}: the export's metadata says format pt")
+
+        # (2) PyTorch makes the weights; ember starts from them.
+        arrays, figures = make_fixture(kind, data_dir)
+        committed, _ = load_safetensors(os.path.join(fixture_dir, kind + ".safetensors"))
+        same = list(committed) == list(arrays) and all(
+            np.array_equal(committed[k], arrays[k]) for k in arrays)
+        expect(same, f"{kind}: the committed fixture is what torch makes")
+        with open(os.path.join(fixture_dir, "expected.json")) as f:
+            stored = json.load(f)["models"][kind]
+        for key, value in figures.items():
+            expect(abs(stored[key] - value) <= 1e-5,
+                   f"{kind}: expected.json {key} {stored[key]} == torch's {value} (1e-5)")
+        metrics = os.path.join(work_dir, kind + "-torch.jsonl")
+        run_app(app, ["--data", data_dir, "--model", kind, "--epochs", "1", "--batch-size",
+                      str(TRAINING["batch_size"]), "--lr", str(TRAINING["lr"]), "--seed",
+                      str(TRAINING["seed"]), "--quiet", "--metrics", metrics, "--init-from",
+                      os.path.join(fixture_dir, kind + ".safetensors")])
+        row = last_metrics(metrics)
+        for key in ("train_loss", "train_acc", "test_acc"):
+            expect(abs(row[key] - figures[key]) <= 1e-5,
+                   f"{kind}: torch -> ember first epoch {key} {row[key]} == torch's "
+                   f"{figures[key]} (1e-5)")
+    if failures:
+        print(f"{len(failures)} check(s) failed")
+        return 1
+    return 0
+
+
+def main(argv):
+    torch.set_num_threads(1)
+    here = os.path.dirname(os.path.abspath(__file__))
+    data_dir = os.path.join(here, "..", "data", "fashion-mnist-small")
+    if len(argv) == 3 and argv[1] == "fixtures":
+        write_fixtures(argv[2], data_dir)
+        return 0
+    if len(argv) == 7 and argv[1] == "check":
+        return check(*argv[2:7])
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
