@@ -117,7 +117,7 @@ std::uint64_t batch_seed(std::uint64_t seed, std::int64_t epoch, std::int64_t ba
   std::uint64_t h = splitmix64(seed);
   h = splitmix64(h ^ static_cast<std::uint64_t>(epoch));
   h = splitmix64(h ^ static_cast<std::uint64_t>(batch));
-  return splitmix64(h ^ static_cast<std::uint64_t>(parallel::rank()));
+  return splitmix64(h ^ static_cast<std::uint64_t>(mpi::rank()));
 }
 
 // --- Evaluation ---
@@ -604,7 +604,7 @@ int train(Settings s) {
     sums.correct = mpi::sum(sums.correct);
     sums.seen = mpi::sum(sums.seen);
     auto eval_start = Clock::now();
-    parallel::average_buffers(net);  // --distributed: one set of BatchNorm statistics
+    mpi::average_buffers(net);  // --distributed: one set of BatchNorm statistics
     last = evaluate(net, test_set, s.batch_size, classes);
     EpochMetrics m;
     m.epoch = epoch;
