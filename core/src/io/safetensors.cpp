@@ -22,6 +22,7 @@
 #include <ember/core/checked.h>
 #include <ember/core/error.h>
 #include <ember/core/file.h>
+#include <ember/core/ops.h>
 
 namespace ember {
 
@@ -251,7 +252,7 @@ std::vector<std::byte> safetensors_bytes(const StateDict& tensors,
                 "save_safetensors: a tensor cannot be named \"__metadata__\" (the header's "
                 "metadata entry)");
     EMBER_CHECK(t.defined(), "save_safetensors: tensor '", name, "' is undefined");
-    contiguous.push_back(t.detach().contiguous());
+    contiguous.push_back(core::contiguous(t.detach()));
     const std::uint64_t bytes =
         static_cast<std::uint64_t>(checked_nbytes(t.sizes(), t.dtype(), "save_safetensors"));
     header[name] = {{"dtype", file_dtype_name(t.dtype())},
