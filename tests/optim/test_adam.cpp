@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include <ember/autograd/ops.h>
 #include <ember/core/generator.h>
 #include <ember/core/ops.h>
 #include <ember/nn/linear.h>

@@ -4,7 +4,7 @@
 /// core computes, autograd records: each op here calls its graph-free ember::core function
 /// (<ember/core/ops.h>) to compute, then records a graph node when a float32 input requires grad
 /// and grad mode is on (see NoGradGuard). The forward and its backward lambda sit together in
-/// autograd/src/ops/<area>.cpp. Gradients are PyTorch's documented ones (derivatives.yaml),
+/// autograd/src/ops/ (one file per area). Gradients are PyTorch's documented ones (derivatives.yaml),
 /// including at the edge cases (NaN, ties, 0).
 ///
 /// Every op checks its inputs and throws ember::Error naming the op and the shapes/dtypes; every

@@ -121,13 +121,24 @@ namespace core {
 /// pad_top/pad_left are the zero rows/columns before the image, pad_bottom/pad_right after it
 /// (they differ only for an even kernel with padding "same").
 struct Conv2dGeometry {
-  std::int64_t N = 0, C = 0, H = 0, W = 0;  ///< input [N, C, H, W]
-  std::int64_t O = 0, KH = 0, KW = 0;       ///< weight [O, C / groups, KH, KW]
-  std::int64_t OH = 0, OW = 0;              ///< output [N, O, OH, OW]
-  std::int64_t groups = 1;
-  std::int64_t stride_h = 1, stride_w = 1;
-  std::int64_t pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;
-  std::int64_t dilation_h = 1, dilation_w = 1;
+  std::int64_t N = 0;           ///< batch size (1 for an unbatched input)
+  std::int64_t C = 0;           ///< input channels
+  std::int64_t H = 0;           ///< input height
+  std::int64_t W = 0;           ///< input width
+  std::int64_t O = 0;           ///< output channels (weight [O, C / groups, KH, KW])
+  std::int64_t KH = 0;          ///< kernel height
+  std::int64_t KW = 0;          ///< kernel width
+  std::int64_t OH = 0;          ///< output height (output [N, O, OH, OW])
+  std::int64_t OW = 0;          ///< output width
+  std::int64_t groups = 1;      ///< channel groups (C and O divisible by it)
+  std::int64_t stride_h = 1;    ///< vertical stride
+  std::int64_t stride_w = 1;    ///< horizontal stride
+  std::int64_t pad_top = 0;     ///< zero rows above the image
+  std::int64_t pad_bottom = 0;  ///< zero rows below the image
+  std::int64_t pad_left = 0;    ///< zero columns left of the image
+  std::int64_t pad_right = 0;   ///< zero columns right of the image
+  std::int64_t dilation_h = 1;  ///< vertical spacing of the kernel's taps
+  std::int64_t dilation_w = 1;  ///< horizontal spacing of the kernel's taps
 };
 
 /// Checks a convolution's arguments and works out its geometry, as torch.nn.functional.conv2d.
@@ -158,12 +169,20 @@ Tensor conv2d_backward_bias(const Tensor& grad_out, const Conv2dGeometry& g);
 
 /// The resolved geometry of one 2-d pooling window sweep.
 struct Pool2dGeometry {
-  std::int64_t N = 0, C = 0, H = 0, W = 0;  ///< input [N, C, H, W]
-  std::int64_t OH = 0, OW = 0;              ///< output [N, C, OH, OW]
-  std::int64_t KH = 1, KW = 1;
-  std::int64_t stride_h = 1, stride_w = 1;
-  std::int64_t pad_h = 0, pad_w = 0;
-  std::int64_t dilation_h = 1, dilation_w = 1;
+  std::int64_t N = 0;           ///< batch size (1 for an unbatched input)
+  std::int64_t C = 0;           ///< channels
+  std::int64_t H = 0;           ///< input height
+  std::int64_t W = 0;           ///< input width
+  std::int64_t OH = 0;          ///< output height (output [N, C, OH, OW])
+  std::int64_t OW = 0;          ///< output width
+  std::int64_t KH = 1;          ///< window height
+  std::int64_t KW = 1;          ///< window width
+  std::int64_t stride_h = 1;    ///< vertical stride
+  std::int64_t stride_w = 1;    ///< horizontal stride
+  std::int64_t pad_h = 0;       ///< implicit padding above and below
+  std::int64_t pad_w = 0;       ///< implicit padding left and right
+  std::int64_t dilation_h = 1;  ///< vertical spacing of the window's taps
+  std::int64_t dilation_w = 1;  ///< horizontal spacing of the window's taps
 };
 
 /// Checks a pooling's arguments and works out its geometry, as PyTorch's pool2d_shape_check and

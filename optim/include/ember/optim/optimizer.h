@@ -30,11 +30,14 @@ class Optimizer {
   virtual void set_lr(std::size_t group, double lr) = 0;
 
  protected:
+  /// \cond INTERNAL
+  // Copied and moved only as part of a derived optimizer (no slicing through the base).
   Optimizer() = default;
   Optimizer(const Optimizer&) = default;
   Optimizer(Optimizer&&) = default;
   Optimizer& operator=(const Optimizer&) = default;
   Optimizer& operator=(Optimizer&&) = default;
+  /// \endcond
 };
 
 }  // namespace ember::optim
