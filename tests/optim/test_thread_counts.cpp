@@ -197,51 +197,54 @@ TEST_CASE("a short MLP run with AdamW is bitwise identical at 1, 2, 3 and 8 thre
     }
     for (const Tensor& p : params)
       for (float v : p.to_vector<float>()) out.push_back(v);
+    return out;
+  });
+}
 
-    // --- Dropout and batch normalization (issue 19) ---
+// --- Dropout and batch normalization (issue 19) ---
 
-    TEST_CASE("dropout masks are bitwise identical at 1, 2, 3 and 8 threads",
-              "[threads][determinism][dropout]") {
-      // 2^18 + 5 elements: 65 mask blocks of 4096 (Note [Dropout masks at any thread count]), the
-      // last one ragged; and the product with the upstream gradient.
-      Generator data_gen(6);
-      const Tensor x = randn({(std::int64_t{1} << 18) + 5}, data_gen);
-      check_same_at_every_thread_count([&] {
-        Generator gen(21);
-        Tensor xg = x.detach().requires_grad_();
-        std::vector<float> out = nn::functional::dropout(xg, 0.3, true, gen).to_vector<float>();
-        const Tensor y = nn::functional::dropout(xg, 0.6, true, gen);  // the next mask
-        y.backward(full(y.sizes(), 0.5));
-        for (float v : y.to_vector<float>()) out.push_back(v);
-        for (float v : xg.grad().to_vector<float>()) out.push_back(v);
-        return out;
-      });
+TEST_CASE("dropout masks are bitwise identical at 1, 2, 3 and 8 threads",
+          "[threads][determinism][dropout]") {
+  // 2^18 + 5 elements: 65 mask blocks of 4096 (Note [Dropout masks at any thread count]), the
+  // last one ragged; and the product with the upstream gradient.
+  Generator data_gen(6);
+  const Tensor x = randn({(std::int64_t{1} << 18) + 5}, data_gen);
+  check_same_at_every_thread_count([&] {
+    Generator gen(21);
+    Tensor xg = x.detach().requires_grad_();
+    std::vector<float> out = nn::functional::dropout(xg, 0.3, true, gen).to_vector<float>();
+    const Tensor y = nn::functional::dropout(xg, 0.6, true, gen);  // the next mask
+    y.backward(full(y.sizes(), 0.5));
+    for (float v : y.to_vector<float>()) out.push_back(v);
+    for (float v : xg.grad().to_vector<float>()) out.push_back(v);
+    return out;
+  });
+}
+
+TEST_CASE(
+    "BatchNorm2d forward, backward and running statistics are bitwise identical at 1, 2, 3 "
+    "and 8 threads",
+    "[threads][determinism][batchnorm]") {
+  // 16 channels (one statistics piece each) of [64, 32, 32]: 1024 rows of 1024, 32 output
+  // pieces.
+  Generator data_gen(12);
+  const Tensor x = randn({64, 16, 32, 32}, data_gen) * 2.0 + 1.0;
+  const Tensor g = randn({64, 16, 32, 32}, data_gen);
+  check_same_at_every_thread_count([&] {
+    nn::BatchNorm2d bn(16);
+    Tensor xg = x.detach().requires_grad_();
+    std::vector<float> out;
+    for (int step = 0; step < 2; ++step) {
+      bn.zero_grad();
+      xg.mutable_grad() = Tensor();
+      const Tensor y = bn(xg);
+      y.backward(g);
+      for (const Tensor& t :
+           {y, xg.grad(), bn.weight.grad(), bn.bias.grad(), bn.running_mean, bn.running_var})
+        for (float v : t.to_vector<float>()) out.push_back(v);
     }
-
-    TEST_CASE(
-        "BatchNorm2d forward, backward and running statistics are bitwise identical at 1, 2, 3 "
-        "and 8 threads",
-        "[threads][determinism][batchnorm]") {
-      // 16 channels (one statistics piece each) of [64, 32, 32]: 1024 rows of 1024, 32 output
-      // pieces.
-      Generator data_gen(12);
-      const Tensor x = randn({64, 16, 32, 32}, data_gen) * 2.0 + 1.0;
-      const Tensor g = randn({64, 16, 32, 32}, data_gen);
-      check_same_at_every_thread_count([&] {
-        nn::BatchNorm2d bn(16);
-        Tensor xg = x.detach().requires_grad_();
-        std::vector<float> out;
-        for (int step = 0; step < 2; ++step) {
-          bn.zero_grad();
-          xg.mutable_grad() = Tensor();
-          const Tensor y = bn(xg);
-          y.backward(g);
-          for (const Tensor& t :
-               {y, xg.grad(), bn.weight.grad(), bn.bias.grad(), bn.running_mean, bn.running_var})
-            for (float v : t.to_vector<float>()) out.push_back(v);
-        }
-        bn.eval();
-        for (float v : bn(x).to_vector<float>()) out.push_back(v);
-        return out;
-      });
-    }
+    bn.eval();
+    for (float v : bn(x).to_vector<float>()) out.push_back(v);
+    return out;
+  });
+}
