@@ -22,6 +22,7 @@
 
 #include <ember/autograd/conv.h>
 #include <ember/autograd/gradcheck.h>
+#include <ember/autograd/ops.h>
 #include <ember/core/generator.h>
 #include <ember/core/ops.h>
 

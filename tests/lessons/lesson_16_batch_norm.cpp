@@ -27,6 +27,7 @@
 
 #include <ember/autograd/batch_norm.h>
 #include <ember/autograd/grad_mode.h>
+#include <ember/autograd/ops.h>
 #include <ember/core/generator.h>
 #include <ember/core/ops.h>
 #include <ember/nn/batchnorm.h>

@@ -25,6 +25,7 @@
 
 #include <ember/autograd/grad_mode.h>
 #include <ember/autograd/gradcheck.h>
+#include <ember/autograd/ops.h>
 #include <ember/core/generator.h>
 #include <ember/core/ops.h>
 #include <ember/nn/functional.h>
