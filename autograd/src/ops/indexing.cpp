@@ -219,10 +219,8 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
 Tensor masked_fill(const Tensor& self, const Tensor& mask, const Scalar& value) {
   Tensor out = core::masked_fill(self, mask, value);
   if (!autograd::needs_graph({&self})) return out;
-  Tensor fill = empty({});  // the value in self's dtype, float32 (self requires grad)
-  *fill.data_ptr<float>() = value.is_floating_point() ? static_cast<float>(value.to_double())
-                                                      : static_cast<float>(value.to_int64());
-  return recorded_where(mask, fill, self, out);
+  // The value in self's dtype, float32 (self requires grad); core checked that it fits.
+  return recorded_where(mask, core::number_tensor(value, kFloat32), self, out);
 }
 
 Tensor Tensor::masked_fill(const Tensor& mask, const Scalar& value) const {

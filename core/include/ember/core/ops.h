@@ -161,6 +161,13 @@ Tensor div(const Scalar& a, const Tensor& b);
 std::pair<Tensor, Tensor> number_operands(const Tensor& a, const Scalar& b, const char* op);
 std::pair<Tensor, Tensor> number_operands(const Scalar& a, const Tensor& b, const char* op);
 /// \}
+/// A number as a 0-d tensor of `dtype`, as arithmetic wraps it: integers keep every bit and wrap
+/// into uint8 as PyTorch's (300 -> 44, -1 -> 255); floats are rounded to float32.
+Tensor number_tensor(const Scalar& value, Dtype dtype);
+/// A number to be written into a tensor of `dtype` (a fill, a bound), as a 0-d tensor of that
+/// dtype: number_tensor after check_value_fits, as fill_ checks.
+/// \throws ember::Error "<op>: value 300 cannot be converted to type uint8 without overflow".
+Tensor fill_value(const Scalar& value, Dtype dtype, const char* op);
 /// `-a` elementwise, same shape and dtype (integers wrap).
 Tensor neg(const Tensor& a);
 /// e^a elementwise, in float32: integer tensors are converted first, as PyTorch's exp.
