@@ -73,7 +73,9 @@ Tensor where(const Tensor& cond, const Scalar& a, const Tensor& b);
 /// self with `value` where the uint8 `mask` is nonzero (mask broadcasts to self's shape), as
 /// torch.Tensor.masked_fill. Same dtype: `value` takes self's dtype (a float value in an int64
 /// tensor truncates, as PyTorch). The gradient is zero where the mask is set.
-/// \throws ember::Error when mask is not uint8 or does not broadcast to self's shape.
+/// \throws ember::Error when mask is not uint8 or does not broadcast to self's shape, or when
+///         `value` does not fit self's dtype, as fill_ ("masked_fill: value 300 cannot be
+///         converted to type uint8 without overflow").
 Tensor masked_fill(const Tensor& self, const Tensor& mask, const Scalar& value);
 
 }  // namespace ember
