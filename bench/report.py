@@ -143,6 +143,8 @@ def speed_target(name, threads):
         return 6.0, ">= 6x"
     if name.startswith("mlp/epoch/"):
         return 1.3, ">= 1.3x"
+    if name == "lenet/epoch":  # issue 20
+        return 5.0, ">= 5x"
     if name in MLP_MATMULS:
         return 0.9, ">= 0.9x"
     if name in SKINNY_MATMULS:
@@ -207,6 +209,8 @@ def join(program, ember, torch):
             summary.append(row)
             full.append(row)
             continue
+        if program == "bench_pipeline" and name.endswith("/floor"):
+            continue  # ember's compute floors: floor_rows
         if program == "bench_pipeline":
             e, p = fastest(e_by), fastest(p_by)
             label = "%s/%s" % (e["threads"] if e else "-", p["threads"] if p else "-")
@@ -237,6 +241,39 @@ def join(program, ember, torch):
             if in_summary:
                 summary.append(row)
     return summary, full
+
+
+FLOOR_LIMIT = 2.5  # issue 20: the LeNet epoch within 2.5x of its compute floor
+
+
+def floor_rows(ember_pipeline):
+    """Issue 20: ember's LeNet epochs (the faster thread count) against their compute floor at the
+    same thread count (MODEL/floor: the convolutions' and Linears' FLOPs at the FMA peak
+    bench_pipeline measured, Note [LeNet's FLOPs] there); the target is lenet/epoch's."""
+    by = rows_by_name(ember_pipeline)
+    out = []
+    for model in ("lenet", "lenet_bn"):
+        e = fastest(by.get(model + "/epoch", {}))
+        floors = by.get(model + "/floor", {})
+        if not e or e["threads"] not in floors:
+            continue
+        floor = floors[e["threads"]]
+        ratio = e["median_ms"] / floor["median_ms"]
+        row = {
+            "program": "bench_pipeline",
+            "name": model + "/epoch vs its compute floor (ember)",
+            "threads": "%d" % e["threads"],
+            "ember_ms": e["median_ms"],
+            "pytorch_ms": None,
+            "floor_ms": floor["median_ms"],
+            "floor_gflops": floor.get("gflops"),
+            "floor_ratio": ratio,
+            "speedup": None,
+            "target": "<= %gx floor" % FLOOR_LIMIT if model == "lenet" else None,
+            "met": ratio <= FLOOR_LIMIT if model == "lenet" else None,
+        }
+        out.append(row)
+    return out
 
 
 def scaling_rows(ember_pipeline):
@@ -322,6 +359,8 @@ def fmt_row(r):
             torch_col = "zlib %s" % fmt_ms(r["zlib_ms"])
         if "ember_1thread_ms" in r:
             torch_col = "ember@1: %s" % fmt_ms(r["ember_1thread_ms"])
+        if "floor_ms" in r:
+            torch_col = "floor %s" % fmt_ms(r["floor_ms"])
         ratio = "%.2fx" % r["speedup"] if r.get("speedup") is not None else "-"
         eg = (r.get("ember") or {}).get("gflops")
         pg = (r.get("pytorch") or {}).get("gflops")
@@ -330,6 +369,10 @@ def fmt_row(r):
                 "%.0f" % eg if eg is not None else "-",
                 "%.0f" % pg if pg is not None else "-",
             )
+        if "floor_ratio" in r:
+            note = "%.2fx the floor (FMA peak %s GFLOP/s)" % (
+                r["floor_ratio"],
+                "%.0f" % r["floor_gflops"] if r.get("floor_gflops") is not None else "-")
         noisy = [side for side in ("ember", "pytorch") if is_noisy(r.get(side))]
         if noisy:
             note = (note + "; " if note else "") + "noisy: " + ", ".join(noisy)
@@ -448,6 +491,7 @@ def main():
         full += f
         if prog == "bench_pipeline":
             extra += scaling_rows(e)
+            extra += floor_rows(e)
         if prog == "bench_data":
             extra += zlib_rows(e, p)
 

@@ -38,7 +38,7 @@ for kind in static shared; do
   dpkg-deb --field "$deb" Package Version Depends
   contents=$(dpkg-deb --contents "$deb")
   for want in include/ember/ember.h include/ember/version.h include/ember/core/tensor.h \
-    pkgconfig/ember.pc cmake/ember/emberConfig.cmake bin/ember-softmax-regression \
+    pkgconfig/ember.pc cmake/ember/emberConfig.cmake bin/ember-softmax-regression bin/ember-train \
     include/ember/distributed/ddp.h pkgconfig/ember-distributed.pc \
     cmake/ember/emberDistributedTargets.cmake; do
     grep -q "$want" <<<"$contents" || fail "$deb lacks $want"

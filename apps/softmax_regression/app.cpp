@@ -1,5 +1,5 @@
 // The run itself: d2l's train_ch3 loop over ember's public API, plus checkpoints, resume,
-// metrics and pictures.
+// metrics and pictures; one loop for every model and optimizer (model.h builds them).
 //
 // The checkpoint set written by --save: Note [Checkpoint set] in checkpoint.h.
 //
@@ -8,7 +8,11 @@
 // are restored bitwise, the running sums of an interrupted epoch are kept as exact doubles
 // (shortest round-trip JSON), and the DataLoader, seeded with --seed, replays its shuffles: one
 // begin() per finished epoch, then the batches already done in the interrupted epoch are
-// skipped (loaded, not trained on).
+// skipped (loaded, not trained on). Dropout draws its masks from ember's default generator,
+// which is reseeded before every training batch from (seed, epoch, batch, rank) (Note [Dropout
+// seeds]), so the masks of the batches after a resume are the uninterrupted run's without saving
+// the generator. BatchNorm's running statistics are buffers, saved with the weights; Adam's step
+// counts and moments are saved with the optimizer.
 #include <ember/ember.h>
 
 #include <unistd.h>
@@ -31,6 +35,7 @@
 #include "app.h"
 #include "checkpoint.h"
 #include "json.h"
+#include "model.h"
 #include "mpi_training.h"
 #include "pictures.h"
 #include "report.h"
@@ -45,7 +50,6 @@ namespace {
 
 namespace ds = ember::datasets;
 namespace nn = ember::nn;
-namespace optim = ember::optim;
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
@@ -91,25 +95,25 @@ ds::ImageDataset load_split(const Settings& s, ds::Split split) {
   return std::move(*set);
 }
 
-// --- Model ---
+// --- Dropout ---
 
-// d2l: Sequential(Flatten(), Linear(784, 10)) or its MLP, then init_weights: normal(0, 0.01) on
-// every Linear weight; biases keep Linear's default U(-1/sqrt(in), 1/sqrt(in)).
-nn::Sequential make_model(const std::string& kind, std::int64_t inputs, std::int64_t classes,
-                          ember::Generator& gen) {
-  nn::Sequential net;
-  if (kind == "mlp") {
-    constexpr std::int64_t kHidden = 256;
-    net = nn::Sequential(nn::Flatten(), nn::Linear(inputs, kHidden, true, gen), nn::ReLU(),
-                         nn::Linear(kHidden, classes, true, gen));
-  } else {
-    net = nn::Sequential(nn::Flatten(), nn::Linear(inputs, classes, true, gen));
-  }
-  net.apply([&gen](nn::Module& m) {
-    if (auto* linear = dynamic_cast<nn::Linear*>(&m))
-      nn::init::normal_(linear->weight, 0.0, 0.01, gen);
-  });
-  return net;
+// Note [Dropout seeds]
+// Before each training batch, ember's default generator (dropout's) is reseeded with a mix of
+// the run's seed, the epoch, the batch's index in the epoch and the rank (--distributed: each
+// rank draws its own masks). The masks are then a function of where the batch is, not of how
+// many draws came before: a resumed run draws the uninterrupted run's masks.
+std::uint64_t splitmix64(std::uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+std::uint64_t batch_seed(std::uint64_t seed, std::int64_t epoch, std::int64_t batch) {
+  std::uint64_t h = splitmix64(seed);
+  h = splitmix64(h ^ static_cast<std::uint64_t>(epoch));
+  h = splitmix64(h ^ static_cast<std::uint64_t>(batch));
+  return splitmix64(h ^ static_cast<std::uint64_t>(mpi::rank()));
 }
 
 // --- Evaluation ---
@@ -157,6 +161,7 @@ void add_settings(json::Json& out, const Settings& s) {
   out["dataset"] = s.dataset;
   out["data_dir"] = data_root(s);
   out["model"] = s.model;
+  out["optimizer"] = s.optimizer;
   out["epochs"] = s.epochs;
   out["batch_size"] = s.batch_size;
   out["lr"] = s.lr;
@@ -180,7 +185,7 @@ void merge_settings(Settings& s, const json::Json& saved, bool strict) {
       throw UsageError(std::string(flag) + " " + given + " differs from the checkpoint's " +
                        stored +
                        "; --resume continues the saved run with its dataset, model, "
-                       "batch size and seed (drop the flag, or start a new run)");
+                       "optimizer, batch size and seed (drop the flag, or start a new run)");
   };
   const std::string dataset = json::get_string(saved, "dataset");
   if (s.given_dataset)
@@ -192,10 +197,20 @@ void merge_settings(Settings& s, const json::Json& saved, bool strict) {
     conflict("--model", s.model, model);
   else
     s.model = model;
+  // Checkpoints written before --optimizer existed are SGD's.
+  const std::string optimizer =
+      saved.contains("optimizer") ? json::get_string(saved, "optimizer") : std::string("sgd");
+  if (s.given_optimizer)
+    conflict("--optimizer", s.optimizer, optimizer);
+  else
+    s.optimizer = optimizer;
   if (!s.given_data_dir) s.data_dir = json::get_string(saved, "data_dir");
   const std::int64_t batch = json::get_int(saved, "batch_size");
   if (!strict) {
+    // --load: the saved model's d2l defaults where the command line gave none.
     if (!s.given_batch_size) s.batch_size = batch;
+    if (!s.given_epochs) s.epochs = model_spec(s.model).epochs;
+    if (!s.given_lr) s.lr = s.optimizer == "adam" ? kAdamDefaultLr : model_spec(s.model).lr;
     return;
   }
   if (s.given_batch_size)
@@ -231,8 +246,8 @@ void write_metrics(const Settings& s, const std::vector<EpochMetrics>& history) 
 }
 
 std::string run_title(const Settings& s) {
-  return s.dataset + ", " + s.model + " (lr " + json::number(s.lr) + ", batch " +
-         std::to_string(s.batch_size) + ")";
+  return s.dataset + ", " + s.model + " (" + (s.optimizer == "adam" ? "Adam " : "") + "lr " +
+         json::number(s.lr) + ", batch " + std::to_string(s.batch_size) + ")";
 }
 
 void write_plot(const Settings& s, const std::vector<EpochMetrics>& history) {
@@ -268,7 +283,7 @@ void write_predictions(const Settings& s, const ds::ImageDataset& test,
 
 void print_header(const Settings& s, const ds::ImageDataset* train, const ds::ImageDataset& test,
                   const nn::Module& net) {
-  std::cout << "ember-softmax-regression: " << s.dataset << " from " << data_root(s) << " (";
+  std::cout << program_name() << ": " << s.dataset << " from " << data_root(s) << " (";
   if (train) std::cout << train->size() << " train, ";
   std::cout << test.size() << " test images, " << test.class_names().size() << " classes)\n";
   std::cout << net << "\n";
@@ -434,7 +449,7 @@ int evaluate_only(Settings s) {
   ember::Generator gen(s.seed);
   const auto classes = static_cast<std::int64_t>(test.class_names().size());
   nn::Sequential net =
-      make_model(s.model, test.images().size(1) * test.images().size(2), classes, gen);
+      make_model(s.model, test.images().size(1), test.images().size(2), classes, gen);
   if (!s.init_from_path.empty())
     init_from(net, s);
   else
@@ -492,18 +507,15 @@ int train(Settings s) {
   ember::manual_seed(s.seed);
   ember::Generator gen(s.seed);
   const std::size_t classes = train_set.class_names().size();
-  const std::int64_t inputs = train_set.images().size(1) * train_set.images().size(2);
-  nn::Sequential net = make_model(s.model, inputs, static_cast<std::int64_t>(classes), gen);
+  nn::Sequential net = make_model(s.model, train_set.images().size(1), train_set.images().size(2),
+                                  static_cast<std::int64_t>(classes), gen);
   nn::CrossEntropyLoss loss_fn;
-  optim::SGD sgd(net.parameters(),
-                 {.lr = s.lr, .momentum = s.momentum, .weight_decay = s.weight_decay});
+  Optimizer optimizer(s, net.parameters());
 
   if (resumed) {
-    load_checkpoint(s.resume_path, *resumed, net, sgd);
+    load_checkpoint(s.resume_path, *resumed, net, optimizer);
     // Hyperparameters given on the command line override the saved ones.
-    for (auto& group : sgd.param_groups()) {
-      group.options.lr(s.lr).momentum(s.momentum).weight_decay(s.weight_decay);
-    }
+    optimizer.set_hyperparameters(s);
   } else if (!s.load_path.empty()) {
     load_weights(net, s.load_path);
   } else if (!s.init_from_path.empty()) {
@@ -512,10 +524,8 @@ int train(Settings s) {
   mpi::wrap(net);  // --distributed: rank 0's weights everywhere, gradients averaged
 
   print_header(s, &train_set, test_set, net);
-  std::cout << "loss CrossEntropyLoss, SGD lr " << json::number(s.lr) << " momentum "
-            << json::number(s.momentum) << " weight decay " << json::number(s.weight_decay)
-            << ", batch size " << s.batch_size << ", " << s.epochs << " epochs, seed " << s.seed
-            << "\n";
+  std::cout << "loss CrossEntropyLoss, " << optimizer.describe() << ", batch size " << s.batch_size
+            << ", " << s.epochs << " epochs, seed " << s.seed << "\n";
   if (resumed)
     std::cout << "resumed from " << s.resume_path << " after epoch " << progress.epochs_done
               << (progress.batches_done > 0
@@ -550,11 +560,12 @@ int train(Settings s) {
     net.train();
     for (; !(it == loader.end()); ++it) {
       const ds::Batch& batch = *it;
+      ember::manual_seed(batch_seed(s.seed, epoch, batch_index));  // Note [Dropout seeds]
       ember::Tensor logits = net(batch.images);
       ember::Tensor loss = loss_fn(logits, batch.labels);
-      sgd.zero_grad();
+      optimizer.zero_grad();
       loss.backward();
-      sgd.step();
+      optimizer.step();
       const std::int64_t n = batch.labels.size(0);
       sums.loss_sum += static_cast<double>(loss.item<float>()) * static_cast<double>(n);
       sums.correct += (logits.argmax(1) == batch.labels).sum().item<std::int64_t>();
@@ -574,7 +585,7 @@ int train(Settings s) {
       if (!s.metrics_path.empty()) write_metrics(s, progress.history);
       if (!s.plot_path.empty()) write_plot(s, progress.history);
       if (!s.save_path.empty()) {
-        save_checkpoint(s.save_path, net, sgd, settings_object(s), progress);
+        save_checkpoint(s.save_path, net, optimizer, settings_object(s), progress);
         std::cout << "interrupted in epoch " << epoch << " after batch " << batch_index << " of "
                   << loader.num_batches() << "; saved " << s.save_path
                   << ": continue with --resume " << s.save_path << "\n";
@@ -589,6 +600,7 @@ int train(Settings s) {
     sums.correct = mpi::sum(sums.correct);
     sums.seen = mpi::sum(sums.seen);
     auto eval_start = Clock::now();
+    mpi::average_buffers(net);  // --distributed: one set of BatchNorm statistics
     last = evaluate(net, test_set, s.batch_size, classes);
     EpochMetrics m;
     m.epoch = epoch;
@@ -605,7 +617,8 @@ int train(Settings s) {
     progress.partial = EpochSums{};
     std::cout << table_row(m) << std::endl;
 
-    if (!s.save_path.empty()) save_checkpoint(s.save_path, net, sgd, settings_object(s), progress);
+    if (!s.save_path.empty())
+      save_checkpoint(s.save_path, net, optimizer, settings_object(s), progress);
     if (!s.metrics_path.empty()) write_metrics(s, progress.history);
     if (!s.plot_path.empty()) write_plot(s, progress.history);
     if (interrupted()) {
@@ -637,18 +650,42 @@ void check_ranges(const Settings& s) {
       fail(std::string(option) + " must be an integer from 1 to " + std::to_string(max) + " (got " +
            std::to_string(value) + ")" + hint);
   };
+  (void)model_spec(s.model);  // a model this program knows
   integer("--epochs", s.epochs, kMaxEpochs, "; d2l trains for 10 epochs");
   integer("--batch-size", s.batch_size, kMaxBatchSize, "; d2l uses 256");
   integer("--threads", s.threads, kMaxThreads, "");
   integer("--predict-count", s.predict_count, kMaxPredictCount, "");
   if (!(std::isfinite(s.lr) && s.lr > 0.0))
-    fail("--lr must be a positive finite number (got " + json::number(s.lr) + "); d2l uses 0.1");
+    fail("--lr must be a positive finite number (got " + json::number(s.lr) +
+         "); d2l uses 0.1 for softmax regression, 0.9 for LeNet");
+  if (s.optimizer != "sgd" && s.optimizer != "adam")
+    fail("--optimizer must be sgd or adam (got '" + s.optimizer + "')");
+  if (s.optimizer == "adam" && s.momentum != 0.0)
+    fail(
+        "--momentum is SGD's; Adam keeps its own moments (betas 0.9, 0.999): drop --momentum or "
+        "use --optimizer sgd");
   if (!(std::isfinite(s.momentum) && s.momentum >= 0.0 && s.momentum < 1.0))
     fail("--momentum must be a number in [0, 1) (got " + json::number(s.momentum) +
          "); 0 is plain SGD, 0.9 is common");
   if (!(std::isfinite(s.weight_decay) && s.weight_decay >= 0.0))
     fail("--weight-decay must be a finite number >= 0 (got " + json::number(s.weight_decay) +
          "); try 1e-4");
+}
+
+namespace {
+std::string& program_name_storage() {
+  static std::string name = "ember-softmax-regression";
+  return name;
+}
+}  // namespace
+
+const std::string& program_name() {
+  return program_name_storage();
+}
+
+void set_program_name(const char* argv0) {
+  const std::string path = argv0 ? argv0 : "";
+  if (path.substr(path.rfind('/') + 1) == "ember-train") program_name_storage() = "ember-train";
 }
 
 int run(Settings s) {

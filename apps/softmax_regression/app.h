@@ -1,6 +1,7 @@
-// ember-softmax-regression: d2l's softmax regression (and its MLP) on (Fashion-)MNIST, as a
-// command-line program. This header holds what the app's files share: the settings, one epoch's
-// figures, and the two kinds of failure (usage: exit 2, runtime: exit 1).
+// ember-softmax-regression: d2l's softmax regression, and the models of its next chapters (MLPs,
+// dropout, LeNet, batch normalization: model.h), on (Fashion-)MNIST, as a command-line program.
+// This header holds what the app's files share: the settings, one epoch's figures, and the two
+// kinds of failure (usage: exit 2, runtime: exit 1).
 #pragma once
 
 #include <cstdint>
@@ -18,7 +19,9 @@ extern const char* const kCommit;
 struct Settings {
   std::string dataset = "fashion-mnist";  // fashion-mnist | mnist
   std::string data_dir;                   // empty: the dataset's default folder
-  std::string model = "softmax";          // softmax | mlp
+  std::string model = "softmax";          // a name of models() (model.h)
+  std::string optimizer = "sgd";          // sgd | adam
+  // epochs, batch_size and lr: the model's d2l defaults unless given (main.cpp).
   std::int64_t epochs = 10;
   std::int64_t batch_size = 256;
   double lr = 0.1;
@@ -40,8 +43,8 @@ struct Settings {
 
   // Which of the settings a checkpoint pins were given on the command line (so --resume can
   // take the others from the checkpoint and refuse contradictions).
-  bool given_dataset = false, given_data_dir = false, given_model = false, given_epochs = false,
-       given_batch_size = false, given_lr = false, given_momentum = false,
+  bool given_dataset = false, given_data_dir = false, given_model = false, given_optimizer = false,
+       given_epochs = false, given_batch_size = false, given_lr = false, given_momentum = false,
        given_weight_decay = false, given_seed = false;
 };
 
@@ -83,6 +86,11 @@ class RuntimeError : public std::runtime_error {
  private:
   std::string hint_;
 };
+
+// The name the program was started under: "ember-train" (the general name, a second name of the
+// same program) or "ember-softmax-regression" (d2l chapter 3's, and the default). Set by main.
+const std::string& program_name();
+void set_program_name(const char* argv0);
 
 // Set by the SIGINT and SIGTERM handler (main.cpp); training stops after the current batch.
 bool interrupted();

@@ -212,7 +212,7 @@ CheckpointFiles checkpoint_files(const std::string& path) {
 }
 
 void save_checkpoint(const std::string& path, const ember::nn::Module& net,
-                     const ember::optim::SGD& sgd, const json::Json& settings,
+                     const Optimizer& optimizer, const json::Json& settings,
                      const Progress& progress) {
   const CheckpointFiles f = checkpoint_files(path);
   // 1. A commit point left by an earlier save must not pair with this save's files.
@@ -228,7 +228,7 @@ void save_checkpoint(const std::string& path, const ember::nn::Module& net,
   inherit_mode(f.weights, f.next_weights);
   inherit_mode(f.sidecar, f.next_sidecar);
   try {
-    ember::save(sgd, f.next_optimizer);
+    optimizer.save(f.next_optimizer);
     ember::save(net, f.next_weights);
   } catch (const ember::Error& e) {
     throw RuntimeError(e.what(), kSaveHint);
@@ -296,7 +296,7 @@ Sidecar read_sidecar(const std::string& path) {
 }
 
 void load_checkpoint(const std::string& path, const Sidecar& sidecar, ember::nn::Module& net,
-                     ember::optim::SGD& sgd) {
+                     Optimizer& optimizer) {
   const CheckpointFiles f = checkpoint_files(path);
   if (checkpoint_crc(f.weights) != sidecar.weights_crc ||
       checkpoint_crc(f.optimizer) != sidecar.optimizer_crc)
@@ -311,7 +311,7 @@ void load_checkpoint(const std::string& path, const Sidecar& sidecar, ember::nn:
                        "--model and --dataset");
   }
   try {
-    ember::load(sgd, f.optimizer);
+    optimizer.load(f.optimizer);
   } catch (const ember::Error& e) {
     throw RuntimeError(e.what(), "PATH.optim must be saved with PATH by --save");
   }

@@ -3,7 +3,8 @@
 // Note [Checkpoint set]
 // --save PATH keeps three files:
 //   PATH        the model's parameters           ember::save(module) (so ember::load reads it)
-//   PATH.optim  the SGD state (momentum buffers) ember::save(sgd)
+//   PATH.optim  the optimizer's state             ember::save(sgd) or ember::save(adam): SGD's
+//               momentum buffers, or Adam's step counts and moments
 //   PATH.json   the sidecar: format version, the settings that shape the run, epochs done, the
 //               batch reached in an interrupted epoch with its running sums, every finished
 //               epoch's figures, and the CRC-32 of the two binary files (their last 4 bytes).
@@ -30,6 +31,7 @@
 
 #include "app.h"
 #include "json.h"
+#include "model.h"
 
 namespace app {
 
@@ -71,7 +73,7 @@ struct Sidecar {
 // Saves the set (steps 1-3 above). `settings` is the JSON object of the run's settings.
 // Throws RuntimeError naming the file that could not be written.
 void save_checkpoint(const std::string& path, const ember::nn::Module& net,
-                     const ember::optim::SGD& sgd, const json::Json& settings,
+                     const Optimizer& optimizer, const json::Json& settings,
                      const Progress& progress);
 
 // Finishes a save interrupted after its commit point (step 3), if there is one. Returns whether
@@ -84,7 +86,7 @@ Sidecar read_sidecar(const std::string& path);
 
 // Checks that PATH and PATH.optim are the ones the sidecar names (their CRCs), then loads them.
 void load_checkpoint(const std::string& path, const Sidecar& sidecar, ember::nn::Module& net,
-                     ember::optim::SGD& sgd);
+                     Optimizer& optimizer);
 
 // Test seam: EMBER_APP_FAULT=N:crash or N:enospc makes the N-th step of writing files (each
 // stage of each ember::write_file_atomically, each rename and removal of a checkpoint save) crash

@@ -29,6 +29,8 @@
 
 #include "app.h"
 #include "checkpoint.h"
+#include "json.h"
+#include "model.h"
 #include "mpi_training.h"
 
 namespace {
@@ -58,8 +60,9 @@ void install_signal_handlers() {
 
 // The text of a numeric option, as given (or its default), converted strictly below.
 struct NumberTexts {
-  std::string epochs = "10", batch_size = "256", lr = "0.1", momentum = "0", weight_decay = "0",
-              seed = "0", threads, predict_count = "18";
+  // epochs, batch_size and lr default to the model's d2l values (model.h), set after parsing.
+  std::string epochs, batch_size, lr, momentum = "0", weight_decay = "0", seed = "0", threads,
+                                      predict_count = "18";
 };
 
 // A decimal integer in [min, max], the whole text (no sign for an unsigned type, no spaces, no
@@ -88,18 +91,25 @@ double parse_number(const char* option, const std::string& text) {
   return value;
 }
 
+// The numbers given, and the model's d2l defaults (model.h) for epochs, batch size and lr where
+// none was given (Adam's own default lr with --optimizer adam).
 void parse_numbers(const NumberTexts& t, app::Settings& s) {
   using app::kMaxBatchSize, app::kMaxEpochs, app::kMaxPredictCount, app::kMaxThreads;
-  s.epochs = parse_integer<std::int64_t>("--epochs", t.epochs, 1, kMaxEpochs,
-                                         "; d2l trains for 10 epochs");
-  s.batch_size =
-      parse_integer<std::int64_t>("--batch-size", t.batch_size, 1, kMaxBatchSize, "; d2l uses 256");
+  const app::ModelSpec& spec = app::model_spec(s.model);
+  s.epochs = s.given_epochs ? parse_integer<std::int64_t>("--epochs", t.epochs, 1, kMaxEpochs,
+                                                          "; d2l trains for 10 epochs")
+                            : spec.epochs;
+  s.batch_size = s.given_batch_size ? parse_integer<std::int64_t>("--batch-size", t.batch_size, 1,
+                                                                  kMaxBatchSize, "; d2l uses 256")
+                                    : spec.batch_size;
   s.seed =
       parse_integer<std::uint64_t>("--seed", t.seed, 0, std::numeric_limits<std::uint64_t>::max());
   s.threads = parse_integer<int>("--threads", t.threads, 1, kMaxThreads);
   s.predict_count =
       parse_integer<std::int64_t>("--predict-count", t.predict_count, 1, kMaxPredictCount);
-  s.lr = parse_number("--lr", t.lr);
+  s.lr = s.given_lr              ? parse_number("--lr", t.lr)
+         : s.optimizer == "adam" ? app::kAdamDefaultLr
+                                 : spec.lr;
   s.momentum = parse_number("--momentum", t.momentum);
   s.weight_decay = parse_number("--weight-decay", t.weight_decay);
 }
@@ -134,17 +144,26 @@ void check_settings(const app::Settings& s) {
 
 // --- Help ---
 
-const char* const kFooter =
-    "Examples:\n"
-    "  ember-softmax-regression --epochs 10 --plot curves.svg --save run/ck\n"
-    "  ember-softmax-regression --resume run/ck --epochs 20 --metrics run.jsonl\n"
-    "  ember-softmax-regression --init-from torch.safetensors --export trained.safetensors\n"
-    "\n"
-    "Exit codes: 0 done; 1 runtime error (data, checkpoint or output file); 2 usage error; "
-    "130 after Ctrl-C and 143 after SIGTERM (the batch is finished and the checkpoint saved).\n"
-    "\n"
-    "Threads: on a machine busy with other work, OpenMP's waiting threads spin against the busy "
-    "cores; run with OMP_WAIT_POLICY=passive or --threads 1 there.";
+// The footer, with the name the program runs under.
+std::string footer(const std::string& program) {
+  std::string text = "Examples:\n";
+  for (const char* example : {"--epochs 10 --plot curves.svg --save run/ck",
+                              "--model lenet --plot lenet.svg --metrics lenet.jsonl",
+                              "--model lenet-bn --optimizer adam --lr 0.01",
+                              "--resume run/ck --epochs 20 --metrics run.jsonl",
+                              "--init-from torch.safetensors --export trained.safetensors"})
+    text += "  " + program + " " + example + "\n";
+  return text +
+         "\n"
+         "ember-train and ember-softmax-regression are one program under two names.\n"
+         "\n"
+         "Exit codes: 0 done; 1 runtime error (data, checkpoint or output file); 2 usage error; "
+         "130 after Ctrl-C and 143 after SIGTERM (the batch is finished and the checkpoint "
+         "saved).\n"
+         "\n"
+         "Threads: on a machine busy with other work, OpenMP's waiting threads spin against the "
+         "busy cores; run with OMP_WAIT_POLICY=passive or --threads 1 there.";
+}
 
 // The width to wrap help to: the terminal's (stdout), else $COLUMNS, else 80; at least 60.
 std::size_t help_width() {
@@ -263,24 +282,26 @@ int app::interrupt_signal() {
 }
 
 int main(int argc, char** argv) {
+  app::set_program_name(argc > 0 ? argv[0] : nullptr);
+  const std::string& program = app::program_name();
   app::Settings s;
   const int default_threads = ember::get_num_threads();
   s.threads = default_threads;
 
   CLI::App cli{
       "Trains d2l's softmax regression, Sequential(Flatten(), Linear(784, 10)), on Fashion-MNIST "
-      "with ember (or d2l's MLP, or on MNIST) and prints d2l's train_ch3 figures per epoch.",
-      "ember-softmax-regression"};
+      "with ember (or the models of d2l's next chapters: MLP, dropout, LeNet, LeNet with batch "
+      "normalization; or on MNIST) and prints d2l's train_ch3 figures per epoch.",
+      program};
   const std::size_t width = help_width();
   cli.formatter(std::make_shared<WrappingFormatter>(width));
   cli.description(wrap(cli.get_description(), width));
-  cli.footer(wrap(kFooter, width));
+  cli.footer(wrap(footer(program), width));
   // A flag given twice takes its last value, as most Unix tools do.
   cli.option_defaults()->always_capture_default()->multi_option_policy(
       CLI::MultiOptionPolicy::TakeLast);
-  cli.set_version_flag("--version", std::string("ember-softmax-regression ") + app::kVersion +
-                                        " (ember " + app::kVersion + ", commit " + app::kCommit +
-                                        ")");
+  cli.set_version_flag("--version", program + " " + app::kVersion + " (ember " + app::kVersion +
+                                        ", commit " + app::kCommit + ")");
 
   // Data
   auto* dataset = cli.add_option("--dataset", s.dataset, "Dataset")
@@ -295,31 +316,47 @@ int main(int argc, char** argv) {
                    ->type_name("DIR")
                    ->group("Data");
   // Model
-  auto* model = cli.add_option("--model", s.model,
-                               "softmax: Flatten-Linear(784,10); mlp: Flatten-Linear(784,256)-ReLU-"
-                               "Linear(256,10)")
-                    ->check(CLI::IsMember({"softmax", "mlp"}))
+  std::string model_help;
+  for (const app::ModelSpec& m : app::models())
+    model_help +=
+        m.name + ": " + m.layers + " (" + m.source + "; SGD lr " + app::json::number(m.lr) + ");\n";
+  model_help +=
+      "each with d2l's init, batch size 256 and 10 epochs unless --lr, --batch-size or --epochs "
+      "say otherwise";
+  auto* model = cli.add_option("--model", s.model, model_help)
+                    ->check(CLI::IsMember(app::model_names()))
                     ->type_name("NAME")
                     ->group("Model");
+  auto* optimizer = cli.add_option("--optimizer", s.optimizer,
+                                   "sgd, or adam (torch.optim.Adam: betas 0.9, 0.999, eps 1e-8; "
+                                   "default lr 0.001)")
+                        ->check(CLI::IsMember({"sgd", "adam"}))
+                        ->type_name("NAME")
+                        ->group("Model");
   // Training
   NumberTexts numbers;
   numbers.threads = std::to_string(default_threads);
   auto* epochs = cli.add_option("--epochs", numbers.epochs,
                                 "Epochs to train (in total, with --resume), 1 to " +
-                                    std::to_string(app::kMaxEpochs))
+                                    std::to_string(app::kMaxEpochs) + " (default: the model's, 10)")
                      ->type_name("N")
                      ->group("Training");
   auto* batch = cli.add_option("--batch-size", numbers.batch_size,
-                               "Minibatch size, 1 to " + std::to_string(app::kMaxBatchSize))
+                               "Minibatch size, 1 to " + std::to_string(app::kMaxBatchSize) +
+                                   " (default: the model's, 256)")
                     ->type_name("N")
                     ->group("Training");
-  auto* lr = cli.add_option("--lr", numbers.lr, "SGD learning rate, > 0")
+  auto* lr = cli.add_option("--lr", numbers.lr,
+                            "Learning rate, > 0 (default: the model's d2l value, see --model; "
+                            "0.001 with --optimizer adam)")
                  ->type_name("X")
                  ->group("Training");
-  auto* momentum = cli.add_option("--momentum", numbers.momentum, "SGD momentum, in [0, 1)")
-                       ->type_name("X")
-                       ->group("Training");
-  auto* wd = cli.add_option("--weight-decay", numbers.weight_decay, "SGD weight decay (L2), >= 0")
+  auto* momentum =
+      cli.add_option("--momentum", numbers.momentum, "SGD momentum, in [0, 1) (not with Adam)")
+          ->type_name("X")
+          ->group("Training");
+  auto* wd = cli.add_option("--weight-decay", numbers.weight_decay,
+                            "Weight decay (L2, SGD and Adam), >= 0")
                  ->type_name("X")
                  ->group("Training");
   auto* seed =
@@ -353,8 +390,8 @@ int main(int argc, char** argv) {
   // Checkpoints
   auto* save = cli.add_option("--save", s.save_path,
                               "Checkpoint after every epoch, the three files as one atomic set: "
-                              "PATH (weights), PATH.optim (SGD state), PATH.json (epoch, metrics, "
-                              "settings)")
+                              "PATH (weights and BatchNorm statistics), PATH.optim (SGD or Adam "
+                              "state), PATH.json (epoch, metrics, settings)")
                    ->type_name("PATH")
                    ->group("Checkpoints");
   auto* resume = cli.add_option("--resume", s.resume_path,
@@ -400,6 +437,7 @@ int main(int argc, char** argv) {
     s.given_dataset = dataset->count() > 0;
     s.given_data_dir = data->count() > 0;
     s.given_model = model->count() > 0;
+    s.given_optimizer = optimizer->count() > 0;
     s.given_epochs = epochs->count() > 0;
     s.given_batch_size = batch->count() > 0;
     s.given_lr = lr->count() > 0;

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <memory>
 
+#include <ember/autograd/grad_mode.h>
 #include <ember/distributed/distributed.h>
 
 namespace app::mpi {
@@ -45,6 +46,10 @@ class EpochAdvancingSampler final : public ds::Sampler {
 };
 
 }  // namespace
+
+int rank() {
+  return enabled() ? dist::rank() : 0;
+}
 
 void init(int* argc, char*** argv) {
   dist::init(argc, argv);
@@ -98,6 +103,17 @@ void mute_outputs(Settings& s) {
 
 void wrap(ember::nn::Module& net) {
   if (enabled()) state().ddp = std::make_unique<dist::DistributedDataParallel>(net);
+}
+
+void average_buffers(ember::nn::Module& net) {
+  if (!enabled()) return;
+  ember::NoGradGuard no_grad;
+  for (ember::Tensor& buffer : net.buffers()) {
+    if (buffer.dtype() != ember::kFloat32) continue;
+    ember::Tensor mean = buffer.contiguous().clone();
+    dist::all_reduce(mean, dist::ReduceOp::Mean);
+    buffer.copy_(mean);
+  }
 }
 
 ds::DataLoader train_loader(const ds::ImageDataset& data, ds::DataLoaderOptions options) {

@@ -30,6 +30,7 @@ namespace app::mpi {
 void init(int* argc, char*** argv);
 bool enabled();
 bool is_root();  // rank 0, or the single process
+int rank();      // this process's rank (0 in a single process)
 // Runs the app. Under --distributed it then ends MPI; if body throws, it prints the error as main
 // does ("error: ...", with the rank) and ends the whole job with MPI_Abort (exit code 2 for a usage
 // error, else 1): the other ranks would otherwise wait for this one forever. In a single process
@@ -41,6 +42,12 @@ int run_guarded(const std::function<int()>& body);
 void mute_outputs(Settings& s);
 // Broadcasts rank 0's weights and averages gradients from now on (call after loading weights).
 void wrap(ember::nn::Module& net);
+// Averages the float buffers (BatchNorm's running_mean and running_var) over the ranks, so that
+// every rank evaluates, and rank 0 saves, the same statistics. Each rank's running statistics
+// follow its own shard's batches (the gradients alone are shared, as PyTorch's DDP without
+// SyncBatchNorm); their update is linear in the batch statistics, so averaging them now equals
+// averaging at every step. int64 buffers (num_batches_tracked) agree on every rank already.
+void average_buffers(ember::nn::Module& net);
 // The training loader: as given in a single process; under --distributed this rank's shard of
 // the same shuffled epochs (a new one at each begin(), like the single-process loader), batch
 // options.batch_size / N. Throws UsageError if N does not divide the batch size.

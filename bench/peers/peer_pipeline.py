@@ -2,7 +2,8 @@
 
 One "epoch" (the same definition in bench/bench_pipeline.cpp):
   train: 60000 images, shuffled, batch B: logits = net(x); loss = CrossEntropyLoss(logits, y);
-         zero_grad; backward; SGD step (lr 0.1, no momentum, no weight decay);
+         zero_grad; backward; SGD step (lr 0.1, no momentum, no weight decay; LeNet lr 0.9,
+         LeNet-BN lr 1.0: d2l's);
   test:  accuracy over the 10000 test images at batch B under no_grad (argmax == label).
 Input is preloaded uint8 tensors (pc.batches: randperm, gather, uint8 -> float /255 per batch).
 Each epoch row carries test_accuracies, the test accuracy after every epoch run (warm-up included),
@@ -10,6 +11,10 @@ which bench/report.py compares with ember's.
 Names:
   softmax_regression/epoch   Sequential(Flatten, Linear(784, 10)), B = 256
   mlp/epoch/b256, mlp/epoch/b64   Sequential(Flatten, Linear(784, 256), ReLU, Linear(256, 10))
+  lenet/epoch      d2l's LeNet (7.6), sigmoid and average pooling, xavier_uniform_ weights
+                   (train_ch6's init), B = 256, lr 0.9
+  lenet_bn/epoch   d2l's BNLeNet (8.5), BatchNorm before each sigmoid, B = 256, lr 1.0
+  (lenet/floor and lenet_bn/floor are ember's compute floors: no PyTorch side.)
   softmax_regression/peak_rss     a full 10-epoch softmax-regression run in this process, done
                                   first; peak_rss_mb is getrusage's ru_maxrss (includes Python and
                                   libtorch: rss_after_import_mb is that part),
@@ -31,7 +36,10 @@ DEFAULT_NAMES = [
     "softmax_regression/epoch",
     "mlp/epoch/b256",
     "mlp/epoch/b64",
+    "lenet/epoch",
+    "lenet_bn/epoch",
 ]
+LEARNING_RATES = {"lenet": 0.9, "lenet_bn": 1.0, "mlp_dropout": 0.5}  # d2l's; the others 0.1
 RSS_EPOCHS = 10
 
 
@@ -41,11 +49,47 @@ def init_weights(m):
         nn.init.normal_(m.weight, std=0.01)
 
 
+def init_cnn(m):
+    # d2l's train_ch6: xavier_uniform_ on every Linear and Conv2d weight.
+    if isinstance(m, (nn.Linear, nn.Conv2d)):
+        nn.init.xavier_uniform_(m.weight)
+
+
 def make_net(kind):
     if kind == "softmax_regression":
         net = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
-    else:
+    elif kind == "mlp":
         net = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+    elif kind == "mlp_dropout":
+        # d2l 5.6 (4.6 in 0.17): dropout 0.2 after the first hidden layer, 0.5 after the second;
+        # used by bench/peers/peer_accuracy.py (no bench row)
+        net = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Dropout(0.2),
+                            nn.Linear(256, 256), nn.ReLU(), nn.Dropout(0.5), nn.Linear(256, 10))
+    elif kind == "lenet":
+        # d2l 7.6
+        net = nn.Sequential(
+            nn.Conv2d(1, 6, kernel_size=5, padding=2), nn.Sigmoid(),
+            nn.AvgPool2d(kernel_size=2, stride=2),
+            nn.Conv2d(6, 16, kernel_size=5), nn.Sigmoid(),
+            nn.AvgPool2d(kernel_size=2, stride=2),
+            nn.Flatten(),
+            nn.Linear(16 * 5 * 5, 120), nn.Sigmoid(),
+            nn.Linear(120, 84), nn.Sigmoid(),
+            nn.Linear(84, 10))
+        net.apply(init_cnn)
+        return net
+    else:
+        # d2l 8.5 (7.5 in 0.17), concise BNLeNet
+        net = nn.Sequential(
+            nn.Conv2d(1, 6, kernel_size=5), nn.BatchNorm2d(6), nn.Sigmoid(),
+            nn.AvgPool2d(kernel_size=2, stride=2),
+            nn.Conv2d(6, 16, kernel_size=5), nn.BatchNorm2d(16), nn.Sigmoid(),
+            nn.AvgPool2d(kernel_size=2, stride=2), nn.Flatten(),
+            nn.Linear(256, 120), nn.BatchNorm1d(120), nn.Sigmoid(),
+            nn.Linear(120, 84), nn.BatchNorm1d(84), nn.Sigmoid(),
+            nn.Linear(84, 10))
+        net.apply(init_cnn)
+        return net
     net.apply(init_weights)
     return net
 
@@ -55,7 +99,7 @@ class Trainer:
         torch.manual_seed(seed)
         self.net = make_net(kind)
         self.loss = nn.CrossEntropyLoss()
-        self.opt = torch.optim.SGD(self.net.parameters(), lr=0.1)
+        self.opt = torch.optim.SGD(self.net.parameters(), lr=LEARNING_RATES.get(kind, 0.1))
         self.batch = batch
         self.data = data
         self.gen = torch.Generator().manual_seed(seed)
@@ -86,6 +130,8 @@ def parse(name):
         return "softmax_regression", 256
     if name.startswith("mlp/epoch/b"):
         return "mlp", int(name[len("mlp/epoch/b") :])
+    if name in ("lenet/epoch", "lenet_bn/epoch"):
+        return name.split("/")[0], 256
     return None
 
 
@@ -122,6 +168,8 @@ def main():
     for name in names:
         if name == "softmax_regression/peak_rss" or not report.wants(name):
             continue
+        if name.endswith("/floor"):
+            continue  # ember's compute floor: nothing to run here
         spec = parse(name)
         if spec is None:
             print("peer_pipeline: no PyTorch peer for %r (skipped)" % name, file=sys.stderr)

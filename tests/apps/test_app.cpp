@@ -152,10 +152,9 @@ int exit_code(int status) {
   return -1;
 }
 
-// Runs the app with stdout and stderr captured through files in `dir`.
-Run run(const TempDir& dir, std::vector<std::string> args,
-        const std::vector<std::pair<std::string, std::string>>& env = {}) {
-  const std::string program = app_path();
+// Runs `program` with stdout and stderr captured through files in `dir`.
+Run run_program(const std::string& program, const TempDir& dir, std::vector<std::string> args,
+                const std::vector<std::pair<std::string, std::string>>& env = {}) {
   REQUIRE(fs::exists(program));  // build the target softmax_regression first
   const std::string out_path = dir.file("stdout.txt"), err_path = dir.file("stderr.txt");
   std::vector<char*> argv = argv_of(program, args);
@@ -178,6 +177,12 @@ Run run(const TempDir& dir, std::vector<std::string> args,
   r.out = read_file(out_path);
   r.err = read_file(err_path);
   return r;
+}
+
+// Runs the app with stdout and stderr captured through files in `dir`.
+Run run(const TempDir& dir, std::vector<std::string> args,
+        const std::vector<std::pair<std::string, std::string>>& env = {}) {
+  return run_program(app_path(), dir, std::move(args), env);
 }
 
 // Runs the app with stderr on a pseudo-terminal, as in an interactive shell, and stdout captured
@@ -261,6 +266,14 @@ std::vector<std::vector<std::string>> table_rows(const std::string& out) {
     rows.push_back(row);
   }
   return rows;
+}
+
+// Text without its spaces and line breaks: help wrapped at any width compares with a phrase.
+std::string wrap_free(const std::string& text) {
+  std::string out;
+  for (char c : text)
+    if (c != ' ' && c != '\n') out += c;
+  return out;
 }
 
 // The output without what varies between identical runs: the last two columns of each table
@@ -488,9 +501,17 @@ TEST_CASE("app: usage errors exit 2 with a message naming the flag", "[apps]") {
                            "--momentum", "--weight-decay", "--seed", "--threads", "--save",
                            "--resume", "--eval-only", "--load", "--plot", "--predict", "--metrics"})
     CHECK(help.out.find(flag) != std::string::npos);
-  CHECK(help.out.find("--batch-size N=256") != std::string::npos);  // defaults are listed
+  // Defaults are listed: the fixed ones after '=', the model's d2l settings under --model.
+  CHECK(help.out.find("--momentum X=0") != std::string::npos);
+  CHECK(wrap_free(help.out).find(wrap_free("(default: the model's, 256)")) != std::string::npos);
+  for (const char* model :
+       {"softmax: Flatten-Linear(784,10) (d2l 3.7; SGD lr 0.1)", "mlp-dropout: ",
+        "(d2l 4.6/5.6; SGD lr 0.5)", "lenet: Conv2d(1,6,5,padding=2)-Sigmoid-AvgPool2d(2)",
+        "(d2l 6.6/7.6; SGD lr 0.9)", "lenet-bn: Conv2d(1,6,5)-BatchNorm2d(6)-Sigmoid",
+        "(d2l 7.5/8.5; SGD lr 1)", "--optimizer NAME"})
+    CHECK(wrap_free(help.out).find(wrap_free(model)) != std::string::npos);
   // Metavars that say what to give, option groups, and a footer with examples and exit codes.
-  for (const char* text : {"--data DIR", "--save PATH", "--lr X=0.1", "\nData:\n", "\nModel:\n",
+  for (const char* text : {"--data DIR", "--save PATH", "--lr X", "\nData:\n", "\nModel:\n",
                            "\nTraining:\n", "\nOutput:\n", "\nCheckpoints:\n", "Examples:\n",
                            "Exit codes: 0 done", "OMP_WAIT_POLICY=passive"})
     CHECK(help.out.find(text) != std::string::npos);
@@ -500,7 +521,9 @@ TEST_CASE("app: usage errors exit 2 with a message naming the flag", "[apps]") {
     for (const std::string& line : lines_of(wide.out)) {
       INFO(columns << ": " << line);
       // CLI11 does not wrap the option names: "--dataset NAME:{fashion-mnist,mnist}=...".
-      if (line.find("--dataset NAME") == std::string::npos)
+      if (line.find("--dataset NAME") == std::string::npos &&
+          line.find("--model NAME") == std::string::npos &&
+          line.find("--optimizer NAME") == std::string::npos)
         CHECK(line.size() <= static_cast<std::size_t>(columns));
     }
   }
@@ -756,17 +779,21 @@ TEST_CASE("app: interrupted within an epoch, --resume continues from that batch 
 TEST_CASE("app: the same seed gives the same output at 1 and 2 threads", "[apps]") {
   TempDir dir;
   write_dataset(dir.path / "data");
-  auto with = [&](const char* seed, const char* threads) {
-    Run r = run(dir, small_run(dir, {"--epochs", "2", "--model", "mlp", "--seed", seed, "--threads",
-                                     threads}));
-    REQUIRE(r.code == 0);
-    return without_timings(r.out);
-  };
-  const std::string one = with("7", "1"), two = with("7", "2"), again = with("7", "2");
-  CHECK(table_rows(one).size() == 2);
-  CHECK(one == two);
-  CHECK(two == again);
-  CHECK(with("8", "2") != one);  // the seed matters
+  // Every model: LeNet's convolutions and pools, BatchNorm's statistics and dropout's masks too.
+  for (const char* model : {"mlp", "mlp-dropout", "lenet", "lenet-bn"}) {
+    INFO(model);
+    auto with = [&](const char* seed, const char* threads) {
+      Run r = run(dir, small_run(dir, {"--epochs", "2", "--model", model, "--seed", seed,
+                                       "--threads", threads}));
+      REQUIRE(r.code == 0);
+      return without_timings(r.out);
+    };
+    const std::string one = with("7", "1"), two = with("7", "2"), again = with("7", "2");
+    CHECK(table_rows(one).size() == 2);
+    CHECK(one == two);
+    CHECK(two == again);
+    CHECK(with("8", "2") != one);  // the seed matters
+  }
 }
 
 TEST_CASE("app: a progress bar on a terminal, none with --quiet or when piped", "[apps]") {
@@ -1185,7 +1212,9 @@ TEST_CASE("app: the kernels of every instruction set give the same figures withi
   // partial sums that the vector width fixes), which three epochs do not grow past that.
   TempDir dir;
   write_dataset(dir.path / "data");
-  for (const char* model : {"softmax", "mlp"}) {
+  // Every model: LeNet's convolutions, pools and sigmoids, BatchNorm and dropout have kernels
+  // per instruction set too.
+  for (const char* model : {"softmax", "mlp", "mlp-dropout", "lenet", "lenet-bn"}) {
     std::vector<std::pair<std::string, std::vector<std::map<std::string, double>>>> runs;
     for (const std::string isa : {"sse2", "avx2", "avx512"}) {
       const std::string metrics = dir.file(isa + ".jsonl");
@@ -1223,6 +1252,122 @@ TEST_CASE("app: the kernels of every instruction set give the same figures withi
         CHECK(std::fabs(epochs[e].at("test_acc") - base[e].at("test_acc")) <= 1.0 / 128 + 1e-9);
       }
     }
+  }
+}
+
+// --- The models of d2l's chapters 4 to 8 (issue 20) ---
+
+TEST_CASE("app: every model trains a few steps with SGD and with Adam, at d2l's defaults",
+          "[apps][models]") {
+  // No --lr: each model's own d2l learning rate applies (Note [d2l's models and settings] in
+  // apps/softmax_regression/model.cpp); --optimizer adam takes torch.optim.Adam's 0.001.
+  TempDir dir;
+  write_dataset(dir.path / "data");
+  struct Model {
+    const char* name;
+    const char* layer;   // a line the printed network holds
+    const char* sgd_lr;  // d2l's
+  };
+  for (const Model& m :
+       {Model{"softmax", "Linear(in_features=784, out_features=10", "0.1"},
+        Model{"mlp", "ReLU()", "0.1"}, Model{"mlp-dropout", "Dropout(p=0.5)", "0.5"},
+        Model{"lenet", "Conv2d(1, 6, kernel_size=(5, 5)", "0.9"},
+        Model{"lenet-bn", "BatchNorm2d(16", "1"}}) {
+    for (const std::string optimizer : {"sgd", "adam"}) {
+      const std::string metrics = dir.file(std::string(m.name) + "-" + optimizer + ".jsonl");
+      Run r = run(dir, {"--dataset", "mnist", "--data", dir.file("data"), "--quiet", "--model",
+                        m.name, "--optimizer", optimizer, "--batch-size", "32", "--epochs", "2",
+                        "--threads", "2", "--metrics", metrics});
+      INFO(m.name << " " << optimizer << ": " << r.out << r.err);
+      REQUIRE(r.code == 0);
+      CHECK(r.out.find(m.layer) != std::string::npos);
+      CHECK(r.out.find(optimizer == "adam" ? std::string("Adam lr 0.001 betas (0.9, 0.999)")
+                                           : "SGD lr " + std::string(m.sgd_lr) + " momentum 0") !=
+            std::string::npos);
+      auto rows = table_rows(r.out);
+      REQUIRE(rows.size() == 2);
+      for (const auto& row : rows) {
+        CHECK(std::isfinite(std::stod(row[1])));
+        for (int c : {2, 3}) CHECK((std::stod(row[c]) >= 0.0 && std::stod(row[c]) <= 1.0));
+      }
+      const auto lines = lines_of(read_file(metrics));
+      REQUIRE(lines.size() == 2);
+      const nlohmann::json record = nlohmann::json::parse(lines[1]);
+      CHECK(record.at("model") == m.name);
+      CHECK(record.at("optimizer") == optimizer);
+      CHECK(record.at("epochs") == 2);
+    }
+  }
+  SECTION("ember-train is the same program under its general name") {
+    const std::string train = (fs::path(app_path()).parent_path() / "ember-train").string();
+    REQUIRE(fs::is_symlink(train));
+    Run version = run_program(train, dir, {"--version"});
+    CHECK(version.out.starts_with("ember-train "));
+    Run r = run_program(train, dir, small_run(dir, {"--epochs", "1", "--model", "lenet"}));
+    INFO(r.out << r.err);
+    CHECK(r.code == 0);
+    CHECK(r.out.starts_with("ember-train: mnist from "));
+  }
+  SECTION("--momentum is SGD's: refused with Adam") {
+    Run r = run(dir, small_run(dir, {"--optimizer", "adam", "--momentum", "0.9"}));
+    CHECK(r.code == 2);
+    CHECK(r.err.find("--momentum is SGD's") != std::string::npos);
+  }
+  SECTION("an unknown model is a usage error listing the models") {
+    Run r = run(dir, small_run(dir, {"--model", "resnet"}));
+    CHECK(r.code == 2);
+    CHECK(r.err.find("lenet-bn") != std::string::npos);
+  }
+}
+
+// The weights and optimizer files of two checkpoint sets are the same bytes.
+void check_same_checkpoint(const fs::path& a, const fs::path& b) {
+  for (const char* ext : {"", ".optim"}) {
+    INFO(a.string() + ext << " vs " << b.string() + ext);
+    CHECK(read_file(a.string() + ext) == read_file(b.string() + ext));
+  }
+}
+
+TEST_CASE("app: lenet-bn with Adam and mlp-dropout resume bitwise, mid-epoch and at an epoch's end",
+          "[apps][models][resume]") {
+  // BatchNorm's running statistics (buffers) and Adam's moments and step counts are in the
+  // checkpoint; dropout's masks are reseeded per batch (Note [Dropout seeds] in app.cpp). So the
+  // resumed run ends with the same bytes in its weights and optimizer files as the whole run.
+  TempDir dir;
+  write_dataset(dir.path / "data");
+  for (const std::vector<std::string>& model :
+       {std::vector<std::string>{"--model", "lenet-bn", "--optimizer", "adam", "--lr", "0.01"},
+        std::vector<std::string>{"--model", "mlp-dropout", "--momentum", "0.9"}}) {
+    auto with = [&](std::vector<std::string> extra, const char* epochs = "3") {
+      extra.insert(extra.end(), model.begin(), model.end());
+      for (const char* a :
+           {"--epochs", epochs, "--batch-size", "32", "--seed", "5", "--threads", "2"})
+        extra.push_back(a);
+      return small_run(dir, extra);
+    };
+    INFO(model[1]);
+    Run whole = run(dir, with({"--save", dir.file("whole")}));
+    REQUIRE(whole.code == 0);
+    // 16 batches an epoch: SIGINT after batch 21 is batch 5 of epoch 2.
+    Run cut =
+        run(dir, with({"--save", dir.file("cut")}), {{"EMBER_APP_SIGINT_AFTER_BATCHES", "21"}});
+    INFO(cut.out << cut.err);
+    REQUIRE(cut.code == 130);
+    Run resumed = run(dir, {"--resume", dir.file("cut"), "--quiet", "--threads", "1"});
+    INFO(resumed.out << resumed.err);
+    REQUIRE(resumed.code == 0);
+    auto a = table_rows(whole.out), b = table_rows(resumed.out);
+    REQUIRE(a.size() == 3);
+    REQUIRE(b.size() == 3);
+    for (std::size_t e = 0; e < 3; ++e)
+      for (std::size_t c = 0; c < 4; ++c) CHECK(a[e][c] == b[e][c]);
+    check_same_checkpoint(dir.path / "whole", dir.path / "cut");
+    // At an epoch's end: 2 epochs, then on to 3.
+    Run first = run(dir, with({"--save", dir.file("two")}, "2"));
+    REQUIRE(first.code == 0);
+    Run more = run(dir, {"--resume", dir.file("two"), "--epochs", "3", "--quiet"});
+    REQUIRE(more.code == 0);
+    check_same_checkpoint(dir.path / "whole", dir.path / "two");
   }
 }
 

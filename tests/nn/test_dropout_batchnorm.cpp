@@ -14,6 +14,7 @@
 #include <ember/autograd/dropout.h>
 #include <ember/autograd/grad_mode.h>
 #include <ember/autograd/node.h>
+#include <ember/autograd/ops.h>
 #include <ember/core/dropout.h>
 #include <ember/core/generator.h>
 #include <ember/core/ops.h>

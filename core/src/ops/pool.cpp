@@ -150,6 +150,54 @@ AvgWindow avg_window(const Pool2dGeometry& g, AvgPoolDivisor d, std::int64_t oh,
   return {ih0, ih1, iw0, iw1, static_cast<float>(size)};
 }
 
+// Note [Tiled average pooling]
+// When the windows tile the image without overlap or padding (stride = kernel, padding 0, every
+// window inside the image: LeNet's AvgPool2d(2, 2) on 28x28 and 10x10), each window is KH x KW
+// cells divided by KH KW (or divisor_override), and the generic loops' per-cell window
+// arithmetic is all the work there is. The tiled loops below compute the same values in the
+// same order (sum from 0.0f, row by row, then one division; backward 0.0f + share, as onto
+// the zeroed gradient), so their results are bitwise the generic ones, only several times faster:
+// a profile of a LeNet epoch had 27 % of its time in the generic average pool.
+bool tiles_the_image(const Pool2dGeometry& g) {
+  return g.stride_h == g.KH && g.stride_w == g.KW && g.pad_h == 0 && g.pad_w == 0 &&
+         g.OH * g.KH <= g.H && g.OW * g.KW <= g.W;
+}
+
+float tiled_divisor(const Pool2dGeometry& g, AvgPoolDivisor d) {
+  return static_cast<float>(d.divisor_override != 0 ? d.divisor_override : g.KH * g.KW);
+}
+
+// One plane's windows, KH = KW = K known at compile time (K = 0: the runtime g.KH, g.KW).
+template <int K>
+void tiled_forward_plane(const float* plane, float* out, const Pool2dGeometry& g, float divisor) {
+  const std::int64_t KH = K ? K : g.KH, KW = K ? K : g.KW;
+  for (std::int64_t oh = 0; oh < g.OH; ++oh) {
+    const float* rows = plane + oh * KH * g.W;
+    float* y = out + oh * g.OW;
+    for (std::int64_t ow = 0; ow < g.OW; ++ow) {
+      float sum = 0.0f;
+      for (std::int64_t kh = 0; kh < KH; ++kh)
+        for (std::int64_t kw = 0; kw < KW; ++kw) sum += rows[kh * g.W + ow * KW + kw];
+      y[ow] = sum / divisor;
+    }
+  }
+}
+
+template <int K>
+void tiled_backward_plane(const float* grad_out, float* plane, const Pool2dGeometry& g,
+                          float divisor) {
+  const std::int64_t KH = K ? K : g.KH, KW = K ? K : g.KW;
+  for (std::int64_t oh = 0; oh < g.OH; ++oh) {
+    float* rows = plane + oh * KH * g.W;
+    const float* go = grad_out + oh * g.OW;
+    for (std::int64_t ow = 0; ow < g.OW; ++ow) {
+      const float share = go[ow] / divisor;
+      for (std::int64_t kh = 0; kh < KH; ++kh)
+        for (std::int64_t kw = 0; kw < KW; ++kw) rows[kh * g.W + ow * KW + kw] = 0.0f + share;
+    }
+  }
+}
+
 }  // namespace
 
 Tensor avg_pool2d_forward(const Tensor& x_in, const Pool2dGeometry& g, AvgPoolDivisor divisor) {
@@ -158,6 +206,19 @@ Tensor avg_pool2d_forward(const Tensor& x_in, const Pool2dGeometry& g, AvgPoolDi
   const float* xp = x.data_ptr<float>();
   float* yp = y.data_ptr<float>();
   const std::int64_t HW = g.H * g.W, OHW = g.OH * g.OW;
+  if (tiles_the_image(g)) {  // Note [Tiled average pooling]
+    const float d = tiled_divisor(g, divisor);
+    const bool two = g.KH == 2 && g.KW == 2;
+    parallel_for(0, g.N * g.C, plane_grain(OHW), [&](std::int64_t p0, std::int64_t p1) {
+      for (std::int64_t p = p0; p < p1; ++p) {
+        if (two)
+          tiled_forward_plane<2>(xp + p * HW, yp + p * OHW, g, d);
+        else
+          tiled_forward_plane<0>(xp + p * HW, yp + p * OHW, g, d);
+      }
+    });
+    return y;
+  }
   parallel_for(0, g.N * g.C, plane_grain(OHW), [&](std::int64_t p0, std::int64_t p1) {
     for (std::int64_t p = p0; p < p1; ++p) {
       const float* plane = xp + p * HW;
@@ -179,10 +240,26 @@ Tensor avg_pool2d_forward(const Tensor& x_in, const Pool2dGeometry& g, AvgPoolDi
 Tensor avg_pool2d_backward(const Tensor& grad_out, const Pool2dGeometry& g,
                            AvgPoolDivisor divisor) {
   const Tensor go = core::contiguous(grad_out);
-  Tensor grad_x = zeros({g.N, g.C, g.H, g.W});
+  // Windows covering every cell write each once (Note [Tiled average pooling]): no zeroing.
+  const bool tiled = tiles_the_image(g);
+  const bool covered = tiled && g.OH * g.KH == g.H && g.OW * g.KW == g.W;
+  Tensor grad_x = covered ? empty({g.N, g.C, g.H, g.W}) : zeros({g.N, g.C, g.H, g.W});
   const float* gp = go.data_ptr<float>();
   float* dxp = grad_x.data_ptr<float>();
   const std::int64_t HW = g.H * g.W, OHW = g.OH * g.OW;
+  if (tiled) {
+    const float d = tiled_divisor(g, divisor);
+    const bool two = g.KH == 2 && g.KW == 2;
+    parallel_for(0, g.N * g.C, plane_grain(OHW), [&](std::int64_t p0, std::int64_t p1) {
+      for (std::int64_t p = p0; p < p1; ++p) {
+        if (two)
+          tiled_backward_plane<2>(gp + p * OHW, dxp + p * HW, g, d);
+        else
+          tiled_backward_plane<0>(gp + p * OHW, dxp + p * HW, g, d);
+      }
+    });
+    return grad_x;
+  }
   parallel_for(0, g.N * g.C, plane_grain(OHW), [&](std::int64_t p0, std::int64_t p1) {
     for (std::int64_t p = p0; p < p1; ++p) {
       float* plane = dxp + p * HW;

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Issue 20's accuracy check: 10-epoch test accuracy of d2l's lenet, lenet-bn and mlp-dropout on
+# Fashion-MNIST over 3 seeds, with ember's app and with the PyTorch peer (bench/peers/
+# peer_accuracy.py: the same models, init, lr, batch 256 and SGD). ember passes for a model when
+# each of its 3 final accuracies lies within PyTorch's range over the same seeds widened by 0.01.
+#
+#   bench/accuracy_seeds.sh [--build DIR] [--out FILE] [--threads N] [--epochs N] [--seeds "0 1 2"]
+#
+# Writes FILE (default bench/results/accuracy_seeds.json: every run's per-epoch accuracies and the
+# verdicts) and prints a table. Takes about 15-25 minutes on 2 cores: run it on an idle machine.
+# Exit code 0 when every model is within the band, 1 otherwise, 2 on a usage error.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build="$root/build/release"
+out="$root/bench/results/accuracy_seeds.json"
+threads=2
+epochs=10
+seeds="0 1 2"
+data=/usr/share/datasets/fashion-mnist
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --build) build=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
+    --epochs) epochs=$2; shift 2 ;;
+    --seeds) seeds=$2; shift 2 ;;
+    --data) data=$2; shift 2 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "accuracy_seeds.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+app="$build/apps/softmax_regression/ember-softmax-regression"
+if [[ ! -x "$app" ]]; then
+  echo "accuracy_seeds.sh: no app at $app; build it (cmake --build $build --target softmax_regression) or pass --build DIR" >&2
+  exit 2
+fi
+python=/usr/bin/python3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+for model in lenet lenet-bn mlp-dropout; do
+  for seed in $seeds; do
+    echo "== $model, seed $seed: ember" >&2
+    OMP_WAIT_POLICY=passive "$app" --model "$model" --seed "$seed" --epochs "$epochs" --threads "$threads" \
+      --data "$data" --quiet --metrics "$work/ember-$model-$seed.jsonl" > "$work/ember-$model-$seed.out"
+    tail -n 1 "$work/ember-$model-$seed.out" >&2
+    echo "== $model, seed $seed: pytorch" >&2
+    "$python" "$root/bench/peers/peer_accuracy.py" --model "${model//-/_}" --seed "$seed" \
+      --epochs "$epochs" --threads "$threads" --data "$data" > "$work/torch-$model-$seed.json"
+  done
+done
+
+mkdir -p "$(dirname "$out")"
+"$python" - "$work" "$out" "$seeds" <<'PY'
+import json, os, sys
+work, out, seeds = sys.argv[1], sys.argv[2], [int(s) for s in sys.argv[3].split()]
+WIDEN = 0.01
+result = {"widened_by": WIDEN, "models": {}}
+ok = True
+print("%-12s %-28s %-28s %s" % ("model", "ember (seeds %s)" % ",".join(map(str, seeds)), "pytorch", "within?"))
+for model in ("lenet", "lenet-bn", "mlp-dropout"):
+    ember, torch = [], []
+    for seed in seeds:
+        with open(os.path.join(work, "ember-%s-%d.jsonl" % (model, seed))) as f:
+            lines = [json.loads(l) for l in f if l.strip()]
+        ember.append({"seed": seed, "test_accuracies": [l["test_acc"] for l in lines],
+                      "seconds": sum(l["seconds"] for l in lines)})
+        with open(os.path.join(work, "torch-%s-%d.json" % (model, seed))) as f:
+            torch.append(json.load(f))
+    e_final = [r["test_accuracies"][-1] for r in ember]
+    t_final = [r["test_accuracies"][-1] for r in torch]
+    low, high = min(t_final) - WIDEN, max(t_final) + WIDEN
+    within = all(low <= a <= high for a in e_final)
+    ok = ok and within
+    result["models"][model] = {"ember": ember, "pytorch": torch, "ember_final": e_final,
+                               "pytorch_final": t_final, "band": [low, high], "within": within}
+    print("%-12s %-28s %-28s %s" % (model, " ".join("%.4f" % a for a in e_final),
+                                    " ".join("%.4f" % a for a in t_final),
+                                    "yes" if within else "NO (band %.4f-%.4f)" % (low, high)))
+with open(out, "w") as f:
+    json.dump(result, f, indent=1)
+    f.write("\n")
+print("wrote", out)
+sys.exit(0 if ok else 1)
+PY
