@@ -455,6 +455,13 @@ TEST_CASE("the wrap-arounds of issue 22 are refused, with PyTorch's wording", "[
         "uint8 [255, 5, 255]");
   CHECK_THROWS_WITH(v.masked_fill(from_vector(std::vector<std::uint8_t>{1, 0, 1}, {3}), -256),
                     Catch::Contains("value -256 cannot be converted to type uint8"));
+  // torch.tensor([300], dtype=torch.uint8) and torch.tensor([nan], dtype=torch.int64) raise;
+  // torch.tensor([-1], dtype=torch.uint8) is [255]; torch.tensor([1e39]) is [inf].
+  CHECK_THROWS_WITH(tensor({1, 300}, kUInt8),
+                    "tensor: value 300 cannot be converted to type uint8 without overflow");
+  CHECK_THROWS_WITH(tensor({1.0, kNaN}, kInt64), Catch::Contains("tensor: value nan"));
+  CHECK(describe(tensor({-1, 255}, kUInt8)) == "uint8 [255, 255]");
+  CHECK(describe(tensor({1e39}, kFloat32)) == "float32 [inf]");
   // The autograd path checks before it records: x requires grad.
   const Tensor x = zeros({2}).requires_grad_(true);
   CHECK_THROWS_WITH(x.masked_fill(mask, 1e39), Catch::Contains("value 1e+39 cannot be converted"));
