@@ -53,8 +53,9 @@ bool value_fits(double value, Dtype dtype) {
       // [-2^63, 2^63): both bounds are exact doubles. NaN fails both comparisons.
       return value >= -0x1p63 && value < 0x1p63;
     case kUInt8:
-      // Values in (-1, 256) truncate into [0, 255].
-      return value > -1.0 && value < 256.0;
+      // As PyTorch's check, before any truncation: 255.9 does not fit (a tensor conversion,
+      // which truncates first, checks the truncated value: see check_convertible).
+      return value >= 0.0 && value <= 255.0;
   }
   return false;
 }
@@ -65,8 +66,16 @@ void check_value_fits(double value, Dtype dtype, const char* op) {
 }
 
 void check_value_fits(std::int64_t value, Dtype dtype, const char* op) {
-  EMBER_CHECK(dtype != kUInt8 || (value >= 0 && value <= 255), op, ": value ", value,
+  // -255..-1 wrap into uint8 as PyTorch's (c10::overflows lets a negative integer wrap).
+  EMBER_CHECK(dtype != kUInt8 || (value >= -255 && value <= 255), op, ": value ", value,
               " cannot be converted to type ", dtype, " without overflow");
+}
+
+void check_value_fits(const Scalar& value, Dtype dtype, const char* op) {
+  if (value.is_floating_point())
+    check_value_fits(value.to_double(), dtype, op);
+  else
+    check_value_fits(value.to_int64(), dtype, op);
 }
 
 }  // namespace ember

@@ -24,8 +24,14 @@ const double kInf = std::numeric_limits<double>::infinity();
 }  // namespace
 
 TEST_CASE("value_fits follows each dtype's range", "[ranges]") {
-  CHECK(value_fits(255.9, kUInt8));  // the fraction is dropped: 255
-  CHECK(value_fits(-0.5, kUInt8));   // 0
+  // PyTorch checks a number before dropping its fraction: torch.full((1,), 255.9,
+  // dtype=torch.uint8) and torch.zeros(1, dtype=torch.uint8).fill_(-0.5) raise.
+  CHECK(value_fits(255.0, kUInt8));
+  CHECK(value_fits(0.0, kUInt8));
+  CHECK_FALSE(value_fits(255.9, kUInt8));
+  CHECK_FALSE(value_fits(-0.5, kUInt8));
+  CHECK(value_fits(-1e300, kInt64) == false);
+  CHECK(value_fits(2.7, kInt64));  // the fraction is dropped: 2
   CHECK_FALSE(value_fits(256.0, kUInt8));
   CHECK_FALSE(value_fits(-1.0, kUInt8));
   CHECK(value_fits(-0x1p63, kInt64));
@@ -59,8 +65,10 @@ TEST_CASE("fill_ and the factories refuse values the dtype cannot hold", "[range
                     "without overflow");
   CHECK(u.to_vector<std::uint8_t>() == std::vector<std::uint8_t>{0, 0});  // nothing written
   CHECK(i.to_vector<std::int64_t>() == std::vector<std::int64_t>{0, 0});
-  // What fits is kept (fractions toward zero, as PyTorch).
-  CHECK(u.fill_(255.9).to_vector<std::uint8_t>() == std::vector<std::uint8_t>{255, 255});
+  // What fits is kept (fractions toward zero, as PyTorch); 255.9 does not fit uint8 (above).
+  CHECK_THROWS_WITH(u.fill_(255.9), Contains("value 255.9 cannot be converted to type uint8"));
+  CHECK(u.fill_(255.0).to_vector<std::uint8_t>() == std::vector<std::uint8_t>{255, 255});
+  CHECK(i.fill_(-2.7).to_vector<std::int64_t>() == std::vector<std::int64_t>{-2, -2});
   CHECK(i.fill_(-0x1p63).to_vector<std::int64_t>() == std::vector<std::int64_t>{kMin, kMin});
   CHECK(std::isnan(f.fill_(kNaN).to_vector<float>()[0]));
   CHECK(std::isinf(f.fill_(-kInf).to_vector<float>()[0]));

@@ -215,14 +215,24 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   return recorded_where(cond, a, b, core::where(cond, a, b));
 }
 
+// The number as a 0-d tensor of the dtype it promotes to with the tensor, checked (torch.where(c,
+// uint8, 300) raises; 300 would wrap to 44), then where of two tensors, whose backward gives the
+// number's side no gradient.
+Tensor where(const Tensor& cond, const Tensor& a, const Scalar& b) {
+  EMBER_CHECK(a.defined(), "where: an input is undefined");
+  return where(cond, a, core::fill_value(b, result_type(a, b), "where"));
+}
+Tensor where(const Tensor& cond, const Scalar& a, const Tensor& b) {
+  EMBER_CHECK(b.defined(), "where: an input is undefined");
+  return where(cond, core::fill_value(a, result_type(b, a), "where"), b);
+}
+
 // masked_fill is where(mask, value, self): the gradient is zero where the mask is set.
 Tensor masked_fill(const Tensor& self, const Tensor& mask, const Scalar& value) {
   Tensor out = core::masked_fill(self, mask, value);
   if (!autograd::needs_graph({&self})) return out;
-  Tensor fill = empty({});  // the value in self's dtype, float32 (self requires grad)
-  *fill.data_ptr<float>() = value.is_floating_point() ? static_cast<float>(value.to_double())
-                                                      : static_cast<float>(value.to_int64());
-  return recorded_where(mask, fill, self, out);
+  // The value in self's dtype, float32 (self requires grad); core checked that it fits.
+  return recorded_where(mask, core::number_tensor(value, kFloat32), self, out);
 }
 
 Tensor Tensor::masked_fill(const Tensor& mask, const Scalar& value) const {

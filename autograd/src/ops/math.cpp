@@ -18,10 +18,7 @@ Tensor pow_grad_base(const Tensor& g, const Tensor& a, const Tensor& b) {
 
 // A number as the 0-d float32 tensor core computes with (a graph needs a float32 input).
 Tensor float_number(const Scalar& s) {
-  Tensor t = empty({});
-  *t.data_ptr<float>() =
-      s.is_floating_point() ? static_cast<float>(s.to_double()) : static_cast<float>(s.to_int64());
-  return t;
+  return core::number_tensor(s, kFloat32);
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 // Tensors from nested braces, random factories on the default generator, and random fills.
+#include <ember/core/checked.h>
 #include <ember/core/generator.h>
 #include <ember/core/grad_mode.h>
 #include <ember/core/ops.h>
@@ -53,6 +54,10 @@ Tensor tensor(const TensorData& data, Dtype dtype) {
   std::vector<Scalar> values;
   Shape where;
   flatten(data, shape, 0, where, values);
+  // An integer dtype takes only values it can hold, as torch.tensor([300], dtype=torch.uint8)
+  // raises (NaN into int64 was undefined behaviour); float32 rounds 1e39 to inf, as PyTorch.
+  if (dtype != kFloat32)
+    for (const Scalar& v : values) check_value_fits(v, dtype, "tensor");
   Tensor t = empty(shape, dtype);
   detail::dispatch(dtype, [&]<class T>() {
     T* out = t.data_ptr<T>();

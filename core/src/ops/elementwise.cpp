@@ -255,7 +255,9 @@ void copy_loop(Tensor& dst, const Tensor& src) {
 }
 
 // Converting float32 to an integer dtype can overflow, which is undefined behaviour in C++: every
-// source value is checked before anything is written. int64 -> uint8 wraps (mod 256), as PyTorch.
+// source value is checked before anything is written. The conversion drops the fraction first, so
+// the truncated value is what must fit (255.5 -> 255 fits uint8, as torch's .to(torch.uint8)).
+// int64 -> uint8 wraps (mod 256), as PyTorch.
 void check_convertible(const Tensor& src, Dtype to, const char* op) {
   if (src.dtype() != kFloat32 || to == kFloat32) return;
   detail::dispatch(src.dtype(), [&]<class S>() {
@@ -265,7 +267,7 @@ void check_convertible(const Tensor& src, Dtype to, const char* op) {
                               for (std::int64_t i = 0; i < n; ++i) {
                                 const S v = base[off[0] + i * inner[0]];
                                 if constexpr (std::is_same_v<S, float>)
-                                  check_value_fits(static_cast<double>(v), to, op);
+                                  check_value_fits(std::trunc(static_cast<double>(v)), to, op);
                                 else
                                   check_value_fits(static_cast<std::int64_t>(v), to, op);
                               }

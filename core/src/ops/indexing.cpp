@@ -464,13 +464,9 @@ Tensor masked_fill(const Tensor& self, const Tensor& mask, const Scalar& value) 
   EMBER_CHECK(broadcast_shapes(self.sizes(), mask.sizes(), "masked_fill") == self.sizes(),
               "masked_fill: the mask of shape ", to_string(mask.sizes()),
               " does not broadcast to the tensor's shape ", to_string(self.sizes()));
-  // The value takes self's dtype (as PyTorch): a float fill of an int64 tensor truncates.
-  Tensor fill = empty({}, self.dtype());
-  detail::dispatch(self.dtype(), [&]<class T>() {
-    *fill.data_ptr<T>() = value.is_floating_point() ? static_cast<T>(value.to_double())
-                                                    : static_cast<T>(value.to_int64());
-  });
-  return where(mask, fill, self);
+  // The value takes self's dtype (as PyTorch): a float fill of an int64 tensor truncates, one that
+  // does not fit is refused as fill_ refuses it (uint8 with 300 gave 44).
+  return where(mask, fill_value(value, self.dtype(), "masked_fill"), self);
 }
 
 }  // namespace core

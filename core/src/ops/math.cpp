@@ -85,13 +85,11 @@ T power_of_number(T base, T exp) {
   return power(base, exp);
 }
 
-Tensor number(const Scalar& s, Dtype type) {
-  Tensor t = empty({}, type);
-  detail::dispatch(type, [&]<class T>() {
-    *t.data_ptr<T>() =
-        s.is_floating_point() ? static_cast<T>(s.to_double()) : static_cast<T>(s.to_int64());
-  });
-  return t;
+// The number of pow(tensor, number) and pow(number, tensor), checked as PyTorch does: an integer
+// power must fit the integer dtype (uint8 ** 256 is refused, it gave 1), a float power is not
+// checked (float32 ** 1e39 is inf, as torch.ones(1) ** 1e39).
+Tensor exponent_number(const Scalar& s, Dtype type) {
+  return is_floating_point(type) ? number_tensor(s, type) : fill_value(s, type, "pow");
 }
 
 }  // namespace
@@ -107,14 +105,14 @@ Tensor pow(const Tensor& x, const Scalar& exponent) {
   EMBER_CHECK(is_floating_point(type) || exponent.to_int64() >= 0,
               "pow: integers to negative integer powers are not allowed (", x.dtype(),
               " tensor of shape ", to_string(x.sizes()), ", exponent ", exponent, ")");
-  const Tensor e = number(exponent, type);
+  const Tensor e = exponent_number(exponent, type);
   return binary_map("pow", x, e, type, []<class T>(T a, T b) { return power_of_number(a, b); });
 }
 
 Tensor pow(const Scalar& base, const Tensor& x) {
   EMBER_CHECK(x.defined(), "pow: the tensor is undefined");
   const Dtype type = result_type(x, base);
-  return pow(number(base, type), x.to(type));
+  return pow(exponent_number(base, type), x.to(type));
 }
 
 Tensor square(const Tensor& x) {
@@ -144,13 +142,15 @@ Tensor clamp(const Tensor& x, const std::optional<Scalar>& low, const std::optio
   Dtype type = x.dtype();
   if (low) type = promote_types(type, result_type(x, *low));
   if (high) type = promote_types(type, result_type(x, *high));
+  // A bound must fit the result's dtype (clamp(uint8, max=300) is refused, as PyTorch; it lowered
+  // 200 to 44); a float bound of an integer tensor promotes it to float32, so 256.0 fits.
+  const Tensor lo = low ? fill_value(*low, type, "clamp") : Tensor();
+  const Tensor hi = high ? fill_value(*high, type, "clamp") : Tensor();
   Tensor out = x.to(type);
   if (low)
-    out = binary_map("clamp", out, number(*low, type), type,
-                     []<class T>(T v, T l) { return v < l ? l : v; });
+    out = binary_map("clamp", out, lo, type, []<class T>(T v, T l) { return v < l ? l : v; });
   if (high)
-    out = binary_map("clamp", out, number(*high, type), type,
-                     []<class T>(T v, T h) { return v > h ? h : v; });
+    out = binary_map("clamp", out, hi, type, []<class T>(T v, T h) { return v > h ? h : v; });
   return out;
 }
 Tensor clamp_min(const Tensor& x, const Scalar& low) {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string_view>
 
+#include <ember/core/checked.h>
 #include <ember/core/grad_mode.h>
 #include <ember/core/ops.h>
 
@@ -60,8 +61,11 @@ Tier number_dtype(const Scalar& s) {
   return {};
 }
 
-// A 0-d tensor of `dtype` holding the number: integers keep every bit and wrap into uint8 as
-// PyTorch does (300 -> 44, -1 -> 255); floats are rounded to float32.
+}  // namespace
+
+namespace core {
+// Integers keep every bit and wrap into uint8 (a well-defined conversion); the float case of
+// uint8 is unreachable from arithmetic (a float number promotes to float32).
 Tensor number_tensor(const Scalar& s, Dtype dtype) {
   Tensor t = empty({}, dtype);
   switch (dtype) {
@@ -78,7 +82,11 @@ Tensor number_tensor(const Scalar& s, Dtype dtype) {
   return t;
 }
 
-}  // namespace
+Tensor fill_value(const Scalar& value, Dtype dtype, const char* op) {
+  check_value_fits(value, dtype, op);
+  return number_tensor(value, dtype);
+}
+}  // namespace core
 
 Dtype result_type(const Tensor& a, const Tensor& b) {
   EMBER_CHECK(a.defined() && b.defined(), "result_type: an input is undefined");
@@ -128,12 +136,12 @@ namespace core {
 std::pair<Tensor, Tensor> number_operands(const Tensor& a, const Scalar& b, const char* op) {
   check_number(b, op);
   const Dtype type = number_op_type(a, b, op);
-  return {a.to(type), number_tensor(b, type)};
+  return {a.to(type), core::number_tensor(b, type)};
 }
 std::pair<Tensor, Tensor> number_operands(const Scalar& a, const Tensor& b, const char* op) {
   check_number(a, op);
   const Dtype type = number_op_type(b, a, op);
-  return {number_tensor(a, type), b.to(type)};
+  return {core::number_tensor(a, type), b.to(type)};
 }
 }  // namespace core
 

@@ -61,10 +61,21 @@ Tensor index_select(const Tensor& self, std::int64_t dim, const Tensor& index);
 /// promoted to their result_type. Gradients flow to a where cond holds and to b elsewhere.
 /// \throws ember::Error when cond is not uint8 or the shapes do not broadcast.
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+/// where with a number on one side, as torch.where(cond, t, 2.5): the number takes the dtype it
+/// promotes to with the tensor (result_type; float32 for a float number and an integer tensor) and
+/// must fit it, as fill_ checks (check_value_fits). Gradients flow to the tensor.
+/// \throws ember::Error as where, or "where: value 300 cannot be converted to type uint8 without
+///         overflow".
+/// \{
+Tensor where(const Tensor& cond, const Tensor& a, const Scalar& b);
+Tensor where(const Tensor& cond, const Scalar& a, const Tensor& b);
+/// \}
 /// self with `value` where the uint8 `mask` is nonzero (mask broadcasts to self's shape), as
 /// torch.Tensor.masked_fill. Same dtype: `value` takes self's dtype (a float value in an int64
 /// tensor truncates, as PyTorch). The gradient is zero where the mask is set.
-/// \throws ember::Error when mask is not uint8 or does not broadcast to self's shape.
+/// \throws ember::Error when mask is not uint8 or does not broadcast to self's shape, or when
+///         `value` does not fit self's dtype, as fill_ ("masked_fill: value 300 cannot be
+///         converted to type uint8 without overflow").
 Tensor masked_fill(const Tensor& self, const Tensor& mask, const Scalar& value);
 
 }  // namespace ember

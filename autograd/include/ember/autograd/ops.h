@@ -129,8 +129,9 @@ Tensor transpose(const Tensor& a, std::int64_t dim0, std::int64_t dim1);
 /// wherever the exponent is 0, and x^0.5, x^-0.5 are computed as PyTorch's sqrt and rsqrt.
 /// Integers to negative integer powers throw when the power is a number, and give 1 / a^-b
 /// truncated (0 unless a is 1 or -1) when it is a tensor, as PyTorch.
-/// \throws ember::Error when integers are raised to a negative integer number, or the shapes do
-///         not broadcast.
+/// \throws ember::Error when integers are raised to a negative integer number, or to one their
+///         dtype cannot hold ("pow: value 256 cannot be converted to type uint8 without
+///         overflow", as PyTorch), or the shapes do not broadcast.
 /// \{
 Tensor pow(const Tensor& a, const Tensor& b);
 Tensor pow(const Tensor& x, const Scalar& exponent);
@@ -145,7 +146,10 @@ Tensor sqrt(const Tensor& x);
 Tensor abs(const Tensor& x);
 /// min(max(x, min), max) elementwise, as torch.clamp; either bound may be absent (not both).
 /// NaN stays NaN. d/dx = 1 where min <= x <= max, else 0.
-/// \throws ember::Error when both bounds are absent.
+/// A bound takes the dtype it promotes to with x (a float bound makes an integer x float32) and
+/// must fit it, as fill_ checks: clamp(uint8, max=300) throws, as PyTorch.
+/// \throws ember::Error when both bounds are absent, or "clamp: value 300 cannot be converted to
+///         type uint8 without overflow".
 Tensor clamp(const Tensor& x, const std::optional<Scalar>& min, const std::optional<Scalar>& max);
 /// clamp(x, min, std::nullopt).
 Tensor clamp_min(const Tensor& x, const Scalar& min);

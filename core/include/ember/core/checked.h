@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include <ember/core/dtype.h>
+#include <ember/core/scalar.h>
 
 namespace ember {
 
@@ -29,15 +30,21 @@ std::int64_t checked_numel(const Shape& shape, const char* op);
 ///         storage does too).
 std::int64_t checked_nbytes(const Shape& shape, Dtype dtype, const char* op);
 
-/// Checks that `value` converts to an element of `dtype`, as PyTorch's checked scalar conversion:
-/// float32 takes any value within its range, and inf and NaN; int64 and uint8 take finite values
-/// within their range (the fraction is dropped, toward zero). An int64 `value` always fits
-/// float32 (rounded to nearest).
+/// Checks that `value` converts to an element of `dtype`, as PyTorch's checked scalar conversion
+/// (c10::checked_convert): float32 takes any value within its range, and inf and NaN; int64 takes
+/// finite values in [-2^63, 2^63) (the fraction is dropped, toward zero); uint8 takes a float
+/// value in [0, 255] (so 255.9 and -0.5 are refused, as torch.full((1,), 255.9, dtype=torch.uint8))
+/// and an integer in [-255, 255], a negative one wrapping as PyTorch's (-1 is 255, so that
+/// `a - b` can be written `a + (-b)`). An integer always fits int64 and float32 (rounded to
+/// nearest). A Scalar is checked as the double or the integer it was made from. This is the one
+/// check behind every op that writes a number into a tensor of a given dtype: fill_, full,
+/// masked_fill, clamp, pow of an integer tensor, index_put_ of a scalar_tensor, in-place ops.
 /// \throws ember::Error otherwise: "<op>: value 300 cannot be converted to type uint8 without
 ///         overflow".
 /// \{
 void check_value_fits(double value, Dtype dtype, const char* op);
 void check_value_fits(std::int64_t value, Dtype dtype, const char* op);
+void check_value_fits(const Scalar& value, Dtype dtype, const char* op);
 /// \}
 
 /// True when `value` converts to an element of `dtype` without overflow (see check_value_fits).

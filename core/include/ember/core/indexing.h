@@ -126,6 +126,7 @@ Tensor index_select(const Tensor& self, std::int64_t dim, const Tensor& index);
 /// Elementwise `cond ? a : b` with broadcasting, as torch.where.
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 /// self with `value` where the uint8 `mask` is nonzero, as torch.Tensor.masked_fill.
+/// \throws ember::Error also when `value` does not fit self's dtype, as fill_ (check_value_fits).
 Tensor masked_fill(const Tensor& self, const Tensor& mask, const Scalar& value);
 
 /// \name Backward computations

@@ -161,6 +161,13 @@ Tensor div(const Scalar& a, const Tensor& b);
 std::pair<Tensor, Tensor> number_operands(const Tensor& a, const Scalar& b, const char* op);
 std::pair<Tensor, Tensor> number_operands(const Scalar& a, const Tensor& b, const char* op);
 /// \}
+/// A number as a 0-d tensor of `dtype`, as arithmetic wraps it: integers keep every bit and wrap
+/// into uint8 as PyTorch's (300 -> 44, -1 -> 255); floats are rounded to float32.
+Tensor number_tensor(const Scalar& value, Dtype dtype);
+/// A number to be written into a tensor of `dtype` (a fill, a bound), as a 0-d tensor of that
+/// dtype: number_tensor after check_value_fits, as fill_ checks.
+/// \throws ember::Error "<op>: value 300 cannot be converted to type uint8 without overflow".
+Tensor fill_value(const Scalar& value, Dtype dtype, const char* op);
 /// `-a` elementwise, same shape and dtype (integers wrap).
 Tensor neg(const Tensor& a);
 /// e^a elementwise, in float32: integer tensors are converted first, as PyTorch's exp.
@@ -224,8 +231,9 @@ Tensor logsumexp(const Tensor& a, std::int64_t dim, bool keepdim = false);
 /// on overflow); x^0.5, x^-0.5 are computed as PyTorch's sqrt and rsqrt. Integers to negative
 /// integer powers throw when the power is a number, and give 1 / a^-b truncated (0 unless a is 1
 /// or -1) when it is a tensor, as PyTorch.
-/// \throws ember::Error when integers are raised to a negative integer number, or the shapes do
-///         not broadcast.
+/// \throws ember::Error when integers are raised to a negative integer number, or to one their
+///         dtype cannot hold ("pow: value 256 cannot be converted to type uint8 without
+///         overflow", as PyTorch), or the shapes do not broadcast.
 /// \{
 Tensor pow(const Tensor& a, const Tensor& b);
 Tensor pow(const Tensor& x, const Scalar& exponent);
@@ -239,7 +247,10 @@ Tensor sqrt(const Tensor& x);
 Tensor abs(const Tensor& x);
 /// min(max(x, min), max) elementwise, as torch.clamp; either bound may be absent (not both).
 /// NaN stays NaN.
-/// \throws ember::Error when both bounds are absent.
+/// A bound takes the dtype it promotes to with x (a float bound makes an integer x float32) and
+/// must fit it, as fill_ checks: clamp(uint8, max=300) throws, as PyTorch.
+/// \throws ember::Error when both bounds are absent, or "clamp: value 300 cannot be converted to
+///         type uint8 without overflow".
 Tensor clamp(const Tensor& x, const std::optional<Scalar>& min, const std::optional<Scalar>& max);
 /// clamp(x, min, std::nullopt).
 Tensor clamp_min(const Tensor& x, const Scalar& min);

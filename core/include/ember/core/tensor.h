@@ -481,7 +481,7 @@ class TensorData {
 /// The dtype is float32 if any number is floating, else int64 (bools alone: uint8); or `dtype`
 /// when given.
 /// \throws ember::Error for ragged lists, naming the position, or a number that does not fit
-///         the dtype.
+///         an integer dtype (check_value_fits; as PyTorch, float32 rounds 1e39 to inf).
 /// \{
 Tensor tensor(const TensorData& data);
 Tensor tensor(const TensorData& data, Dtype dtype);
