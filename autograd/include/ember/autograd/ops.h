@@ -4,8 +4,8 @@
 /// core computes, autograd records: each op here calls its graph-free ember::core function
 /// (<ember/core/ops.h>) to compute, then records a graph node when a float32 input requires grad
 /// and grad mode is on (see NoGradGuard). The forward and its backward lambda sit together in
-/// autograd/src/ops/ (one file per area). Gradients are PyTorch's documented ones (derivatives.yaml),
-/// including at the edge cases (NaN, ties, 0).
+/// autograd/src/ops/ (one file per area). Gradients are PyTorch's documented ones
+/// (derivatives.yaml), including at the edge cases (NaN, ties, 0).
 ///
 /// Every op checks its inputs and throws ember::Error naming the op and the shapes/dtypes; every
 /// op throws it for an undefined input tensor and for a dim out of range. Broadcasting follows
