@@ -99,7 +99,8 @@ step "parallel_for on OpenMP (-DEMBER_THREADS=openmp): determinism, golden, the 
 # cases (bitwise equal at 1, 2, 3 and 8 threads; SGD against its golden files) and two epochs of
 # the app at 1 and 2 threads, whose figures must equal the pool build's bit for bit.
 cmake --preset openmp >/dev/null
-cmake --build build/openmp -j"$jobs" --target test_core test_optim readme_example softmax_regression
+cmake --build build/openmp -j"$jobs" --target test_core test_optim core_alone readme_example \
+  softmax_regression
 ctest --preset openmp -j"$jobs" -L '^(core|optim)$'
 for threads in 1 2; do
   for build in ci openmp; do
