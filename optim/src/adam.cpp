@@ -105,8 +105,8 @@ kernels::AdamScalars step_scalars(const Options& options, std::int64_t step, boo
 
 namespace detail {
 
-template <double kDefaultWeightDecay>
-void check_adam_options(const BasicAdamOptions<kDefaultWeightDecay>& options, const char* where) {
+template <bool kDecoupled>
+void check_adam_options(const BasicAdamOptions<kDecoupled>& options, const char* where) {
   check_options(options, where);
 }
 template void check_adam_options(const AdamOptions&, const char*);

@@ -15,9 +15,9 @@
 
 namespace ember::optim {
 
-/// Hyperparameters of Adam (kDefaultWeightDecay = 0: AdamOptions) or AdamW (1e-2:
-/// AdamWOptions), in the two spellings of SGDOptions (Note [SGDOptions: two spellings] in
-/// sgd.h):
+/// Hyperparameters of Adam (kDecoupled = false: AdamOptions, weight_decay 0) or AdamW (true:
+/// AdamWOptions, weight_decay 1e-2), in the two spellings of SGDOptions (Note [SGDOptions: two
+/// spellings] in sgd.h):
 ///
 /// \code
 ///   Adam adam(params, {.lr = 1e-3, .betas = {0.9, 0.999}, .amsgrad = true});
@@ -27,17 +27,19 @@ namespace ember::optim {
 /// Read with libtorch's getters (`options.lr()`, `std::get<0>(options.betas())`), changed with
 /// its setters between steps (`adam.param_groups()[0].options.lr(1e-4)`). Adam and AdamW check
 /// the values, with PyTorch's messages.
-template <double kDefaultWeightDecay>
+// The parameter is a bool, not the default weight decay as a double: a floating-point template
+// argument is C++20 that clang 14 (Debian's, which builds the fuzzers) does not implement.
+template <bool kDecoupled>
 class BasicAdamOptions {
  public:
   /// The plain values: the aggregate that `{.lr = 1e-3, .betas = {0.9, 0.99}}` builds.
   struct Fields {
-    double lr = 1e-3;                              ///< Learning rate, >= 0.
-    std::tuple<double, double> betas{0.9, 0.999};  ///< Moment decay rates, each in [0, 1).
-    double eps = 1e-8;                             ///< Added to the denominator, >= 0.
-    double weight_decay = kDefaultWeightDecay;     ///< >= 0 (AdamW: decoupled; Adam: L2).
-    bool amsgrad = false;                          ///< Normalize by the running max of v.
-    bool maximize = false;                         ///< Ascend the objective.
+    double lr = 1e-3;                               ///< Learning rate, >= 0.
+    std::tuple<double, double> betas{0.9, 0.999};   ///< Moment decay rates, each in [0, 1).
+    double eps = 1e-8;                              ///< Added to the denominator, >= 0.
+    double weight_decay = kDecoupled ? 1e-2 : 0.0;  ///< >= 0 (AdamW: decoupled; Adam: L2).
+    bool amsgrad = false;                           ///< Normalize by the running max of v.
+    bool maximize = false;                          ///< Ascend the objective.
     /// Equal when every value is.
     bool operator==(const Fields&) const = default;
   };
@@ -96,9 +98,9 @@ class BasicAdamOptions {
 };
 
 /// torch.optim.Adam's options: weight_decay defaults to 0 (an L2 penalty added to the gradient).
-using AdamOptions = BasicAdamOptions<0.0>;
+using AdamOptions = BasicAdamOptions<false>;
 /// torch.optim.AdamW's options: weight_decay defaults to 1e-2 (decoupled: p *= 1 - lr wd).
-using AdamWOptions = BasicAdamOptions<1e-2>;
+using AdamWOptions = BasicAdamOptions<true>;
 
 /// Parameters with their own Adam/AdamW options; an option left empty takes the optimizer's
 /// default (as ParamGroup for SGD).
@@ -238,8 +240,8 @@ using AdamW = BasicAdam<AdamWOptions>;
 namespace detail {
 // Throws ember::Error, prefixed with `where` ("Adam: "), if the options are invalid (see
 // BasicAdam).
-template <double kDefaultWeightDecay>
-void check_adam_options(const BasicAdamOptions<kDefaultWeightDecay>& options, const char* where);
+template <bool kDecoupled>
+void check_adam_options(const BasicAdamOptions<kDecoupled>& options, const char* where);
 }  // namespace detail
 
 }  // namespace ember::optim
