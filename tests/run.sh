@@ -29,7 +29,9 @@ if command -v ccache >/dev/null; then
   export CMAKE_CXX_COMPILER_LAUNCHER=ccache CCACHE_BASEDIR="$root"
 fi
 
-step() { printf '\n== %s\n' "$*"; }
+# Each step prints the minutes:seconds since the start, so a slow step shows in CI's log.
+started=$SECONDS
+step() { printf '\n== [%d:%02d] %s\n' $(((SECONDS - started) / 60)) $(((SECONDS - started) % 60)) "$*"; }
 
 if ! $quick; then
   step "clang-format"
