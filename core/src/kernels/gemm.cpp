@@ -63,13 +63,19 @@ constexpr int NR = 2 * W;
 constexpr int MR = W >= 16 ? 12 : 6;
 // Cache blocking: K is cut into equal blocks of at most KC_MAX (784 -> 4 x 196, 1024 -> 4 x 256);
 // a K-block of a B micro-panel (KC x NR floats, <= 32 KiB) stays in L1 next to the A micro-panel
-// (MR x KC, <= 12 KiB) while the packed A block (MC x KC, <= 192 KiB) streams from L2. KC 192,
-// 256 and 384 with MC 8, 16 and 24 tiles timed within noise of each other on the 784- and
-// 1024-deep shapes; 256 keeps both micro-panels inside the 48 KiB L1.
+// (MR x KC, <= 12 KiB) while the piece's A block (MC_TILES * MR x KC, <= 192 KiB) streams from
+// L2. KC 192, 256 and 384 with MC 8, 16 and 24 tiles timed within noise of each other on the
+// 784- and 1024-deep shapes (Zen 5); on an Ice Lake Xeon the 12 x 32 micro-kernel alone, on
+// packed panels in cache, ran 1.7-1.8 vector FMAs per cycle at every kc from 112 to 256 (rdtsc,
+// best of 6 runs of 128 calls). 256 keeps both micro-panels inside a 48 KiB L1; on a 32 KiB L1
+// (Skylake, Zen 2-4) the B micro-panel still fits, the A micro-panel streams from L2.
 constexpr std::int64_t KC_MAX = 256;
-constexpr std::int64_t MC_MAX = 16 * MR;
-// B is packed at most this many floats (8 MiB) at a time: all of it for the network's shapes.
-constexpr std::int64_t B_PACK_MAX = std::int64_t{1} << 21;
+constexpr std::int64_t MC_TILES = 16;
+// A piece spans at most NC_PANELS panels of B (256 columns with AVX-512).
+constexpr std::int64_t NC_PANELS = 8;
+// Each operand is packed at most this many floats (8 MiB) at a time: all of it for the network's
+// shapes.
+constexpr std::int64_t PACK_MAX = std::int64_t{1} << 21;
 // The direct path's K-blocks: at least DIRECT_KC deep (a batch of 256 is two blocks), at most
 // DIRECT_MAX_BLOCKS of them.
 constexpr std::int64_t DIRECT_KC = 128;
@@ -77,7 +83,8 @@ constexpr std::int64_t DIRECT_MAX_BLOCKS = 8;
 // A piece of parallel work is at least this many flops (smaller ones cost more to hand over than
 // they save)...
 constexpr double MIN_FLOPS_PER_PIECE = 1.0e6;
-// ...and gemm_packed cuts its panels into groups only to make at least this many pieces.
+// ...and gemm_packed cuts its product into at least this many pieces when it is large enough, so
+// that two threads (or more) share the work evenly even if one is descheduled for a while.
 constexpr std::int64_t MIN_PIECES = 8;
 
 // A read-only matrix view: element (r, c) is p[r * rs + c * cs].
@@ -121,8 +128,9 @@ class Scratch {
   std::size_t size_ = 0;
 };
 
-// Each thread's own buffers (the caller's and every pool worker's): a_scratch for the packed A
-// block (or a ragged B panel) of the piece it runs, b_scratch for the packed B a caller shares.
+// Each thread's own buffers (the caller's and every pool worker's): a_scratch for a ragged B panel
+// of the direct path, b_scratch for what a caller shares with its helpers (packed A and B, or the
+// direct path's partial products).
 Scratch& a_scratch() {
   thread_local Scratch scratch;
   return scratch;
@@ -226,8 +234,8 @@ template <std::size_t... I>
 constexpr std::array<TileFn, sizeof...(I)> make_tiles(std::index_sequence<I...>) {
   return {&tile<static_cast<int>(I) + 1>...};
 }
-// tiles[R - 1] computes an R-row tile, 1 <= R <= MR.
-constexpr auto tiles = make_tiles(std::make_index_sequence<MR>{});
+// tiles_fn[R - 1] computes an R-row tile, 1 <= R <= MR.
+constexpr auto tiles_fn = make_tiles(std::make_index_sequence<MR>{});
 
 // ---- Packing ----------------------------------------------------------------------------------
 
@@ -290,6 +298,16 @@ void transpose_pack(const float* src, std::int64_t src_ld, std::int64_t rows, st
 void pack_b_panel(View B, std::int64_t k0, std::int64_t kc, std::int64_t n0, std::int64_t cols,
                   float* dst) {
   if (B.cs == 1) {
+    // Two vector copies per row when the panel is full: a memcpy call per 128-byte row cost
+    // about 1 cycle per float (timed on an Ice Lake Xeon), as much as the transposing pack.
+    if (cols == NR) {
+      for (std::int64_t k = 0; k < kc; ++k) {
+        const float* src = B.at(k0 + k, n0);
+        Batch::load_unaligned(src).store_unaligned(dst + k * NR);
+        Batch::load_unaligned(src + W).store_unaligned(dst + k * NR + W);
+      }
+      return;
+    }
     for (std::int64_t k = 0; k < kc; ++k) {
       const float* src = B.at(k0 + k, n0);
       float* d = dst + k * NR;
@@ -318,81 +336,95 @@ void pack_a_panel(View A, std::int64_t m0, std::int64_t rows, std::int64_t k0, s
 
 // ---- Paths ------------------------------------------------------------------------------------
 
-// The general path: B is packed into NR-column panels (up to B_PACK_MAX floats at a time, in
-// parallel over panels), then the product is cut into pieces of MR-row tiles x panels
-// (packed_pieces); each piece packs its rows of A per K-block and runs the micro-kernel with the
-// B micro-panel in L1.
+// The general path, in two parallel steps per chunk of the operands:
+// 1. Pack: every MR-row tile of A into [K x MR] and every NR-column panel of B into [K x NR]
+//    (k-major, so the micro-kernel reads both with unit stride), each element once per call.
+// 2. Multiply: the product is cut into pieces of at most MC_TILES tiles x NC_PANELS panels
+//    (cut by the shape alone). A piece runs K-block by K-block; within one, each B
+//    micro-panel (kc x NR) stays in L1 while the piece's A micro-panels (MR x kc each, the block
+//    at most MC_TILES * MR x kc) stream through it from L2.
+// Why a piece is a block of rows and not one tile row: the first version made a piece of one
+// MR-row tile by all of N, so every 12 rows of C streamed all of packed B (4 MiB at 1024^3,
+// beyond L2) from L3: 1024^3 ran at 0.74x OpenBLAS on an Ice Lake Xeon at 1 thread and 0.60x
+// at 2 (issue 22; both threads streaming B from the shared L3), while the shapes whose packed B
+// fits in L2 ran at or above OpenBLAS. A block of MC_TILES tiles reads each B micro-panel from
+// L3 once for MC_TILES * MR rows. Packing A once per call (not per piece) lets pieces be cut
+// along N too without packing A again.
 void gemm_packed(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int64_t K,
                  bool accumulate) {
   const std::int64_t nkb = ceil_div(K, KC_MAX);
   const std::int64_t kc_step = ceil_div(K, nkb);
   const std::int64_t panels = ceil_div(N, NR);
   const std::int64_t m_tiles = ceil_div(M, MR);
-  const std::int64_t mc_tiles = MC_MAX / MR;
-  const std::int64_t chunk = std::clamp<std::int64_t>(B_PACK_MAX / (K * NR), 1, panels);
-  const auto a_size = static_cast<std::size_t>(mc_tiles * MR * kc_step);
+  // Operands are packed PACK_MAX floats at a time at most (each, all of it for the network's
+  // shapes): B's panels [c0, c0 + b_chunk), A's tiles [a0, a0 + a_chunk).
+  const std::int64_t b_chunk = std::clamp<std::int64_t>(PACK_MAX / (K * NR), 1, panels);
+  const std::int64_t a_chunk = std::clamp<std::int64_t>(PACK_MAX / (K * MR), 1, m_tiles);
+  float* bp = b_scratch().get(static_cast<std::size_t>((b_chunk * NR + a_chunk * MR) * K));
+  float* ap = bp + b_chunk * NR * K;
 
-  float* bp = b_scratch().get(static_cast<std::size_t>(chunk * K * NR));
-
-  // Computes tiles [t0, t1) x panels [p0, p1) of the packed chunk starting at panel c0.
-  auto compute = [&](std::int64_t c0, std::int64_t t0, std::int64_t t1, std::int64_t p0,
-                     std::int64_t p1) {
-    float* ap = a_scratch().get(a_size);
-    for (std::int64_t tb = t0; tb < t1; tb += mc_tiles) {
-      const std::int64_t te = std::min(t1, tb + mc_tiles);
-      for (std::int64_t kb = 0; kb < nkb; ++kb) {
-        const std::int64_t k0 = kb * kc_step;
-        const std::int64_t kc = std::min(kc_step, K - k0);
-        const bool load_c = accumulate || kb > 0;
-        for (std::int64_t t = tb; t < te; ++t) {
-          const std::int64_t m0 = t * MR;
-          pack_a_panel(A, m0, std::min<std::int64_t>(MR, M - m0), k0, kc, ap + (t - tb) * MR * kc);
-        }
-        for (std::int64_t p = p0; p < p1; ++p) {
-          const std::int64_t n0 = p * NR;
-          const std::int64_t cols = std::min<std::int64_t>(NR, N - n0);
-          const float* b = bp + (p - c0) * K * NR + k0 * NR;
-          for (std::int64_t t = tb; t < te; ++t) {
-            const std::int64_t m0 = t * MR;
-            const std::int64_t rows = std::min<std::int64_t>(MR, M - m0);
-            tiles[rows - 1]({kc, ap + (t - tb) * MR * kc, MR, b, NR, C.sub(m0, n0), cols, load_c});
+  for (std::int64_t c0 = 0; c0 < panels; c0 += b_chunk) {
+    const std::int64_t c1 = std::min(panels, c0 + b_chunk);
+    for (std::int64_t a0 = 0; a0 < m_tiles; a0 += a_chunk) {
+      const std::int64_t a1 = std::min(m_tiles, a0 + a_chunk);
+      // Step 1: units [0, a1 - a0) are A's tiles, then (first A chunk only) B's panels.
+      const std::int64_t b_units = a0 == 0 ? c1 - c0 : 0;
+      const std::int64_t units = (a1 - a0) + b_units;
+      parallel_for(0, units, grain_for(units, 64.0 * static_cast<double>(K * MR)),
+                   [&](std::int64_t u0, std::int64_t u1) {
+                     for (std::int64_t u = u0; u < u1; ++u) {
+                       if (u < a1 - a0) {
+                         const std::int64_t m0 = (a0 + u) * MR;
+                         pack_a_panel(A, m0, std::min<std::int64_t>(MR, M - m0), 0, K,
+                                      ap + u * K * MR);
+                       } else {
+                         const std::int64_t p = c0 + u - (a1 - a0);
+                         const std::int64_t n0 = p * NR;
+                         pack_b_panel(B, 0, K, n0, std::min<std::int64_t>(NR, N - n0),
+                                      bp + (p - c0) * K * NR);
+                       }
+                     }
+                   });
+      // Step 2: the pieces, row blocks x panel groups; the cut depends on the shape alone.
+      const std::int64_t tiles = a1 - a0, group_panels = c1 - c0;
+      std::int64_t row_blocks = ceil_div(tiles, MC_TILES);
+      std::int64_t groups = ceil_div(group_panels, NC_PANELS);
+      if (row_blocks * groups < MIN_PIECES)
+        groups = std::min(group_panels, ceil_div(MIN_PIECES, row_blocks));
+      if (row_blocks * groups < MIN_PIECES)
+        row_blocks = std::min(tiles, ceil_div(MIN_PIECES, groups));
+      // ...but no piece under MIN_FLOPS_PER_PIECE: fewer groups first, then fewer row blocks.
+      const double flops = 2.0 * static_cast<double>(tiles * MR * group_panels * NR * K);
+      const auto max_pieces =
+          std::max<std::int64_t>(1, static_cast<std::int64_t>(flops / MIN_FLOPS_PER_PIECE));
+      while (row_blocks * groups > max_pieces && groups > 1) --groups;
+      while (row_blocks * groups > max_pieces && row_blocks > 1) --row_blocks;
+      parallel_for(0, row_blocks * groups, 1, [&](std::int64_t q0, std::int64_t q1) {
+        for (std::int64_t q = q0; q < q1; ++q) {
+          const std::int64_t r = q / groups, g = q % groups;
+          const std::int64_t t0 = a0 + r * tiles / row_blocks;
+          const std::int64_t t1 = a0 + (r + 1) * tiles / row_blocks;
+          const std::int64_t p0 = c0 + g * group_panels / groups;
+          const std::int64_t p1 = c0 + (g + 1) * group_panels / groups;
+          for (std::int64_t kb = 0; kb < nkb; ++kb) {
+            const std::int64_t k0 = kb * kc_step;
+            const std::int64_t kc = std::min(kc_step, K - k0);
+            const bool load_c = accumulate || kb > 0;
+            for (std::int64_t p = p0; p < p1; ++p) {
+              const std::int64_t n0 = p * NR;
+              const std::int64_t cols = std::min<std::int64_t>(NR, N - n0);
+              const float* b = bp + (p - c0) * K * NR + k0 * NR;
+              for (std::int64_t t = t0; t < t1; ++t) {
+                const std::int64_t m0 = t * MR;
+                const std::int64_t rows = std::min<std::int64_t>(MR, M - m0);
+                tiles_fn[rows - 1](
+                    {kc, ap + (t - a0) * K * MR + k0 * MR, MR, b, NR, C.sub(m0, n0), cols, load_c});
+              }
+            }
           }
         }
-      }
+      });
     }
-  };
-
-  const double tile_flops = 2.0 * MR * NR * static_cast<double>(K);
-  for (std::int64_t c0 = 0; c0 < panels; c0 += chunk) {
-    const std::int64_t c1 = std::min(panels, c0 + chunk);
-    // Panel p of the chunk holds B(:, p*NR : p*NR+NR) as [K x NR] at (p - c0) * K * NR.
-    parallel_for(c0, c1, grain_for(c1 - c0, 64.0 * static_cast<double>(K * NR)),
-                 [&](std::int64_t p0, std::int64_t p1) {
-                   for (std::int64_t p = p0; p < p1; ++p) {
-                     const std::int64_t n0 = p * NR;
-                     pack_b_panel(B, 0, K, n0, std::min<std::int64_t>(NR, N - n0),
-                                  bp + (p - c0) * K * NR);
-                   }
-                 });
-    // Pieces: row blocks of the tiles, each multiplied by all panels of the chunk, so A is
-    // packed once. Only when that gives too few pieces to share (few tiles) are the panels cut
-    // into groups too, each group packing the piece's rows of A again. The cut depends on the
-    // shape alone.
-    const std::int64_t row_pieces =
-        ceil_div(m_tiles, grain_for(m_tiles, tile_flops * static_cast<double>(c1 - c0)));
-    const std::int64_t row_grain = ceil_div(m_tiles, row_pieces);
-    const std::int64_t want_groups =
-        row_pieces >= MIN_PIECES ? 1 : ceil_div(MIN_PIECES, row_pieces);
-    const std::int64_t groups = std::min(
-        want_groups,
-        ceil_div(c1 - c0, grain_for(c1 - c0, tile_flops * static_cast<double>(row_grain))));
-    parallel_for(0, row_pieces * groups, 1, [&](std::int64_t q0, std::int64_t q1) {
-      for (std::int64_t q = q0; q < q1; ++q) {
-        const std::int64_t r = q / groups, g = q % groups;
-        compute(c0, r * m_tiles / row_pieces, (r + 1) * m_tiles / row_pieces,
-                c0 + g * (c1 - c0) / groups, c0 + (g + 1) * (c1 - c0) / groups);
-      }
-    });
   }
 }
 
@@ -430,7 +462,7 @@ void gemm_direct(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int
         b_ks = NR;
       }
       const Out c = block == 0 ? C.sub(0, n0) : Out{partials + (block - 1) * M * N + n0, N, 1};
-      tiles[M - 1]({kc, A.at(0, k0), A.cs, b, b_ks, c, cols, block == 0 && accumulate});
+      tiles_fn[M - 1]({kc, A.at(0, k0), A.cs, b, b_ks, c, cols, block == 0 && accumulate});
     }
   });
   if (blocks == 1) return;
