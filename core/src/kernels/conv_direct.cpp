@@ -22,6 +22,8 @@
 #include <xsimd/xsimd.hpp>
 #pragma GCC diagnostic pop
 
+#include <immintrin.h>
+
 #include <cstddef>
 #include <cstring>
 #include <new>
@@ -255,6 +257,29 @@ void run(const ConvShape& s, const float* x, const float* w, const float* bias, 
 // [C KH KW, OH OW] buffer and no scatter; the padding rows cost FMAs on zeros (LeNet's conv2:
 // 70 row taps for 50 useful), cheaper than the buffers were.
 
+// Stores lanes [0, n) of v at dst (n < size): a masked store where the ISA has one.
+template <class V>
+void store_first(const V& v, float* dst, std::int64_t n) {
+#if defined(__AVX512F__)
+  if constexpr (V::size == 16) {
+    _mm512_mask_storeu_ps(dst, static_cast<__mmask16>((1u << n) - 1u), v);
+    return;
+  } else if constexpr (V::size == 8) {
+    _mm256_mask_storeu_ps(dst, static_cast<__mmask8>((1u << n) - 1u), v);
+    return;
+  }
+#elif defined(__AVX2__)
+  if constexpr (V::size == 8) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    _mm256_maskstore_ps(dst, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), lane), v);
+    return;
+  }
+#endif
+  alignas(64) float tmp[V::size];
+  v.store_aligned(tmp);
+  for (std::int64_t i = 0; i < n; ++i) dst[i] = tmp[i];
+}
+
 // One convolution over rows, as the kernels see it (per image and group).
 struct Rows {
   std::int64_t Ci, Co;  // input channels read, output channels written (of one group)
@@ -264,6 +289,7 @@ struct Rows {
   std::int64_t R, Q;    // output rows and columns
   std::int64_t Hs, Ws;  // the padded source planes
   std::int64_t nvr;     // vectors per output row
+  std::int64_t lo, hi;  // the source rows holding data (the others are padding, zero)
 };
 
 // Tile: output vectors k0 .. k0 + NV - 1 (k = r nvr + v: row r, columns v B ..) of CB channels.
@@ -286,6 +312,17 @@ void rows_tile(const Rows& a, const float* src, const float* wblock, const float
   const std::int64_t plane = a.Hs * a.Ws;
   for (std::int64_t ci = 0; ci < a.Ci; ++ci) {
     for (std::int64_t kh = 0; kh < a.KH; ++kh) {
+      // A kernel row that reads only padding rows for every vector of the tile adds w 0: skip
+      // it (the input gradient's tiles at the top and bottom of the image).
+      bool data = false;
+      for (int j = 0; j < NV; ++j) {
+        const std::int64_t row = r[j] * a.sh + kh * a.dh;
+        data = data || (row >= a.lo && row < a.hi);
+      }
+      if (!data) {
+        wp += a.KW * CB;
+        continue;
+      }
       const std::int64_t off = ci * plane + kh * a.dh * a.Ws;
       for (std::int64_t kw = 0; kw < a.KW; ++kw) {
         const std::int64_t o2 = off + kw * a.dw;
@@ -308,9 +345,7 @@ void rows_tile(const Rows& a, const float* src, const float* wblock, const float
       if (q0[j] + B <= a.Q) {
         v.store_unaligned(dst);
       } else {
-        alignas(64) float tmp[B];
-        v.store_aligned(tmp);
-        for (std::int64_t i = 0; i < a.Q - q0[j]; ++i) dst[i] = tmp[i];
+        store_first(v, dst, a.Q - q0[j]);
       }
     }
   }
@@ -354,17 +389,22 @@ struct Placement {
   std::int64_t C, H, W, cs, rs, top, left;
 };
 
+// Copies the image into buf; `zeroed`: buf already holds this placement's zeros (a previous
+// image of the same call), so only the image's cells are written. Rows are short (LeNet's: 10
+// to 28 floats): a plain loop, not a call to memcpy per row.
 void fill_padded(const Placement& pl, const float* img, float* buf, std::int64_t Hs,
-                 std::int64_t Ws) {
-  for (std::int64_t i = 0; i < pl.C * Hs * Ws; ++i) buf[i] = 0.0f;
+                 std::int64_t Ws, bool zeroed) {
+  if (!zeroed)
+    for (std::int64_t i = 0; i < pl.C * Hs * Ws; ++i) buf[i] = 0.0f;
   const std::int64_t q0 = pl.left, q1 = pl.left + pl.W < Ws ? pl.left + pl.W : Ws;
   if (q1 <= q0) return;
+  const std::int64_t r0 = pl.top > 0 ? pl.top : 0;
+  const std::int64_t r1 = pl.top + pl.H < Hs ? pl.top + pl.H : Hs;
   for (std::int64_t c = 0; c < pl.C; ++c) {
-    for (std::int64_t r = 0; r < Hs; ++r) {
-      const std::int64_t ih = r - pl.top;
-      if (ih < 0 || ih >= pl.H) continue;
-      std::memcpy(buf + (c * Hs + r) * Ws + q0, img + c * pl.cs + ih * pl.rs,
-                  static_cast<std::size_t>(q1 - q0) * sizeof(float));
+    for (std::int64_t r = r0; r < r1; ++r) {
+      float* dst = buf + (c * Hs + r) * Ws + q0;
+      const float* src = img + c * pl.cs + (r - pl.top) * pl.rs;
+      for (std::int64_t q = 0; q < q1 - q0; ++q) dst[q] = src[q];
     }
   }
 }
@@ -378,6 +418,8 @@ void rows_run(const Rows& a0, std::int64_t N, std::int64_t G, const float* x, st
   constexpr std::int64_t B = static_cast<std::int64_t>(V::size);
   Rows a = a0;
   a.nvr = (a.Q + B - 1) / B;
+  a.lo = pl.top > 0 ? pl.top : 0;
+  a.hi = pl.top + pl.H < a.Hs ? pl.top + pl.H : a.Hs;
   const std::int64_t blocks = (a.Co + CB - 1) / CB;
   const int max_acc = kMaxAcc;
   int NV = max_acc / CB;
@@ -397,7 +439,7 @@ void rows_run(const Rows& a0, std::int64_t N, std::int64_t G, const float* x, st
     for (std::int64_t n = n0; n < n1; ++n) {
       Placement p = pl;
       p.C = G * a.Ci;
-      fill_padded(p, x + n * x_image, buf, a.Hs, a.Ws);
+      fill_padded(p, x + n * x_image, buf, a.Hs, a.Ws, n > n0);
       for (std::int64_t grp = 0; grp < G; ++grp) {
         const float* src = buf + grp * a.Ci * a.Hs * a.Ws;
         for (std::int64_t ob = 0; ob < blocks; ++ob) {
@@ -526,17 +568,17 @@ void wgrad_run(const ConvShape& s, const float* x, const float* gy, float* gw) {
       float* acc = partials.get() + part * acc_size;
       for (std::int64_t i = 0; i < acc_size; ++i) acc[i] = 0.0f;
       for (std::int64_t n = part * s.N / parts; n < (part + 1) * s.N / parts; ++n) {
-        fill_padded(pl, x + n * s.C * s.H * s.W, buf, Hp, Wp);
+        fill_padded(pl, x + n * s.C * s.H * s.W, buf, Hp, Wp, n > part * s.N / parts);
         // gT[grp][ob][p][j] = grad_y[n, grp Og + ob B + j, p], zero past the group's channels.
         const float* gn = gy + n * s.O * OHW;
         for (std::int64_t grp = 0; grp < s.G; ++grp)
           for (std::int64_t ob = 0; ob < blocks; ++ob) {
             float* dst = gT + (grp * blocks + ob) * OHW * B;
+            const float* src = gn + (grp * Og + ob * B) * OHW;
+            const std::int64_t lanes = Og - ob * B < B ? Og - ob * B : B;
             for (std::int64_t j = 0; j < B; ++j) {
-              const std::int64_t o = ob * B + j;
-              if (o < Og) {
-                const float* src = gn + (grp * Og + o) * OHW;
-                for (std::int64_t p = 0; p < OHW; ++p) dst[p * B + j] = src[p];
+              if (j < lanes) {
+                for (std::int64_t p = 0; p < OHW; ++p) dst[p * B + j] = src[j * OHW + p];
               } else {
                 for (std::int64_t p = 0; p < OHW; ++p) dst[p * B + j] = 0.0f;
               }
@@ -585,7 +627,7 @@ void conv2d_rows(const ConvShape& s, const float* x, const float* w, const float
   constexpr std::int64_t B = static_cast<std::int64_t>(V::size);
   const std::int64_t Cg = s.C / s.G, Og = s.O / s.G, KK = s.KH * s.KW;
   const std::int64_t nvr = (s.OW + B - 1) / B;
-  Rows a{Cg, Og, s.KH, s.KW, s.dilation_h, s.dilation_w, s.stride_h, s.OH, s.OW, 0, 0, nvr};
+  Rows a{Cg, Og, s.KH, s.KW, s.dilation_h, s.dilation_w, s.stride_h, s.OH, s.OW, 0, 0, nvr, 0, 0};
   a.Hs = (s.OH - 1) * s.stride_h + (s.KH - 1) * s.dilation_h + 1;
   a.Ws = nvr * B + (s.KW - 1) * s.dilation_w;
   const int CB = rows_cb(Og);
@@ -607,7 +649,7 @@ void conv2d_rows_backward_input(const ConvShape& s, const float* grad_y, const f
   const std::int64_t nvr = (s.W + B - 1) / B;
   // grad_x is a stride-1 convolution of grad_y over rows (H rows of W columns), grad_y placed
   // at ((KH - 1) dh - pt, (KW - 1) dw - pl) in the zero buffer.
-  Rows a{Og, Cg, KH, KW, s.dilation_h, s.dilation_w, 1, s.H, s.W, 0, 0, nvr};
+  Rows a{Og, Cg, KH, KW, s.dilation_h, s.dilation_w, 1, s.H, s.W, 0, 0, nvr, 0, 0};
   a.Hs = (s.H - 1) + (KH - 1) * s.dilation_h + 1;
   a.Ws = nvr * B + (KW - 1) * s.dilation_w;
   const int CB = rows_cb(Cg);
