@@ -12,9 +12,10 @@ times whole training epochs at the default thread count and at 1 thread:
            as bench/run.sh gives it; the same number of epochs, or fewer once
            --pytorch-budget-s has passed (its default threads can take a minute per epoch), the
            median after the first.
-Prints one JSON object on stdout: per model and load, each side's two medians and the ratio
-default / 1 thread (the goal of issue 11: at most 1.3 with 1 and 2 busy processes), and a
-Markdown table on stderr. The machine's other load (load average) is recorded; run it on an
+Prints one JSON object on stdout: per model and load, each side's two medians, the ratio
+default / 1 thread of the medians and of each round (default and 1-thread runs back to back), and
+the worst round (the goal of issues 11 and 22: at most 1.3 in every round with 1 and 2 busy
+processes), and a Markdown table on stderr. The machine's other load (load average) is recorded; run it on an
 otherwise quiet machine, without nice.
 
 usage: bench/busy.py [--app PATH] [--build-dir DIR] [--skip-build] [--loads 0,1,2]
@@ -242,10 +243,17 @@ def main():
                 d, one = med((model, busy, side, "default")), med((model, busy, side, "1"))
                 runs = {"default": samples.get((model, busy, side, "default"), []),
                         "1": samples.get((model, busy, side, "1"), [])}
+                # A round's ratio pairs its default run with its 1-thread run, taken one after
+                # the other under the same busy processes; the goal is on the worst round.
+                rounds = [ratio(a, b) if a and b else None
+                          for a, b in zip(runs["default"], runs["1"])]
+                worst = max((r for r in rounds if r is not None), default=None)
                 row[side] = {"default_ms": d, "threads1_ms": one, "ratio": ratio(d, one),
-                             "runs_ms": runs}
+                             "round_ratios": rounds, "worst_round_ratio": worst, "runs_ms": runs}
             if busy > 0:
-                row["goal_met"] = row["ember"]["ratio"] is not None and row["ember"]["ratio"] <= 1.3
+                worst = row["ember"]["worst_round_ratio"]
+                row["goal_met"] = (worst is not None and None not in row["ember"]["round_ratios"]
+                                   and worst <= 1.3)
             else:
                 row["goal_met"] = None
             results.append(row)
@@ -265,19 +273,22 @@ def main():
         "repeat": args.repeat,
         "load_average_before": load_before,
         "load_average_after": open("/proc/loadavg").read().split()[:3],
-        "goal": "with 1 or 2 busy processes, ember's default epoch <= 1.3x its --threads 1 epoch",
+        "goal": "with 1 or 2 busy processes, ember's default epoch <= 1.3x its --threads 1 epoch"
+                " in every round (worst_round_ratio)",
         "results": results,
     }
     print(json.dumps(report, indent=1))
 
-    print("\n| model | busy | ember default ms | ember 1 thread ms | ember ratio | PyTorch default ms"
-          " | PyTorch 1 thread ms | PyTorch ratio |", file=sys.stderr)
-    print("|---|---|---|---|---|---|---|---|", file=sys.stderr)
+    print("\n| model | busy | ember default ms | ember 1 thread ms | ember ratio | ember worst round"
+          " | PyTorch default ms | PyTorch 1 thread ms | PyTorch ratio | PyTorch worst round |",
+          file=sys.stderr)
+    print("|---|---|---|---|---|---|---|---|---|---|", file=sys.stderr)
     for r in results:
         e, p = r["ember"], r.get("pytorch", {})
-        print("| %s | %d | %s | %s | %s | %s | %s | %s |" %
+        print("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |" %
               (r["model"], r["busy_processes"], e["default_ms"], e["threads1_ms"], e["ratio"],
-               p.get("default_ms"), p.get("threads1_ms"), p.get("ratio")), file=sys.stderr)
+               e["worst_round_ratio"], p.get("default_ms"), p.get("threads1_ms"), p.get("ratio"),
+               p.get("worst_round_ratio")), file=sys.stderr)
 
 
 if __name__ == "__main__":

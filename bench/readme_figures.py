@@ -13,7 +13,8 @@ make it and from which results file:
 
 Kinds of block (the results file first, then options):
   busy FILE [pytorch]       busy.py's table: per model and load, the default / 1-thread epoch
-                            medians (ms) and their ratio (ember's; with `pytorch`, PyTorch's)
+                            medians (ms), their ratio and the worst round's ratio (ember's; with
+                            `pytorch`, PyTorch's)
   report-rows FILE NAME...  bench/report.py's summary table (header and the rows named), as
                             report.md shows them
   compare-builds FILE       compare_builds.py --json's rows over its limit, and how many rows
@@ -62,16 +63,18 @@ def fig(v):
 def busy_table(path, side="ember"):
     doc = load(path)
     who = "ember" if side == "ember" else "PyTorch"
-    lines = ["| model | busy processes | %s default / 1 thread (ms) | ratio |" % who,
-             "|---|---|---|---|"]
+    lines = ["| model | busy processes | %s default / 1 thread (ms) | ratio | worst round |" % who,
+             "|---|---|---|---|---|"]
     for r in doc["results"]:
         s = r.get(side)
         if not s:
             continue
         ratio = "%.2f" % s["ratio"] if s.get("ratio") is not None else "-"
-        lines.append("| %s | %d | %s / %s | %s |" % (r["model"], r["busy_processes"],
-                                                      fig(s["default_ms"]),
-                                                      fig(s["threads1_ms"]), ratio))
+        worst = s.get("worst_round_ratio")  # busy.py since issue 22
+        lines.append("| %s | %d | %s / %s | %s | %s |" % (r["model"], r["busy_processes"],
+                                                           fig(s["default_ms"]),
+                                                           fig(s["threads1_ms"]), ratio,
+                                                           "%.2f" % worst if worst else "-"))
     return lines
 
 

@@ -28,9 +28,12 @@ fail() {
 for kind in static shared; do
   shared=OFF
   [ $kind = shared ] && shared=ON
-  build="$scratch/build-$kind"
+  # Beside build/ci and with its flags (-Werror included), so that ccache (tests/run.sh) serves
+  # the static build's objects from the CI build's: its paths relative to the sources are the same.
+  build="$root/build/package-$kind"
+  rm -rf "$build"
   step "$kind library: install build, cpack -G DEB"
-  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=$shared \
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=$shared -DEMBER_WERROR=ON \
     -DEMBER_BUILD_TESTS=OFF -DEMBER_BUILD_BENCH=OFF -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
   cmake --build "$build" -j"$jobs"
   (cd "$build" && cpack -G DEB >/dev/null)

@@ -1386,14 +1386,15 @@ nlohmann::json last_metrics(const std::string& path) {
 
 TEST_CASE("app: --init-from PyTorch's weights gives PyTorch's first epoch within 1e-5",
           "[apps][interop]") {
-  // tests/data/interop/: the app's two models made and trained by PyTorch 1.13
-  // (tests/interop/torch_interop.py fixtures): weights (the MLP's in F16) and PyTorch's figures
-  // from them over the same batches (ember's shuffle, seed 0, batch 256, lr 0.1).
+  // tests/data/interop/: three of the app's models made and trained by PyTorch 1.13
+  // (tests/interop/torch_interop.py fixtures): weights (the MLP's and LeNet's in F16, with
+  // BatchNorm's buffers) and PyTorch's figures from them over the same batches (ember's shuffle,
+  // seed 0, batch 256, lr 0.1).
   const std::string fixtures = EMBER_TEST_DATA_DIR "/interop";
   const std::string data = EMBER_TEST_DATA_DIR "/fashion-mnist-small";
   const nlohmann::json expected =
       nlohmann::json::parse(read_file(fixtures + "/expected.json"))["models"];
-  for (const std::string model : {"softmax", "mlp"}) {
+  for (const std::string model : {"softmax", "mlp", "lenet-bn"}) {
     INFO(model);
     TempDir dir;
     const std::string weights = fixtures + "/" + model + ".safetensors";

@@ -1,12 +1,15 @@
 // Test helper of torch_interop.py: the logits ember computes on the test images with the given
 // weights, written as safetensors for the script to compare with PyTorch's (issue 21).
 //
-//   interop_logits softmax|mlp WEIGHTS.safetensors DATA_DIR OUT.safetensors
+//   interop_logits MODEL WEIGHTS.safetensors DATA_DIR OUT.safetensors
 //
-// The model is the app's (apps/softmax_regression, make_model): Sequential(Flatten(),
-// Linear(784, 10)), or Sequential(Flatten(), Linear(784, 256), ReLU(), Linear(256, 10)). OUT holds
-// "logits" [N, 10] float32 and "labels" [N] int64, the test set in order.
+// MODEL is one of the app's --model names, built by the app's own factory (apps/softmax_regression,
+// make_model), so PyTorch is compared with the very layers the app trains. OUT holds "logits"
+// [N, 10] float32 and "labels" [N] int64, the test set in order, in evaluation mode (BatchNorm on
+// its running statistics).
 #include <ember/ember.h>
+
+#include "model.h"
 
 #include <iostream>
 #include <string>
@@ -16,14 +19,12 @@ namespace ds = ember::datasets;
 
 int main(int argc, char** argv) {
   if (argc != 5) {
-    std::cerr << "usage: interop_logits softmax|mlp WEIGHTS.safetensors DATA_DIR OUT.safetensors\n";
+    std::cerr << "usage: interop_logits MODEL WEIGHTS.safetensors DATA_DIR OUT.safetensors\n";
     return 2;
   }
   try {
-    const std::string model = argv[1];
-    nn::Sequential net = model == "mlp" ? nn::Sequential(nn::Flatten(), nn::Linear(784, 256),
-                                                         nn::ReLU(), nn::Linear(256, 10))
-                                        : nn::Sequential(nn::Flatten(), nn::Linear(784, 10));
+    ember::Generator gen(0);  // the initial weights are all replaced
+    nn::Sequential net = app::make_model(argv[1], 28, 28, 10, gen);
     net.load_state_dict(ember::load_safetensors(argv[2]));
     net.eval();
     ember::NoGradGuard no_grad;

@@ -3,8 +3,9 @@
 
   torch_interop.py fixtures OUT_DIR
       Writes the PyTorch-made fixtures that tests/apps/test_app.cpp loads into ember in every
-      test run (tests/data/interop/): softmax.safetensors and mlp.safetensors, the app's two
-      models with PyTorch's own initialization (torch.manual_seed, nn.Linear's default), and
+      test run (tests/data/interop/): softmax, mlp and lenet-bn .safetensors, three of the app's
+      models with PyTorch's own initialization (torch.manual_seed, the layers' defaults, and
+      train_ch6's xavier_uniform_ for LeNet), and
       expected.json, PyTorch's figures from those weights: the test accuracy before training and
       the first epoch's train loss, train accuracy and test accuracy.
 
@@ -53,7 +54,7 @@ def save_safetensors(tensors, path, metadata=None):
     if metadata:
         header["__metadata__"] = metadata
     for name, array in tensors.items():
-        array = np.ascontiguousarray(array)
+        array = np.array(array, order="C")  # not ascontiguousarray: it makes a 0-d array 1-d
         blob = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
         header[name] = {"dtype": NAMES[array.dtype], "shape": list(array.shape),
                         "data_offsets": [offset, offset + len(blob)]}
@@ -105,14 +106,25 @@ def load_split(data_dir, prefix):
 
 
 def make_model(kind):
-    """The app's model (apps/softmax_regression/app.cpp, make_model), the same state_dict names.
+    """The app's model (apps/softmax_regression/model.cpp, make_model), the same state_dict names.
 
-    LeNet with BatchNorm (issue 21's third model) comes when the app gains it: add its torch.nn
-    twin here and an entry to FIXTURES; its buffers (running_mean, running_var and the int64
-    num_batches_tracked) travel like parameters (I64 is a safetensors dtype both sides write).
-    """
+    lenet-bn's buffers (running_mean, running_var and the int64 num_batches_tracked) travel like
+    parameters (I64 is a safetensors dtype both sides write)."""
     if kind == "mlp":
         return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+    if kind == "lenet-bn":  # d2l 7.5's BatchNorm LeNet, as the app builds it
+        model = nn.Sequential(
+            nn.Conv2d(1, 6, kernel_size=5), nn.BatchNorm2d(6), nn.Sigmoid(),
+            nn.AvgPool2d(kernel_size=2, stride=2),
+            nn.Conv2d(6, 16, kernel_size=5), nn.BatchNorm2d(16), nn.Sigmoid(),
+            nn.AvgPool2d(kernel_size=2, stride=2), nn.Flatten(),
+            nn.Linear(256, 120), nn.BatchNorm1d(120), nn.Sigmoid(),
+            nn.Linear(120, 84), nn.BatchNorm1d(84), nn.Sigmoid(),
+            nn.Linear(84, 10))
+        for m in model:  # d2l's train_ch6: xavier_uniform_ on every Conv2d and Linear weight
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                nn.init.xavier_uniform_(m.weight)
+        return model
     return nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
 
 
@@ -189,11 +201,13 @@ def first_epoch(model, data_dir, batch_size, lr, seed):
             "test_acc": accuracy(model, test_x, test_y)}
 
 
-# Each model: its torch seed and the dtype its fixture is stored in (the MLP in F16, to keep the
-# committed file small and to exercise ember's F16 reading; its weights are rounded to float16
-# before PyTorch trains, so both sides start from the same numbers).
+# Each model: its torch seed and the dtype its floating-point tensors are stored in (the MLP and
+# LeNet in F16, to keep the committed files small and to exercise ember's F16 reading; their
+# weights are rounded to float16 before PyTorch trains, so both sides start from the same
+# numbers). Integer tensors (BatchNorm's num_batches_tracked) stay I64.
 FIXTURES = {"softmax": {"seed": 21, "dtype": np.float32},
-            "mlp": {"seed": 22, "dtype": np.float16}}
+            "mlp": {"seed": 22, "dtype": np.float16},
+            "lenet-bn": {"seed": 23, "dtype": np.float16}}
 TRAINING = {"epochs": 1, "batch_size": 256, "lr": 0.1, "seed": 0}
 
 
@@ -201,7 +215,8 @@ def make_fixture(kind, data_dir):
     spec = FIXTURES[kind]
     torch.manual_seed(spec["seed"])
     model = make_model(kind)
-    arrays = {k: v.detach().numpy().astype(spec["dtype"]) for k, v in model.state_dict().items()}
+    arrays = {k: v.detach().numpy() for k, v in model.state_dict().items()}
+    arrays = {k: v.astype(spec["dtype"]) if v.dtype.kind == "f" else v for k, v in arrays.items()}
     model.load_state_dict(to_torch(arrays))  # the stored (rounded) values
     test_x, test_y = load_split(data_dir, "t10k")
     figures = {"initial_test_acc": accuracy(model, test_x, test_y)}
