@@ -121,6 +121,9 @@ step "packages: .deb (static and shared) installed, consumers with find_package 
 bash tests/package.sh
 
 step "AddressSanitizer + UndefinedBehaviorSanitizer"
+# At -O1 -g1 (half the compile time of -O2 -g), every case at the machine's best instruction set;
+# the reruns at each lower one (label isa) ran in the Release suite above, and the app's cases
+# still run every instruction set under the sanitizers ("the kernels of every instruction set").
 cmake --preset sanitize >/dev/null
 cmake --build build/sanitize -j"$jobs"
 ctest --preset sanitize -j"$jobs"
