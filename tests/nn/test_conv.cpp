@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <ember/autograd/node.h>
+#include <ember/core/conv.h>
 #include <ember/core/generator.h>
 #include <ember/core/ops.h>
 #include <ember/core/parallel.h>
@@ -351,4 +352,80 @@ TEST_CASE("nn::Conv2d and the pools in libtorch's holder form", "[nn][conv][pool
   CHECK(y.sizes() == Shape{2, 16, 5, 5});
   y.sum().backward();
   for (const Tensor& p : net.parameters()) CHECK(p.grad().defined());
+}
+
+TEST_CASE("conv2d forward and backward: every kernel path agrees with a plain loop", "[nn][conv]") {
+  // The definitions, summed in double, against core's kernels for geometries that take each
+  // path (core/src/ops/conv.cpp): at most 8 output channels a group with stride_w 1 run the
+  // forward over rows, more the direct kernel; stride 1 with small padding runs the input
+  // gradient over rows
+  // (Note [Convolution over rows]), stride 2 or padding beyond (K - 1) d im2col's adjoint; short
+  // patches the direct weight gradient (Note [Direct weight gradient]), long ones (C/G KH KW >
+  // 512) im2col + GEMM. Also groups, dilation, even kernels with "same", 20 output channels (a
+  // ragged block of lanes) and 40 columns (several vectors a row).
+  //   grad_x[n, c, ih, iw] = sum_{o in c's group, kh, kw : ih = oh s + kh d - p} w[o, c', kh, kw]
+  //                          grad_out[n, o, oh, ow] (and the same along w)
+  //   grad_w[o, c', kh, kw] = sum_{n, oh, ow} grad_out[n, o, oh, ow] x[n, c, oh s + kh d - p, ...]
+  //   y[n, o, oh, ow] = sum_{c', kh, kw} w[o, c', kh, kw] x[n, c, oh s + kh d - p, ...]
+  struct Case {
+    std::int64_t N, C, H, W, O, K, S, P, D, G;
+    bool same;
+  };
+  const Case cases[] = {
+      {2, 1, 9, 11, 6, 5, 1, 2, 1, 1, false},   // LeNet's conv1: rows forward and grad_x
+      {3, 6, 8, 8, 16, 5, 1, 0, 1, 1, false},   // LeNet's conv2
+      {2, 4, 7, 40, 20, 3, 1, 1, 1, 2, false},  // groups, ragged lanes, long rows
+      {2, 6, 7, 9, 9, 3, 1, 1, 1, 3, false},    // groups over rows
+      {2, 3, 9, 9, 5, 3, 1, 0, 2, 1, false},    // dilation
+      {2, 3, 6, 7, 4, 4, 1, 0, 1, 1, true},     // "same" with an even kernel
+      {2, 3, 9, 8, 4, 3, 2, 1, 1, 1, false},    // stride 2: im2col's adjoint
+      {2, 2, 6, 6, 3, 3, 1, 3, 1, 1, false},    // padding 3 > K - 1: im2col's adjoint
+      {1, 64, 5, 5, 3, 3, 1, 1, 1, 1, false},   // patch 576: im2col + GEMM
+  };
+  Generator gen(33);
+  for (const Case& k : cases) {
+    INFO("C=" << k.C << " O=" << k.O << " K=" << k.K << " S=" << k.S << " P=" << k.P << " D=" << k.D
+              << " G=" << k.G << " same=" << k.same);
+    const Tensor x = randn({k.N, k.C, k.H, k.W}, gen);
+    const Tensor w = randn({k.O, k.C / k.G, k.K, k.K}, gen);
+    const core::Conv2dGeometry g =
+        k.same ? core::conv2d_geometry(x.sizes(), w.sizes(), k.S, "same", k.D, k.G)
+               : core::conv2d_geometry(x.sizes(), w.sizes(), k.S, k.P, k.D, k.G);
+    const Tensor go = randn({k.N, k.O, g.OH, g.OW}, gen);
+    const std::vector<float> y = core::conv2d_forward(x, w, Tensor(), g).to_vector<float>();
+    const std::vector<float> gx = core::conv2d_backward_input(go, w, g).to_vector<float>();
+    const std::vector<float> gw = core::conv2d_backward_weight(go, x, g).to_vector<float>();
+    const std::vector<float> xv = x.to_vector<float>(), wv = w.to_vector<float>(),
+                             gv = go.to_vector<float>();
+    const std::int64_t Cg = k.C / k.G, Og = k.O / k.G;
+    std::vector<double> want_x(xv.size(), 0.0), want_w(wv.size(), 0.0), want_y(gv.size(), 0.0);
+    for (std::int64_t n = 0; n < k.N; ++n)
+      for (std::int64_t o = 0; o < k.O; ++o)
+        for (std::int64_t oh = 0; oh < g.OH; ++oh)
+          for (std::int64_t ow = 0; ow < g.OW; ++ow)
+            for (std::int64_t cg = 0; cg < Cg; ++cg)
+              for (std::int64_t kh = 0; kh < k.K; ++kh)
+                for (std::int64_t kw = 0; kw < k.K; ++kw) {
+                  const std::int64_t ih = oh * k.S + kh * k.D - g.pad_top;
+                  const std::int64_t iw = ow * k.S + kw * k.D - g.pad_left;
+                  if (ih < 0 || ih >= k.H || iw < 0 || iw >= k.W) continue;
+                  const std::int64_t c = (o / Og) * Cg + cg;
+                  const auto xi = static_cast<std::size_t>(((n * k.C + c) * k.H + ih) * k.W + iw);
+                  const auto wi = static_cast<std::size_t>(((o * Cg + cg) * k.K + kh) * k.K + kw);
+                  const auto yi = static_cast<std::size_t>(((n * k.O + o) * g.OH + oh) * g.OW + ow);
+                  const double gval = gv[yi];
+                  want_y[yi] += static_cast<double>(wv[wi]) * xv[xi];
+                  want_x[xi] += gval * wv[wi];
+                  want_w[wi] += gval * xv[xi];
+                }
+    REQUIRE(y.size() == want_y.size());
+    for (std::size_t i = 0; i < y.size(); ++i)
+      CHECK(y[i] == Approx(want_y[i]).epsilon(1e-4).margin(1e-4));
+    REQUIRE(gx.size() == want_x.size());
+    for (std::size_t i = 0; i < gx.size(); ++i)
+      CHECK(gx[i] == Approx(want_x[i]).epsilon(1e-4).margin(1e-4));
+    REQUIRE(gw.size() == want_w.size());
+    for (std::size_t i = 0; i < gw.size(); ++i)
+      CHECK(gw[i] == Approx(want_w[i]).epsilon(1e-4).margin(1e-3));
+  }
 }

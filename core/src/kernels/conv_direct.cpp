@@ -22,6 +22,8 @@
 #include <xsimd/xsimd.hpp>
 #pragma GCC diagnostic pop
 
+#include <immintrin.h>
+
 #include <cstddef>
 #include <cstring>
 #include <new>
@@ -29,11 +31,25 @@
 namespace ember::kernels {
 
 EMBER_ISA_VARIANTS(conv2d_direct)
+EMBER_ISA_VARIANTS(conv2d_rows)
+EMBER_ISA_VARIANTS(conv2d_rows_backward_input)
+EMBER_ISA_VARIANTS(conv2d_direct_backward_weight)
 
 #if EMBER_ISA_BASELINE
 void conv2d_direct(const ConvShape& s, const float* x, const float* w, const float* bias,
                    float* y) {
   EMBER_ISA_CALL(conv2d_direct, s, x, w, bias, y);
+}
+void conv2d_rows(const ConvShape& s, const float* x, const float* w, const float* bias, float* y) {
+  EMBER_ISA_CALL(conv2d_rows, s, x, w, bias, y);
+}
+void conv2d_rows_backward_input(const ConvShape& s, const float* grad_y, const float* w,
+                                float* grad_x) {
+  EMBER_ISA_CALL(conv2d_rows_backward_input, s, grad_y, w, grad_x);
+}
+void conv2d_direct_backward_weight(const ConvShape& s, const float* x, const float* grad_y,
+                                   float* grad_w) {
+  EMBER_ISA_CALL(conv2d_direct_backward_weight, s, x, grad_y, grad_w);
 }
 #endif
 
@@ -54,6 +70,12 @@ using HalfBatch = Batch;
 // vector registers. A row of OW columns is cut into ceil(OW / T) tiles of near-equal width
 // (LeNet's 10 columns: one tile; 28: 10 + 9 + 9), so no tile is left with a few columns.
 constexpr int T = 12;
+// Accumulators a tile may keep: 32 vector registers with AVX-512 (of either width), else 16.
+#if defined(__AVX512F__)
+constexpr int kMaxAcc = 24;
+#else
+constexpr int kMaxAcc = 12;
+#endif
 
 // 64-byte aligned floats, freed on scope exit.
 class Buffer {
@@ -86,9 +108,10 @@ struct PadScratch {
   }
 };
 
-PadScratch& pad_scratch() {
-  thread_local PadScratch scratch;
-  return scratch;
+// A thread's scratch buffers: 0 the padded image, 1 and 2 for the backward kernels.
+PadScratch& pad_scratch(int which = 0) {
+  thread_local PadScratch scratch[3];
+  return scratch[which];
 }
 
 // Where one image's (possibly padded) input is read: element (c, r, q) is p[c cs + r rs + q].
@@ -217,7 +240,484 @@ void run(const ConvShape& s, const float* x, const float* w, const float* bias, 
   });
 }
 
+// Note [Convolution over rows]
+// conv2d_direct puts output channels in the lanes, which wastes most of them when a group has
+// few (LeNet's conv1: 6 of 16). Here the lanes hold B consecutive output columns of one row,
+// and a tile is CB output channels x NV such vectors (CB NV accumulators): for each (ci, kh, kw)
+// in order it loads the NV input vectors once (unaligned, from a zero-padded copy of the image,
+// so no bounds checks; stride_w must be 1 for them to be contiguous) and broadcasts CB packed
+// weights, CB NV FMAs. Each output element is one FMA chain over (ci, kh, kw) from 0, plus the
+// bias, whatever the tile or thread: images are the parallel pieces. Lanes past the row's end
+// compute on padding and are not stored.
+//
+// The input gradient of a stride-1 convolution is the same computation: grad_x[c, ih, iw] =
+// sum_{o, kh, kw} w[o, c, kh, kw] grad_y[o, ih + pt - kh dh, iw + pl - kw dw], a convolution of
+// grad_y zero-padded by (K - 1) d - p on each side (top / left) with the kernel flipped (kh ->
+// KH - 1 - kh) and its in/out channels swapped. Compared with im2col's adjoint it needs no
+// [C KH KW, OH OW] buffer and no scatter; the padding rows cost FMAs on zeros (LeNet's conv2:
+// 70 row taps for 50 useful), cheaper than the buffers were.
+
+// Stores lanes [0, n) of v at dst (n < size): a masked store where the ISA has one.
+template <class V>
+void store_first(const V& v, float* dst, std::int64_t n) {
+#if defined(__AVX512F__)
+  if constexpr (V::size == 16) {
+    _mm512_mask_storeu_ps(dst, static_cast<__mmask16>((1u << n) - 1u), v);
+    return;
+  } else if constexpr (V::size == 8) {
+    _mm256_mask_storeu_ps(dst, static_cast<__mmask8>((1u << n) - 1u), v);
+    return;
+  }
+#elif defined(__AVX2__)
+  if constexpr (V::size == 8) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    _mm256_maskstore_ps(dst, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), lane), v);
+    return;
+  }
+#endif
+  alignas(64) float tmp[V::size];
+  v.store_aligned(tmp);
+  for (std::int64_t i = 0; i < n; ++i) dst[i] = tmp[i];
+}
+
+// One convolution over rows, as the kernels see it (per image and group).
+struct Rows {
+  std::int64_t Ci, Co;  // input channels read, output channels written (of one group)
+  std::int64_t KH, KW;  // kernel
+  std::int64_t dh, dw;  // dilation
+  std::int64_t sh;      // source rows between output rows
+  std::int64_t R, Q;    // output rows and columns
+  std::int64_t Hs, Ws;  // the padded source planes
+  std::int64_t nvr;     // vectors per output row
+  std::int64_t lo, hi;  // the source rows holding data (the others are padding, zero)
+};
+
+// Tile: output vectors k0 .. k0 + NV - 1 (k = r nvr + v: row r, columns v B ..) of CB channels.
+template <class V, int CB, int NV>
+void rows_tile(const Rows& a, const float* src, const float* wblock, const float* bias, float* out,
+               std::int64_t lanes, std::int64_t k0) {
+  constexpr std::int64_t B = static_cast<std::int64_t>(V::size);
+  const float* sp[NV];
+  std::int64_t r[NV], q0[NV];
+  for (int j = 0; j < NV; ++j) {
+    const std::int64_t k = k0 + j;
+    r[j] = k / a.nvr;
+    q0[j] = (k % a.nvr) * B;
+    sp[j] = src + r[j] * a.sh * a.Ws + q0[j];
+  }
+  V acc[CB][NV];
+  for (int cb = 0; cb < CB; ++cb)
+    for (int j = 0; j < NV; ++j) acc[cb][j] = V(0.0f);
+  const float* wp = wblock;
+  const std::int64_t plane = a.Hs * a.Ws;
+  for (std::int64_t ci = 0; ci < a.Ci; ++ci) {
+    for (std::int64_t kh = 0; kh < a.KH; ++kh) {
+      // A kernel row that reads only padding rows for every vector of the tile adds w 0: skip
+      // it (the input gradient's tiles at the top and bottom of the image).
+      bool data = false;
+      for (int j = 0; j < NV; ++j) {
+        const std::int64_t row = r[j] * a.sh + kh * a.dh;
+        data = data || (row >= a.lo && row < a.hi);
+      }
+      if (!data) {
+        wp += a.KW * CB;
+        continue;
+      }
+      const std::int64_t off = ci * plane + kh * a.dh * a.Ws;
+      for (std::int64_t kw = 0; kw < a.KW; ++kw) {
+        const std::int64_t o2 = off + kw * a.dw;
+        V xv[NV];
+        for (int j = 0; j < NV; ++j) xv[j] = V::load_unaligned(sp[j] + o2);
+        for (int cb = 0; cb < CB; ++cb) {
+          const V wv(wp[cb]);
+          for (int j = 0; j < NV; ++j) acc[cb][j] = xsimd::fma(wv, xv[j], acc[cb][j]);
+        }
+        wp += CB;
+      }
+    }
+  }
+  const std::int64_t oplane = a.R * a.Q;
+  for (std::int64_t cb = 0; cb < lanes; ++cb) {
+    const V b(bias != nullptr ? bias[cb] : 0.0f);
+    for (int j = 0; j < NV; ++j) {
+      float* dst = out + cb * oplane + r[j] * a.Q + q0[j];
+      const V v = bias != nullptr ? acc[cb][j] + b : acc[cb][j];
+      if (q0[j] + B <= a.Q) {
+        v.store_unaligned(dst);
+      } else {
+        store_first(v, dst, a.Q - q0[j]);
+      }
+    }
+  }
+}
+
+using RowsFn = void (*)(const Rows&, const float*, const float*, const float*, float*, std::int64_t,
+                        std::int64_t);
+constexpr int kMaxCB = 8;  // output channels per tile
+constexpr int kMaxNV = 4;  // vectors per tile
+
+template <class V, int CB>
+struct RowsByNV {
+  static constexpr RowsFn fns[kMaxNV] = {&rows_tile<V, CB, 1>, &rows_tile<V, CB, 2>,
+                                         &rows_tile<V, CB, 3>, &rows_tile<V, CB, 4>};
+};
+template <class V>
+RowsFn rows_fn(int cb, int nv) {
+  switch (cb) {
+    case 1:
+      return RowsByNV<V, 1>::fns[nv - 1];
+    case 2:
+      return RowsByNV<V, 2>::fns[nv - 1];
+    case 3:
+      return RowsByNV<V, 3>::fns[nv - 1];
+    case 4:
+      return RowsByNV<V, 4>::fns[nv - 1];
+    case 5:
+      return RowsByNV<V, 5>::fns[nv - 1];
+    case 6:
+      return RowsByNV<V, 6>::fns[nv - 1];
+    case 7:
+      return RowsByNV<V, 7>::fns[nv - 1];
+    default:
+      return RowsByNV<V, 8>::fns[nv - 1];
+  }
+}
+
+// Where one image's source planes go in the zero-padded buffer: plane ci of the buffer holds
+// image plane ci (H x W, rows `rs` floats apart, planes `cs`) at row `top`, column `left`.
+struct Placement {
+  std::int64_t C, H, W, cs, rs, top, left;
+};
+
+// Copies the image into buf; `zeroed`: buf already holds this placement's zeros (a previous
+// image of the same call), so only the image's cells are written. Rows are short (LeNet's: 10
+// to 28 floats): a plain loop, not a call to memcpy per row.
+void fill_padded(const Placement& pl, const float* img, float* buf, std::int64_t Hs,
+                 std::int64_t Ws, bool zeroed) {
+  if (!zeroed)
+    for (std::int64_t i = 0; i < pl.C * Hs * Ws; ++i) buf[i] = 0.0f;
+  const std::int64_t q0 = pl.left, q1 = pl.left + pl.W < Ws ? pl.left + pl.W : Ws;
+  if (q1 <= q0) return;
+  const std::int64_t r0 = pl.top > 0 ? pl.top : 0;
+  const std::int64_t r1 = pl.top + pl.H < Hs ? pl.top + pl.H : Hs;
+  for (std::int64_t c = 0; c < pl.C; ++c) {
+    for (std::int64_t r = r0; r < r1; ++r) {
+      float* dst = buf + (c * Hs + r) * Ws + q0;
+      const float* src = img + c * pl.cs + (r - pl.top) * pl.rs;
+      for (std::int64_t q = 0; q < q1 - q0; ++q) dst[q] = src[q];
+    }
+  }
+}
+
+// Runs a convolution over rows on every image: `src_of(n)` the image's planes (all groups,
+// Placement pl per group of Ci planes), packed weights [G][blocks][Ci][KH][KW][CB], output
+// [N][G Co][R][Q].
+void rows_run(const Rows& a0, std::int64_t N, std::int64_t G, const float* x, std::int64_t x_image,
+              const Placement& pl, const float* packed, int CB, const float* bias, float* y) {
+  using V = xsimd::batch<float>;
+  constexpr std::int64_t B = static_cast<std::int64_t>(V::size);
+  Rows a = a0;
+  a.nvr = (a.Q + B - 1) / B;
+  a.lo = pl.top > 0 ? pl.top : 0;
+  a.hi = pl.top + pl.H < a.Hs ? pl.top + pl.H : a.Hs;
+  const std::int64_t blocks = (a.Co + CB - 1) / CB;
+  const int max_acc = kMaxAcc;
+  int NV = max_acc / CB;
+  if (NV > kMaxNV) NV = kMaxNV;
+  if (NV < 1) NV = 1;
+  const std::int64_t vectors = a.R * a.nvr;
+  if (NV > vectors) NV = static_cast<int>(vectors);
+  const RowsFn full = rows_fn<V>(CB, NV);
+  const std::int64_t tail = vectors % NV;
+  const RowsFn last = tail > 0 ? rows_fn<V>(CB, static_cast<int>(tail)) : nullptr;
+  const std::int64_t CiKK = a.Ci * a.KH * a.KW;
+  const double image_flops = 2.0 * static_cast<double>(G * a.Co * a.R * a.Q * CiKK);
+  const std::int64_t grain =
+      image_flops >= 1.0e6 ? 1 : static_cast<std::int64_t>(1.0e6 / (image_flops + 1.0)) + 1;
+  parallel_for(0, N, grain, [&](std::int64_t n0, std::int64_t n1) {
+    float* buf = pad_scratch(1).get(static_cast<std::size_t>(G * a.Ci * a.Hs * a.Ws + B));
+    for (std::int64_t n = n0; n < n1; ++n) {
+      Placement p = pl;
+      p.C = G * a.Ci;
+      fill_padded(p, x + n * x_image, buf, a.Hs, a.Ws, n > n0);
+      for (std::int64_t grp = 0; grp < G; ++grp) {
+        const float* src = buf + grp * a.Ci * a.Hs * a.Ws;
+        for (std::int64_t ob = 0; ob < blocks; ++ob) {
+          const std::int64_t co0 = grp * a.Co + ob * CB;
+          const std::int64_t lanes = a.Co - ob * CB < CB ? a.Co - ob * CB : CB;
+          const float* wblock = packed + (grp * blocks + ob) * CiKK * CB;
+          float* out = y + (n * G * a.Co + co0) * a.R * a.Q;
+          const float* bb = bias != nullptr ? bias + co0 : nullptr;
+          std::int64_t k = 0;
+          for (; k + NV <= vectors; k += NV) full(a, src, wblock, bb, out, lanes, k);
+          if (last != nullptr) last(a, src, wblock, bb, out, lanes, k);
+        }
+      }
+    }
+  });
+}
+
+// Packs weights for rows_run: packed[grp][ob][ci][kh][kw][cb] = weight(grp, ob CB + cb, ci, kh,
+// kw) (zero past the group's Co).
+template <class Fn>
+void pack_rows(float* packed, std::int64_t G, std::int64_t Co, std::int64_t Ci, std::int64_t KK,
+               int CB, Fn weight) {
+  const std::int64_t blocks = (Co + CB - 1) / CB;
+  for (std::int64_t grp = 0; grp < G; ++grp)
+    for (std::int64_t ob = 0; ob < blocks; ++ob)
+      for (std::int64_t ci = 0; ci < Ci; ++ci)
+        for (std::int64_t t = 0; t < KK; ++t)
+          for (std::int64_t cb = 0; cb < CB; ++cb) {
+            const std::int64_t co = ob * CB + cb;
+            packed[(((grp * blocks + ob) * Ci + ci) * KK + t) * CB + cb] =
+                co < Co ? weight(grp, co, ci, t) : 0.0f;
+          }
+}
+
+int rows_cb(std::int64_t Co) {
+  return Co < kMaxCB ? static_cast<int>(Co) : kMaxCB;
+}
+
+// Note [Direct weight gradient]
+// grad_w[o, c, kh, kw] = sum_{n, oh, ow} grad_y[n, o, oh, ow] x[n, c, oh s + kh d - p, ...].
+// Lanes hold B output channels of a group (grad_y transposed per image to [OH OW][B]); a tile
+// keeps RH x NT taps of one input channel in registers and, for each output position in order,
+// loads grad_y's vector once and does RH NT FMAs with the broadcast inputs (from the zero-padded
+// image, as the forward). The image range is cut into at most kParts parts fixed by N; each part
+// chains its images in order through its own accumulators, and the parts are added in order:
+// the same sums at any thread count.
+template <class V, int RH, int NT>
+void wgrad_tile(const ConvShape& s, const float* xs, std::int64_t Wp, const float* gT,
+                float* acc_mem) {
+  constexpr std::int64_t B = static_cast<std::int64_t>(V::size);
+  V acc[RH][NT];
+  for (int r = 0; r < RH; ++r)
+    for (int t = 0; t < NT; ++t) acc[r][t] = V::load_aligned(acc_mem + (r * s.KW + t) * B);
+  const std::int64_t rstep = s.dilation_h * Wp;
+  for (std::int64_t oh = 0; oh < s.OH; ++oh) {
+    const float* xr = xs + oh * s.stride_h * Wp;
+    const float* g = gT + oh * s.OW * B;
+    if (s.dilation_w == 1) {
+      for (std::int64_t ow = 0; ow < s.OW; ++ow) {
+        const V gv = V::load_aligned(g + ow * B);
+        const float* xq = xr + ow * s.stride_w;
+        for (int r = 0; r < RH; ++r)
+          for (int t = 0; t < NT; ++t) acc[r][t] = xsimd::fma(V(xq[r * rstep + t]), gv, acc[r][t]);
+      }
+    } else {
+      for (std::int64_t ow = 0; ow < s.OW; ++ow) {
+        const V gv = V::load_aligned(g + ow * B);
+        const float* xq = xr + ow * s.stride_w;
+        for (int r = 0; r < RH; ++r)
+          for (int t = 0; t < NT; ++t)
+            acc[r][t] = xsimd::fma(V(xq[r * rstep + t * s.dilation_w]), gv, acc[r][t]);
+      }
+    }
+  }
+  for (int r = 0; r < RH; ++r)
+    for (int t = 0; t < NT; ++t) acc[r][t].store_aligned(acc_mem + (r * s.KW + t) * B);
+}
+
+using WgradFn = void (*)(const ConvShape&, const float*, std::int64_t, const float*, float*);
+constexpr int kMaxNT = 8;  // taps of one kernel row per tile
+constexpr int kMaxRH = 4;  // kernel rows per tile
+
+template <class V, int RH>
+struct WgradByNT {
+  static constexpr WgradFn fns[kMaxNT] = {
+      &wgrad_tile<V, RH, 1>, &wgrad_tile<V, RH, 2>, &wgrad_tile<V, RH, 3>, &wgrad_tile<V, RH, 4>,
+      &wgrad_tile<V, RH, 5>, &wgrad_tile<V, RH, 6>, &wgrad_tile<V, RH, 7>, &wgrad_tile<V, RH, 8>};
+};
+template <class V>
+WgradFn wgrad_fn(int rh, int nt) {
+  switch (rh) {
+    case 1:
+      return WgradByNT<V, 1>::fns[nt - 1];
+    case 2:
+      return WgradByNT<V, 2>::fns[nt - 1];
+    case 3:
+      return WgradByNT<V, 3>::fns[nt - 1];
+    default:
+      return WgradByNT<V, 4>::fns[nt - 1];
+  }
+}
+
+// dst[p B + j] = src[j plane + p] for j < lanes, 0 for lanes <= j < B: `lanes` planes of
+// `plane` floats as vectors of B lanes, one per position. Eight positions at a time by an 8 x 8
+// in-register transpose where B is 8 and AVX is there (LeNet's conv1: 6 planes of 784), else
+// lane by lane.
+template <std::int64_t B>
+void transpose_planes(const float* src, std::int64_t plane, std::int64_t lanes, float* dst) {
+  std::int64_t p0 = 0;
+#if defined(__AVX2__)
+  if constexpr (B == 8) {
+    for (; p0 + 8 <= plane; p0 += 8) {
+      __m256 r[8];
+      for (std::int64_t j = 0; j < 8; ++j)
+        r[j] = j < lanes ? _mm256_loadu_ps(src + j * plane + p0) : _mm256_setzero_ps();
+      const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+      const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+      const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+      const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+      const __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+      const __m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+      const __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+      const __m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+      const __m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+      const __m256 u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+      const __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+      const __m256 u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+      float* d = dst + p0 * 8;
+      _mm256_store_ps(d + 0, _mm256_permute2f128_ps(u0, u4, 0x20));
+      _mm256_store_ps(d + 8, _mm256_permute2f128_ps(u1, u5, 0x20));
+      _mm256_store_ps(d + 16, _mm256_permute2f128_ps(u2, u6, 0x20));
+      _mm256_store_ps(d + 24, _mm256_permute2f128_ps(u3, u7, 0x20));
+      _mm256_store_ps(d + 32, _mm256_permute2f128_ps(u0, u4, 0x31));
+      _mm256_store_ps(d + 40, _mm256_permute2f128_ps(u1, u5, 0x31));
+      _mm256_store_ps(d + 48, _mm256_permute2f128_ps(u2, u6, 0x31));
+      _mm256_store_ps(d + 56, _mm256_permute2f128_ps(u3, u7, 0x31));
+    }
+  }
+#endif
+  for (std::int64_t j = 0; j < B; ++j) {
+    if (j < lanes) {
+      for (std::int64_t p = p0; p < plane; ++p) dst[p * B + j] = src[j * plane + p];
+    } else {
+      for (std::int64_t p = p0; p < plane; ++p) dst[p * B + j] = 0.0f;
+    }
+  }
+}
+
+template <class V>
+void wgrad_run(const ConvShape& s, const float* x, const float* gy, float* gw) {
+  constexpr std::int64_t B = static_cast<std::int64_t>(V::size);
+  const std::int64_t Cg = s.C / s.G, Og = s.O / s.G, KK = s.KH * s.KW, OHW = s.OH * s.OW;
+  const std::int64_t blocks = (Og + B - 1) / B;
+  const std::int64_t Hp = (s.OH - 1) * s.stride_h + (s.KH - 1) * s.dilation_h + 1;
+  const std::int64_t Wp = (s.OW - 1) * s.stride_w + (s.KW - 1) * s.dilation_w + 1;
+  // Tiles: NT taps of a kernel row (KW cut into near-equal runs of at most kMaxNT), RH rows.
+  const std::int64_t runs = (s.KW + kMaxNT - 1) / kMaxNT;
+  const int max_acc = kMaxAcc;
+  const std::int64_t wide = (s.KW + runs - 1) / runs;  // the widest run
+  std::int64_t RH = max_acc / wide;
+  if (RH > kMaxRH) RH = kMaxRH;
+  if (RH < 1) RH = 1;
+  constexpr std::int64_t kParts = 16;
+  const std::int64_t parts = s.N < kParts ? s.N : kParts;
+  const std::int64_t acc_size = s.G * blocks * Cg * KK * B;
+  Buffer partials(static_cast<std::size_t>(parts * acc_size));
+  const Placement pl{s.C, s.H, s.W, s.H * s.W, s.W, s.pad_top, s.pad_left};
+  parallel_for(0, parts, 1, [&](std::int64_t p0, std::int64_t p1) {
+    float* buf = pad_scratch(1).get(static_cast<std::size_t>(s.C * Hp * Wp));
+    float* gT = pad_scratch(2).get(static_cast<std::size_t>(s.G * blocks * OHW * B));
+    for (std::int64_t part = p0; part < p1; ++part) {
+      float* acc = partials.get() + part * acc_size;
+      for (std::int64_t i = 0; i < acc_size; ++i) acc[i] = 0.0f;
+      for (std::int64_t n = part * s.N / parts; n < (part + 1) * s.N / parts; ++n) {
+        fill_padded(pl, x + n * s.C * s.H * s.W, buf, Hp, Wp, n > part * s.N / parts);
+        // gT[grp][ob][p][j] = grad_y[n, grp Og + ob B + j, p], zero past the group's channels.
+        const float* gn = gy + n * s.O * OHW;
+        for (std::int64_t grp = 0; grp < s.G; ++grp)
+          for (std::int64_t ob = 0; ob < blocks; ++ob) {
+            float* dst = gT + (grp * blocks + ob) * OHW * B;
+            const float* src = gn + (grp * Og + ob * B) * OHW;
+            const std::int64_t lanes = Og - ob * B < B ? Og - ob * B : B;
+            transpose_planes<B>(src, OHW, lanes, dst);
+          }
+        for (std::int64_t grp = 0; grp < s.G; ++grp)
+          for (std::int64_t ob = 0; ob < blocks; ++ob)
+            for (std::int64_t c = 0; c < Cg; ++c) {
+              const float* xs = buf + (grp * Cg + c) * Hp * Wp;
+              const float* g = gT + (grp * blocks + ob) * OHW * B;
+              float* a = acc + ((grp * blocks + ob) * Cg + c) * KK * B;
+              for (std::int64_t kh0 = 0; kh0 < s.KH; kh0 += RH) {
+                const std::int64_t rh = s.KH - kh0 < RH ? s.KH - kh0 : RH;
+                for (std::int64_t run = 0; run < runs; ++run) {
+                  const std::int64_t kw0 = s.KW * run / runs;
+                  const std::int64_t nt = s.KW * (run + 1) / runs - kw0;
+                  wgrad_fn<V>(static_cast<int>(rh), static_cast<int>(nt))(
+                      s, xs + kh0 * s.dilation_h * Wp + kw0 * s.dilation_w, Wp, g,
+                      a + (kh0 * s.KW + kw0) * B);
+                }
+              }
+            }
+      }
+    }
+  });
+  // grad_w[grp Og + ob B + j, c, t] = the parts' sums, in part order.
+  for (std::int64_t grp = 0; grp < s.G; ++grp)
+    for (std::int64_t ob = 0; ob < blocks; ++ob)
+      for (std::int64_t c = 0; c < Cg; ++c)
+        for (std::int64_t t = 0; t < KK; ++t)
+          for (std::int64_t j = 0; j < B; ++j) {
+            const std::int64_t o = ob * B + j;
+            if (o >= Og) continue;
+            const std::int64_t i = (((grp * blocks + ob) * Cg + c) * KK + t) * B + j;
+            float sum = partials.get()[i];
+            for (std::int64_t part = 1; part < parts; ++part)
+              sum += partials.get()[part * acc_size + i];
+            gw[((grp * Og + o) * Cg + c) * KK + t] = sum;
+          }
+}
+
 }  // namespace
+
+void conv2d_rows(const ConvShape& s, const float* x, const float* w, const float* bias, float* y) {
+  using V = xsimd::batch<float>;
+  constexpr std::int64_t B = static_cast<std::int64_t>(V::size);
+  const std::int64_t Cg = s.C / s.G, Og = s.O / s.G, KK = s.KH * s.KW;
+  const std::int64_t nvr = (s.OW + B - 1) / B;
+  Rows a{Cg, Og, s.KH, s.KW, s.dilation_h, s.dilation_w, s.stride_h, s.OH, s.OW, 0, 0, nvr, 0, 0};
+  a.Hs = (s.OH - 1) * s.stride_h + (s.KH - 1) * s.dilation_h + 1;
+  a.Ws = nvr * B + (s.KW - 1) * s.dilation_w;
+  const int CB = rows_cb(Og);
+  const std::int64_t blocks = (Og + CB - 1) / CB;
+  Buffer packed(static_cast<std::size_t>(s.G * blocks * Cg * KK * CB));
+  pack_rows(packed.get(), s.G, Og, Cg, KK, CB,
+            [&](std::int64_t grp, std::int64_t co, std::int64_t ci, std::int64_t t) {
+              return w[((grp * Og + co) * Cg + ci) * KK + t];
+            });
+  const Placement pl{s.C, s.H, s.W, s.H * s.W, s.W, s.pad_top, s.pad_left};
+  rows_run(a, s.N, s.G, x, s.C * s.H * s.W, pl, packed.get(), CB, bias, y);
+}
+
+void conv2d_rows_backward_input(const ConvShape& s, const float* grad_y, const float* w,
+                                float* grad_x) {
+  using V = xsimd::batch<float>;
+  constexpr std::int64_t B = static_cast<std::int64_t>(V::size);
+  const std::int64_t Cg = s.C / s.G, Og = s.O / s.G, KH = s.KH, KW = s.KW, KK = KH * KW;
+  const std::int64_t nvr = (s.W + B - 1) / B;
+  // grad_x is a stride-1 convolution of grad_y over rows (H rows of W columns), grad_y placed
+  // at ((KH - 1) dh - pt, (KW - 1) dw - pl) in the zero buffer.
+  Rows a{Og, Cg, KH, KW, s.dilation_h, s.dilation_w, 1, s.H, s.W, 0, 0, nvr, 0, 0};
+  a.Hs = (s.H - 1) + (KH - 1) * s.dilation_h + 1;
+  a.Ws = nvr * B + (KW - 1) * s.dilation_w;
+  const int CB = rows_cb(Cg);
+  const std::int64_t blocks = (Cg + CB - 1) / CB;
+  Buffer packed(static_cast<std::size_t>(s.G * blocks * Og * KK * CB));
+  // Weight (grp, c, o, kh, kw) of the flipped kernel: w[grp Og + o, c, KH-1-kh, KW-1-kw].
+  pack_rows(packed.get(), s.G, Cg, Og, KK, CB,
+            [&](std::int64_t grp, std::int64_t c, std::int64_t o, std::int64_t t) {
+              return w[((grp * Og + o) * Cg + c) * KK + (KK - 1 - t)];
+            });
+  const Placement pl{s.O,
+                     s.OH,
+                     s.OW,
+                     s.OH * s.OW,
+                     s.OW,
+                     (KH - 1) * s.dilation_h - s.pad_top,
+                     (KW - 1) * s.dilation_w - s.pad_left};
+  rows_run(a, s.N, s.G, grad_y, s.O * s.OH * s.OW, pl, packed.get(), CB, nullptr, grad_x);
+}
+
+void conv2d_direct_backward_weight(const ConvShape& s, const float* x, const float* grad_y,
+                                   float* grad_w) {
+  if (s.O / s.G <= static_cast<std::int64_t>(HalfBatch::size)) {
+    wgrad_run<HalfBatch>(s, x, grad_y, grad_w);
+  } else {
+    wgrad_run<Batch>(s, x, grad_y, grad_w);
+  }
+}
 
 void conv2d_direct(const ConvShape& s, const float* x, const float* w, const float* bias,
                    float* y) {

@@ -20,4 +20,21 @@ struct ConvShape {
 // block of channels stay in L1): ember's LeNet layers. Arguments are the caller's to check.
 void conv2d_direct(const ConvShape& s, const float* x, const float* w, const float* bias, float* y);
 
+// y = conv(x, w) + bias, vectorized over output columns (Note [Convolution over rows]): for
+// stride_w == 1 and groups of few output channels (LeNet's conv1: 6), where conv2d_direct would
+// leave most lanes empty.
+void conv2d_rows(const ConvShape& s, const float* x, const float* w, const float* bias, float* y);
+
+// grad_x = the adjoint of conv(., w) applied to grad_y, for stride 1 and padding <= dilation *
+// (kernel - 1) (the caller checks): the rows kernel on zero-padded grad_y with the weights
+// flipped and transposed (Note [Convolution over rows]). grad_x is written, not accumulated.
+void conv2d_rows_backward_input(const ConvShape& s, const float* grad_y, const float* w,
+                                float* grad_x);
+
+// grad_w [O, C / G, KH, KW] = sum over images and output positions of grad_y[n, o, oh, ow] *
+// x[n, c, ...], vectorized over output channels (Note [Direct weight gradient]); written, not
+// accumulated. Bitwise the same at any thread count.
+void conv2d_direct_backward_weight(const ConvShape& s, const float* x, const float* grad_y,
+                                   float* grad_w);
+
 }  // namespace ember::kernels
