@@ -17,6 +17,7 @@ threads=2
 epochs=10
 seeds="0 1 2"
 data=/usr/share/datasets/fashion-mnist
+command_args="$*"  # for the results file, before the options are shifted away
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --build) build=$2; shift 2 ;;
@@ -51,11 +52,15 @@ for model in lenet lenet-bn mlp-dropout; do
 done
 
 mkdir -p "$(dirname "$out")"
-"$python" - "$work" "$out" "$seeds" <<'PY'
+"$python" - "$work" "$out" "$seeds" "$build" "$root" "$command_args" <<'PY'
 import json, os, sys
 work, out, seeds = sys.argv[1], sys.argv[2], [int(s) for s in sys.argv[3].split()]
+sys.path.insert(0, os.path.join(sys.argv[5], "bench"))
+import provenance  # bench/provenance.py: commit, build, CPU and date, as every results file
 WIDEN = 0.01
-result = {"widened_by": WIDEN, "models": {}}
+build_type, flags = provenance.ember_build(sys.argv[4])
+result = {"provenance": provenance.provenance(build_type, flags, provenance.EMBER_THREAD_BACKEND),
+          "command": "bench/accuracy_seeds.sh " + sys.argv[6], "widened_by": WIDEN, "models": {}}
 ok = True
 print("%-12s %-28s %-28s %s" % ("model", "ember (seeds %s)" % ",".join(map(str, seeds)), "pytorch", "within?"))
 for model in ("lenet", "lenet-bn", "mlp-dropout"):
