@@ -41,6 +41,11 @@ except ImportError:
     print("SKIPPED: torch_interop.py: PyTorch is not installed (apt-get install python3-torch)")
     sys.exit(4)  # SKIP_RETURN_CODE in tests/interop/CMakeLists.txt
 
+# The d2l models as the PyTorch side of the benchmarks builds them (bench/peers/peer_pipeline.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench",
+                                "peers"))
+import peer_pipeline  # noqa: E402
+
 # --- safetensors, json + numpy ---
 
 DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64,
@@ -112,19 +117,8 @@ def make_model(kind):
     parameters (I64 is a safetensors dtype both sides write)."""
     if kind == "mlp":
         return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
-    if kind == "lenet-bn":  # d2l 7.5's BatchNorm LeNet, as the app builds it
-        model = nn.Sequential(
-            nn.Conv2d(1, 6, kernel_size=5), nn.BatchNorm2d(6), nn.Sigmoid(),
-            nn.AvgPool2d(kernel_size=2, stride=2),
-            nn.Conv2d(6, 16, kernel_size=5), nn.BatchNorm2d(16), nn.Sigmoid(),
-            nn.AvgPool2d(kernel_size=2, stride=2), nn.Flatten(),
-            nn.Linear(256, 120), nn.BatchNorm1d(120), nn.Sigmoid(),
-            nn.Linear(120, 84), nn.BatchNorm1d(84), nn.Sigmoid(),
-            nn.Linear(84, 10))
-        for m in model:  # d2l's train_ch6: xavier_uniform_ on every Conv2d and Linear weight
-            if isinstance(m, (nn.Conv2d, nn.Linear)):
-                nn.init.xavier_uniform_(m.weight)
-        return model
+    if kind == "lenet-bn":  # d2l 7.5, train_ch6's xavier init: the bench peer's twin
+        return peer_pipeline.make_net("lenet_bn")
     return nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
 
 
