@@ -1,10 +1,12 @@
 // y = x W^T + b and its backward, over the GEMM kernel. See functional/linear.h.
 #include <ember/nn/functional/linear.h>
 
+#include <algorithm>
 #include <vector>
 
 #include <ember/autograd/node.h>
 #include <ember/core/error.h>
+#include <ember/core/parallel.h>
 
 #include "kernels/gemm.h"
 
@@ -13,15 +15,23 @@ namespace ember::nn::functional {
 namespace {
 
 // Column sums of g [N, K] into out [K], row by row in a fixed order with a double accumulator,
-// so the result does not depend on threads and stays accurate for large N.
+// so the result stays accurate for large N. Threads take blocks of columns (each column's sum is
+// one thread's, in row order: bitwise the same at any thread count); a block holds at least
+// kSumGrain elements. Serial, this sum was 1.5% of an MLP epoch at 1 thread (256 x 256 for the
+// hidden layer's bias): a part that did not scale.
+constexpr std::int64_t kSumGrain = std::int64_t{1} << 14;
+
 void column_sums(const float* g, std::int64_t rows, std::int64_t cols, float* out) {
   std::vector<double> acc(static_cast<std::size_t>(cols), 0.0);
-  for (std::int64_t i = 0; i < rows; ++i) {
-    const float* row = g + i * cols;
-    for (std::int64_t j = 0; j < cols; ++j) acc[static_cast<std::size_t>(j)] += row[j];
-  }
-  for (std::int64_t j = 0; j < cols; ++j)
-    out[j] = static_cast<float>(acc[static_cast<std::size_t>(j)]);
+  const std::int64_t grain = std::max<std::int64_t>(1, kSumGrain / std::max<std::int64_t>(rows, 1));
+  parallel_for(0, cols, grain, [&](std::int64_t j0, std::int64_t j1) {
+    double* a = acc.data();
+    for (std::int64_t i = 0; i < rows; ++i) {
+      const float* row = g + i * cols;
+      for (std::int64_t j = j0; j < j1; ++j) a[j] += row[j];
+    }
+    for (std::int64_t j = j0; j < j1; ++j) out[j] = static_cast<float>(a[j]);
+  });
 }
 
 }  // namespace
