@@ -84,8 +84,10 @@ constexpr std::int64_t PACK_MAX = std::int64_t{1} << 21;
 constexpr std::int64_t DIRECT_KC = 128;
 constexpr std::int64_t DIRECT_MAX_BLOCKS = 8;
 // A piece of parallel work is at least this many flops (smaller ones cost more to hand over than
-// they save)...
-constexpr double MIN_FLOPS_PER_PIECE = 1.0e6;
+// they save)... 2.5e5 (2-4 us of work): with 1e6 the MLP's output layer (256 x 256 @ 256 x 10
+// and its two gradients, 1.3 MFLOP each) ran on one thread, 2.2% of the 1-thread epoch that
+// did not scale (perf: samples in the epoch outside any parallel job).
+constexpr double MIN_FLOPS_PER_PIECE = 2.5e5;
 // ...and gemm_packed cuts its product into at least this many pieces when it is large enough, so
 // that two threads (or more) share the work evenly even if one is descheduled for a while.
 constexpr std::int64_t MIN_PIECES = 8;
@@ -636,13 +638,20 @@ void gemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64
     }
   }
   if (bias != nullptr) {
-    for (std::int64_t m = 0; m < M; ++m) {
-      float* row = c.at(m, 0);
-      std::int64_t n = 0;
-      for (; n + W <= N; n += W)
-        (Batch::load_unaligned(row + n) + Batch::load_unaligned(bias + n)).store_unaligned(row + n);
-      for (; n < N; ++n) row[n] += bias[n];
-    }
+    // Rows in parallel, a piece at least BIAS_GRAIN floats (on one thread, the MLP's 256 x 256
+    // bias add was 0.5% of the 1-thread epoch that did not scale).
+    constexpr std::int64_t BIAS_GRAIN = std::int64_t{1} << 14;
+    parallel_for(0, M, std::max<std::int64_t>(1, BIAS_GRAIN / N),
+                 [&](std::int64_t m0, std::int64_t m1) {
+                   for (std::int64_t m = m0; m < m1; ++m) {
+                     float* row = c.at(m, 0);
+                     std::int64_t n = 0;
+                     for (; n + W <= N; n += W)
+                       (Batch::load_unaligned(row + n) + Batch::load_unaligned(bias + n))
+                           .store_unaligned(row + n);
+                     for (; n < N; ++n) row[n] += bias[n];
+                   }
+                 });
   }
 }
 
