@@ -48,8 +48,8 @@ void conv2d_rows_backward_input(const ConvShape& s, const float* grad_y, const f
   EMBER_ISA_CALL(conv2d_rows_backward_input, s, grad_y, w, grad_x);
 }
 void conv2d_direct_backward_weight(const ConvShape& s, const float* x, const float* grad_y,
-                                   float* grad_w) {
-  EMBER_ISA_CALL(conv2d_direct_backward_weight, s, x, grad_y, grad_w);
+                                   float* grad_w, float* grad_b) {
+  EMBER_ISA_CALL(conv2d_direct_backward_weight, s, x, grad_y, grad_w, grad_b);
 }
 #endif
 
@@ -80,18 +80,19 @@ constexpr int kRegs = 16;
 constexpr int kMaxAcc = 12;
 #endif
 
-// 64-byte aligned floats, freed on scope exit.
+// 64-byte aligned values (floats unless said), freed on scope exit.
+template <class T = float>
 class Buffer {
  public:
   explicit Buffer(std::size_t n)
-      : p_(static_cast<float*>(::operator new (n * sizeof(float), std::align_val_t{64}))) {}
+      : p_(static_cast<T*>(::operator new (n * sizeof(T), std::align_val_t{64}))) {}
   ~Buffer() { ::operator delete (p_, std::align_val_t{64}); }
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
-  float* get() const { return p_; }
+  T* get() const { return p_; }
 
  private:
-  float* p_;
+  T* p_;
 };
 
 // A thread's padded-image buffer, grown once.
@@ -238,7 +239,7 @@ void run(const ConvShape& s, const float* x, const float* w, const float* bias, 
   // Packed weights: block (grp, ob) holds CgKK vectors, lane j of vector r being
   // w[grp Og + ob B + j, r] (zero past the group's channels).
   const std::int64_t pack_size = s.G * blocks * CgKK * B;
-  Buffer pack(static_cast<std::size_t>(pack_size > 0 ? pack_size : 1));
+  Buffer<> pack(static_cast<std::size_t>(pack_size > 0 ? pack_size : 1));
   float* wp = pack.get();
   for (std::int64_t grp = 0; grp < s.G; ++grp) {
     for (std::int64_t ob = 0; ob < blocks; ++ob) {
@@ -682,8 +683,24 @@ void transpose_planes(const float* src, std::int64_t plane, std::int64_t lanes, 
   }
 }
 
+// sum[j] += the sum over positions p < P of g[p B + j]: four float chains over p mod 4, added
+// as (0 + 1) + (2 + 3), then into the double sums (one image's share of the bias gradient,
+// grad_y transposed as the weight gradient reads it, while it is in L1).
 template <class V>
-void wgrad_run(const ConvShape& s, const float* x, const float* gy, float* gw) {
+void add_positions(const float* g, std::int64_t P, double* sum) {
+  constexpr std::int64_t B = static_cast<std::int64_t>(V::size);
+  V a[4] = {V(0.0f), V(0.0f), V(0.0f), V(0.0f)};
+  std::int64_t p = 0;
+  for (; p + 4 <= P; p += 4)
+    for (int k = 0; k < 4; ++k) a[k] += V::load_aligned(g + (p + k) * B);
+  for (; p < P; ++p) a[0] += V::load_aligned(g + p * B);
+  alignas(64) float lanes[B];
+  ((a[0] + a[1]) + (a[2] + a[3])).store_aligned(lanes);
+  for (std::int64_t j = 0; j < B; ++j) sum[j] += static_cast<double>(lanes[j]);
+}
+
+template <class V>
+void wgrad_run(const ConvShape& s, const float* x, const float* gy, float* gw, float* gb) {
   constexpr std::int64_t B = static_cast<std::int64_t>(V::size);
   const std::int64_t Cg = s.C / s.G, Og = s.O / s.G, KK = s.KH * s.KW, OHW = s.OH * s.OW;
   const std::int64_t blocks = (Og + B - 1) / B;
@@ -699,7 +716,10 @@ void wgrad_run(const ConvShape& s, const float* x, const float* gy, float* gw) {
   constexpr std::int64_t kParts = 16;
   const std::int64_t parts = s.N < kParts ? s.N : kParts;
   const std::int64_t acc_size = s.G * blocks * Cg * KK * B;
-  Buffer partials(static_cast<std::size_t>(parts * acc_size));
+  Buffer<> partials(static_cast<std::size_t>(parts * acc_size));
+  // The bias gradient's partials [parts][G blocks B], in double as conv2d_backward_bias.
+  const std::int64_t bias_size = s.G * blocks * B;
+  Buffer<double> bias_partials(static_cast<std::size_t>(gb != nullptr ? parts * bias_size : 1));
   const Placement pl{s.C, s.H, s.W, s.H * s.W, s.W, s.pad_top, s.pad_left};
   parallel_for(0, parts, 1, [&](std::int64_t p0, std::int64_t p1) {
     float* buf = pad_scratch(1).get(static_cast<std::size_t>(s.C * Hp * Wp));
@@ -707,6 +727,9 @@ void wgrad_run(const ConvShape& s, const float* x, const float* gy, float* gw) {
     for (std::int64_t part = p0; part < p1; ++part) {
       float* acc = partials.get() + part * acc_size;
       for (std::int64_t i = 0; i < acc_size; ++i) acc[i] = 0.0f;
+      double* bias_acc = gb != nullptr ? bias_partials.get() + part * bias_size : nullptr;
+      if (gb != nullptr)
+        for (std::int64_t i = 0; i < bias_size; ++i) bias_acc[i] = 0.0;
       for (std::int64_t n = part * s.N / parts; n < (part + 1) * s.N / parts; ++n) {
         fill_padded(pl, x + n * s.C * s.H * s.W, buf, Hp, Wp, n > part * s.N / parts);
         // gT[grp][ob][p][j] = grad_y[n, grp Og + ob B + j, p], zero past the group's channels.
@@ -717,6 +740,7 @@ void wgrad_run(const ConvShape& s, const float* x, const float* gy, float* gw) {
             const float* src = gn + (grp * Og + ob * B) * OHW;
             const std::int64_t lanes = Og - ob * B < B ? Og - ob * B : B;
             transpose_planes<B>(src, OHW, lanes, dst);
+            if (gb != nullptr) add_positions<V>(dst, OHW, bias_acc + (grp * blocks + ob) * B);
           }
         for (std::int64_t grp = 0; grp < s.G; ++grp)
           for (std::int64_t ob = 0; ob < blocks; ++ob)
@@ -752,6 +776,16 @@ void wgrad_run(const ConvShape& s, const float* x, const float* gy, float* gw) {
               sum += partials.get()[part * acc_size + i];
             gw[((grp * Og + o) * Cg + c) * KK + t] = sum;
           }
+  if (gb == nullptr) return;
+  for (std::int64_t grp = 0; grp < s.G; ++grp)
+    for (std::int64_t ob = 0; ob < blocks; ++ob)
+      for (std::int64_t j = 0; j < B && ob * B + j < Og; ++j) {
+        const std::int64_t i = (grp * blocks + ob) * B + j;
+        double sum = bias_partials.get()[i];
+        for (std::int64_t part = 1; part < parts; ++part)
+          sum += bias_partials.get()[part * bias_size + i];
+        gb[grp * Og + ob * B + j] = static_cast<float>(sum);
+      }
 }
 
 }  // namespace
@@ -766,7 +800,7 @@ void conv2d_rows(const ConvShape& s, const float* x, const float* w, const float
   a.Ws = nvr * B + (s.KW - 1) * s.dilation_w;
   const int CB = rows_cb(Og);
   const std::int64_t blocks = (Og + CB - 1) / CB;
-  Buffer packed(static_cast<std::size_t>(s.G * blocks * Cg * KK * CB));
+  Buffer<> packed(static_cast<std::size_t>(s.G * blocks * Cg * KK * CB));
   pack_rows(packed.get(), s.G, Og, Cg, KK, CB,
             [&](std::int64_t grp, std::int64_t co, std::int64_t ci, std::int64_t t) {
               return w[((grp * Og + co) * Cg + ci) * KK + t];
@@ -788,7 +822,7 @@ void conv2d_rows_backward_input(const ConvShape& s, const float* grad_y, const f
   a.Ws = nvr * B + (KW - 1) * s.dilation_w;
   const int CB = rows_cb(Cg);
   const std::int64_t blocks = (Cg + CB - 1) / CB;
-  Buffer packed(static_cast<std::size_t>(s.G * blocks * Og * KK * CB));
+  Buffer<> packed(static_cast<std::size_t>(s.G * blocks * Og * KK * CB));
   // Weight (grp, c, o, kh, kw) of the flipped kernel: w[grp Og + o, c, KH-1-kh, KW-1-kw].
   pack_rows(packed.get(), s.G, Cg, Og, KK, CB,
             [&](std::int64_t grp, std::int64_t c, std::int64_t o, std::int64_t t) {
@@ -805,11 +839,11 @@ void conv2d_rows_backward_input(const ConvShape& s, const float* grad_y, const f
 }
 
 void conv2d_direct_backward_weight(const ConvShape& s, const float* x, const float* grad_y,
-                                   float* grad_w) {
+                                   float* grad_w, float* grad_b) {
   if (s.O / s.G <= static_cast<std::int64_t>(HalfBatch::size)) {
-    wgrad_run<HalfBatch>(s, x, grad_y, grad_w);
+    wgrad_run<HalfBatch>(s, x, grad_y, grad_w, grad_b);
   } else {
-    wgrad_run<Batch>(s, x, grad_y, grad_w);
+    wgrad_run<Batch>(s, x, grad_y, grad_w, grad_b);
   }
 }
 
