@@ -715,6 +715,10 @@ void wgrad_run(const ConvShape& s, const float* x, const float* gy, float* gw, f
   std::int64_t RH = max_acc / wide;
   if (RH > kMaxRH) RH = kMaxRH;
   if (RH < 1) RH = 1;
+  // Kernel rows cut into near-equal tiles (LeNet's 5: 3 + 2, measured 1.7 -> 1.2 ms for conv2's
+  // weight gradient at batch 256 against 4 + 1).
+  const std::int64_t row_tiles = (s.KH + RH - 1) / RH;
+  RH = (s.KH + row_tiles - 1) / row_tiles;
   constexpr std::int64_t kParts = 16;
   const std::int64_t parts = s.N < kParts ? s.N : kParts;
   const std::int64_t acc_size = s.G * blocks * Cg * KK * B;
