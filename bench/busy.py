@@ -4,7 +4,7 @@
 Starts its own CPU-bound processes (0, 1 and 2 of them by default: plain spin loops, each bounded
 by --busy-max-s and always killed by this script, also on Ctrl-C or an error), and with each load
 times whole training epochs at the default thread count and at 1 thread:
-  ember    the installed-style app (ember-softmax-regression --model softmax|mlp, --metrics), the
+  ember    the installed-style app (ember-softmax-regression --model softmax|mlp|lenet, --metrics), the
            median of its per-epoch `seconds` (train + test) after the first epoch; "default" runs
            without --threads and without OMP_NUM_THREADS, so the library picks (all cores);
   PyTorch  bench/peers/peer_pipeline.py's Trainer (the same epoch, batch 256), at torch's
@@ -19,11 +19,13 @@ processes), and a Markdown table on stderr. The machine's other load (load avera
 otherwise quiet machine, without nice.
 
 usage: bench/busy.py [--app PATH] [--build-dir DIR] [--skip-build] [--loads 0,1,2]
-                     [--models softmax,mlp] [--epochs-softmax N] [--epochs-mlp N] [--repeat R]
+                     [--models softmax,mlp] [--epochs-softmax N] [--epochs-mlp N]
+                     [--epochs-lenet N] [--repeat R]
                      [--no-pytorch] [--busy-max-s S] [--run-timeout-s S] [--pytorch-budget-s S]
   --app          the ember-softmax-regression binary (default: build it, Release, in --build-dir)
   --build-dir    ember's build dir (default: build-bench, as bench/run.sh)
   --repeat R     run the whole matrix R times and report the median of each figure
+  --models       any of softmax, mlp and lenet (d2l's LeNet: issue 20 asks the same ratio of it)
 """
 
 import argparse
@@ -135,7 +137,7 @@ def pytorch_epoch_ms(model, threads, epochs, budget_s, timeout_s):
     if os.path.exists(os.path.join(OPENBLAS_DIR, "libblas.so.3")):
         env["LD_LIBRARY_PATH"] = OPENBLAS_DIR + (":" + env["LD_LIBRARY_PATH"]
                                                  if env.get("LD_LIBRARY_PATH") else "")
-    kind = "softmax_regression" if model == "softmax" else "mlp"
+    kind = {"softmax": "softmax_regression", "mlp": "mlp", "lenet": "lenet"}[model]
     cmd = [PYTHON, "-c", PEER_DRIVER, os.path.join(BENCH, "peers"), kind, str(threads),
            str(epochs), str(budget_s)]
     try:
@@ -182,6 +184,7 @@ def main():
     ap.add_argument("--models", default="softmax,mlp")
     ap.add_argument("--epochs-softmax", type=int, default=12)
     ap.add_argument("--epochs-mlp", type=int, default=5)
+    ap.add_argument("--epochs-lenet", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--no-pytorch", action="store_true")
     ap.add_argument("--busy-max-s", type=float, default=900.0)
@@ -198,7 +201,10 @@ def main():
     loads = [int(x) for x in args.loads.split(",")]
     models = args.models.split(",")
     cores = os.cpu_count() or 1
-    epochs = {"softmax": args.epochs_softmax, "mlp": args.epochs_mlp}
+    epochs = {"softmax": args.epochs_softmax, "mlp": args.epochs_mlp, "lenet": args.epochs_lenet}
+    unknown = [m for m in models if m not in epochs]
+    if unknown:
+        ap.error("unknown model(s) %s: choose from %s" % (", ".join(unknown), ", ".join(epochs)))
     load_before = open("/proc/loadavg").read().split()[:3]
 
     samples = {}  # (model, busy, side, threads) -> [ms]
