@@ -361,8 +361,10 @@ TEST_CASE("conv2d forward and backward: every kernel path agrees with a plain lo
   // gradient over rows
   // (Note [Convolution over rows]), stride 2 or padding beyond (K - 1) d im2col's adjoint; short
   // patches the direct weight gradient (Note [Direct weight gradient]), long ones (C/G KH KW >
-  // 512) im2col + GEMM. Also groups, dilation, even kernels with "same", 20 output channels (a
-  // ragged block of lanes) and 40 columns (several vectors a row).
+  // 512) im2col + GEMM, each with the bias gradient (from the direct kernel's pass, or
+  // conv2d_backward_bias). Also groups, dilation, even kernels with "same", 20 output channels
+  // (a ragged block of lanes) and 40 columns (several vectors a row).
+  //   grad_b[o] = sum_{n, oh, ow} grad_out[n, o, oh, ow]
   //   grad_x[n, c, ih, iw] = sum_{o in c's group, kh, kw : ih = oh s + kh d - p} w[o, c', kh, kw]
   //                          grad_out[n, o, oh, ow] (and the same along w)
   //   grad_w[o, c', kh, kw] = sum_{n, oh, ow} grad_out[n, o, oh, ow] x[n, c, oh s + kh d - p, ...]
@@ -394,11 +396,17 @@ TEST_CASE("conv2d forward and backward: every kernel path agrees with a plain lo
     const Tensor go = randn({k.N, k.O, g.OH, g.OW}, gen);
     const std::vector<float> y = core::conv2d_forward(x, w, Tensor(), g).to_vector<float>();
     const std::vector<float> gx = core::conv2d_backward_input(go, w, g).to_vector<float>();
+    Tensor grad_b;  // from the weight gradient's pass where that is the direct kernel
     const std::vector<float> gw = core::conv2d_backward_weight(go, x, g).to_vector<float>();
+    CHECK(core::conv2d_backward_weight(go, x, g, &grad_b).to_vector<float>() == gw);
+    const std::vector<float> gb = grad_b.to_vector<float>();
     const std::vector<float> xv = x.to_vector<float>(), wv = w.to_vector<float>(),
                              gv = go.to_vector<float>();
     const std::int64_t Cg = k.C / k.G, Og = k.O / k.G;
-    std::vector<double> want_x(xv.size(), 0.0), want_w(wv.size(), 0.0), want_y(gv.size(), 0.0);
+    std::vector<double> want_x(xv.size(), 0.0), want_w(wv.size(), 0.0), want_y(gv.size(), 0.0),
+        want_b(static_cast<std::size_t>(k.O), 0.0);
+    for (std::size_t i = 0; i < gv.size(); ++i)  // grad_b[o] = sum over n, oh, ow of grad_out
+      want_b[i / static_cast<std::size_t>(g.OH * g.OW) % static_cast<std::size_t>(k.O)] += gv[i];
     for (std::int64_t n = 0; n < k.N; ++n)
       for (std::int64_t o = 0; o < k.O; ++o)
         for (std::int64_t oh = 0; oh < g.OH; ++oh)
@@ -427,5 +435,8 @@ TEST_CASE("conv2d forward and backward: every kernel path agrees with a plain lo
     REQUIRE(gw.size() == want_w.size());
     for (std::size_t i = 0; i < gw.size(); ++i)
       CHECK(gw[i] == Approx(want_w[i]).epsilon(1e-4).margin(1e-3));
+    REQUIRE(gb.size() == want_b.size());
+    for (std::size_t i = 0; i < gb.size(); ++i)
+      CHECK(gb[i] == Approx(want_b[i]).epsilon(1e-5).margin(1e-5));
   }
 }

@@ -64,9 +64,13 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias,
           Grads grads(needs.size());
           if (needs[0])
             grads[0] = core::conv2d_backward_input(go, sw.get("ConvolutionBackward").detach(), g);
-          if (needs[1])
-            grads[1] = core::conv2d_backward_weight(go, sx.get("ConvolutionBackward").detach(), g);
-          if (needs.size() > 2 && needs[2]) grads[2] = core::conv2d_backward_bias(go, g);
+          const bool grad_b = needs.size() > 2 && needs[2];
+          if (needs[1]) {
+            grads[1] = core::conv2d_backward_weight(go, sx.get("ConvolutionBackward").detach(), g,
+                                                    grad_b ? &grads[2] : nullptr);
+          } else if (grad_b) {
+            grads[2] = core::conv2d_backward_bias(go, g);
+          }
           return grads;
         });
   }

@@ -33,8 +33,9 @@ void conv2d_rows_backward_input(const ConvShape& s, const float* grad_y, const f
 
 // grad_w [O, C / G, KH, KW] = sum over images and output positions of grad_y[n, o, oh, ow] *
 // x[n, c, ...], vectorized over output channels (Note [Direct weight gradient]); written, not
-// accumulated. Bitwise the same at any thread count.
+// accumulated. grad_b [O] (unless null) = the sum of grad_y over images and positions, from the
+// same pass over grad_y. Bitwise the same at any thread count.
 void conv2d_direct_backward_weight(const ConvShape& s, const float* x, const float* grad_y,
-                                   float* grad_w);
+                                   float* grad_w, float* grad_b);
 
 }  // namespace ember::kernels

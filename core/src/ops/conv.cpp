@@ -274,19 +274,23 @@ Tensor conv2d_backward_input(const Tensor& grad_out, const Tensor& weight,
   return grad_x;
 }
 
-Tensor conv2d_backward_weight(const Tensor& grad_out, const Tensor& x_in, const Conv2dGeometry& g) {
+Tensor conv2d_backward_weight(const Tensor& grad_out, const Tensor& x_in, const Conv2dGeometry& g,
+                              Tensor* grad_bias) {
   const Tensor go = core::contiguous(grad_out), x = core::contiguous(x_in);
   const std::int64_t G = g.groups, Cg = g.C / G, Og = g.O / G;
   const std::int64_t CgKK = Cg * g.KH * g.KW, CKK = g.C * g.KH * g.KW, OHW = g.OH * g.OW;
   Tensor grad_w = zeros({g.O, Cg, g.KH, g.KW});
-  if (grad_w.numel() == 0 || g.N == 0 || OHW == 0) return grad_w;
-  if (CgKK <= kDirectMaxPatch) {
+  if (grad_w.numel() > 0 && g.N > 0 && OHW > 0 && CgKK <= kDirectMaxPatch) {
     // Note [Direct weight gradient] in kernels/conv_direct.cpp: no col buffer, no gathered
-    // grad_out; lanes over output channels.
-    kernels::conv2d_direct_backward_weight(shape(g), x.data_ptr<float>(), go.data_ptr<float>(),
-                                           grad_w.data_ptr<float>());
+    // grad_out; lanes over output channels. The bias gradient comes from the same pass.
+    if (grad_bias != nullptr) *grad_bias = empty({g.O});
+    kernels::conv2d_direct_backward_weight(
+        shape(g), x.data_ptr<float>(), go.data_ptr<float>(), grad_w.data_ptr<float>(),
+        grad_bias != nullptr ? grad_bias->data_ptr<float>() : nullptr);
     return grad_w;
   }
+  if (grad_bias != nullptr) *grad_bias = conv2d_backward_bias(go, g);
+  if (grad_w.numel() == 0 || g.N == 0 || OHW == 0) return grad_w;
   const std::int64_t nb = images_per_chunk(g);
   const std::int64_t chunks = (g.N + nb - 1) / nb;
   // The chunks are cut into at most kParts runs, fixed by the shape; each run sums its chunks

@@ -57,11 +57,11 @@ void map2(const float* a, const float* b, float* out, std::int64_t n, F f) {
 }  // namespace
 
 void exp_forward(const float* x, float* y, std::int64_t n) {
-  map1(x, y, n, vexp);
+  map1(x, y, n, [](Vec v) { return vexp(v); });
 }
 
 void sigmoid_forward(const float* x, float* y, std::int64_t n) {
-  map1(x, y, n, vsigmoid);
+  map1(x, y, n, [](Vec v) { return vsigmoid(v); });
 }
 
 // sigmoid' = y (1 - y), from the saved output as PyTorch.
@@ -70,7 +70,7 @@ void sigmoid_backward(const float* y, const float* grad_out, float* grad_x, std:
 }
 
 void tanh_forward(const float* x, float* y, std::int64_t n) {
-  map1(x, y, n, vtanh);
+  map1(x, y, n, [](Vec v) { return vtanh(v); });
 }
 
 // tanh' = 1 - y^2.

@@ -162,8 +162,11 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor& bias,
                       const Conv2dGeometry& g);
 /// grad_x = col2im(w^T grad_out): [N, O, OH, OW] -> [N, C, H, W].
 Tensor conv2d_backward_input(const Tensor& grad_out, const Tensor& weight, const Conv2dGeometry& g);
-/// grad_w = grad_out col(x)^T summed over the batch: -> [O, C/G, KH, KW].
-Tensor conv2d_backward_weight(const Tensor& grad_out, const Tensor& x, const Conv2dGeometry& g);
+/// grad_w = grad_out col(x)^T summed over the batch: -> [O, C/G, KH, KW]. With grad_bias, also
+/// *grad_bias = conv2d_backward_bias(grad_out, g) (equal within rounding: short patches sum it in
+/// the weight gradient's pass over grad_out, in another order).
+Tensor conv2d_backward_weight(const Tensor& grad_out, const Tensor& x, const Conv2dGeometry& g,
+                              Tensor* grad_bias = nullptr);
 /// grad_b[o] = sum over n, oh, ow of grad_out: -> [O].
 Tensor conv2d_backward_bias(const Tensor& grad_out, const Conv2dGeometry& g);
 
