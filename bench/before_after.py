@@ -1,20 +1,24 @@
 #!/usr/bin/env python3
-"""Issue 18's before/after table: ember's own benchmark programs built at 17a54fb (before the
-split of core and autograd) and at 94fd0be (after it, before any later speed work), run on the
-same machine in one sitting, alternately (README.md here has the commands): two rounds of every
-row, up to six of the rows checked again. A side's figure for a row is the lowest of its round
-medians (this VM's speed drifts by up to 20% between rounds).
+"""A before/after table of ember's own benchmark programs built at two commits and run on the
+same machine in one sitting, alternately, in rounds: DIR holds before_bench_PROGRAM_rN.json and
+after_bench_PROGRAM_rN.json (the README there has the commands). A side's figure for a row is
+the lowest of its round medians (this VM's speed drifts by up to 20% between rounds).
 
-usage: make_table.py > table.md
+usage: bench/before_after.py DIR BEFORE AFTER > DIR/table.md   (BEFORE, AFTER: the commits)
+  e.g. bench/before_after.py bench/results/issue18 17a54fb 94fd0be
 """
 import glob
 import json
+import os
 import statistics
+import sys
+
+directory, before_label, after_label = sys.argv[1:4]
 
 
 def medians(side, program):
     rows = {}
-    for path in sorted(glob.glob(f"{side}_bench_{program}_r*.json")):
+    for path in sorted(glob.glob(os.path.join(directory, f"{side}_bench_{program}_r*.json"))):
         for r in json.load(open(path))["results"]:
             if "median_ms" in r:
                 key = (r["name"], r["threads"])
@@ -22,7 +26,8 @@ def medians(side, program):
     return rows
 
 
-print("| program | row | threads | before ms (17a54fb) | after ms (94fd0be) | after / before |")
+print(f"| program | row | threads | before ms ({before_label}) | after ms ({after_label}) "
+      "| after / before |")
 print("|---|---|---:|---:|---:|---:|")
 ratios = []
 for program in ("kernels", "matmul", "pipeline"):
