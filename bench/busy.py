@@ -233,6 +233,10 @@ def main():
     if "openmp" in backends:
         omp_app = the_app(args.openmp_app, args.openmp_build_dir, "openmp")
         columns += [("openmp " + setting, omp_app, setting) for setting in args.omp_settings]
+    for _, column_app, _ in columns:
+        if not os.access(column_app, os.X_OK):
+            ap.error("no app at %s (build it, or leave out --skip-build, or choose --backends)"
+                     % column_app)
     app = columns[0][1]
     loads = [int(x) for x in args.loads.split(",")]
     models = args.models.split(",")
