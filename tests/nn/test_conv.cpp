@@ -361,10 +361,11 @@ TEST_CASE("conv2d forward and backward: every kernel path agrees with a plain lo
   // channels a group run the input gradient over them (Note [Input gradient over output
   // channels]; AVX2 over rows where it can), fewer with stride 1 and small padding over rows
   // (Note [Convolution over rows]), stride 2 or padding beyond (K - 1) d im2col's adjoint; short
-  // patches the direct weight gradient (Note [Direct weight gradient]), long ones (C/G KH KW >
-  // 512) im2col + GEMM, each with the bias gradient (from the direct kernel's pass, or
-  // conv2d_backward_bias). Also groups, dilation, even kernels with "same", 20 output channels
-  // (a ragged block of lanes) and 40 columns (several vectors a row).
+  // patches the direct weight gradient (Note [Direct weight gradient]; over positions for
+  // stride_h 1 and groups of fewer output channels than its lanes, Note [Weight gradient over
+  // positions]), long ones (C/G KH KW > 512) im2col + GEMM, each with the bias gradient (from the
+  // direct kernel's pass, or conv2d_backward_bias). Also groups, dilation, even kernels with
+  // "same", 20 output channels (a ragged block of lanes) and 40 columns (several vectors a row).
   //   grad_b[o] = sum_{n, oh, ow} grad_out[n, o, oh, ow]
   //   grad_x[n, c, ih, iw] = sum_{o in c's group, kh, kw : ih = oh s + kh d - p} w[o, c', kh, kw]
   //                          grad_out[n, o, oh, ow] (and the same along w)
@@ -376,6 +377,7 @@ TEST_CASE("conv2d forward and backward: every kernel path agrees with a plain lo
   };
   const Case cases[] = {
       {2, 1, 9, 11, 6, 5, 1, 2, 1, 1, false},   // LeNet's conv1: rows forward and grad_x
+      {2, 1, 28, 28, 6, 5, 1, 2, 1, 1, false},  // ... at 28 x 28: grad_w over whole vectors
       {3, 6, 8, 8, 16, 5, 1, 0, 1, 1, false},   // LeNet's conv2
       {2, 4, 7, 40, 20, 3, 1, 1, 1, 2, false},  // groups, ragged lanes, long rows
       {2, 6, 7, 9, 9, 3, 1, 1, 1, 3, false},    // groups over rows

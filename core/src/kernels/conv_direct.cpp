@@ -27,6 +27,7 @@
 #include <cstddef>
 #include <cstring>
 #include <new>
+#include <utility>
 
 namespace ember::kernels {
 
@@ -702,8 +703,8 @@ void add_positions(const float* g, std::int64_t P, double* sum) {
   V a[4] = {V(0.0f), V(0.0f), V(0.0f), V(0.0f)};
   std::int64_t p = 0;
   for (; p + 4 <= P; p += 4)
-    for (int k = 0; k < 4; ++k) a[k] += V::load_aligned(g + (p + k) * B);
-  for (; p < P; ++p) a[0] += V::load_aligned(g + p * B);
+    for (int k = 0; k < 4; ++k) a[k] += V::load_unaligned(g + (p + k) * B);
+  for (; p < P; ++p) a[0] += V::load_unaligned(g + p * B);
   alignas(64) float lanes[B];
   ((a[0] + a[1]) + (a[2] + a[3])).store_aligned(lanes);
   for (std::int64_t j = 0; j < B; ++j) sum[j] += static_cast<double>(lanes[j]);
@@ -800,6 +801,179 @@ void wgrad_run(const ConvShape& s, const float* x, const float* gy, float* gw, f
           sum += bias_partials.get()[part * bias_size + i];
         gb[grp * Og + ob * B + j] = static_cast<float>(sum);
       }
+}
+
+// Note [Weight gradient over positions]
+// For groups of few output channels (LeNet's conv1: 6, which fill 6 of the 8 lanes the direct
+// weight gradient gives them) and stride_h 1, the lanes hold B consecutive output positions p =
+// oh OW + ow of grad_y's plane instead, read in place. The input is first copied, for each tap
+// column kw, to planes of OW columns: sh[c][kw][r][ow] = xpad[c][r][ow sw + kw dw] (xpad the
+// zero-padded image, r < Hp). Then position p reads tap (kh, kw) at sh[c][kw][p + kh dh OW]: one
+// contiguous (unaligned) vector for every tap, across rows. So
+//   grad_w[o, c, kh, kw] = sum over lanes j of sum_{n, v} grad_y[n, o, v B + j]
+//                          sh[n, c, kw, v B + j + kh dh OW],
+// and a tile keeps OB output channels x NT taps of per-lane partial sums in registers: for each
+// vector v of positions in order it loads OB grad_y vectors and NT input vectors, OB NT FMAs,
+// every lane a term of the sum (LeNet's conv1: 784 = 49 x 16 positions). The positions past the
+// last whole vector (none for LeNet) go one at a time into lane p - nv B, after the vectors.
+// Order: each lane chains its part's images in order and its positions in order; the parts
+// (fixed by N, as Note [Direct weight gradient]) are added in order, then the lanes from 0 up:
+// the same sums at any thread count. The bias gradient sums the same grad_y vectors
+// (add_positions).
+#if defined(__AVX512F__)
+constexpr int kPosMaxOB = 6, kPosMaxNT = 4;  // 24 accumulators, 6 grad_y vectors, an input
+#else
+constexpr int kPosMaxOB = 3, kPosMaxNT = 3;  // 9 + 3 + 1 of 16 registers
+#endif
+
+// acc[o][t] (o < OB, t < NT; rows ostride floats apart, B floats a tap) += the lanes' products
+// of grad_y plane o (g, planes gplane floats apart) and the input at offset off[t] from xs, over
+// nv vectors of positions in order.
+template <class V, int OB, int NT>
+void wgrad_pos_tile(const float* xs, const std::int64_t* off, const float* g, std::int64_t gplane,
+                    std::int64_t nv, float* acc_mem, std::int64_t ostride) {
+  constexpr std::int64_t B = static_cast<std::int64_t>(V::size);
+  V acc[OB][NT];
+  for (int o = 0; o < OB; ++o)
+    for (int t = 0; t < NT; ++t) acc[o][t] = V::load_aligned(acc_mem + o * ostride + t * B);
+  for (std::int64_t v = 0; v < nv; ++v) {
+    V gv[OB];
+#pragma GCC unroll 8
+    for (int o = 0; o < OB; ++o) {
+      // Kept in a register (the empty asm): GCC otherwise folds the load into each of the NT
+      // FMAs, and OB NT + NT loads a step bound the tile (LeNet's conv1, AVX-512: 1.2 -> 0.8 ms).
+      typename V::register_type r = V::load_unaligned(g + o * gplane + v * B);
+      asm("" : "+v"(r));
+      gv[o] = r;
+    }
+#pragma GCC unroll 8
+    for (int t = 0; t < NT; ++t) {
+      const V xv = V::load_unaligned(xs + v * B + off[t]);
+#pragma GCC unroll 8
+      for (int o = 0; o < OB; ++o) acc[o][t] = xsimd::fma(gv[o], xv, acc[o][t]);
+    }
+  }
+  for (int o = 0; o < OB; ++o)
+    for (int t = 0; t < NT; ++t) acc[o][t].store_aligned(acc_mem + o * ostride + t * B);
+}
+
+using WgradPosFn = void (*)(const float*, const std::int64_t*, const float*, std::int64_t,
+                            std::int64_t, float*, std::int64_t);
+template <class V, int OB, std::size_t... NT>
+WgradPosFn wgrad_pos_fn_nt(int nt, std::index_sequence<NT...>) {
+  constexpr WgradPosFn fns[] = {&wgrad_pos_tile<V, OB, static_cast<int>(NT) + 1>...};
+  return fns[nt - 1];
+}
+// The tile for ob output channels and nt taps.
+template <class V, std::size_t... OB>
+WgradPosFn wgrad_pos_fn(int ob, int nt, std::index_sequence<OB...>) {
+  using ByNT = WgradPosFn (*)(int, std::make_index_sequence<kPosMaxNT>);
+  constexpr ByNT by_ob[] = {&wgrad_pos_fn_nt<V, static_cast<int>(OB) + 1>...};
+  return by_ob[ob - 1](nt, std::make_index_sequence<kPosMaxNT>{});
+}
+
+template <class V>
+void wgrad_pos_run(const ConvShape& s, const float* x, const float* gy, float* gw, float* gb) {
+  constexpr std::int64_t B = static_cast<std::int64_t>(V::size);
+  const std::int64_t Cg = s.C / s.G, Og = s.O / s.G, KK = s.KH * s.KW, OHW = s.OH * s.OW;
+  const std::int64_t Hp = s.OH + (s.KH - 1) * s.dilation_h;
+  const std::int64_t Wp = (s.OW - 1) * s.stride_w + (s.KW - 1) * s.dilation_w + 1;
+  const std::int64_t nv = OHW / B;  // whole vectors of positions; the rest one at a time
+  const std::int64_t kwplane = Hp * s.OW + B, xplane = s.KW * kwplane;  // sh[c][kw], a spill
+  Buffer<std::int64_t> off(static_cast<std::size_t>(KK));
+  for (std::int64_t kh = 0; kh < s.KH; ++kh)
+    for (std::int64_t kw = 0; kw < s.KW; ++kw)
+      off.get()[kh * s.KW + kw] = kw * kwplane + kh * s.dilation_h * s.OW;
+  // Tiles: the group's channels and the taps each cut into near-equal runs.
+  const std::int64_t otiles = (Og + kPosMaxOB - 1) / kPosMaxOB;
+  const std::int64_t ttiles = (KK + kPosMaxNT - 1) / kPosMaxNT;
+  constexpr std::int64_t kParts = 16;
+  const std::int64_t parts = s.N < kParts ? s.N : kParts;
+  const std::int64_t acc_size = s.O * Cg * KK * B;  // [O][Cg][KK][B]
+  Buffer<> partials(static_cast<std::size_t>(parts * acc_size));
+  const std::int64_t bias_size = s.O * B;  // [O][B] in double, as conv2d_backward_bias
+  Buffer<double> bias_partials(static_cast<std::size_t>(gb != nullptr ? parts * bias_size : 1));
+  const Placement px{s.C, s.H, s.W, s.H * s.W, s.W, s.pad_top, s.pad_left};
+  parallel_for(0, parts, 1, [&](std::int64_t p0, std::int64_t p1) {
+    // The padded image (B floats of slack for the copies' last vector) and its shifted copies.
+    float* xpad = pad_scratch(0).get(static_cast<std::size_t>(s.C * Hp * Wp + B));
+    float* xs = pad_scratch(1).get(static_cast<std::size_t>(s.C * xplane));
+    for (std::int64_t i = 0; i < B; ++i) xpad[s.C * Hp * Wp + i] = 0.0f;
+    for (std::int64_t part = p0; part < p1; ++part) {
+      float* acc = partials.get() + part * acc_size;
+      for (std::int64_t i = 0; i < acc_size; ++i) acc[i] = 0.0f;
+      double* bias_acc = gb != nullptr ? bias_partials.get() + part * bias_size : nullptr;
+      if (gb != nullptr)
+        for (std::int64_t i = 0; i < bias_size; ++i) bias_acc[i] = 0.0;
+      const std::int64_t n0 = part * s.N / parts, n1 = (part + 1) * s.N / parts;
+      for (std::int64_t n = n0; n < n1; ++n) {
+        fill_padded(px, x + n * s.C * s.H * s.W, xpad, Hp, Wp, n > n0);
+        // sh[c][kw][r][ow] = xpad[c][r][ow sw + kw dw]: whole vectors along the row where the
+        // columns are contiguous, each row's spill past OW overwritten by the next row's copy.
+        for (std::int64_t c = 0; c < s.C; ++c)
+          for (std::int64_t kw = 0; kw < s.KW; ++kw) {
+            float* dst = xs + c * xplane + kw * kwplane;
+            const float* src = xpad + c * Hp * Wp + kw * s.dilation_w;
+            for (std::int64_t r = 0; r < Hp; ++r) {
+              if (s.stride_w == 1) {
+                for (std::int64_t ow = 0; ow < s.OW; ow += B)
+                  V::load_unaligned(src + r * Wp + ow).store_unaligned(dst + r * s.OW + ow);
+              } else {
+                for (std::int64_t ow = 0; ow < s.OW; ++ow)
+                  dst[r * s.OW + ow] = src[r * Wp + ow * s.stride_w];
+              }
+            }
+          }
+        const float* gn = gy + n * s.O * OHW;
+        if (gb != nullptr)
+          for (std::int64_t o = 0; o < s.O; ++o) {
+            add_positions<V>(gn + o * OHW, nv, bias_acc + o * B);
+            for (std::int64_t p = nv * B; p < OHW; ++p)
+              bias_acc[o * B + p - nv * B] += static_cast<double>(gn[o * OHW + p]);
+          }
+        for (std::int64_t grp = 0; grp < s.G; ++grp)
+          for (std::int64_t ot = 0; ot < otiles; ++ot) {
+            const std::int64_t o0 = grp * Og + Og * ot / otiles;
+            const std::int64_t ob = grp * Og + Og * (ot + 1) / otiles - o0;
+            for (std::int64_t c = 0; c < Cg; ++c)
+              for (std::int64_t tt = 0; tt < ttiles; ++tt) {
+                const std::int64_t t0 = KK * tt / ttiles, nt = KK * (tt + 1) / ttiles - t0;
+                const WgradPosFn fn = wgrad_pos_fn<V>(static_cast<int>(ob), static_cast<int>(nt),
+                                                      std::make_index_sequence<kPosMaxOB>{});
+                const float* xc = xs + (grp * Cg + c) * xplane;
+                float* a = acc + ((o0 * Cg + c) * KK + t0) * B;
+                fn(xc, off.get() + t0, gn + o0 * OHW, OHW, nv, a, Cg * KK * B);
+              }
+          }
+        // The positions past the whole vectors, each into its lane.
+        for (std::int64_t o = 0; o < s.O; ++o)
+          for (std::int64_t c = 0; c < Cg; ++c)
+            for (std::int64_t t = 0; t < KK; ++t)
+              for (std::int64_t p = nv * B; p < OHW; ++p)
+                acc[((o * Cg + c) * KK + t) * B + p - nv * B] +=
+                    gn[o * OHW + p] * xs[((o / Og) * Cg + c) * xplane + p + off.get()[t]];
+      }
+    }
+  });
+  // grad_w[o, c, t] = the lanes (0 up) of the parts' sums (in part order).
+  for (std::int64_t i = 0; i < s.O * Cg * KK; ++i) {
+    float sum = 0.0f;
+    for (std::int64_t j = 0; j < B; ++j) {
+      float lane = partials.get()[i * B + j];
+      for (std::int64_t part = 1; part < parts; ++part)
+        lane += partials.get()[part * acc_size + i * B + j];
+      sum += lane;
+    }
+    gw[i] = sum;
+  }
+  if (gb == nullptr) return;
+  for (std::int64_t o = 0; o < s.O; ++o) {
+    double sum = 0.0;
+    for (std::int64_t j = 0; j < B; ++j)
+      for (std::int64_t part = 0; part < parts; ++part)
+        sum += bias_partials.get()[part * bias_size + o * B + j];
+    gb[o] = static_cast<float>(sum);
+  }
 }
 
 // Note [Input gradient over output channels]
@@ -1087,6 +1261,17 @@ void conv2d_direct_backward_input(const ConvShape& s, const float* grad_y, const
 
 void conv2d_direct_backward_weight(const ConvShape& s, const float* x, const float* grad_y,
                                    float* grad_w, float* grad_b) {
+  // Over positions (Note [Weight gradient over positions]) where stride_h 1 and a group's
+  // output channels would leave lanes empty (fewer than a vector, or than the half vector the
+  // direct kernel then uses); the positions fill all but the last vector.
+  const std::int64_t Og = s.O / s.G, B = static_cast<std::int64_t>(Batch::size);
+  const std::int64_t Bo = Og <= static_cast<std::int64_t>(HalfBatch::size)
+                              ? static_cast<std::int64_t>(HalfBatch::size)
+                              : B;
+  if (s.stride_h == 1 && Og % Bo != 0 && s.OH * s.OW >= 2 * B) {
+    wgrad_pos_run<Batch>(s, x, grad_y, grad_w, grad_b);
+    return;
+  }
   if (s.O / s.G <= static_cast<std::int64_t>(HalfBatch::size)) {
     wgrad_run<HalfBatch>(s, x, grad_y, grad_w, grad_b);
   } else {
