@@ -7,6 +7,9 @@ times whole training epochs at the default thread count and at 1 thread:
   ember    the installed-style app (ember-softmax-regression --model softmax|mlp|lenet, --metrics), the
            median of its per-epoch `seconds` (train + test) after the first epoch; "default" runs
            without --threads and without OMP_NUM_THREADS, so the library picks (all cores);
+           once per backend of --backends: "pool" (ember's own, the default build) and "openmp"
+           (a build with -DEMBER_THREADS=openmp), the latter once per --omp-settings entry (an
+           environment for libgomp, e.g. OMP_WAIT_POLICY=passive; "default" sets none);
   PyTorch  bench/peers/peer_pipeline.py's Trainer (the same epoch, batch 256), at torch's
            default thread count (the core count, also given to OpenBLAS) and at 1, with OpenBLAS
            as bench/run.sh gives it; the same number of epochs, or fewer once
@@ -14,16 +17,24 @@ times whole training epochs at the default thread count and at 1 thread:
            median after the first.
 Prints one JSON object on stdout: per model and load, each side's two medians, the ratio
 default / 1 thread of the medians and of each round (default and 1-thread runs back to back), and
-the worst round (the goal of issues 11 and 22: at most 1.3 in every round with 1 and 2 busy
-processes), and a Markdown table on stderr. The machine's other load (load average) is recorded; run it on an
+the worst round (the goal of issues 11 and 22, on the pool: at most 1.3 in every round with 1 and
+2 busy processes; the OpenMP columns are reported beside it, issue 22 part 6), and a Markdown table
+on stderr. The machine's other load (load average) is recorded; run it on an
 otherwise quiet machine, without nice.
 
 usage: bench/busy.py [--app PATH] [--build-dir DIR] [--skip-build] [--loads 0,1,2]
                      [--models softmax,mlp] [--epochs-softmax N] [--epochs-mlp N]
-                     [--epochs-lenet N] [--repeat R]
+                     [--epochs-lenet N] [--repeat R] [--backends pool,openmp]
+                     [--openmp-app PATH] [--openmp-build-dir DIR] [--omp-settings S [S ...]]
                      [--no-pytorch] [--busy-max-s S] [--run-timeout-s S] [--pytorch-budget-s S]
   --app          the ember-softmax-regression binary (default: build it, Release, in --build-dir)
   --build-dir    ember's build dir (default: build-bench, as bench/run.sh)
+  --backends     ember's thread backends to time: pool (--app) and/or openmp (--openmp-app,
+                 default: built, Release with -DEMBER_THREADS=openmp, in --openmp-build-dir,
+                 default build-bench-openmp; with --skip-build the app already there)
+  --omp-settings the OpenMP backend's environments, each timed as its own column: "default" (no
+                 OMP_ or GOMP_ variable) or space-separated VAR=VALUE pairs (default: default,
+                 "OMP_WAIT_POLICY=passive" and "OMP_DYNAMIC=true")
   --repeat R     run the whole matrix R times and report the median of each figure
   --models       any of softmax, mlp and lenet (d2l's LeNet: issue 20 asks the same ratio of it)
 """
@@ -78,14 +89,15 @@ def on_signal(signum, _frame):
     sys.exit(128 + signum)
 
 
-def clean_env():
-    env = dict(os.environ)
-    for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT"):
-        env.pop(k, None)
+def clean_env(setting=None):
+    """This environment without OpenMP's variables, then `setting`'s VAR=VALUE pairs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "GOMP_"))}
+    if setting and setting != "default":
+        env.update(pair.split("=", 1) for pair in setting.split())
     return env
 
 
-def ember_epoch_ms(app, model, threads, epochs, timeout_s):
+def ember_epoch_ms(app, model, threads, epochs, timeout_s, setting=None):
     """Median epoch time (ms) of one app run, and the epochs it completed."""
     with tempfile.TemporaryDirectory() as tmp:
         metrics = os.path.join(tmp, "run.jsonl")
@@ -93,8 +105,8 @@ def ember_epoch_ms(app, model, threads, epochs, timeout_s):
         if threads is not None:
             cmd += ["--threads", str(threads)]
         try:
-            subprocess.run(cmd, env=clean_env(), stdout=subprocess.DEVNULL, timeout=timeout_s,
-                           check=True)
+            subprocess.run(cmd, env=clean_env(setting), stdout=subprocess.DEVNULL,
+                           timeout=timeout_s, check=True)
         except subprocess.TimeoutExpired:
             log("  ember run timed out after %d s; using the epochs it finished" % timeout_s)
         seconds = []
@@ -151,10 +163,11 @@ def pytorch_epoch_ms(model, threads, epochs, budget_s, timeout_s):
     return statistics.median(timed) * 1e3, len(seconds)
 
 
-def build_app(build_dir):
-    log("building ember-softmax-regression (Release) in %s" % build_dir)
+def build_app(build_dir, threads_backend="pool"):
+    log("building ember-softmax-regression (Release, %s) in %s" % (threads_backend, build_dir))
     subprocess.run(["cmake", "-S", ROOT, "-B", build_dir, "-DCMAKE_BUILD_TYPE=Release",
-                    "-DEMBER_BUILD_TESTS=OFF", "-DEMBER_BUILD_APPS=ON", "-DEMBER_BUILD_BENCH=OFF"],
+                    "-DEMBER_BUILD_TESTS=OFF", "-DEMBER_BUILD_APPS=ON", "-DEMBER_BUILD_BENCH=OFF",
+                    "-DEMBER_THREADS=" + threads_backend],
                    check=True, stdout=subprocess.DEVNULL)
     subprocess.run(["cmake", "--build", build_dir, "--target", "softmax_regression", "-j",
                     str(os.cpu_count() or 1)], check=True, stdout=subprocess.DEVNULL)
@@ -186,6 +199,11 @@ def main():
     ap.add_argument("--epochs-mlp", type=int, default=5)
     ap.add_argument("--epochs-lenet", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--backends", default="pool,openmp")
+    ap.add_argument("--openmp-app")
+    ap.add_argument("--openmp-build-dir", default=os.path.join(ROOT, "build-bench-openmp"))
+    ap.add_argument("--omp-settings", nargs="+",
+                    default=["default", "OMP_WAIT_POLICY=passive", "OMP_DYNAMIC=true"])
     ap.add_argument("--no-pytorch", action="store_true")
     ap.add_argument("--busy-max-s", type=float, default=900.0)
     ap.add_argument("--run-timeout-s", type=float, default=120.0)
@@ -194,10 +212,32 @@ def main():
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    app = args.app
-    if app is None:
-        app = (os.path.join(args.build_dir, "apps", "softmax_regression", "ember-softmax-regression")
-               if args.skip_build else build_app(args.build_dir))
+    backends = args.backends.split(",")
+    if not backends or any(b not in ("pool", "openmp") for b in backends):
+        ap.error("--backends: a comma-separated list of pool and openmp, got %r" % args.backends)
+    for setting in args.omp_settings:
+        if setting != "default" and not all("=" in pair for pair in setting.split()):
+            ap.error("--omp-settings: %r is neither default nor VAR=VALUE pairs" % setting)
+
+    def the_app(given, build_dir, backend):
+        if given:
+            return given
+        if args.skip_build:
+            return os.path.join(build_dir, "apps", "softmax_regression", "ember-softmax-regression")
+        return build_app(build_dir, backend)
+
+    # The ember columns: (key, app, OpenMP environment). "ember" is the pool, as before issue 22.
+    columns = []
+    if "pool" in backends:
+        columns.append(("ember", the_app(args.app, args.build_dir, "pool"), None))
+    if "openmp" in backends:
+        omp_app = the_app(args.openmp_app, args.openmp_build_dir, "openmp")
+        columns += [("openmp " + setting, omp_app, setting) for setting in args.omp_settings]
+    for _, column_app, _ in columns:
+        if not os.access(column_app, os.X_OK):
+            ap.error("no app at %s (build it, or leave out --skip-build, or choose --backends)"
+                     % column_app)
+    app = columns[0][1]
     loads = [int(x) for x in args.loads.split(",")]
     models = args.models.split(",")
     cores = os.cpu_count() or 1
@@ -215,12 +255,14 @@ def main():
                 start_busy(busy, args.busy_max_s)
                 try:
                     for model in models:
-                        for label, threads in (("default", None), ("1", 1)):
-                            ms, done = ember_epoch_ms(app, model, threads, epochs[model],
-                                                      args.run_timeout_s)
-                            log("  ember   %-7s threads %-7s %s ms (%d epochs)" %
-                                (model, label, "%.1f" % ms if ms else "n/a", done))
-                            samples.setdefault((model, busy, "ember", label), []).append(ms)
+                        for key, column_app, setting in columns:
+                            for label, threads in (("default", None), ("1", 1)):
+                                ms, done = ember_epoch_ms(column_app, model, threads,
+                                                          epochs[model], args.run_timeout_s,
+                                                          setting)
+                                log("  %-30s %-7s threads %-7s %s ms (%d epochs)" %
+                                    (key, model, label, "%.1f" % ms if ms else "n/a", done))
+                                samples.setdefault((model, busy, key, label), []).append(ms)
                         if args.no_pytorch:
                             continue
                         for label, threads in (("default", cores), ("1", 1)):
@@ -239,24 +281,31 @@ def main():
         xs = [x for x in samples.get(key, []) if x]
         return round(statistics.median(xs), 2) if xs else None
 
+    def summary(model, busy, side):
+        d, one = med((model, busy, side, "default")), med((model, busy, side, "1"))
+        runs = {"default": samples.get((model, busy, side, "default"), []),
+                "1": samples.get((model, busy, side, "1"), [])}
+        # A round's ratio pairs its default run with its 1-thread run, taken one after the other
+        # under the same busy processes; the goal is on the worst round.
+        rounds = [ratio(a, b) if a and b else None for a, b in zip(runs["default"], runs["1"])]
+        worst = max((r for r in rounds if r is not None), default=None)
+        return {"default_ms": d, "threads1_ms": one, "ratio": ratio(d, one),
+                "round_ratios": rounds, "worst_round_ratio": worst, "runs_ms": runs}
+
     results = []
     for model in models:
         for busy in loads:
             row = {"model": model, "busy_processes": busy}
-            for side in ("ember", "pytorch"):
-                if side == "pytorch" and args.no_pytorch:
-                    continue
-                d, one = med((model, busy, side, "default")), med((model, busy, side, "1"))
-                runs = {"default": samples.get((model, busy, side, "default"), []),
-                        "1": samples.get((model, busy, side, "1"), [])}
-                # A round's ratio pairs its default run with its 1-thread run, taken one after
-                # the other under the same busy processes; the goal is on the worst round.
-                rounds = [ratio(a, b) if a and b else None
-                          for a, b in zip(runs["default"], runs["1"])]
-                worst = max((r for r in rounds if r is not None), default=None)
-                row[side] = {"default_ms": d, "threads1_ms": one, "ratio": ratio(d, one),
-                             "round_ratios": rounds, "worst_round_ratio": worst, "runs_ms": runs}
-            if busy > 0:
+            if "pool" in backends:
+                row["ember"] = summary(model, busy, "ember")
+            if "openmp" in backends:
+                row["ember_openmp"] = {setting: summary(model, busy, "openmp " + setting)
+                                       for setting in args.omp_settings}
+            if not args.no_pytorch:
+                row["pytorch"] = summary(model, busy, "pytorch")
+            if "pool" not in backends:
+                row["goal_met"] = None
+            elif busy > 0:
                 worst = row["ember"]["worst_round_ratio"]
                 row["goal_met"] = (worst is not None and None not in row["ember"]["round_ratios"]
                                    and worst <= 1.3)
@@ -266,6 +315,9 @@ def main():
     build_dir = app_build_dir(app)
     build_type, flags = provenance.ember_build(build_dir) if build_dir else (None, None)
     extra = {"app": os.path.relpath(os.path.abspath(app), ROOT)}
+    if "openmp" in backends:
+        extra["openmp_app"] = os.path.relpath(os.path.abspath(omp_app), ROOT)
+        extra["omp_settings"] = args.omp_settings
     if not args.no_pytorch:
         extra["pytorch_thread_backend"] = "torch (torch.set_num_threads; OpenBLAS given the same)"
     report = {
@@ -285,16 +337,21 @@ def main():
     }
     print(json.dumps(report, indent=1))
 
-    print("\n| model | busy | ember default ms | ember 1 thread ms | ember ratio | ember worst round"
-          " | PyTorch default ms | PyTorch 1 thread ms | PyTorch ratio | PyTorch worst round |",
-          file=sys.stderr)
-    print("|---|---|---|---|---|---|---|---|---|---|", file=sys.stderr)
+    sides = [("ember", "ember (pool)")] if "pool" in backends else []
+    sides += [(("ember_openmp", setting), "ember OpenMP, %s" % setting)
+              for setting in (args.omp_settings if "openmp" in backends else [])]
+    sides += [] if args.no_pytorch else [("pytorch", "PyTorch")]
+    print("\n| model | busy | " + " | ".join("%s: default / 1 thread ms, ratio, worst round" % name
+                                           for _, name in sides) + " |", file=sys.stderr)
+    print("|---|---|" + "---|" * len(sides), file=sys.stderr)
     for r in results:
-        e, p = r["ember"], r.get("pytorch", {})
-        print("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |" %
-              (r["model"], r["busy_processes"], e["default_ms"], e["threads1_ms"], e["ratio"],
-               e["worst_round_ratio"], p.get("default_ms"), p.get("threads1_ms"), p.get("ratio"),
-               p.get("worst_round_ratio")), file=sys.stderr)
+        cells = []
+        for key, _ in sides:
+            s = r[key] if isinstance(key, str) else r[key[0]][key[1]]
+            cells.append("%s / %s, %s, %s" % (s["default_ms"], s["threads1_ms"], s["ratio"],
+                                              s["worst_round_ratio"]))
+        print("| %s | %d | %s |" % (r["model"], r["busy_processes"], " | ".join(cells)),
+              file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,9 @@ Kinds of block (the results file first, then options):
   busy FILE [pytorch]       busy.py's table: per model and load, the default / 1-thread epoch
                             medians (ms), their ratio and the worst round's ratio (ember's; with
                             `pytorch`, PyTorch's)
+  busy-backends FILE        busy.py's backends side by side: per model and load, the default /
+                            1-thread ratio and the worst round's ratio of ember's pool and of
+                            its OpenMP build under each --omp-settings environment
   report-rows FILE NAME...  bench/report.py's summary table (header and the rows named), as
                             report.md shows them
   compare-builds FILE       compare_builds.py --json's rows over its limit, and how many rows
@@ -78,6 +81,24 @@ def busy_table(path, side="ember"):
     return lines
 
 
+def busy_backends(path):
+    doc = load(path)
+    settings = doc["provenance"].get("omp_settings", [])
+    lines = ["| model | busy processes | pool: ratio (worst round) | " +
+             " | ".join("OpenMP, %s: ratio (worst round)" % s for s in settings) + " |",
+             "|---|---|---|" + "---|" * len(settings)]
+
+    def cell(side):
+        if not side or side.get("ratio") is None or side.get("worst_round_ratio") is None:
+            return "-"
+        return "%.2f (%.2f)" % (side["ratio"], side["worst_round_ratio"])
+
+    for r in doc["results"]:
+        lines.append("| %s | %d | %s | %s |" % (r["model"], r["busy_processes"], cell(r.get(
+            "ember")), " | ".join(cell(r["ember_openmp"].get(s)) for s in settings)))
+    return lines
+
+
 def report_rows(path, *names):
     import report  # bench/report.py: the table exactly as report.md writes it
 
@@ -104,7 +125,7 @@ def compare_builds(path):
     return lines
 
 
-KINDS = {"busy": busy_table, "report-rows": report_rows, "compare-builds": compare_builds}
+KINDS = {"busy": busy_table, "busy-backends": busy_backends, "report-rows": report_rows, "compare-builds": compare_builds}
 
 
 def generate(spec):
