@@ -357,8 +357,9 @@ TEST_CASE("nn::Conv2d and the pools in libtorch's holder form", "[nn][conv][pool
 TEST_CASE("conv2d forward and backward: every kernel path agrees with a plain loop", "[nn][conv]") {
   // The definitions, summed in double, against core's kernels for geometries that take each
   // path (core/src/ops/conv.cpp): at most 8 output channels a group with stride_w 1 run the
-  // forward over rows, more the direct kernel; stride 1 with small padding runs the input
-  // gradient over rows
+  // forward over rows, more the direct kernel; stride and dilation 1 with 8 or more output
+  // channels a group run the input gradient over them (Note [Input gradient over output
+  // channels]; AVX2 over rows where it can), fewer with stride 1 and small padding over rows
   // (Note [Convolution over rows]), stride 2 or padding beyond (K - 1) d im2col's adjoint; short
   // patches the direct weight gradient (Note [Direct weight gradient]), long ones (C/G KH KW >
   // 512) im2col + GEMM, each with the bias gradient (from the direct kernel's pass, or
@@ -382,6 +383,8 @@ TEST_CASE("conv2d forward and backward: every kernel path agrees with a plain lo
       {2, 3, 6, 7, 4, 4, 1, 0, 1, 1, true},     // "same" with an even kernel
       {2, 3, 9, 8, 4, 3, 2, 1, 1, 1, false},    // stride 2: im2col's adjoint
       {2, 2, 6, 6, 3, 3, 1, 3, 1, 1, false},    // padding 3 > K - 1: im2col's adjoint
+      {2, 3, 6, 9, 8, 3, 1, 3, 1, 1, false},    // the same over output channels, odd C
+      {1, 2, 9, 11, 12, 7, 1, 2, 1, 1, false},  // a 7-wide kernel over output channels
       {1, 64, 5, 5, 3, 3, 1, 1, 1, 1, false},   // patch 576: im2col + GEMM
   };
   Generator gen(33);

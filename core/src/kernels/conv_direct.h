@@ -31,6 +31,14 @@ void conv2d_rows(const ConvShape& s, const float* x, const float* w, const float
 void conv2d_rows_backward_input(const ConvShape& s, const float* grad_y, const float* w,
                                 float* grad_x);
 
+// grad_x = the adjoint of conv(., w) applied to grad_y, for stride and dilation 1 and KW <=
+// kDirectInputMaxKW (the caller checks), vectorized over output channels (Note [Input gradient
+// over output channels]): for groups of many output channels (LeNet's conv2: 16), where most of
+// the rows kernel's FMAs would multiply grad_y's padding. grad_x is written, not accumulated.
+constexpr std::int64_t kDirectInputMaxKW = 7;
+void conv2d_direct_backward_input(const ConvShape& s, const float* grad_y, const float* w,
+                                  float* grad_x);
+
 // grad_w [O, C / G, KH, KW] = sum over images and output positions of grad_y[n, o, oh, ow] *
 // x[n, c, ...], vectorized over output channels (Note [Direct weight gradient]); written, not
 // accumulated. grad_b [O] (unless null) = the sum of grad_y over images and positions, from the

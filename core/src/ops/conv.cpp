@@ -72,6 +72,10 @@ std::int64_t images_per_chunk(const Conv2dGeometry& g) {
 // Output channels per group up to which the forward pass runs over rows (conv2d_rows).
 constexpr std::int64_t kRowsMaxOut = 8;
 
+// Output channels per group from which the input gradient runs over them (half an AVX-512 vector;
+// conv2d_direct_backward_input).
+constexpr std::int64_t kDirectInputMinOut = 8;
+
 kernels::ConvShape shape(const Conv2dGeometry& g) {
   return {g.N,  g.C,  g.H,        g.W,        g.O,       g.groups,   g.KH,         g.KW,
           g.OH, g.OW, g.stride_h, g.stride_w, g.pad_top, g.pad_left, g.dilation_h, g.dilation_w};
@@ -237,10 +241,20 @@ Tensor conv2d_backward_input(const Tensor& grad_out, const Tensor& weight,
                              const Conv2dGeometry& g) {
   const Tensor go = core::contiguous(grad_out), w = core::contiguous(weight);
   const std::int64_t G = g.groups, Cg = g.C / G, Og = g.O / G;
-  // Stride 1 with padding at most the dilated kernel's extent minus one: the convolution over
-  // rows of grad_out padded, weights flipped (Note [Convolution over rows]), vectorized over
-  // grad_x's columns; it writes every element. Otherwise im2col's adjoint (Note [Convolution as
-  // im2col + GEMM]).
+  // Stride and dilation 1 with many output channels a group: vectorized over those (Note [Input
+  // gradient over output channels]). Stride 1 with padding at most the dilated kernel's extent
+  // minus one: the convolution over rows of grad_out padded, weights flipped (Note [Convolution
+  // over rows]), vectorized over grad_x's columns. Both write every element. Otherwise im2col's
+  // adjoint (Note [Convolution as im2col + GEMM]).
+  if (g.stride_h == 1 && g.stride_w == 1 && g.dilation_h == 1 && g.dilation_w == 1 &&
+      Og >= kDirectInputMinOut && g.KW <= kernels::kDirectInputMaxKW &&
+      Og * g.KH * g.KW <= kDirectMaxPatch) {
+    if (g.N * g.C * g.H * g.W == 0 || g.O == 0) return zeros({g.N, g.C, g.H, g.W});
+    Tensor grad_x = empty({g.N, g.C, g.H, g.W});
+    kernels::conv2d_direct_backward_input(shape(g), go.data_ptr<float>(), w.data_ptr<float>(),
+                                          grad_x.data_ptr<float>());
+    return grad_x;
+  }
   if (g.stride_h == 1 && g.stride_w == 1 && g.pad_top <= (g.KH - 1) * g.dilation_h &&
       g.pad_left <= (g.KW - 1) * g.dilation_w && Og * g.KH * g.KW <= kDirectMaxPatch) {
     if (g.N * g.C * g.H * g.W == 0 || g.O == 0) return zeros({g.N, g.C, g.H, g.W});

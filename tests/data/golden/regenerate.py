@@ -614,8 +614,8 @@ case("matmul_empty_inner", "matmul", [("input", randn(2, 0)), ("other", randn(0,
 # rounding (PyTorch's as ember's) reaches a few 1e-6 where the sum nearly cancels.
 
 
-def conv_case(name, op, inputs, params=None, *comments):
-    case(name, op, inputs, params, *comments, rtol=1e-5, atol=1e-5)
+def conv_case(name, op, inputs, params=None, *comments, atol=1e-5):
+    case(name, op, inputs, params, *comments, rtol=1e-5, atol=atol)
 
 
 conv_case("conv2d_1x1", "conv2d",
@@ -661,7 +661,10 @@ conv_case("conv2d_unbatched", "conv2d",
      {"padding": "1"}, "# an unbatched [C, H, W] input gives [O, OH, OW]")
 conv_case("conv2d_lenet_conv2", "conv2d",
      [("input", randn(2, 6, 14, 14)), ("weight", randn(16, 6, 5, 5)), ("bias", randn(16))],
-     None, "# LeNet's second convolution (batch 2)")
+     None, "# LeNet's second convolution (batch 2)",
+     "# atol 3e-5: each grad_input is a sum of up to 400 products (16 channels x 25 taps), and",
+     "# PyTorch's own float32 values are up to 2.8e-5 from the float64 ones",
+     atol=3e-5)
 
 # max_pool2d: kernel_size, stride (default: the kernel), padding (-inf), dilation, ceil_mode.
 case("max_pool2d_2x2", "max_pool2d", [("input", randn(2, 3, 7, 9))], {"kernel_size": "2"},
