@@ -1,7 +1,7 @@
 # Flags for ember's own targets (never forced on consumers).
 add_library(ember_flags INTERFACE)
 target_compile_options(ember_flags INTERFACE
-  -Wall -Wextra -Wpedantic -Wshadow
+  -Wall -Wextra -Wpedantic -Wshadow -Woverloaded-virtual
   $<$<BOOL:${EMBER_WERROR}>:-Werror>
   $<$<CONFIG:Release>:-O3>
   # GCC 12 warns falsely inside its own AVX-512 intrinsic headers when xsimd's batches are inlined

@@ -16,11 +16,7 @@
 
 #include <ember/core/parallel.h>
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#include <xsimd/xsimd.hpp>
-#pragma GCC diagnostic pop
+#include "kernels/simd.h"
 
 #include <immintrin.h>
 

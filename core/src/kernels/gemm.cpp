@@ -6,13 +6,7 @@
 
 #include <ember/core/parallel.h>
 
-// GCC 12 flags _mm512_undefined_ps() inside xsimd::haddp as (maybe-)uninitialized (a false
-// positive in its own intrinsics header).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#include <xsimd/xsimd.hpp>
-#pragma GCC diagnostic pop
+#include "kernels/simd.h"
 
 #include <algorithm>
 #include <array>

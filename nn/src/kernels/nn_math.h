@@ -4,14 +4,7 @@
 // everything here lives in that build's namespace (Note [ISA dispatch] in kernels/isa.h).
 #pragma once
 
-// GCC 12 reports -W(maybe-)uninitialized inside its own AVX-512 intrinsics (the _mm512_undefined_ps
-// pass-through of masked builtins, GCC bug 105593) wherever they are inlined; the warning is
-// about the compiler's header, not our code. Include this header before any other that pulls in
-// <immintrin.h>.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-
-#include <xsimd/xsimd.hpp>
+#include "kernels/simd.h"  // first: see the note on GCC 12 there
 
 #include <cstdint>
 

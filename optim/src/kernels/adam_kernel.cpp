@@ -2,7 +2,7 @@
 // [ISA dispatch] in kernels/isa.h).
 #include "kernels/adam_kernel.h"
 
-#include <xsimd/xsimd.hpp>
+#include "kernels/simd.h"
 
 #include <cmath>
 

@@ -2,7 +2,7 @@
 // dispatch] in kernels/isa.h).
 #include "kernels/sgd_kernel.h"
 
-#include <xsimd/xsimd.hpp>
+#include "kernels/simd.h"
 
 #include <ember/core/parallel.h>
 

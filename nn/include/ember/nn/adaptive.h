@@ -42,6 +42,7 @@ class AdaptiveLogSoftmaxWithLoss : public Module {
                              std::vector<std::int64_t> cutoffs, double div_value = 4.0,
                              bool head_bias = false);
 
+  using Module::forward;  // forward(input) stays Module's: it throws, naming this module
   /// The target log-probabilities and the loss: input [N, D] with target [N] int64 (or [D]
   /// with a 0-d target).
   /// \throws ember::Error naming the shapes when they do not fit (a target that is not int64,

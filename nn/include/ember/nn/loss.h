@@ -17,6 +17,7 @@ class CrossEntropyLoss : public Module {
  public:
   /// A loss with these options (weight, ignore_index, reduction, label_smoothing).
   explicit CrossEntropyLoss(functional::CrossEntropyOptions options = {});
+  using Module::forward;  // forward(input) stays Module's: it throws, naming this loss
   /// functional::cross_entropy(input, target, options()).
   /// \throws ember::Error as functional::cross_entropy().
   Tensor forward(const Tensor& input, const Tensor& target);
@@ -37,6 +38,7 @@ class NLLLoss : public Module {
  public:
   /// A loss with these options (weight, ignore_index, reduction).
   explicit NLLLoss(functional::NLLLossOptions options = {});
+  using Module::forward;  // forward(input) stays Module's: it throws, naming this loss
   /// functional::nll_loss(input, target, options()).
   /// \throws ember::Error as functional::nll_loss().
   Tensor forward(const Tensor& input, const Tensor& target);
@@ -58,6 +60,7 @@ class BCEWithLogitsLoss : public Module {
  public:
   /// A loss with these options (weight, pos_weight, reduction).
   explicit BCEWithLogitsLoss(functional::BCEWithLogitsOptions options = {});
+  using Module::forward;  // forward(input) stays Module's: it throws, naming this loss
   /// functional::binary_cross_entropy_with_logits(input, target, options()).
   /// \throws ember::Error as functional::binary_cross_entropy_with_logits().
   Tensor forward(const Tensor& input, const Tensor& target);
@@ -77,6 +80,7 @@ class MSELoss : public Module {
  public:
   /// A loss with this reduction.
   explicit MSELoss(functional::Reduction reduction = functional::Reduction::Mean);
+  using Module::forward;  // forward(input) stays Module's: it throws, naming this loss
   /// functional::mse_loss(input, target, reduction()).
   /// \throws ember::Error as functional::mse_loss().
   Tensor forward(const Tensor& input, const Tensor& target);
