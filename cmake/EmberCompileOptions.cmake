@@ -40,7 +40,12 @@ endforeach()
 # the suite's app cases ran twice as long. So the per-ISA copies are built without them; heap,
 # stack and global overflows are still checked there, every check in all other code and in the
 # baseline copy of the kernels (EMBER_CPU=sse2).
-if(EMBER_SANITIZE AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+# EMBER_SANITIZE_KERNELS=OFF leaves the kernel files (every copy) out of the sanitizers: the
+# fuzzers' Clang build (tests/fuzz/run.sh) tests parsers, never kernels, and Clang took four of its
+# ten minutes of compiling on the AVX-512 convolution kernels with ASan and UBSan.
+if(EMBER_SANITIZE AND NOT EMBER_SANITIZE_KERNELS)
+  set(ember_kernel_sanitizers -fno-sanitize=all)
+elseif(EMBER_SANITIZE AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   set(ember_isa_asan -fno-sanitize-address-use-after-scope)
 endif()
 
@@ -50,6 +55,9 @@ endif()
 function(ember_isa_kernels target)
   foreach(source IN LISTS ARGN)
     get_filename_component(name ${source} NAME_WE)
+    if(ember_kernel_sanitizers)
+      set_source_files_properties(${source} PROPERTIES COMPILE_OPTIONS "${ember_kernel_sanitizers}")
+    endif()
     foreach(isa IN LISTS EMBER_KERNEL_ISAS)
       set(wrapper ${CMAKE_CURRENT_BINARY_DIR}/isa/${name}.${isa}.cpp)
       file(CONFIGURE OUTPUT ${wrapper} @ONLY CONTENT
@@ -59,7 +67,8 @@ function(ember_isa_kernels target)
       # build type, the sanitizers' -O1) emits the inline functions it calls (std::min, xsimd's)
       # as weak symbols, which the linker may share with baseline code (Note [ISA dispatch]; the
       # CTest isa_symbols). The baseline build of the kernels stays debuggable: EMBER_CPU=sse2.
-      set(options ${EMBER_ISA_FLAGS_${isa}} $<$<NOT:$<CONFIG:Release>>:-O2> ${ember_isa_asan})
+      set(options ${EMBER_ISA_FLAGS_${isa}} $<$<NOT:$<CONFIG:Release>>:-O2> ${ember_isa_asan}
+                  ${ember_kernel_sanitizers})
       set_source_files_properties(${wrapper} PROPERTIES COMPILE_OPTIONS "${options}"
                                                         COMPILE_DEFINITIONS EMBER_ISA=${isa})
     endforeach()
