@@ -73,6 +73,20 @@ constexpr std::int64_t MC_TILES = 16;
 // 784 x 256 at 1 thread: 0.262 -> 0.254 ms, thread CPU time, best of 8 interleaved runs on a
 // loaded machine; 256 rows and 1024^3 within noise. A tile's height changes no element's
 // operations (Note [Determinism]).
+// Note [Unpacked A]: when A is row-major (its rows contiguous along k, as x in x W^T) the
+// micro-kernel broadcasts A's elements from MR rows of A itself, lda apart, instead of from a
+// packed [K x MR] copy: the copy is a transpose (16 x 16 blocks in registers) whose loads waited on
+// L3 (perf: 9.5% of 256 x 784 @ 784 x 256 at 1 thread, in the loads of transpose_block), and read
+// in place those loads overlap the FMAs. The tile's MR rows x kc floats stay in L1 all the same
+// (12 x 196 x 4 bytes at K = 784) as long as the rows' lines fall in different L1 sets: a row
+// stride of a multiple of 4 KiB (1024^3) puts all of them in one set, so such an A is still
+// packed (rows_in_distinct_sets). In L1 the two ran at the same 1.7-1.8 vector FMAs per cycle
+// (rdtsc, Ice Lake Xeon). Measured there (thread CPU time at 1 thread, best of 8 interleaved runs,
+// loaded machine; wall time at 2 threads, best of 6, holding the quiet lock): 256 x 784 @ 784 x
+// 256 0.858 -> 0.807 ms at 1 thread, 0.445 -> 0.415 ms at 2 (OpenBLAS 0.436); 64 x 784 @ 784 x
+// 256 0.259 -> 0.241 and 0.133 -> 0.104 ms (OpenBLAS 0.143). Not measured on AMD: its L1 (32 KiB
+// 8-way on Zen 2-4, 48 KiB 12-way on Zen 5) has the same 64 sets, so the same rows stay apart.
+// Which layout A is read from changes no element's operations (Note [Determinism]).
 // A piece spans at most NC_PANELS panels of B (256 columns with AVX-512).
 constexpr std::int64_t NC_PANELS = 8;
 // Packed B beyond this many floats (1 MiB, about an L2) is read from L3: prefetch (Note
@@ -184,13 +198,15 @@ std::int64_t grain_for(std::int64_t units, double flops_per_unit) {
 // of 24. The network's shapes keep MC_TILES: at batch 256 the half blocks cut 256 x 256 x 784
 // into 9 unequal pieces instead of 8 equal ones.
 
-// acc[R x NR] = sum over k < kc of a[k * a_ks + r] * b[k * b_ks + j]: R rows of A read with unit
-// stride (a packed panel, or a transposed operand used in place) and NR contiguous floats of B.
-// With Prefetch, step k also prefetches next_b[k * NR, k * NR + NR): the next packed B
-// micro-panel (Note [Prefetch]).
-template <int R, bool Prefetch>
-inline void micro_kernel(std::int64_t kc, const float* a, std::int64_t a_ks, const float* b,
-                         std::int64_t b_ks, const float* next_b, Batch (&acc)[R][2]) {
+// acc[R x NR] = sum over k < kc of a[k * a_ks + r * a_rs] * b[k * b_ks + j]: R rows of A (a
+// packed panel or a transposed operand used in place, a_rs = 1; or, with RowsApart, rows of a
+// row-major A used in place: Note [Unpacked A]) and NR contiguous floats of B. With Prefetch,
+// step k also prefetches next_b[k * NR, k * NR + NR): the next packed B micro-panel (Note
+// [Prefetch]).
+template <int R, bool Prefetch, bool RowsApart>
+inline void micro_kernel(std::int64_t kc, const float* a, std::int64_t a_ks, std::int64_t a_rs,
+                         const float* b, std::int64_t b_ks, const float* next_b,
+                         Batch (&acc)[R][2]) {
   for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = Batch(0.0f);
   for (std::int64_t k = 0; k < kc; ++k) {
     const Batch b0 = Batch::load_unaligned(b);
@@ -200,7 +216,7 @@ inline void micro_kernel(std::int64_t kc, const float* a, std::int64_t a_ks, con
       __builtin_prefetch(next_b + k * NR + NR / 2);
     }
     for (int r = 0; r < R; ++r) {
-      const Batch ar(a[r]);
+      const Batch ar(RowsApart ? a[r * a_rs] : a[r]);
       acc[r][0] = xsimd::fma(ar, b0, acc[r][0]);
       acc[r][1] = xsimd::fma(ar, b1, acc[r][1]);
     }
@@ -239,8 +255,9 @@ inline void store_tile(const Batch (&acc)[R][2], Out c, std::int64_t cols, bool 
 // One micro-tile's work: C (R rows x cols) = (load_c ? C : 0) + A panel @ B panel over kc.
 struct Tile {
   std::int64_t kc;
-  const float* a;  // a[k * a_ks + r]
+  const float* a;  // a[k * a_ks + r * a_rs]
   std::int64_t a_ks;
+  std::int64_t a_rs;
   const float* b;  // b[k * b_ks + j]
   std::int64_t b_ks;
   Out c;
@@ -261,10 +278,16 @@ void tile(const Tile& t) {
     }
   }
   Batch acc[R][2];
-  if (t.next_b != nullptr)
-    micro_kernel<R, true>(t.kc, t.a, t.a_ks, t.b, t.b_ks, t.next_b, acc);
-  else
-    micro_kernel<R, false>(t.kc, t.a, t.a_ks, t.b, t.b_ks, nullptr, acc);
+  if (t.a_rs != 1) {
+    if (t.next_b != nullptr)
+      micro_kernel<R, true, true>(t.kc, t.a, t.a_ks, t.a_rs, t.b, t.b_ks, t.next_b, acc);
+    else
+      micro_kernel<R, false, true>(t.kc, t.a, t.a_ks, t.a_rs, t.b, t.b_ks, nullptr, acc);
+  } else if (t.next_b != nullptr) {
+    micro_kernel<R, true, false>(t.kc, t.a, t.a_ks, 1, t.b, t.b_ks, t.next_b, acc);
+  } else {
+    micro_kernel<R, false, false>(t.kc, t.a, t.a_ks, 1, t.b, t.b_ks, nullptr, acc);
+  }
   store_tile<R>(acc, t.c, t.cols, t.load_c);
 }
 
@@ -376,6 +399,19 @@ void pack_a_panel(View A, std::int64_t m0, std::int64_t rows, std::int64_t k0, s
 
 // ---- Paths ------------------------------------------------------------------------------------
 
+// Whether the first lines of MR rows of floats, rs apart, fall in MR different sets of a 64-set L1
+// (32 KiB 8-way or 48 KiB 12-way, 64-byte lines): then the rows of an unpacked A tile do not
+// evict each other (Note [Unpacked A]). False for rs a multiple of 1024 (all in one set).
+bool rows_in_distinct_sets(std::int64_t rs) {
+  std::array<bool, 64> used{};
+  for (std::uint64_t r = 0; r < static_cast<std::uint64_t>(MR); ++r) {
+    const std::uint64_t set = r * static_cast<std::uint64_t>(rs) / 16 % 64;
+    if (used[set]) return false;
+    used[set] = true;
+  }
+  return true;
+}
+
 // The general path, in two parallel steps per chunk of the operands:
 // 1. Pack: every MR-row tile of A into [K x MR] and every NR-column panel of B into [K x NR]
 //    (k-major, so the micro-kernel reads both with unit stride), each element once per call.
@@ -404,8 +440,12 @@ void gemm_packed(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int
   // Operands are packed PACK_MAX floats at a time at most (each, all of it for the network's
   // shapes): B's panels [c0, c0 + b_chunk), A's tiles [a0, a0 + a_chunk).
   const std::int64_t b_chunk = std::clamp<std::int64_t>(PACK_MAX / (K * NR), 1, panels);
-  const std::int64_t a_chunk = std::clamp<std::int64_t>(PACK_MAX / (K * MR), 1, m_tiles);
-  float* bp = b_scratch().get(static_cast<std::size_t>((b_chunk * NR + a_chunk * MR) * K));
+  // A is packed unless its rows are read in place (Note [Unpacked A]).
+  const bool pack_a = !(A.cs == 1 && rows_in_distinct_sets(A.rs));
+  const std::int64_t a_chunk =
+      pack_a ? std::clamp<std::int64_t>(PACK_MAX / (K * MR), 1, m_tiles) : m_tiles;
+  float* bp =
+      b_scratch().get(static_cast<std::size_t>((b_chunk * NR + (pack_a ? a_chunk * MR : 0)) * K));
   float* ap = bp + b_chunk * NR * K;
 
   for (std::int64_t c0 = 0; c0 < panels; c0 += b_chunk) {
@@ -413,16 +453,17 @@ void gemm_packed(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int
     for (std::int64_t a0 = 0; a0 < m_tiles; a0 += a_chunk) {
       const std::int64_t a1 = std::min(m_tiles, a0 + a_chunk);
       // Step 1: units [0, a1 - a0) are A's tiles, then (first A chunk only) B's panels.
+      const std::int64_t a_units = pack_a ? a1 - a0 : 0;
       const std::int64_t b_units = a0 == 0 ? c1 - c0 : 0;
-      const std::int64_t units = (a1 - a0) + b_units;
+      const std::int64_t units = a_units + b_units;
       parallel_for(0, units, grain_for(units, 64.0 * static_cast<double>(K * MR)),
                    [&](std::int64_t u0, std::int64_t u1) {
                      for (std::int64_t u = u0; u < u1; ++u) {
-                       if (u < a1 - a0) {
+                       if (u < a_units) {
                          const std::int64_t m0 = tile_row(a0 + u);
                          pack_a_panel(A, m0, tile_row(a0 + u + 1) - m0, 0, K, ap + u * K * MR);
                        } else {
-                         const std::int64_t p = c0 + u - (a1 - a0);
+                         const std::int64_t p = c0 + u - a_units;
                          const std::int64_t n0 = p * NR;
                          pack_b_panel(B, 0, K, n0, std::min<std::int64_t>(NR, N - n0),
                                       bp + (p - c0) * K * NR);
@@ -471,8 +512,18 @@ void gemm_packed(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int
               for (std::int64_t t = t0; t < t1; ++t) {
                 const std::int64_t m0 = tile_row(t);
                 const std::int64_t rows = tile_row(t + 1) - m0;
-                tiles_fn[rows - 1]({kc, ap + (t - a0) * K * MR + k0 * MR, MR, b, NR, C.sub(m0, n0),
-                                    cols, load_c, prefetch, t + 1 == t1 ? next_b : nullptr});
+                const Tile tile{kc,
+                                pack_a ? ap + (t - a0) * K * MR + k0 * MR : A.at(m0, k0),
+                                pack_a ? MR : 1,
+                                pack_a ? 1 : A.rs,
+                                b,
+                                NR,
+                                C.sub(m0, n0),
+                                cols,
+                                load_c,
+                                prefetch,
+                                t + 1 == t1 ? next_b : nullptr};
+                tiles_fn[rows - 1](tile);
               }
             }
           }
@@ -516,7 +567,7 @@ void gemm_direct(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int
         b_ks = NR;
       }
       const Out c = block == 0 ? C.sub(0, n0) : Out{partials + (block - 1) * M * N + n0, N, 1};
-      tiles_fn[M - 1]({kc, A.at(0, k0), A.cs, b, b_ks, c, cols, block == 0 && accumulate});
+      tiles_fn[M - 1]({kc, A.at(0, k0), A.cs, 1, b, b_ks, c, cols, block == 0 && accumulate});
     }
   });
   if (blocks == 1) return;
