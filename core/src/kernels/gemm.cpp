@@ -68,25 +68,25 @@ constexpr std::int64_t MC_TILES = 16;
 // Note [Balanced tiles]: gemm_packed cuts M into ceil(M / MR) tiles of near-equal height (M / tiles
 // rounded down or up) rather than full MR-row tiles and a short last one: a 4-row tile (256 =
 // 21 x 12 + 4, 64 = 5 x 12 + 4, 1024 = 85 x 12 + 4) has 8 accumulators, too few to hide the FMA
-// latency, and ran at 0.8 vector FMAs per cycle against 1.8-1.9 for 10- to 12-row tiles (AVX-512,
-// Ice Lake Xeon, packed panels in L1, rdtsc); 256 rows are 14 tiles of 12 and 8 of 11. 64 x 784 @
-// 784 x 256 at 1 thread: 0.262 -> 0.254 ms, thread CPU time, best of 8 interleaved runs on a
-// loaded machine; 256 rows and 1024^3 within noise. A tile's height changes no element's
-// operations (Note [Determinism]).
+// latency, and ran at 0.8 vector FMAs per cycle against 1.7-1.9 for 10- to 12-row tiles (AVX-512,
+// Ice Lake Xeon, packed panels in L1, a standalone rdtsc loop); perf put 2.7% of 256 x 784 @ 784 x
+// 256 at 1 thread in it for 1.6% of the flops. 256 rows are now 14 tiles of 12 and 8 of 11. A
+// tile's height changes no element's operations (Note [Determinism]).
 // Note [Unpacked A]: when A is row-major (its rows contiguous along k, as x in x W^T) the
 // micro-kernel broadcasts A's elements from MR rows of A itself, lda apart, instead of from a
 // packed [K x MR] copy: the copy is a transpose (16 x 16 blocks in registers) whose loads waited on
-// L3 (perf: 9.5% of 256 x 784 @ 784 x 256 at 1 thread, in the loads of transpose_block), and read
-// in place those loads overlap the FMAs. The tile's MR rows x kc floats stay in L1 all the same
-// (12 x 196 x 4 bytes at K = 784) as long as the rows' lines fall in different L1 sets: a row
-// stride of a multiple of 4 KiB (1024^3) puts all of them in one set, so such an A is still
-// packed (rows_in_distinct_sets). In L1 the two ran at the same 1.7-1.8 vector FMAs per cycle
-// (rdtsc, Ice Lake Xeon). Measured there (thread CPU time at 1 thread, best of 8 interleaved runs,
-// loaded machine; wall time at 2 threads, best of 6, holding the quiet lock): 256 x 784 @ 784 x
-// 256 0.858 -> 0.807 ms at 1 thread, 0.445 -> 0.415 ms at 2 (OpenBLAS 0.436); 64 x 784 @ 784 x
-// 256 0.259 -> 0.241 and 0.133 -> 0.104 ms (OpenBLAS 0.143). Not measured on AMD: its L1 (32 KiB
-// 8-way on Zen 2-4, 48 KiB 12-way on Zen 5) has the same 64 sets, so the same rows stay apart.
-// Which layout A is read from changes no element's operations (Note [Determinism]).
+// L3 (perf: 9.5% of 256 x 784 @ 784 x 256 at 1 thread, in the loads of transpose_block;
+// prefetching its rows ahead did not help), while read in place those loads overlap the FMAs.
+// The tile's MR rows x kc floats stay in L1 all the same (12 x 196 floats at K = 784) as long as
+// the rows' lines fall in different L1 sets: a row stride of a multiple of 4 KiB (1024^3) puts all
+// of them in one set, so such an A is still packed (rows_in_distinct_sets; read in place anyway,
+// 1024^3 was no faster). In L1 both forms ran at the same 1.7-1.8 vector FMAs per cycle (rdtsc,
+// Ice Lake Xeon). bench/results/gemm3 (Ice Lake Xeon, with Note [Balanced tiles]): 256 x 784 @ 784
+// x 256 0.829 -> 0.781 ms at 1 thread (PyTorch on OpenBLAS 0.874), 0.456 -> 0.449 at 2 (0.435);
+// 64 x 784 @ 784 x 256 0.256 -> 0.230 (0.265) and 0.148 -> 0.105 (0.142). Not measured on AMD:
+// its L1 (32 KiB 8-way on Zen 2-4, 48 KiB 12-way on Zen 5) has the same 64 sets, so the rows stay
+// apart there too. Which layout A is read from changes no element's operations (Note
+// [Determinism]).
 // A piece spans at most NC_PANELS panels of B (256 columns with AVX-512).
 constexpr std::int64_t NC_PANELS = 8;
 // Packed B beyond this many floats (1 MiB, about an L2) is read from L3: prefetch (Note
