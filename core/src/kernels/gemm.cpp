@@ -87,6 +87,20 @@ constexpr std::int64_t MC_TILES = 16;
 // its L1 (32 KiB 8-way on Zen 2-4, 48 KiB 12-way on Zen 5) has the same 64 sets, so the rows stay
 // apart there too. Which layout A is read from changes no element's operations (Note
 // [Determinism]).
+// Note [Own B panels]: when the product has one row block (all of M in each piece), each B panel
+// is used by one piece only, and that piece packs it into its thread's scratch just before using
+// it, instead of step 1 packing all of B for every piece: the panel is then still in L1/L2 when
+// the k loop reads it, no thread reads a panel the other core packed, and the threads do not wait
+// for each other between packing and multiplying. An A read in place (Note [Unpacked A]) of at
+// most 2 * MC_TILES tiles (M <= 384) is cut into one row block for this: each piece then reads all
+// of A's rows (784 x 256 floats at batch 256, from L2 on an Ice Lake Xeon's 1.25 MiB; from L3
+// on a 512 KiB Zen 2-3 L2, where the current kc x MR micro-panel still sits in L1, so the
+// hardware prefetchers stream it; not measured there). Measured on the Ice Lake Xeon with a
+// standalone driver (not a results file: the machine was loaded, everything ran ~35% slower than
+// quiet): 256 x 784 @ 784 x 256 best of 4 interleaved runs 0.909 -> 0.834 ms thread CPU time at
+// 1 thread, 0.600 -> 0.525 ms wall at 2 (holding the quiet lock); 64 x 784 @ 784 x 256 (one row
+// block already) 0.153 -> 0.146 ms at 2. The packed values and every element's operations are
+// the same (Note [Determinism]).
 // A piece spans at most NC_PANELS panels of B (256 columns with AVX-512).
 constexpr std::int64_t NC_PANELS = 8;
 // Packed B beyond this many floats (1 MiB, about an L2) is read from L3: prefetch (Note
@@ -452,9 +466,30 @@ void gemm_packed(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int
     const std::int64_t c1 = std::min(panels, c0 + b_chunk);
     for (std::int64_t a0 = 0; a0 < m_tiles; a0 += a_chunk) {
       const std::int64_t a1 = std::min(m_tiles, a0 + a_chunk);
-      // Step 1: units [0, a1 - a0) are A's tiles, then (first A chunk only) B's panels.
+      // The pieces of step 2, row blocks x panel groups; the cut depends on the shape alone.
+      const std::int64_t tiles = a1 - a0, group_panels = c1 - c0;
+      // Packed B read from L3 (Note [Prefetch]): row blocks of half the tiles.
+      const bool prefetch = K * group_panels * NR > PREFETCH_MIN_B;
+      std::int64_t row_blocks = ceil_div(tiles, prefetch ? MC_TILES / 2 : MC_TILES);
+      // An A read in place of at most 2 * MC_TILES tiles is one row block (Note [Own B panels]).
+      if (!pack_a && !prefetch && tiles <= 2 * MC_TILES) row_blocks = 1;
+      std::int64_t groups = ceil_div(group_panels, NC_PANELS);
+      if (row_blocks * groups < MIN_PIECES)
+        groups = std::min(group_panels, ceil_div(MIN_PIECES, row_blocks));
+      if (row_blocks * groups < MIN_PIECES)
+        row_blocks = std::min(tiles, ceil_div(MIN_PIECES, groups));
+      // ...but no piece under MIN_FLOPS_PER_PIECE: fewer groups first, then fewer row blocks.
+      const double flops = 2.0 * static_cast<double>(tiles * MR * group_panels * NR * K);
+      const auto max_pieces =
+          std::max<std::int64_t>(1, static_cast<std::int64_t>(flops / MIN_FLOPS_PER_PIECE));
+      while (row_blocks * groups > max_pieces && groups > 1) --groups;
+      while (row_blocks * groups > max_pieces && row_blocks > 1) --row_blocks;
+      // One row block uses each B panel in one piece: the piece packs it (Note [Own B panels]).
+      const bool own_b = row_blocks == 1;
+      // Step 1: units [0, a_units) are A's tiles, then (first A chunk only, unless the pieces pack
+      // their own) B's panels.
       const std::int64_t a_units = pack_a ? a1 - a0 : 0;
-      const std::int64_t b_units = a0 == 0 ? c1 - c0 : 0;
+      const std::int64_t b_units = a0 == 0 && !own_b ? c1 - c0 : 0;
       const std::int64_t units = a_units + b_units;
       parallel_for(0, units, grain_for(units, 64.0 * static_cast<double>(K * MR)),
                    [&](std::int64_t u0, std::int64_t u1) {
@@ -470,22 +505,7 @@ void gemm_packed(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int
                        }
                      }
                    });
-      // Step 2: the pieces, row blocks x panel groups; the cut depends on the shape alone.
-      const std::int64_t tiles = a1 - a0, group_panels = c1 - c0;
-      // Packed B read from L3 (Note [Prefetch]): row blocks of half the tiles.
-      const bool prefetch = K * group_panels * NR > PREFETCH_MIN_B;
-      std::int64_t row_blocks = ceil_div(tiles, prefetch ? MC_TILES / 2 : MC_TILES);
-      std::int64_t groups = ceil_div(group_panels, NC_PANELS);
-      if (row_blocks * groups < MIN_PIECES)
-        groups = std::min(group_panels, ceil_div(MIN_PIECES, row_blocks));
-      if (row_blocks * groups < MIN_PIECES)
-        row_blocks = std::min(tiles, ceil_div(MIN_PIECES, groups));
-      // ...but no piece under MIN_FLOPS_PER_PIECE: fewer groups first, then fewer row blocks.
-      const double flops = 2.0 * static_cast<double>(tiles * MR * group_panels * NR * K);
-      const auto max_pieces =
-          std::max<std::int64_t>(1, static_cast<std::int64_t>(flops / MIN_FLOPS_PER_PIECE));
-      while (row_blocks * groups > max_pieces && groups > 1) --groups;
-      while (row_blocks * groups > max_pieces && row_blocks > 1) --row_blocks;
+      // Step 2: the pieces.
       parallel_for(0, row_blocks * groups, 1, [&](std::int64_t q0, std::int64_t q1) {
         for (std::int64_t q = q0; q < q1; ++q) {
           const std::int64_t r = q / groups, g = q % groups;
@@ -493,6 +513,16 @@ void gemm_packed(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int
           const std::int64_t t1 = a0 + (r + 1) * tiles / row_blocks;
           const std::int64_t p0 = c0 + g * group_panels / groups;
           const std::int64_t p1 = c0 + (g + 1) * group_panels / groups;
+          float* own = nullptr;
+          if (own_b) {
+            own = a_scratch().get(static_cast<std::size_t>((p1 - p0) * K * NR));
+            for (std::int64_t p = p0; p < p1; ++p)
+              pack_b_panel(B, 0, K, p * NR, std::min<std::int64_t>(NR, N - p * NR),
+                           own + (p - p0) * K * NR);
+          }
+          const auto panel = [&](std::int64_t p) {
+            return own_b ? own + (p - p0) * K * NR : bp + (p - c0) * K * NR;
+          };
           for (std::int64_t kb = 0; kb < nkb; ++kb) {
             const std::int64_t k0 = kb * kc_step;
             const std::int64_t kc = std::min(kc_step, K - k0);
@@ -500,7 +530,7 @@ void gemm_packed(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int
             for (std::int64_t p = p0; p < p1; ++p) {
               const std::int64_t n0 = p * NR;
               const std::int64_t cols = std::min<std::int64_t>(NR, N - n0);
-              const float* b = bp + (p - c0) * K * NR + k0 * NR;
+              const float* b = panel(p) + k0 * NR;
               // The B micro-panel after this one: the next panel's, or (after the last panel)
               // the first panel's of the next K-block if that is as deep as this one (so the
               // prefetched kc x NR floats lie inside it).
@@ -508,7 +538,7 @@ void gemm_packed(View A, View B, Out C, std::int64_t M, std::int64_t N, std::int
               if (prefetch && p + 1 < p1)
                 next_b = b + K * NR;
               else if (prefetch && k0 + 2 * kc_step <= K)
-                next_b = bp + (p0 - c0) * K * NR + (k0 + kc_step) * NR;
+                next_b = panel(p0) + (k0 + kc_step) * NR;
               for (std::int64_t t = t0; t < t1; ++t) {
                 const std::int64_t m0 = tile_row(t);
                 const std::int64_t rows = tile_row(t + 1) - m0;
