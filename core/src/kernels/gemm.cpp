@@ -95,12 +95,10 @@ constexpr std::int64_t MC_TILES = 16;
 // most 2 * MC_TILES tiles (M <= 384) is cut into one row block for this: each piece then reads all
 // of A's rows (784 x 256 floats at batch 256, from L2 on an Ice Lake Xeon's 1.25 MiB; from L3
 // on a 512 KiB Zen 2-3 L2, where the current kc x MR micro-panel still sits in L1, so the
-// hardware prefetchers stream it; not measured there). Measured on the Ice Lake Xeon with a
-// standalone driver (not a results file: the machine was loaded, everything ran ~35% slower than
-// quiet): 256 x 784 @ 784 x 256 best of 4 interleaved runs 0.909 -> 0.834 ms thread CPU time at
-// 1 thread, 0.600 -> 0.525 ms wall at 2 (holding the quiet lock); 64 x 784 @ 784 x 256 (one row
-// block already) 0.153 -> 0.146 ms at 2. The packed values and every element's operations are
-// the same (Note [Determinism]).
+// hardware prefetchers stream it; not measured there). bench/results/gemm3b (Ice Lake Xeon, a
+// slow sitting, all three Notes against 38ed059): 256 x 784 @ 784 x 256 0.896 -> 0.791 ms at 1
+// thread, 0.595 -> 0.488 at 2; 64 x 784 @ 784 x 256 0.283 -> 0.208 and 0.175 -> 0.124. The
+// packed values and every element's operations are the same (Note [Determinism]).
 // A piece spans at most NC_PANELS panels of B (256 columns with AVX-512).
 constexpr std::int64_t NC_PANELS = 8;
 // Packed B beyond this many floats (1 MiB, about an L2) is read from L3: prefetch (Note
