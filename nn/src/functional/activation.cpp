@@ -76,25 +76,26 @@ bool sigmoid_avg_pool2d_fuses(const Tensor& x, const AvgPool2dFuncOptions& optio
 
 Tensor sigmoid_avg_pool2d(const Tensor& x_in, const AvgPool2dFuncOptions& options) {
   if (!sigmoid_avg_pool2d_fuses(x_in, options)) return avg_pool2d(sigmoid(x_in), options);
-  const Tensor x = x_in.contiguous();
+  const Tensor x = x_in.detach().contiguous();
   const std::int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
   const float divisor = static_cast<float>(options.divisor_override().value_or(4));
   Tensor out = empty({N, C, H / 2, W / 2});
-  kernels::sigmoid_avg_pool2x2_forward(x.data_ptr<float>(), out.data_ptr<float>(), N * C, H, W,
-                                       divisor);
+  Tensor sig = empty(x.sizes());
+  kernels::sigmoid_avg_pool2x2_forward(x.data_ptr<float>(), sig.data_ptr<float>(),
+                                       out.data_ptr<float>(), N * C, H, W, divisor);
   if (autograd::needs_graph({&x_in})) {
     // y = avg_pool(s), s = sigmoid(x): a cell of a window gets dL/ds = g / divisor (0 outside
-    //   every window), and ds/dx = s (1 - s), so dL/dx = (g / divisor) (1 - s) s, with s
-    //   recomputed from the saved x (the same bits the forward had).
+    //   every window), and ds/dx = s (1 - s), so dL/dx = (g / divisor) (1 - s) s, from the
+    //   saved s (as SigmoidBackward saves its output).
     autograd::record("SigmoidAvgPool2DBackward", {x_in}, out,
-                     [saved = autograd::SavedTensor(x), divisor](const Tensor& grad_out,
-                                                                 const std::vector<bool>&) {
-                       const Tensor xs = saved.get("sigmoid_avg_pool2d");
+                     [saved = autograd::SavedTensor(sig), divisor](const Tensor& grad_out,
+                                                                   const std::vector<bool>&) {
+                       const Tensor s = saved.get("sigmoid_avg_pool2d");
                        const Tensor g = grad_out.contiguous();
-                       Tensor grad_x = empty(xs.sizes());
+                       Tensor grad_x = empty(s.sizes());
                        kernels::sigmoid_avg_pool2x2_backward(
-                           xs.data_ptr<float>(), g.data_ptr<float>(), grad_x.data_ptr<float>(),
-                           xs.size(0) * xs.size(1), xs.size(2), xs.size(3), divisor);
+                           s.data_ptr<float>(), g.data_ptr<float>(), grad_x.data_ptr<float>(),
+                           s.size(0) * s.size(1), s.size(2), s.size(3), divisor);
                        return std::vector<Tensor>{grad_x};
                      });
   }

@@ -4,7 +4,9 @@
 //
 // The image is walked in blocks of whole row pairs (rows 2oh and 2oh + 1, contiguous), a block at
 // most kBuf floats: the sigmoid of the block is computed over its contiguous input in full
-// vectors into a buffer on the stack (L1), and the windows are summed from there. Summing over
+// vectors, stored for the backward and into a buffer on the stack (L1), and the windows are
+// summed from there. The backward reads the stored sigmoid (recomputing it was slower: vsigmoid
+// is compute bound here, the passes it would save are not). Summing over
 // output columns takes the even and odd columns of two vectors apart (deinterleave), so LeNet's
 // short rows (10 and 28 floats) cost no more sigmoid than a flat pass over the tensor would.
 // Bitwise equality with the unfused ops: every s is vsigmoid's lane result, the sums are
@@ -61,24 +63,41 @@ inline Vec repeat_pairs(Vec g) {
 #endif
 }
 
-// s[0, n) = sigmoid(x[0, n)), n <= kBuf; the last partial vector through a padded load.
-void sigmoid_block(const float* x, float* s, std::int64_t n) {
+// s[0, n) = buf[0, n) = sigmoid(x[0, n)), n <= kBuf: into the tensor s and the stack buffer the
+// windows are summed from. The last partial vector through a padded load.
+void sigmoid_block(const float* x, float* s, float* buf, std::int64_t n) {
   std::int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) vsigmoid(Vec::load_unaligned(x + i)).store_aligned(s + i);
-  if (i < n) vsigmoid(load_tail(x + i, n - i, 0.0f)).store_aligned(s + i);
+  for (; i + kLanes <= n; i += kLanes) {
+    const Vec v = vsigmoid(Vec::load_unaligned(x + i));
+    v.store_aligned(buf + i);
+    v.store_unaligned(s + i);
+  }
+  if (i < n) {
+    const Vec v = vsigmoid(load_tail(x + i, n - i, 0.0f));
+    v.store_aligned(buf + i);
+    store_tail(s + i, n - i, v);
+  }
 }
 
-// y = the pooled sigmoid of `pairs` row pairs of width W starting at x (contiguous), and of the
-// (pairs W/2) outputs at y.
-void forward_rows(const float* x, float* y, std::int64_t pairs, std::int64_t W, float divisor) {
-  alignas(64) float s[kBuf + kPad] = {};
+// buf[0, n) = s[0, n), n <= kBuf.
+void copy_block(const float* s, float* buf, std::int64_t n) {
+  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) Vec::load_unaligned(s + i).store_aligned(buf + i);
+  if (i < n) load_tail(s + i, n - i, 0.0f).store_aligned(buf + i);
+}
+
+// For `pairs` row pairs of width W at x (contiguous): their sigmoid at s, and the (pairs W/2)
+// pooled values at y.
+void forward_rows(const float* x, float* s, float* y, std::int64_t pairs, std::int64_t W,
+                  float divisor) {
+  alignas(64) float buf[kBuf + kPad] = {};
   alignas(64) float sums[kBuf / 4 + kPad] = {};
   const std::int64_t OW = W / 2, block = kBuf / (2 * W);
   for (std::int64_t b0 = 0; b0 < pairs; b0 += block) {
     const std::int64_t nb = pairs - b0 < block ? pairs - b0 : block;
-    sigmoid_block(x + b0 * 2 * W, s, nb * 2 * W);
+    sigmoid_block(x + b0 * 2 * W, s + b0 * 2 * W, buf, nb * 2 * W);
     for (std::int64_t j = 0; j < nb; ++j) {
-      const float* r0 = s + j * 2 * W;
+      const float* r0 = buf + j * 2 * W;
       const float* r1 = r0 + W;
       for (std::int64_t ow = 0; ow < OW; ow += kLanes) {
         Vec e0, o0, e1, o1;
@@ -99,17 +118,18 @@ void forward_rows(const float* x, float* y, std::int64_t pairs, std::int64_t W, 
   }
 }
 
-// grad_x of `pairs` row pairs of width W from x and the (pairs W/2) output gradients at grad_out.
-void backward_rows(const float* x, const float* grad_out, float* grad_x, std::int64_t pairs,
+// grad_x of `pairs` row pairs of width W from their sigmoid s and the (pairs W/2) output
+// gradients at grad_out.
+void backward_rows(const float* s, const float* grad_out, float* grad_x, std::int64_t pairs,
                    std::int64_t W, float divisor) {
-  alignas(64) float s[kBuf + kPad] = {};
+  alignas(64) float buf[kBuf + kPad] = {};
   alignas(64) float g[kBuf / 4 + kPad] = {};
   alignas(64) float d[kBuf + kPad] = {};
   const std::int64_t OW = W / 2, block = kBuf / (2 * W);
   for (std::int64_t b0 = 0; b0 < pairs; b0 += block) {
     const std::int64_t nb = pairs - b0 < block ? pairs - b0 : block;
     const std::int64_t n = nb * 2 * W, m = nb * OW;
-    sigmoid_block(x + b0 * 2 * W, s, n);
+    copy_block(s + b0 * 2 * W, buf, n);
     // Each window's share, 0 + grad_out / divisor, as core's tiled avg_pool2d_backward.
     const float* go = grad_out + b0 * OW;
     std::int64_t i = 0;
@@ -118,7 +138,7 @@ void backward_rows(const float* x, const float* grad_out, float* grad_x, std::in
     if (i < m) (Vec(0.0f) + load_tail(go + i, m - i, 0.0f) / Vec(divisor)).store_aligned(g + i);
     // Each row in order, so a row's last vector, running into the next row, is rewritten by it.
     for (std::int64_t r = 0; r < 2 * nb; ++r) {
-      const float* sr = s + r * W;
+      const float* sr = buf + r * W;
       const float* gr = g + (r / 2) * OW;
       float* dr = d + r * W;
       for (std::int64_t k = 0; k < W; k += kLanes) {
@@ -135,15 +155,20 @@ void backward_rows(const float* x, const float* grad_out, float* grad_x, std::in
   }
 }
 
-// The gradient of a row in no window (an odd last row): sigmoid_backward's of 0.
-void backward_unpooled_row(const float* x, float* grad_x, std::int64_t W) {
+// An odd last row, in no window: its sigmoid forward, and sigmoid_backward's gradient of 0.
+void forward_unpooled_row(const float* x, float* s, std::int64_t W) {
+  std::int64_t k = 0;
+  for (; k + kLanes <= W; k += kLanes) vsigmoid(Vec::load_unaligned(x + k)).store_unaligned(s + k);
+  if (k < W) store_tail(s + k, W - k, vsigmoid(load_tail(x + k, W - k, 0.0f)));
+}
+void backward_unpooled_row(const float* s, float* grad_x, std::int64_t W) {
   std::int64_t k = 0;
   for (; k + kLanes <= W; k += kLanes) {
-    const Vec sv = vsigmoid(Vec::load_unaligned(x + k));
+    const Vec sv = Vec::load_unaligned(s + k);
     (Vec(0.0f) * (Vec(1.0f) - sv) * sv).store_unaligned(grad_x + k);
   }
   if (k < W) {
-    const Vec sv = vsigmoid(load_tail(x + k, W - k, 0.0f));
+    const Vec sv = load_tail(s + k, W - k, 0.0f);
     store_tail(grad_x + k, W - k, Vec(0.0f) * (Vec(1.0f) - sv) * sv);
   }
 }
@@ -155,32 +180,34 @@ std::int64_t plane_grain(std::int64_t H, std::int64_t W) {
 
 }  // namespace
 
-void sigmoid_avg_pool2x2_forward(const float* x, float* y, std::int64_t P, std::int64_t H,
+void sigmoid_avg_pool2x2_forward(const float* x, float* s, float* y, std::int64_t P, std::int64_t H,
                                  std::int64_t W, float divisor) {
   const std::int64_t OH = H / 2, OW = W / 2;
   parallel_for(0, P, plane_grain(H, W), [&](std::int64_t p0, std::int64_t p1) {
     // With an even H the planes' row pairs follow each other: one run over all of them.
     if (H % 2 == 0) {
-      forward_rows(x + p0 * H * W, y + p0 * OH * OW, (p1 - p0) * OH, W, divisor);
+      forward_rows(x + p0 * H * W, s + p0 * H * W, y + p0 * OH * OW, (p1 - p0) * OH, W, divisor);
       return;
     }
-    for (std::int64_t p = p0; p < p1; ++p)
-      forward_rows(x + p * H * W, y + p * OH * OW, OH, W, divisor);
+    for (std::int64_t p = p0; p < p1; ++p) {
+      forward_rows(x + p * H * W, s + p * H * W, y + p * OH * OW, OH, W, divisor);
+      forward_unpooled_row(x + (p * H + H - 1) * W, s + (p * H + H - 1) * W, W);
+    }
   });
 }
 
-void sigmoid_avg_pool2x2_backward(const float* x, const float* grad_out, float* grad_x,
+void sigmoid_avg_pool2x2_backward(const float* s, const float* grad_out, float* grad_x,
                                   std::int64_t P, std::int64_t H, std::int64_t W, float divisor) {
   const std::int64_t OH = H / 2, OW = W / 2;
   parallel_for(0, P, plane_grain(H, W), [&](std::int64_t p0, std::int64_t p1) {
     if (H % 2 == 0) {
-      backward_rows(x + p0 * H * W, grad_out + p0 * OH * OW, grad_x + p0 * H * W, (p1 - p0) * OH, W,
+      backward_rows(s + p0 * H * W, grad_out + p0 * OH * OW, grad_x + p0 * H * W, (p1 - p0) * OH, W,
                     divisor);
       return;
     }
     for (std::int64_t p = p0; p < p1; ++p) {
-      backward_rows(x + p * H * W, grad_out + p * OH * OW, grad_x + p * H * W, OH, W, divisor);
-      backward_unpooled_row(x + (p * H + H - 1) * W, grad_x + (p * H + H - 1) * W, W);
+      backward_rows(s + p * H * W, grad_out + p * OH * OW, grad_x + p * H * W, OH, W, divisor);
+      backward_unpooled_row(s + (p * H + H - 1) * W, grad_x + (p * H + H - 1) * W, W);
     }
   });
 }
@@ -189,13 +216,13 @@ void sigmoid_avg_pool2x2_backward(const float* x, const float* grad_out, float* 
 
 #if EMBER_ISA_BASELINE
 // The entry points: the build of this file for the CPU's instruction set.
-void sigmoid_avg_pool2x2_forward(const float* x, float* y, std::int64_t P, std::int64_t H,
+void sigmoid_avg_pool2x2_forward(const float* x, float* s, float* y, std::int64_t P, std::int64_t H,
                                  std::int64_t W, float divisor) {
-  EMBER_ISA_CALL(sigmoid_avg_pool2x2_forward, x, y, P, H, W, divisor);
+  EMBER_ISA_CALL(sigmoid_avg_pool2x2_forward, x, s, y, P, H, W, divisor);
 }
-void sigmoid_avg_pool2x2_backward(const float* x, const float* grad_out, float* grad_x,
+void sigmoid_avg_pool2x2_backward(const float* s, const float* grad_out, float* grad_x,
                                   std::int64_t P, std::int64_t H, std::int64_t W, float divisor) {
-  EMBER_ISA_CALL(sigmoid_avg_pool2x2_backward, x, grad_out, grad_x, P, H, W, divisor);
+  EMBER_ISA_CALL(sigmoid_avg_pool2x2_backward, s, grad_out, grad_x, P, H, W, divisor);
 }
 #endif
 

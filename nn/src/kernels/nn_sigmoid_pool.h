@@ -12,15 +12,16 @@ namespace ember::nn::kernels {
 // buffers on the stack): W <= this.
 inline constexpr std::int64_t kSigmoidPoolMaxWidth = 1024;
 
-// x: P planes of [H, W] (contiguous), H, W >= 2; y: P planes of [H / 2, W / 2]:
-//   y[p, oh, ow] = (((0 + s(2oh, 2ow)) + s(2oh, 2ow + 1)) + s(2oh + 1, 2ow)) + s(2oh + 1, 2ow + 1))
-//                  / divisor,  s = sigmoid(x[p]).
+// x: P planes of [H, W] (contiguous), H, W >= 2; s: the same shape; y: P planes of [H / 2, W / 2]:
+//   s = sigmoid(x),
+//   y[p, oh, ow] = (((0 + s[p, 2oh, 2ow]) + s[p, 2oh, 2ow + 1]) + s[p, 2oh + 1, 2ow])
+//                  + s[p, 2oh + 1, 2ow + 1]) / divisor.
 // A last odd row or column is left out of every window, as avg_pool2d's.
-void sigmoid_avg_pool2x2_forward(const float* x, float* y, std::int64_t P, std::int64_t H,
+void sigmoid_avg_pool2x2_forward(const float* x, float* s, float* y, std::int64_t P, std::int64_t H,
                                  std::int64_t W, float divisor);
-// grad_x[p, i, j] = g (1 - s) s with s = sigmoid(x[p, i, j]) and g = 0 + grad_out[p, i/2, j/2] /
-// divisor (0 for a cell outside every window).
-void sigmoid_avg_pool2x2_backward(const float* x, const float* grad_out, float* grad_x,
+// From the forward's s: grad_x[p, i, j] = g (1 - s) s with g = 0 + grad_out[p, i/2, j/2] / divisor
+// (0 for a cell outside every window).
+void sigmoid_avg_pool2x2_backward(const float* s, const float* grad_out, float* grad_x,
                                   std::int64_t P, std::int64_t H, std::int64_t W, float divisor);
 
 }  // namespace ember::nn::kernels
