@@ -20,10 +20,12 @@ std::shared_ptr<Module> Sequential::operator[](std::size_t i) const {
 // beyond L2): the sigmoid reads x and writes y, the pool reads y; backward, the pool writes a
 // full-size gradient and the sigmoid's backward reads it and y and writes grad_x. Those passes
 // were 27 % of a LeNet epoch's profile and do not speed up with a second thread (memory bound).
-// functional::sigmoid_avg_pool2d does it in three: forward reads x once and writes only the
-// pooled quarter (the sigmoid lives in L1 between), saving x instead of y (the same memory);
-// backward reads x and the pooled gradient, recomputes s = sigmoid(x), and writes
-// grad_x = (g / divisor) (1 - s) s (nn/src/kernels/nn_sigmoid_pool.cpp).
+// functional::sigmoid_avg_pool2d does it in about four and a half: forward reads x once and
+// writes s = sigmoid(x) (saved for backward, as Sigmoid saves its output) and the pooled quarter,
+// summed from a copy of s in L1; backward reads s and the pooled gradient and writes
+// grad_x = (g / divisor) (1 - s) s, with no full-size gradient in between
+// (nn/src/kernels/nn_sigmoid_pool.cpp). Recomputing s in backward from a saved x (three passes)
+// measured slower: vsigmoid is compute bound here (its division), the pass it saves is not.
 // It is invisible: the outputs and every gradient are bitwise those of the two modules, at any
 // thread count and on every instruction set (the same vsigmoid, the pool's sum order and
 // division, the same gradient expression; tests/nn/test_sigmoid_pool.cpp). So Sequential::forward

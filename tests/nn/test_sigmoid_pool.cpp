@@ -112,6 +112,24 @@ TEST_CASE("sigmoid_avg_pool2d: NaN, infinities and large values as the unfused o
   CHECK(same_bits(got.grad_x, want.grad_x));
 }
 
+TEST_CASE("sigmoid_avg_pool2d: a strided input as the unfused ops", "[nn][sigmoid_pool]") {
+  // x^T of a [2, 3, 9, 6] tensor: [2, 3, 6, 9], not contiguous.
+  Generator gen(13);
+  const nn::AvgPool2dOptions options(2);
+  const Tensor grad_out = randn({2, 3, 3, 4}, gen);
+  const Tensor base = randn({2, 3, 9, 6}, gen);
+  const auto through = [&](auto f) {
+    Tensor b = leaf(base);
+    Tensor y = f(b.transpose(2, 3));
+    y.backward(grad_out);
+    return Run{y.detach(), b.grad()};
+  };
+  const Run want = through([&](const Tensor& t) { return unfused(t, options); });
+  const Run got = through([&](const Tensor& t) { return F::sigmoid_avg_pool2d(t, options); });
+  CHECK(same_bits(got.y, want.y));
+  CHECK(same_bits(got.grad_x, want.grad_x));
+}
+
 TEST_CASE("sigmoid_avg_pool2d: gradient against central differences", "[nn][sigmoid_pool]") {
   Generator gen(5);
   const nn::AvgPool2dOptions options(2);
