@@ -60,7 +60,8 @@ TEST_CASE("sigmoid_avg_pool2d: bitwise the unfused sigmoid then avg_pool2d, any 
       {{2, 3, 7, 9}, nn::AvgPool2dOptions(2)},              // odd H and W: a row and column left
       {{1, 1, 2, 2}, nn::AvgPool2dOptions(2)},              // one window
       {{2, 2, 6, 34}, nn::AvgPool2dOptions(2)},  // 17 outputs a row: a tail on every width
-      {{1, 2, 5, 2}, nn::AvgPool2dOptions(2).divisor_override(3)},
+      {{1, 2, 5, 2}, nn::AvgPool2dOptions(2).divisor_override(3)},    // a division
+      {{2, 2, 6, 10}, nn::AvgPool2dOptions(2).divisor_override(-8)},  // a product by -1/8
       {{2, 3, 8, 8}, nn::AvgPool2dOptions(2).ceil_mode(true).count_include_pad(false)},
       {{1, 2, 3, 1024}, nn::AvgPool2dOptions(2)},  // the widest rows: one row pair a block
       {{1, 1, 4, 1023}, nn::AvgPool2dOptions(2).divisor_override(-5)},

@@ -63,6 +63,45 @@ inline Vec repeat_pairs(Vec g) {
 #endif
 }
 
+// Stores the first n lanes of v at p, 0 < n <= kLanes, touching nothing past p + n.
+inline void store_first(float* p, std::int64_t n, Vec v) {
+  if (n == kLanes) {
+    v.store_unaligned(p);
+    return;
+  }
+#if XSIMD_WITH_AVX512F
+  _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1u), v);
+#elif XSIMD_WITH_AVX2
+  const __m256i lane = _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0);
+  _mm256_maskstore_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), lane), v);
+#else
+  store_tail(p, n, v);
+#endif
+}
+
+// The first n floats at p, 0 < n <= kLanes, the other lanes 0, reading nothing past p + n.
+inline Vec load_first(const float* p, std::int64_t n) {
+  if (n == kLanes) return Vec::load_unaligned(p);
+#if XSIMD_WITH_AVX512F
+  return Vec(_mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1u), p));
+#elif XSIMD_WITH_AVX2
+  const __m256i lane = _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0);
+  return Vec(
+      _mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), lane)));
+#else
+  return load_tail(p, n, 0.0f);
+#endif
+}
+
+// True if x / d == x * (1 / d) for every float x (both the correctly rounded x / d): d a power
+// of two whose reciprocal is a normal float.
+bool reciprocal_is_exact(float d) {
+  std::uint32_t bits = 0;
+  __builtin_memcpy(&bits, &d, sizeof bits);
+  const std::uint32_t exponent = (bits >> 23) & 0xFFu;
+  return (bits & 0x7FFFFFu) == 0 && exponent >= 1 && exponent <= 253;
+}
+
 // s[0, n) = buf[0, n) = sigmoid(x[0, n)), n <= kBuf: into the tensor s and the stack buffer the
 // windows are summed from. The last partial vector through a padded load.
 void sigmoid_block(const float* x, float* s, float* buf, std::int64_t n) {
@@ -79,23 +118,20 @@ void sigmoid_block(const float* x, float* s, float* buf, std::int64_t n) {
   }
 }
 
-// buf[0, n) = s[0, n), n <= kBuf.
-void copy_block(const float* s, float* buf, std::int64_t n) {
-  std::int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) Vec::load_unaligned(s + i).store_aligned(buf + i);
-  if (i < n) load_tail(s + i, n - i, 0.0f).store_aligned(buf + i);
-}
-
 // For `pairs` row pairs of width W at x (contiguous): their sigmoid at s, and the (pairs W/2)
 // pooled values at y.
 void forward_rows(const float* x, float* s, float* y, std::int64_t pairs, std::int64_t W,
                   float divisor) {
   alignas(64) float buf[kBuf + kPad] = {};
-  alignas(64) float sums[kBuf / 4 + kPad] = {};
   const std::int64_t OW = W / 2, block = kBuf / (2 * W);
+  // sum / divisor, as a product when that is the same (the default divisor 4): a division per
+  // short row costs more than the rest of the pooling.
+  const bool exact = reciprocal_is_exact(divisor);
+  const Vec d(divisor), inv(1.0f / divisor);
   for (std::int64_t b0 = 0; b0 < pairs; b0 += block) {
     const std::int64_t nb = pairs - b0 < block ? pairs - b0 : block;
     sigmoid_block(x + b0 * 2 * W, s + b0 * 2 * W, buf, nb * 2 * W);
+    float* out = y + b0 * OW;
     for (std::int64_t j = 0; j < nb; ++j) {
       const float* r0 = buf + j * 2 * W;
       const float* r1 = r0 + W;
@@ -105,16 +141,11 @@ void forward_rows(const float* x, float* s, float* y, std::int64_t pairs, std::i
                      e0, o0);
         deinterleave(Vec::load_unaligned(r1 + 2 * ow), Vec::load_unaligned(r1 + 2 * ow + kLanes),
                      e1, o1);
-        // A row's last vector runs into the next row's cells, which that row then rewrites.
-        ((((Vec(0.0f) + e0) + o0) + e1) + o1).store_unaligned(sums + j * OW + ow);
+        const Vec sum = (((Vec(0.0f) + e0) + o0) + e1) + o1;
+        store_first(out + j * OW + ow, OW - ow < kLanes ? OW - ow : kLanes,
+                    exact ? sum * inv : sum / d);
       }
     }
-    const std::int64_t n = nb * OW;
-    float* out = y + b0 * OW;
-    std::int64_t i = 0;
-    for (; i + kLanes <= n; i += kLanes)
-      (Vec::load_aligned(sums + i) / Vec(divisor)).store_unaligned(out + i);
-    if (i < n) store_tail(out + i, n - i, Vec::load_aligned(sums + i) / Vec(divisor));
   }
 }
 
@@ -122,36 +153,30 @@ void forward_rows(const float* x, float* s, float* y, std::int64_t pairs, std::i
 // gradients at grad_out.
 void backward_rows(const float* s, const float* grad_out, float* grad_x, std::int64_t pairs,
                    std::int64_t W, float divisor) {
-  alignas(64) float buf[kBuf + kPad] = {};
   alignas(64) float g[kBuf / 4 + kPad] = {};
-  alignas(64) float d[kBuf + kPad] = {};
   const std::int64_t OW = W / 2, block = kBuf / (2 * W);
   for (std::int64_t b0 = 0; b0 < pairs; b0 += block) {
     const std::int64_t nb = pairs - b0 < block ? pairs - b0 : block;
-    const std::int64_t n = nb * 2 * W, m = nb * OW;
-    copy_block(s + b0 * 2 * W, buf, n);
+    const std::int64_t m = nb * OW;
     // Each window's share, 0 + grad_out / divisor, as core's tiled avg_pool2d_backward.
     const float* go = grad_out + b0 * OW;
     std::int64_t i = 0;
     for (; i + kLanes <= m; i += kLanes)
       (Vec(0.0f) + Vec::load_unaligned(go + i) / Vec(divisor)).store_aligned(g + i);
     if (i < m) (Vec(0.0f) + load_tail(go + i, m - i, 0.0f) / Vec(divisor)).store_aligned(g + i);
-    // Each row in order, so a row's last vector, running into the next row, is rewritten by it.
     for (std::int64_t r = 0; r < 2 * nb; ++r) {
-      const float* sr = buf + r * W;
+      const float* sr = s + (b0 * 2 + r) * W;
       const float* gr = g + (r / 2) * OW;
-      float* dr = d + r * W;
+      float* dr = grad_x + (b0 * 2 + r) * W;
       for (std::int64_t k = 0; k < W; k += kLanes) {
+        const std::int64_t n = W - k < kLanes ? W - k : kLanes;
         const Vec gv = repeat_pairs(Vec::load_unaligned(gr + k / 2));
-        const Vec sv = Vec::load_unaligned(sr + k);
-        (gv * (Vec(1.0f) - sv) * sv).store_unaligned(dr + k);
+        const Vec sv = load_first(sr + k, n);
+        store_first(dr + k, n, gv * (Vec(1.0f) - sv) * sv);
       }
       // An odd last column lies in no window: its gradient is sigmoid_backward's of 0.
       if (W % 2 != 0) dr[W - 1] = 0.0f * (1.0f - sr[W - 1]) * sr[W - 1];
     }
-    float* out = grad_x + b0 * 2 * W;
-    for (i = 0; i + kLanes <= n; i += kLanes) Vec::load_aligned(d + i).store_unaligned(out + i);
-    if (i < n) store_tail(out + i, n - i, Vec::load_aligned(d + i));
   }
 }
 
