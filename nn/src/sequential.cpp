@@ -24,8 +24,9 @@ std::shared_ptr<Module> Sequential::operator[](std::size_t i) const {
 // writes s = sigmoid(x) (saved for backward, as Sigmoid saves its output) and the pooled quarter,
 // summed from a copy of s in L1; backward reads s and the pooled gradient and writes
 // grad_x = (g / divisor) (1 - s) s, with no full-size gradient in between
-// (nn/src/kernels/nn_sigmoid_pool.cpp). Recomputing s in backward from a saved x (three passes)
-// measured slower: vsigmoid is compute bound here (its division), the pass it saves is not.
+// (nn/src/kernels/nn_sigmoid_pool.cpp). Recomputing s in backward from a saved x instead (one
+// pass fewer) measured slower: vsigmoid is compute bound here (its division); the passes are not
+// free either, and dropping them made a one-thread LeNet epoch's CPU time some 15 % smaller.
 // It is invisible: the outputs and every gradient are bitwise those of the two modules, at any
 // thread count and on every instruction set (the same vsigmoid, the pool's sum order and
 // division, the same gradient expression; tests/nn/test_sigmoid_pool.cpp). So Sequential::forward
