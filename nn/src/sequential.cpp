@@ -19,14 +19,14 @@ std::shared_ptr<Module> Sequential::operator[](std::size_t i) const {
 // about seven passes over the conv's full-size output per batch (256 x 6 x 28 x 28 floats, 4.8 MB,
 // beyond L2): the sigmoid reads x and writes y, the pool reads y; backward, the pool writes a
 // full-size gradient and the sigmoid's backward reads it and y and writes grad_x. Those passes
-// were 27 % of a LeNet epoch's profile and do not speed up with a second thread (memory bound).
+// were 27 % of a LeNet epoch's profile (bench/results/profiles/lenet_epoch_2threads_d59a1ec.txt)
+// and do not speed up with a second thread (memory bound).
 // functional::sigmoid_avg_pool2d does it in about four and a half: forward reads x once and
 // writes s = sigmoid(x) (saved for backward, as Sigmoid saves its output) and the pooled quarter,
 // summed from a copy of s in L1; backward reads s and the pooled gradient and writes
 // grad_x = (g / divisor) (1 - s) s, with no full-size gradient in between
 // (nn/src/kernels/nn_sigmoid_pool.cpp). Recomputing s in backward from a saved x instead (one
-// pass fewer) measured slower: vsigmoid is compute bound here (its division); the passes are not
-// free either, and dropping them made a one-thread LeNet epoch's CPU time some 15 % smaller.
+// pass fewer) measured slower: vsigmoid is compute bound here (its division).
 // It is invisible: the outputs and every gradient are bitwise those of the two modules, at any
 // thread count and on every instruction set (the same vsigmoid, the pool's sum order and
 // division, the same gradient expression; tests/nn/test_sigmoid_pool.cpp). So Sequential::forward
