@@ -11,10 +11,13 @@
 #include <ember/core/error.h>
 
 #include "kernels/adam_kernel.h"
+#include "param_checks.h"
 
 namespace ember::optim {
 
 namespace {
+
+using detail::check_param;
 
 // A double as Python's repr prints it (shortest round trip, ".0" on integral values: 1.0,
 // -1.0, 1e+300, nan, inf), so that the messages read as PyTorch's.
@@ -51,16 +54,6 @@ void check_options(const Options& options, const char* where) {
         std::pair{"1 - lr * weight_decay", 1.0 - o.lr * o.weight_decay}})
     EMBER_CHECK(value_fits(value, kFloat32), where, ": ", name, "=", value,
                 " cannot be converted to type float32 without overflow");
-}
-
-void check_param(const Tensor& p, std::size_t index, const char* where) {
-  EMBER_CHECK(p.defined(), where, ": parameter ", index, " is undefined");
-  EMBER_CHECK(p.dtype() == kFloat32, where, ": parameter ", index, " ", to_string(p.sizes()),
-              " must be float32, got ", dtype_name(p.dtype()));
-  EMBER_CHECK(p.is_leaf(), where, ": can't optimize a non-leaf tensor (parameter ", index, " ",
-              to_string(p.sizes()), " was computed by an op; use detach() and requires_grad_())");
-  EMBER_CHECK(p.is_contiguous(), where, ": parameter ", index, " ", to_string(p.sizes()),
-              " must be contiguous");
 }
 
 void check_state_tensor(const Tensor& t, const Tensor& p, std::size_t index, const char* what,

@@ -9,6 +9,7 @@
 #include <ember/core/error.h>
 
 #include "kernels/sgd_kernel.h"
+#include "param_checks.h"
 
 namespace ember::optim {
 
@@ -38,21 +39,8 @@ void check_sgd_options(const SGDOptions& options, const char* where) {
 
 }  // namespace detail
 
-namespace {
-
+using detail::check_param;
 using detail::check_sgd_options;
-
-void check_param(const Tensor& p, std::size_t index, const char* where) {
-  EMBER_CHECK(p.defined(), where, ": parameter ", index, " is undefined");
-  EMBER_CHECK(p.dtype() == kFloat32, where, ": parameter ", index, " ", to_string(p.sizes()),
-              " must be float32, got ", dtype_name(p.dtype()));
-  EMBER_CHECK(p.is_leaf(), where, ": can't optimize a non-leaf tensor (parameter ", index, " ",
-              to_string(p.sizes()), " was computed by an op; use detach() and requires_grad_())");
-  EMBER_CHECK(p.is_contiguous(), where, ": parameter ", index, " ", to_string(p.sizes()),
-              " must be contiguous");
-}
-
-}  // namespace
 
 SGD::SGD(std::vector<Tensor> params, SGDOptions options)
     : SGD(std::vector<ParamGroup>{ParamGroup{std::move(params)}}, options) {}

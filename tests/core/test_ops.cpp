@@ -173,10 +173,22 @@ TEST_CASE("matmul and sum give bitwise-identical results at 1 and 2 threads",
     out.push_back(x.sum().item<float>());
     auto rows = x.sum(1).to_vector<float>();
     out.insert(out.end(), rows.begin(), rows.end());
+    // Over dim 0: the columns in blocks of rows, in parallel (Note [Column sums in blocks of
+    // rows]).
+    auto columns = x.sum(0).to_vector<float>();
+    out.insert(out.end(), columns.begin(), columns.end());
     return out;
   };
   const auto one = run(1), two = run(2);
   set_num_threads(saved);
   REQUIRE(one.size() == two.size());
   CHECK(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
+  // The column sums are the double-precision sums, rounded once (up to the partials' rounding).
+  const auto xv = x.to_vector<float>();
+  const std::size_t columns_at = one.size() - 784;
+  for (std::size_t j = 0; j < 784; ++j) {
+    double exact = 0.0;
+    for (std::size_t i = 0; i < 256; ++i) exact += xv[i * 784 + j];
+    CHECK(one[columns_at + j] == static_cast<float>(exact));
+  }
 }

@@ -295,7 +295,7 @@ Tensor conv2d_backward_weight(const Tensor& grad_out, const Tensor& x_in, const 
   const std::int64_t CgKK = Cg * g.KH * g.KW, CKK = g.C * g.KH * g.KW, OHW = g.OH * g.OW;
   Tensor grad_w = zeros({g.O, Cg, g.KH, g.KW});
   if (grad_w.numel() > 0 && g.N > 0 && OHW > 0 && CgKK <= kDirectMaxPatch) {
-    // Note [Direct weight gradient] in kernels/conv_direct.cpp: no col buffer, no gathered
+    // Note [Direct weight gradient] in kernels/conv_weight_grad.cpp: no col buffer, no gathered
     // grad_out; lanes over output channels. The bias gradient comes from the same pass.
     if (grad_bias != nullptr) *grad_bias = empty({g.O});
     kernels::conv2d_direct_backward_weight(

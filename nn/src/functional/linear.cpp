@@ -1,64 +1,16 @@
 // y = x W^T + b and its backward, over the GEMM kernel. See functional/linear.h.
 #include <ember/nn/functional/linear.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <vector>
 
 #include <ember/autograd/node.h>
 #include <ember/core/error.h>
-#include <ember/core/parallel.h>
+#include <ember/core/ops.h>
 
 #include "kernels/gemm.h"
 
 namespace ember::nn::functional {
-
-namespace {
-
-// Column sums of g [N, K] into out [K], accumulated in double so the result stays accurate for
-// large N. The rows are cut into blocks by the shape alone: each at least kSumGrain elements (a
-// batch of 64 rows of 256 is two blocks, of 256 rows eight), at most kMaxSumBlocks of them. A
-// piece sums its block's rows, in row order, into its own row of double partials; the partials
-// are then added in block order. The result is bitwise the same at any thread count.
-// Why blocks of rows and not of columns: g was written by the threads that computed it, each its
-// own rows (the ReLU backward's pieces), so a block of rows is mostly read from its own core's
-// cache; with blocks of columns every thread read all of g, half of it from the other core, and
-// neighbouring pieces' accumulators shared cache lines (the MLP epoch at batch 256 spent 7.4 ms
-// in these sums at 1 thread and 9.1 ms at 2; pool trace).
-constexpr std::int64_t kSumGrain = std::int64_t{1} << 13;
-constexpr std::int64_t kMaxSumBlocks = 64;
-
-void column_sums(const float* g, std::int64_t rows, std::int64_t cols, float* out) {
-  if (rows <= 0) {
-    std::fill(out, out + cols, 0.0f);
-    return;
-  }
-  const std::int64_t block_rows =
-      std::max<std::int64_t>(1, kSumGrain / std::max<std::int64_t>(cols, 1));
-  const std::int64_t blocks = std::clamp<std::int64_t>(rows / block_rows, 1, kMaxSumBlocks);
-  // One row of partials per block, each starting on its own 64-byte line.
-  const std::int64_t stride = (cols + 7) / 8 * 8;
-  std::vector<double> storage(static_cast<std::size_t>(blocks * stride + 8), 0.0);
-  double* partials = storage.data();
-  while (reinterpret_cast<std::uintptr_t>(partials) % 64 != 0) ++partials;
-  parallel_for(0, blocks, 1, [&](std::int64_t b0, std::int64_t b1) {
-    for (std::int64_t b = b0; b < b1; ++b) {
-      double* acc = partials + b * stride;
-      const std::int64_t r1 = rows * (b + 1) / blocks;
-      for (std::int64_t i = rows * b / blocks; i < r1; ++i) {
-        const float* row = g + i * cols;
-        for (std::int64_t j = 0; j < cols; ++j) acc[j] += row[j];
-      }
-    }
-  });
-  for (std::int64_t j = 0; j < cols; ++j) {
-    double sum = partials[j];
-    for (std::int64_t b = 1; b < blocks; ++b) sum += partials[b * stride + j];
-    out[j] = static_cast<float>(sum);
-  }
-}
-
-}  // namespace
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   EMBER_CHECK(x.defined() && weight.defined(), "linear: input and weight must be defined");
@@ -110,7 +62,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                      // y = x W^T + b, with g = dL/dy [N,K]:
                      //   dL/dx = g W      [N,K] @ [K,D]
                      //   dL/dW = g^T x    [K,N] @ [N,D]
-                     //   dL/db = sum_n g[n, :]
+                     //   dL/db = sum_n g[n, :]   (Note [Column sums in blocks of rows])
                      std::vector<Tensor> grads(has_bias ? 3 : 2);
                      const Tensor g = grad_out.detach().contiguous();
                      const float* g_data = g.data_ptr<float>();
@@ -129,9 +81,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                        grads[1] = grad_w;
                      }
                      if (has_bias && needs[2]) {
-                       Tensor grad_b = empty({K});
-                       column_sums(g_data, N, K, grad_b.data_ptr<float>());
-                       grads[2] = grad_b;
+                       grads[2] = core::sum(core::reshape(g, {N, K}), 0);
                      }
                      return grads;
                    });
