@@ -1,10 +1,12 @@
 // Elementwise activations: forward through a SIMD kernel, backward right below as a lambda.
 #include <ember/nn/functional/activation.h>
+#include <ember/nn/functional/pooling.h>
 
 #include <ember/autograd/node.h>
 #include <ember/autograd/ops.h>
 
 #include "kernels/nn_activation.h"
+#include "kernels/nn_sigmoid_pool.h"
 
 namespace ember::nn::functional {
 namespace {
@@ -54,6 +56,48 @@ Tensor sigmoid(const Tensor& x_in) {
           return std::vector<Tensor>{
               map_backward(saved.get("sigmoid"), grad_out, kernels::sigmoid_backward)};
         });
+  }
+  return out;
+}
+
+bool sigmoid_avg_pool2d_fuses(const Tensor& x, const AvgPool2dFuncOptions& options) {
+  if (!x.defined() || x.dtype() != kFloat32 || x.dim() != 4 || x.numel() == 0) return false;
+  const std::int64_t H = x.size(2), W = x.size(3);
+  const auto& k = options.kernel_size();
+  const auto& s = options.stride();
+  const auto& p = options.padding();
+  const bool two_by_two =
+      k[0] == 2 && k[1] == 2 && s[0] == 2 && s[1] == 2 && p[0] == 0 && p[1] == 0;
+  // With ceil_mode an odd size gets a last window half outside the image: not tiled.
+  const bool tiled = !options.ceil_mode() || (H % 2 == 0 && W % 2 == 0);
+  return two_by_two && tiled && H >= 2 && W >= 2 && W <= kernels::kSigmoidPoolMaxWidth &&
+         options.divisor_override().value_or(4) != 0;
+}
+
+Tensor sigmoid_avg_pool2d(const Tensor& x_in, const AvgPool2dFuncOptions& options) {
+  if (!sigmoid_avg_pool2d_fuses(x_in, options)) return avg_pool2d(sigmoid(x_in), options);
+  const Tensor x = x_in.detach().contiguous();
+  const std::int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  const float divisor = static_cast<float>(options.divisor_override().value_or(4));
+  Tensor out = empty({N, C, H / 2, W / 2});
+  Tensor sig = empty(x.sizes());
+  kernels::sigmoid_avg_pool2x2_forward(x.data_ptr<float>(), sig.data_ptr<float>(),
+                                       out.data_ptr<float>(), N * C, H, W, divisor);
+  if (autograd::needs_graph({&x_in})) {
+    // y = avg_pool(s), s = sigmoid(x): a cell of a window gets dL/ds = g / divisor (0 outside
+    //   every window), and ds/dx = s (1 - s), so dL/dx = (g / divisor) (1 - s) s, from the
+    //   saved s (as SigmoidBackward saves its output).
+    autograd::record("SigmoidAvgPool2DBackward", {x_in}, out,
+                     [saved = autograd::SavedTensor(sig), divisor](const Tensor& grad_out,
+                                                                   const std::vector<bool>&) {
+                       const Tensor s = saved.get("sigmoid_avg_pool2d");
+                       const Tensor g = grad_out.contiguous();
+                       Tensor grad_x = empty(s.sizes());
+                       kernels::sigmoid_avg_pool2x2_backward(
+                           s.data_ptr<float>(), g.data_ptr<float>(), grad_x.data_ptr<float>(),
+                           s.size(0) * s.size(1), s.size(2), s.size(3), divisor);
+                       return std::vector<Tensor>{grad_x};
+                     });
   }
   return out;
 }

@@ -83,7 +83,9 @@ class Sequential : public Module {
     return typed;
   }
 
-  /// Feeds x through every module in order; shapes and dtypes are the modules'.
+  /// Feeds x through every module in order; shapes and dtypes are the modules'. A Sigmoid
+  /// directly followed by an AvgPool2d(2) runs as one functional::sigmoid_avg_pool2d (bitwise
+  /// the same results and gradients, one graph node "SigmoidAvgPool2DBackward" for the two).
   /// \throws ember::Error (or anything else) as its modules throw.
   Tensor forward(const Tensor& x) override;
 };

@@ -143,6 +143,17 @@ Tensor max_pool2d(const Tensor& input, const MaxPool2dFuncOptions& options);
 /// Mean over windows, as torch.nn.functional.avg_pool2d: ember::avg_pool2d with the options.
 /// \throws ember::Error also for a divisor_override of 0 or less.
 Tensor avg_pool2d(const Tensor& input, const AvgPool2dFuncOptions& options);
+/// avg_pool2d(sigmoid(input), options), fused into one pass over memory each way where
+/// sigmoid_avg_pool2d_fuses() says so (what nn::Sequential runs for a Sigmoid followed by an
+/// AvgPool2d: Note [Fused sigmoid and average pooling] in nn/src/sequential.cpp), else those two
+/// calls. Outputs and gradients are bitwise those of the two calls, at any thread count.
+/// float32 [N, C, H, W] -> [N, C, H / 2, W / 2] when fused; shapes and errors otherwise as the
+/// two functions'. Gradient (g / divisor) (1 - s) s over each window, s = sigmoid(x).
+Tensor sigmoid_avg_pool2d(const Tensor& input, const AvgPool2dFuncOptions& options);
+/// True if sigmoid_avg_pool2d(input, options) runs fused: a float32 4-d input with H, W >= 2 and
+/// W <= 1024, and a 2x2 window with stride 2 and no padding (any divisor_override but 0; with
+/// ceil_mode, even H and W).
+bool sigmoid_avg_pool2d_fuses(const Tensor& input, const AvgPool2dFuncOptions& options);
 /// Mean over adaptive windows, as torch.nn.functional.adaptive_avg_pool2d.
 Tensor adaptive_avg_pool2d(const Tensor& input, const AdaptiveAvgPool2dFuncOptions& options);
 
