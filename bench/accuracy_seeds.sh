@@ -79,7 +79,9 @@ if pytorch_from:
     with open(pytorch_from) as f:
         earlier = json.load(f)
 build_type, flags = provenance.ember_build(sys.argv[4])
-result = {"provenance": provenance.provenance(build_type, flags, provenance.EMBER_THREAD_BACKEND),
+app = os.path.join(sys.argv[4], "apps/softmax_regression/ember-softmax-regression")
+result = {"provenance": provenance.provenance(build_type, flags, provenance.EMBER_THREAD_BACKEND,
+                                              app_version=provenance.app_version(app)),
           "command": "bench/accuracy_seeds.sh " + sys.argv[6], "widened_by": WIDEN, "models": {}}
 if earlier:
     result["pytorch_from"] = {"file": pytorch_from, "provenance": earlier.get("provenance"),

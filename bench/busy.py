@@ -314,9 +314,11 @@ def main():
             results.append(row)
     build_dir = app_build_dir(app)
     build_type, flags = provenance.ember_build(build_dir) if build_dir else (None, None)
-    extra = {"app": os.path.relpath(os.path.abspath(app), ROOT)}
+    extra = {"app": os.path.relpath(os.path.abspath(app), ROOT),
+             "app_version": provenance.app_version(app)}
     if "openmp" in backends:
         extra["openmp_app"] = os.path.relpath(os.path.abspath(omp_app), ROOT)
+        extra["openmp_app_version"] = provenance.app_version(omp_app)
         extra["omp_settings"] = args.omp_settings
     if not args.no_pytorch:
         extra["pytorch_thread_backend"] = "torch (torch.set_num_threads; OpenBLAS given the same)"

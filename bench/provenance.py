@@ -74,6 +74,16 @@ def provenance(build_type, flags, thread_backend, **extra):
     return out
 
 
+def app_version(app):
+    """What `app --version` prints (the commit the binary was built from, which can differ from
+    the checkout's HEAD that provenance() records), or None when it cannot be run."""
+    try:
+        run = subprocess.run([app, "--version"], capture_output=True, text=True, timeout=30)
+    except OSError:
+        return None
+    return run.stdout.strip() or None
+
+
 def ember_build(build_dir):
     """(build type, flags) of an ember build dir, read from its CMakeCache.txt, as
     bench/CMakeLists.txt describes them (None, None when there is no cache)."""
