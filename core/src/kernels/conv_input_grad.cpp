@@ -157,7 +157,11 @@ void dgrad_tile(const Dgrad& d, const float* gT, const float* wp, std::int64_t i
       }
     }
   }
-  for (std::int64_t cb = 0; cb < cbs; ++cb) sum_lanes<V, TW>(acc[cb], out + cb * plane);
+  // By compile-time indices: a runtime acc[cb] puts acc on the stack (LeNet's conv2, 1 thread:
+  // 1.59 -> 1.48 ms).
+#pragma GCC unroll 2
+  for (int cb = 0; cb < CB; ++cb)
+    if (cb < cbs) sum_lanes<V, TW>(acc[cb], out + cb * plane);
 }
 
 using DgradFn = void (*)(const Dgrad&, const float*, const float*, std::int64_t, std::int64_t,
