@@ -36,12 +36,13 @@ namespace {
 // and FMAed into the (up to KW) columns of the tile that read it; columns outside the plane are
 // skipped, so every FMA is a term of the sum (16 of 16 lanes for LeNet's 16 output channels).
 // Last, each accumulator's lanes are added by a fixed tree of shuffles (sum_lanes) and the TW
-// sums stored. One call of the tile walks grad_x's rows top to bottom at its columns (which of
-// grad_y's columns are inside the plane is found once, not once a row: 1.50 -> 1.35 ms below). Per
-// element: the blocks, kh and kw (descending) in order, then the same tree, whatever the tile or
-// thread; images are the parallel pieces. LeNet's conv2 at batch 256, 1 thread (busy machine, CPU
-// time): 2.0 -> 1.65 ms with AVX-512, 8.0 -> 6.1 ms with SSE2; the AVX2 build runs over rows
-// (conv2d_direct_backward_input).
+// sums stored. One call of the tile walks grad_x's rows top to bottom at its columns, so the
+// call and the mask of grad_y's columns inside the plane cost once an image, not once a row.
+// Per element: the blocks, kh and kw (descending) in order, then the same tree, whatever the
+// tile or thread; images are the parallel pieces. LeNet's conv2 at batch 256, 1 thread (busy
+// machine, CPU time): 2.0 -> 1.65 ms with AVX-512, 8.0 -> 6.1 ms with SSE2; then 1.59 -> 1.48 ms
+// with the sums in registers and 1.50 -> 1.35 ms with the walk over rows (SSE2: 5.8 -> 5.5 ms);
+// the AVX2 build runs over rows (conv2d_direct_backward_input).
 
 // out[t] = the sum of acc[t]'s lanes, for t < TW <= 8: lanes (0 + 2) + (1 + 3) of each 128-bit
 // block (two rounds of unpack / shuffle and add, four vectors at a time), then the blocks added
@@ -162,8 +163,7 @@ void dgrad_tile(const Dgrad& d, const float* gT, const float* wp, std::int64_t i
         }
       }
     }
-    // By compile-time indices: a runtime acc[cb] puts acc on the stack (LeNet's conv2, 1 thread:
-    // 1.59 -> 1.48 ms).
+    // By compile-time indices: a runtime acc[cb] would put acc on the stack.
 #pragma GCC unroll 2
     for (int cb = 0; cb < CB; ++cb)
       if (cb < cbs) sum_lanes<V, TW>(acc[cb], out + cb * plane + ih * d.W);
