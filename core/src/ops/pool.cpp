@@ -2,13 +2,13 @@
 // Each (n, c) plane is one unit of parallel work; every output (and every input gradient) is
 // computed inside one plane in a fixed order, so results do not depend on the thread count.
 #include <algorithm>
-#include <cmath>
-#include <limits>
 
 #include <ember/core/checked.h>
 #include <ember/core/conv.h>
 #include <ember/core/ops.h>
 #include <ember/core/parallel.h>
+
+#include "kernels/max_pool.h"
 
 namespace ember::core {
 
@@ -73,55 +73,58 @@ Pool2dGeometry pool2d_geometry(const Shape& input, const ExpandingArray<2>& kern
   return g;
 }
 
+namespace {
+
+kernels::PoolShape pool_shape(const Pool2dGeometry& g) {
+  return {g.N * g.C,  g.H,        g.W,     g.OH,    g.OW,         g.KH,        g.KW,
+          g.stride_h, g.stride_w, g.pad_h, g.pad_w, g.dilation_h, g.dilation_w};
+}
+
+}  // namespace
+
 std::pair<Tensor, Tensor> max_pool2d_forward(const Tensor& x_in, const Pool2dGeometry& g) {
   const Tensor x = core::contiguous(x_in);
   Tensor y = empty({g.N, g.C, g.OH, g.OW});
   Tensor indices = empty({g.N, g.C, g.OH, g.OW}, kInt64);
-  const float* xp = x.data_ptr<float>();
-  float* yp = y.data_ptr<float>();
-  std::int64_t* ip = indices.data_ptr<std::int64_t>();
-  const std::int64_t HW = g.H * g.W, OHW = g.OH * g.OW;
-  parallel_for(0, g.N * g.C, plane_grain(OHW), [&](std::int64_t p0, std::int64_t p1) {
-    for (std::int64_t p = p0; p < p1; ++p) {
-      const float* plane = xp + p * HW;
-      for (std::int64_t oh = 0; oh < g.OH; ++oh) {
-        // The window's rows: ih0, ih0 + d, ... below ih_end, skipping the padding above.
-        std::int64_t ih0 = oh * g.stride_h - g.pad_h;
-        const std::int64_t ih_end = std::min(ih0 + (g.KH - 1) * g.dilation_h + 1, g.H);
-        while (ih0 < 0) ih0 += g.dilation_h;
-        for (std::int64_t ow = 0; ow < g.OW; ++ow) {
-          std::int64_t iw0 = ow * g.stride_w - g.pad_w;
-          const std::int64_t iw_end = std::min(iw0 + (g.KW - 1) * g.dilation_w + 1, g.W);
-          while (iw0 < 0) iw0 += g.dilation_w;
-          // As PyTorch's CPU kernel: the first strict maximum wins, and any nan (the last one).
-          std::int64_t best = ih0 * g.W + iw0;
-          float best_value = -std::numeric_limits<float>::infinity();
-          for (std::int64_t ih = ih0; ih < ih_end; ih += g.dilation_h) {
-            for (std::int64_t iw = iw0; iw < iw_end; iw += g.dilation_w) {
-              const float v = plane[ih * g.W + iw];
-              if (v > best_value || std::isnan(v)) {
-                best_value = v;
-                best = ih * g.W + iw;
-              }
-            }
-          }
-          yp[p * OHW + oh * g.OW + ow] = best_value;
-          ip[p * OHW + oh * g.OW + ow] = best;
-        }
-      }
-    }
-  });
+  const kernels::PoolShape s = pool_shape(g);
+  if (kernels::windows_tile(s))  // Note [Tiled max pooling] in kernels/max_pool.cpp
+    kernels::max_pool2d_tiled(s, x.data_ptr<float>(), y.data_ptr<float>(),
+                              indices.data_ptr<std::int64_t>());
+  else
+    kernels::max_pool2d_general(s, x.data_ptr<float>(), y.data_ptr<float>(),
+                                indices.data_ptr<std::int64_t>());
   return {y, indices};
 }
 
 Tensor max_pool2d_backward(const Tensor& grad_out, const Tensor& indices_in,
                            const Pool2dGeometry& g) {
   const Tensor go = core::contiguous(grad_out), indices = core::contiguous(indices_in);
-  Tensor grad_x = zeros({g.N, g.C, g.H, g.W});
+  const bool tiled = kernels::windows_tile(pool_shape(g));
+  Tensor grad_x = tiled ? empty({g.N, g.C, g.H, g.W}) : zeros({g.N, g.C, g.H, g.W});
   const float* gp = go.data_ptr<float>();
   const std::int64_t* ip = indices.data_ptr<std::int64_t>();
   float* dxp = grad_x.data_ptr<float>();
   const std::int64_t HW = g.H * g.W, OHW = g.OH * g.OW;
+  if (tiled) {
+    // Under tiling windows (Note [Tiled max pooling] in kernels/max_pool.cpp) each cell is in at
+    // most one window, so the scatter's sums have one term: row band oh (the KH rows of window
+    // row oh, whole, so the cells right of the last window too) is zeroed, then each window's
+    // maximum, which the forward found inside its window, is written 0.0f + grad_out, as the
+    // scatter adds it onto zeros. One pass over the gradient instead of zeroing it first.
+    parallel_for(0, g.N * g.C, plane_grain(OHW), [&](std::int64_t p0, std::int64_t p1) {
+      for (std::int64_t p = p0; p < p1; ++p) {
+        float* plane = dxp + p * HW;
+        for (std::int64_t oh = 0; oh < g.OH; ++oh) {
+          std::fill(plane + oh * g.KH * g.W, plane + (oh + 1) * g.KH * g.W, 0.0f);
+          const std::int64_t o = p * OHW + oh * g.OW;
+          for (std::int64_t ow = 0; ow < g.OW; ++ow) plane[ip[o + ow]] = 0.0f + gp[o + ow];
+        }
+        // Rows below the last window are in none.
+        std::fill(plane + g.OH * g.KH * g.W, plane + HW, 0.0f);
+      }
+    });
+    return grad_x;
+  }
   parallel_for(0, g.N * g.C, plane_grain(OHW), [&](std::int64_t p0, std::int64_t p1) {
     for (std::int64_t p = p0; p < p1; ++p)
       for (std::int64_t i = 0; i < OHW; ++i) dxp[p * HW + ip[p * OHW + i]] += gp[p * OHW + i];

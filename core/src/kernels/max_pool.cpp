@@ -1,0 +1,160 @@
+// Max pooling's forward (max_pool.h): the tiled kernel, compiled once per instruction set (Note
+// [ISA dispatch] in kernels/isa.h), and the general loop for any geometry (baseline build only).
+//
+// Note [Tiled max pooling]
+// When the windows tile the image (stride = kernel, no padding, dilation 1, every window inside
+// the image: LeNet-style MaxPool2d(2) on 28x28 and 10x10, and any MaxPool2d(k) whose input size
+// is a multiple of k) the general loop's per-window arithmetic is wasted, and what the general
+// loop costs is the comparison: which tap of a window wins is data-dependent, so a branch on it
+// mispredicts about once per window (the first generic loop took 21 ns per output at LeNet's
+// first pool, 27x the average pool). The taps are therefore compared without branches, with
+// selects: for 2x2 windows kLanes windows at a time, their four taps in row-major order taken
+// apart from two rows of 2 kLanes floats (deinterleave, as the fused sigmoid and average pool
+// does), with masked loads and stores at a row's end (LeNet's rows of 14 and 5 windows fit one
+// AVX-512 vector). Other tiling windows run a scalar loop over their taps.
+// Bitwise the general loop's results: every path applies the same rule to the taps in the same
+// order, v replaces the best so far when v > best or v is NaN, starting from -inf at the
+// window's first tap (so the first strict maximum wins, then the last NaN; a window of -inf
+// keeps its first tap), and the flat index is that tap's ih W + iw. The vector kernel starts
+// from the first tap's value instead of -inf, which is what the rule gives after it: it
+// replaces -inf unless it is -inf itself.
+#include "kernels/max_pool.h"
+#include "kernels/lanes.h"  // first: see the note on GCC 12 in kernels/simd.h
+
+#include <ember/core/parallel.h>
+
+#include <algorithm>
+#include <limits>
+
+namespace ember::kernels {
+
+EMBER_ISA_VARIANTS(max_pool2d_tiled)
+
+namespace EMBER_ISA {
+namespace {
+
+// Output cells per piece of parallel work (whole planes; fixed by the problem size).
+constexpr std::int64_t kGrainCells = 16384;
+
+std::int64_t plane_grain(std::int64_t cells_per_plane) {
+  return cells_per_plane >= kGrainCells ? 1 : kGrainCells / cells_per_plane;
+}
+
+// The rule of Note [Tiled max pooling], without a branch: v replaces (best, at) when it is
+// greater or NaN.
+inline void keep_max(float v, std::int64_t i, float& best, std::int64_t& at) {
+  const bool take = (v > best) | (v != v);
+  best = take ? v : best;
+  at = take ? i : at;
+}
+
+// The same rule for kLanes windows at once: `tap` codes the winning tap.
+inline void keep_max(Vec v, float tap, Vec& best, Vec& code) {
+  const auto take = (v > best) | xsimd::isnan(v);
+  best = xsimd::select(take, v, best);
+  code = xsimd::select(take, Vec(tap), code);
+}
+
+// The left and right columns of n <= kLanes 2-wide windows starting at p (2 n floats).
+inline void load_windows(const float* p, std::int64_t n, Vec& left, Vec& right) {
+  const std::int64_t m = 2 * n;
+  const Vec lo = load_first(p, m < kLanes ? m : kLanes);
+  const Vec hi = m > kLanes ? load_first(p + kLanes, m - kLanes) : Vec(0.0f);
+  deinterleave(lo, hi, left, right);
+}
+
+// One row of OW 2x2 windows over image rows r0 and r0 + W, r0 the plane's element `first`.
+void tiled_row_2x2(const float* r0, std::int64_t W, std::int64_t OW, std::int64_t first, float* y,
+                   std::int64_t* indices) {
+  alignas(64) float code[Vec::size];
+  for (std::int64_t ow = 0; ow < OW; ow += kLanes) {
+    const std::int64_t n = OW - ow < kLanes ? OW - ow : kLanes;
+    Vec t00, t01, t10, t11;  // the taps (kh, kw) of n windows
+    load_windows(r0 + 2 * ow, n, t00, t01);
+    load_windows(r0 + W + 2 * ow, n, t10, t11);
+    // Taps coded kh 2 + kw; the first tap as the best so far (Note [Tiled max pooling]).
+    Vec best = t00, at = Vec(0.0f);
+    keep_max(t01, 1.0f, best, at);
+    keep_max(t10, 2.0f, best, at);
+    keep_max(t11, 3.0f, best, at);
+    store_first(y + ow, n, best);
+    at.store_aligned(code);
+    for (std::int64_t j = 0; j < n; ++j) {
+      const auto c = static_cast<std::int64_t>(code[j]);
+      indices[ow + j] = first + 2 * (ow + j) + (c >> 1) * W + (c & 1);
+    }
+  }
+}
+
+// One plane of KH x KW windows that tile it, tap by tap.
+void tiled_plane(const PoolShape& s, const float* plane, float* y, std::int64_t* indices) {
+  for (std::int64_t oh = 0; oh < s.OH; ++oh) {
+    for (std::int64_t ow = 0; ow < s.OW; ++ow) {
+      const std::int64_t first = oh * s.KH * s.W + ow * s.KW;
+      float best = -std::numeric_limits<float>::infinity();
+      std::int64_t at = first;
+      for (std::int64_t kh = 0; kh < s.KH; ++kh)
+        for (std::int64_t kw = 0; kw < s.KW; ++kw) {
+          const std::int64_t i = first + kh * s.W + kw;
+          keep_max(plane[i], i, best, at);
+        }
+      y[oh * s.OW + ow] = best;
+      indices[oh * s.OW + ow] = at;
+    }
+  }
+}
+
+}  // namespace
+
+void max_pool2d_tiled(const PoolShape& s, const float* x, float* y, std::int64_t* indices) {
+  const std::int64_t HW = s.H * s.W, OHW = s.OH * s.OW;
+  const bool two = s.KH == 2 && s.KW == 2;
+  parallel_for(0, s.P, plane_grain(OHW), [&](std::int64_t p0, std::int64_t p1) {
+    for (std::int64_t p = p0; p < p1; ++p) {
+      if (!two) {
+        tiled_plane(s, x + p * HW, y + p * OHW, indices + p * OHW);
+        continue;
+      }
+      for (std::int64_t oh = 0; oh < s.OH; ++oh)
+        tiled_row_2x2(x + p * HW + 2 * oh * s.W, s.W, s.OW, 2 * oh * s.W, y + p * OHW + oh * s.OW,
+                      indices + p * OHW + oh * s.OW);
+    }
+  });
+}
+
+}  // namespace EMBER_ISA
+
+#if EMBER_ISA_BASELINE
+void max_pool2d_tiled(const PoolShape& s, const float* x, float* y, std::int64_t* indices) {
+  EMBER_ISA_CALL(max_pool2d_tiled, s, x, y, indices);
+}
+
+void max_pool2d_general(const PoolShape& s, const float* x, float* y, std::int64_t* indices) {
+  const std::int64_t HW = s.H * s.W, OHW = s.OH * s.OW;
+  parallel_for(0, s.P, EMBER_ISA::plane_grain(OHW), [&](std::int64_t p0, std::int64_t p1) {
+    for (std::int64_t p = p0; p < p1; ++p) {
+      const float* plane = x + p * HW;
+      for (std::int64_t oh = 0; oh < s.OH; ++oh) {
+        // The window's rows: ih0, ih0 + d, ... below ih_end, skipping the padding above.
+        std::int64_t ih0 = oh * s.stride_h - s.pad_h;
+        const std::int64_t ih_end = std::min(ih0 + (s.KH - 1) * s.dilation_h + 1, s.H);
+        while (ih0 < 0) ih0 += s.dilation_h;
+        for (std::int64_t ow = 0; ow < s.OW; ++ow) {
+          std::int64_t iw0 = ow * s.stride_w - s.pad_w;
+          const std::int64_t iw_end = std::min(iw0 + (s.KW - 1) * s.dilation_w + 1, s.W);
+          while (iw0 < 0) iw0 += s.dilation_w;
+          float best = -std::numeric_limits<float>::infinity();
+          std::int64_t at = ih0 * s.W + iw0;
+          for (std::int64_t ih = ih0; ih < ih_end; ih += s.dilation_h)
+            for (std::int64_t iw = iw0; iw < iw_end; iw += s.dilation_w)
+              EMBER_ISA::keep_max(plane[ih * s.W + iw], ih * s.W + iw, best, at);
+          y[p * OHW + oh * s.OW + ow] = best;
+          indices[p * OHW + oh * s.OW + ow] = at;
+        }
+      }
+    }
+  });
+}
+#endif
+
+}  // namespace ember::kernels
