@@ -48,11 +48,12 @@ inline void keep_max(float v, std::int64_t i, float& best, std::int64_t& at) {
   at = take ? i : at;
 }
 
-// The same rule for kLanes windows at once: `tap` codes the winning tap.
-inline void keep_max(Vec v, float tap, Vec& best, Vec& code) {
+// The same rule for kLanes windows at once; `at` holds the winning taps' offsets (int32 lanes
+// in float registers: a select copies bits).
+inline void keep_max(Vec v, Vec offset, Vec& best, Vec& at) {
   const auto take = (v > best) | xsimd::isnan(v);
   best = xsimd::select(take, v, best);
-  code = xsimd::select(take, Vec(tap), code);
+  at = xsimd::select(take, offset, at);
 }
 
 // The left and right columns of n <= kLanes 2-wide windows starting at p (2 n floats).
@@ -63,26 +64,64 @@ inline void load_windows(const float* p, std::int64_t n, Vec& left, Vec& right) 
   deinterleave(lo, hi, left, right);
 }
 
-// One row of OW 2x2 windows over image rows r0 and r0 + W, r0 the plane's element `first`.
+// The int32 offset o as the bits of a float's lanes.
+inline Vec offset_lanes(std::int64_t o) {
+  return xsimd::bitwise_cast<Vec>(xsimd::batch<std::int32_t>(static_cast<std::int32_t>(o)));
+}
+
+// indices[j] = base + 2 j + offset j for j < n, 0 < n <= kLanes: the flat indices of n 2-wide
+// windows from their winning taps' offsets (int32 lanes >= 0 in the bits of `at`), widened to
+// int64 in vector registers (reading a stored vector back lane by lane cost as much as the rest
+// of the kernel).
+inline void store_indices(std::int64_t* indices, std::int64_t n, std::int64_t base, Vec at) {
+#if XSIMD_WITH_AVX512F
+  const __m512i offset = _mm512_castps_si512(at);
+  const __m512i lo =
+      _mm512_add_epi64(_mm512_set1_epi64(base), _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0));
+  const __m512i hi = _mm512_add_epi64(lo, _mm512_set1_epi64(16));
+  const unsigned mask = (1u << n) - 1u;
+  _mm512_mask_storeu_epi64(
+      indices, static_cast<__mmask8>(mask),
+      _mm512_add_epi64(lo, _mm512_cvtepi32_epi64(_mm512_castsi512_si256(offset))));
+  _mm512_mask_storeu_epi64(
+      indices + 8, static_cast<__mmask8>(mask >> 8),
+      _mm512_add_epi64(hi, _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(offset, 1))));
+#elif XSIMD_WITH_AVX2
+  const __m256i offset = _mm256_castps_si256(at);
+  const __m256i lo = _mm256_add_epi64(_mm256_set1_epi64x(base), _mm256_set_epi64x(6, 4, 2, 0));
+  const __m256i hi = _mm256_add_epi64(lo, _mm256_set1_epi64x(8));
+  const __m256i lane = _mm256_set_epi64x(3, 2, 1, 0);
+  auto* p = reinterpret_cast<long long*>(indices);
+  _mm256_maskstore_epi64(
+      p, _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), lane),
+      _mm256_add_epi64(lo, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(offset))));
+  _mm256_maskstore_epi64(
+      p + 4, _mm256_cmpgt_epi64(_mm256_set1_epi64x(n - 4), lane),
+      _mm256_add_epi64(hi, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(offset, 1))));
+#else
+  alignas(16) std::int32_t offset[Vec::size];
+  xsimd::bitwise_cast<xsimd::batch<std::int32_t> >(at).store_aligned(offset);
+  for (std::int64_t j = 0; j < n; ++j) indices[j] = base + 2 * j + offset[j];
+#endif
+}
+
+// One row of OW 2x2 windows over image rows r0 and r0 + W (W < 2^30), r0 the plane's element
+// `first`.
 void tiled_row_2x2(const float* r0, std::int64_t W, std::int64_t OW, std::int64_t first, float* y,
                    std::int64_t* indices) {
-  alignas(64) float code[Vec::size];
+  const Vec right = offset_lanes(1), below = offset_lanes(W), diagonal = offset_lanes(W + 1);
   for (std::int64_t ow = 0; ow < OW; ow += kLanes) {
     const std::int64_t n = OW - ow < kLanes ? OW - ow : kLanes;
     Vec t00, t01, t10, t11;  // the taps (kh, kw) of n windows
     load_windows(r0 + 2 * ow, n, t00, t01);
     load_windows(r0 + W + 2 * ow, n, t10, t11);
-    // Taps coded kh 2 + kw; the first tap as the best so far (Note [Tiled max pooling]).
-    Vec best = t00, at = Vec(0.0f);
-    keep_max(t01, 1.0f, best, at);
-    keep_max(t10, 2.0f, best, at);
-    keep_max(t11, 3.0f, best, at);
+    // The first tap as the best so far (Note [Tiled max pooling]), at offset kh W + kw = 0.
+    Vec best = t00, at = offset_lanes(0);
+    keep_max(t01, right, best, at);
+    keep_max(t10, below, best, at);
+    keep_max(t11, diagonal, best, at);
     store_first(y + ow, n, best);
-    at.store_aligned(code);
-    for (std::int64_t j = 0; j < n; ++j) {
-      const auto c = static_cast<std::int64_t>(code[j]);
-      indices[ow + j] = first + 2 * (ow + j) + (c >> 1) * W + (c & 1);
-    }
+    store_indices(indices + ow, n, first + 2 * ow, at);
   }
 }
 
@@ -108,7 +147,7 @@ void tiled_plane(const PoolShape& s, const float* plane, float* y, std::int64_t*
 
 void max_pool2d_tiled(const PoolShape& s, const float* x, float* y, std::int64_t* indices) {
   const std::int64_t HW = s.H * s.W, OHW = s.OH * s.OW;
-  const bool two = s.KH == 2 && s.KW == 2;
+  const bool two = s.KH == 2 && s.KW == 2 && s.W < (std::int64_t{1} << 30);
   parallel_for(0, s.P, plane_grain(OHW), [&](std::int64_t p0, std::int64_t p1) {
     for (std::int64_t p = p0; p < p1; ++p) {
       if (!two) {
