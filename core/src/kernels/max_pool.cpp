@@ -1,34 +1,35 @@
-// Max pooling's forward (max_pool.h): the tiled kernel, compiled once per instruction set (Note
-// [ISA dispatch] in kernels/isa.h), and the general loop for any geometry (baseline build only).
+// Max pooling's forward (max_pool.h): the 2x2 tiled kernel, compiled once per instruction set
+// (Note [ISA dispatch] in kernels/isa.h), and the loop for any geometry (baseline build only).
 //
 // Note [Tiled max pooling]
-// When the windows tile the image (stride = kernel, no padding, dilation 1, every window inside
-// the image: LeNet-style MaxPool2d(2) on 28x28 and 10x10, and any MaxPool2d(k) whose input size
-// is a multiple of k) the general loop's per-window arithmetic is wasted, and what the general
-// loop costs is the comparison: which tap of a window wins is data-dependent, so a branch on it
-// mispredicts about once per window (the first generic loop took 21 ns per output at LeNet's
-// first pool, 27x the average pool). The taps are therefore compared without branches, with
-// selects: for 2x2 windows kLanes windows at a time, their four taps in row-major order taken
-// apart from two rows of 2 kLanes floats (deinterleave, as the fused sigmoid and average pool
-// does), with masked loads and stores at a row's end (LeNet's rows of 14 and 5 windows fit one
-// AVX-512 vector). Other tiling windows run a scalar loop over their taps.
-// Bitwise the general loop's results: every path applies the same rule to the taps in the same
-// order, v replaces the best so far when v > best or v is NaN, starting from -inf at the
-// window's first tap (so the first strict maximum wins, then the last NaN; a window of -inf
-// keeps its first tap), and the flat index is that tap's ih W + iw. The vector kernel starts
-// from the first tap's value instead of -inf, which is what the rule gives after it: it
-// replaces -inf unless it is -inf itself.
+// 2x2 windows with stride 2 and no padding tile the image (LeNet-style MaxPool2d(2) on 28x28 and
+// 10x10, the pools of VGG and its kin); the general loop spends most of its time on the
+// comparison: which tap of a window wins depends on the data, so its branch mispredicts about
+// once per window (21 ns per output at LeNet's first pool, 27x the average pool). The kernel
+// compares without branches, kLanes windows at a time: their four taps, in row-major order, are
+// taken apart from two image rows of 2 kLanes floats (deinterleave, as the fused sigmoid and
+// average pool does; masked loads and stores at a row's end, so LeNet's rows of 14 and 5
+// windows are one AVX-512 vector each), and a select keeps the best value and its tap's offset
+// kh W + kw. The int64 indices are widened from those offsets in vector registers too.
+// Bitwise the general loop's results: the same rule on the taps in the same order, v replaces
+// the best so far when v > best or v is NaN, starting from -inf at the window's first tap (so
+// the first strict maximum wins, then the last NaN; a window of -inf keeps its first tap), and
+// the index is that tap's ih W + iw. The kernel starts from the first tap's value instead of
+// -inf, which is what the rule gives after it: it replaces -inf unless it is -inf itself.
+// Other kernel sizes run the general loop: the same selects on scalars measured no faster there,
+// as GCC turns them back into branches.
 #include "kernels/max_pool.h"
 #include "kernels/lanes.h"  // first: see the note on GCC 12 in kernels/simd.h
 
 #include <ember/core/parallel.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 namespace ember::kernels {
 
-EMBER_ISA_VARIANTS(max_pool2d_tiled)
+EMBER_ISA_VARIANTS(max_pool2d_2x2)
 
 namespace EMBER_ISA {
 namespace {
@@ -40,16 +41,8 @@ std::int64_t plane_grain(std::int64_t cells_per_plane) {
   return cells_per_plane >= kGrainCells ? 1 : kGrainCells / cells_per_plane;
 }
 
-// The rule of Note [Tiled max pooling], without a branch: v replaces (best, at) when it is
-// greater or NaN.
-inline void keep_max(float v, std::int64_t i, float& best, std::int64_t& at) {
-  const bool take = (v > best) | (v != v);
-  best = take ? v : best;
-  at = take ? i : at;
-}
-
-// The same rule for kLanes windows at once; `at` holds the winning taps' offsets (int32 lanes
-// in float registers: a select copies bits).
+// The rule of Note [Tiled max pooling] for kLanes windows at once, with selects; `at` holds the
+// winning taps' offsets (int32 lanes in float registers: a select copies bits).
 inline void keep_max(Vec v, Vec offset, Vec& best, Vec& at) {
   const auto take = (v > best) | xsimd::isnan(v);
   best = xsimd::select(take, v, best);
@@ -71,8 +64,7 @@ inline Vec offset_lanes(std::int64_t o) {
 
 // indices[j] = base + 2 j + offset j for j < n, 0 < n <= kLanes: the flat indices of n 2-wide
 // windows from their winning taps' offsets (int32 lanes >= 0 in the bits of `at`), widened to
-// int64 in vector registers (reading a stored vector back lane by lane cost as much as the rest
-// of the kernel).
+// int64 in vector registers (a loop over the stored offsets added a third to the kernel's time).
 inline void store_indices(std::int64_t* indices, std::int64_t n, std::int64_t base, Vec at) {
 #if XSIMD_WITH_AVX512F
   const __m512i offset = _mm512_castps_si512(at);
@@ -125,47 +117,23 @@ void tiled_row_2x2(const float* r0, std::int64_t W, std::int64_t OW, std::int64_
   }
 }
 
-// One plane of KH x KW windows that tile it, tap by tap.
-void tiled_plane(const PoolShape& s, const float* plane, float* y, std::int64_t* indices) {
-  for (std::int64_t oh = 0; oh < s.OH; ++oh) {
-    for (std::int64_t ow = 0; ow < s.OW; ++ow) {
-      const std::int64_t first = oh * s.KH * s.W + ow * s.KW;
-      float best = -std::numeric_limits<float>::infinity();
-      std::int64_t at = first;
-      for (std::int64_t kh = 0; kh < s.KH; ++kh)
-        for (std::int64_t kw = 0; kw < s.KW; ++kw) {
-          const std::int64_t i = first + kh * s.W + kw;
-          keep_max(plane[i], i, best, at);
-        }
-      y[oh * s.OW + ow] = best;
-      indices[oh * s.OW + ow] = at;
-    }
-  }
-}
-
 }  // namespace
 
-void max_pool2d_tiled(const PoolShape& s, const float* x, float* y, std::int64_t* indices) {
+void max_pool2d_2x2(const PoolShape& s, const float* x, float* y, std::int64_t* indices) {
   const std::int64_t HW = s.H * s.W, OHW = s.OH * s.OW;
-  const bool two = s.KH == 2 && s.KW == 2 && s.W < (std::int64_t{1} << 30);
   parallel_for(0, s.P, plane_grain(OHW), [&](std::int64_t p0, std::int64_t p1) {
-    for (std::int64_t p = p0; p < p1; ++p) {
-      if (!two) {
-        tiled_plane(s, x + p * HW, y + p * OHW, indices + p * OHW);
-        continue;
-      }
+    for (std::int64_t p = p0; p < p1; ++p)
       for (std::int64_t oh = 0; oh < s.OH; ++oh)
         tiled_row_2x2(x + p * HW + 2 * oh * s.W, s.W, s.OW, 2 * oh * s.W, y + p * OHW + oh * s.OW,
                       indices + p * OHW + oh * s.OW);
-    }
   });
 }
 
 }  // namespace EMBER_ISA
 
 #if EMBER_ISA_BASELINE
-void max_pool2d_tiled(const PoolShape& s, const float* x, float* y, std::int64_t* indices) {
-  EMBER_ISA_CALL(max_pool2d_tiled, s, x, y, indices);
+void max_pool2d_2x2(const PoolShape& s, const float* x, float* y, std::int64_t* indices) {
+  EMBER_ISA_CALL(max_pool2d_2x2, s, x, y, indices);
 }
 
 void max_pool2d_general(const PoolShape& s, const float* x, float* y, std::int64_t* indices) {
@@ -182,11 +150,18 @@ void max_pool2d_general(const PoolShape& s, const float* x, float* y, std::int64
           std::int64_t iw0 = ow * s.stride_w - s.pad_w;
           const std::int64_t iw_end = std::min(iw0 + (s.KW - 1) * s.dilation_w + 1, s.W);
           while (iw0 < 0) iw0 += s.dilation_w;
+          // As PyTorch's CPU kernel: the first strict maximum wins, and any nan (the last one).
           float best = -std::numeric_limits<float>::infinity();
           std::int64_t at = ih0 * s.W + iw0;
-          for (std::int64_t ih = ih0; ih < ih_end; ih += s.dilation_h)
-            for (std::int64_t iw = iw0; iw < iw_end; iw += s.dilation_w)
-              EMBER_ISA::keep_max(plane[ih * s.W + iw], ih * s.W + iw, best, at);
+          for (std::int64_t ih = ih0; ih < ih_end; ih += s.dilation_h) {
+            for (std::int64_t iw = iw0; iw < iw_end; iw += s.dilation_w) {
+              const float v = plane[ih * s.W + iw];
+              if (v > best || std::isnan(v)) {
+                best = v;
+                at = ih * s.W + iw;
+              }
+            }
+          }
           y[p * OHW + oh * s.OW + ow] = best;
           indices[p * OHW + oh * s.OW + ow] = at;
         }

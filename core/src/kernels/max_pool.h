@@ -1,5 +1,5 @@
-// Max pooling's forward over raw float32 planes: the kernel for windows that tile the image (Note
-// [Tiled max pooling] in max_pool.cpp) and the loop for any geometry it is tested against.
+// Max pooling's forward over raw float32 planes: the kernel for 2x2 windows that tile the image
+// (Note [Tiled max pooling] in max_pool.cpp) and the loop for any geometry.
 #pragma once
 
 #include <cstdint>
@@ -14,13 +14,6 @@ struct PoolShape {
   std::int64_t stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
 };
 
-// True if the windows tile the image: stride = kernel, no padding, dilation 1, every window
-// inside the image (rows and columns past the last window are in none).
-inline bool windows_tile(const PoolShape& s) {
-  return s.stride_h == s.KH && s.stride_w == s.KW && s.pad_h == 0 && s.pad_w == 0 &&
-         s.dilation_h == 1 && s.dilation_w == 1 && s.OH * s.KH <= s.H && s.OW * s.KW <= s.W;
-}
-
 // For every plane p and output (oh, ow): y = the window's maximum over its taps in row-major
 // order, as PyTorch's CPU kernel (the first strict maximum wins, and any NaN: the last one;
 // padding counts as -inf), and indices = its flat index ih W + iw in the plane (the window's
@@ -28,8 +21,15 @@ inline bool windows_tile(const PoolShape& s) {
 // planes, so results do not depend on the thread count.
 void max_pool2d_general(const PoolShape& s, const float* x, float* y, std::int64_t* indices);
 
-// The same values and indices, bitwise, for windows that tile the image (windows_tile(s)):
-// vectorized for 2x2 windows, a loop without window arithmetic otherwise.
-void max_pool2d_tiled(const PoolShape& s, const float* x, float* y, std::int64_t* indices);
+// True if max_pool2d_2x2 takes the geometry: 2x2 windows with stride 2, no padding, dilation 1
+// (so they tile the image; a last odd row or column is in none), W < 2^30.
+inline bool tiled_2x2(const PoolShape& s) {
+  return s.KH == 2 && s.KW == 2 && s.stride_h == 2 && s.stride_w == 2 && s.pad_h == 0 &&
+         s.pad_w == 0 && s.dilation_h == 1 && s.dilation_w == 1 && s.OH * 2 <= s.H &&
+         s.OW * 2 <= s.W && s.W < (std::int64_t{1} << 30);
+}
+
+// max_pool2d_general's values and indices, bitwise, for a geometry tiled_2x2 takes.
+void max_pool2d_2x2(const PoolShape& s, const float* x, float* y, std::int64_t* indices);
 
 }  // namespace ember::kernels
