@@ -158,6 +158,22 @@ def speed_target(name, threads):
     return None
 
 
+def conv_flops(name):
+    """FLOPs of a bench_kernels conv2d row (conv2d/MODE/NxCxHxW,OxCxKHxKW,pP), counted as
+    bench_pipeline's compute floor counts them: 2 O OH OW C KH KW per image forward; fwd+bwd adds
+    the weight's gradient (as many) and, when C > 1, the input's (as many; conv1 reads the data).
+    None for other rows."""
+    parts = name.split("/")
+    if len(parts) != 3 or parts[0] != "conv2d":
+        return None
+    x, w, pad = parts[2].split(",")
+    n, c, h, wd = (int(d) for d in x.split("x"))
+    o, cg, kh, kw = (int(d) for d in w.split("x"))
+    p = int(pad[1:])
+    forward = 2.0 * n * o * (h + 2 * p - kh + 1) * (wd + 2 * p - kw + 1) * cg * kh * kw
+    return forward if parts[1] == "fwd" else forward * (3 if c > 1 else 2)
+
+
 def make_row(program, name, e, p, threads_label, target=None):
     row = {
         "program": program,
@@ -179,6 +195,9 @@ def make_row(program, name, e, p, threads_label, target=None):
             row["met"] = row["speedup"] >= target[0]
     if program == "bench_kernels":
         row["output"] = "out=" if name.startswith("copy/out/") else "new"
+    flops = conv_flops(name)
+    if flops:
+        row["gflops"] = [flops / (side["median_ms"] * 1e6) if side else None for side in (e, p)]
     acc = accuracy_check(e, p)
     if acc is not None:
         row["accuracy"] = acc
@@ -362,8 +381,8 @@ def fmt_row(r):
         if "floor_ms" in r:
             torch_col = "floor %s" % fmt_ms(r["floor_ms"])
         ratio = "%.2fx" % r["speedup"] if r.get("speedup") is not None else "-"
-        eg = (r.get("ember") or {}).get("gflops")
-        pg = (r.get("pytorch") or {}).get("gflops")
+        eg, pg = r.get("gflops") or ((r.get("ember") or {}).get("gflops"),
+                                     (r.get("pytorch") or {}).get("gflops"))
         if eg is not None or pg is not None:
             note = "GFLOP/s %s / %s" % (
                 "%.0f" % eg if eg is not None else "-",

@@ -22,7 +22,7 @@ ember side of (2) still runs in test_apps from the committed fixtures.
 
 The batch order: the app shuffles with ember's DataLoader (Fisher-Yates from the identity with
 randint from xoshiro256** seeded by splitmix64, datasets/src/dataloader.cpp and
-core/src/generator.cpp); ember_permutation() below is the same algorithm, so PyTorch trains on
+core/src/generator.cpp); ember_orders() below is the same algorithm, so PyTorch trains on
 exactly the app's batches. Debian's python3-torch has no safetensors package, so the format's
 reader and writer are here too (json + numpy, 40 lines).
 """
@@ -125,9 +125,10 @@ def make_model(kind):
 MASK = (1 << 64) - 1
 
 
-def ember_permutation(n, seed):
-    """ember's DataLoader shuffle: Fisher-Yates, randint by rejection, xoshiro256** state from
-    splitmix64(seed)."""
+def ember_orders(n, seed):
+    """ember's DataLoader shuffle, one epoch's order per next(): Fisher-Yates from the identity,
+    randint by rejection, from one xoshiro256** generator for the whole run (its state from
+    splitmix64(seed)), as the app's loader draws epoch after epoch."""
     state, x = [], seed
     for _ in range(4):
         x = (x + 0x9E3779B97F4A7C15) & MASK
@@ -156,11 +157,12 @@ def ember_permutation(n, seed):
             if v < limit:
                 return v % high
 
-    order = list(range(n))
-    for i in range(n - 1, 0, -1):
-        j = randint(i + 1)
-        order[i], order[j] = order[j], order[i]
-    return order
+    while True:
+        order = list(range(n))
+        for i in range(n - 1, 0, -1):
+            j = randint(i + 1)
+            order[i], order[j] = order[j], order[i]
+        yield order
 
 
 def accuracy(model, x, y):
@@ -171,13 +173,10 @@ def accuracy(model, x, y):
     return correct / len(y)  # a double, as the app's correct / seen
 
 
-def first_epoch(model, data_dir, batch_size, lr, seed):
-    """The app's epoch (d2l's train_ch3): SGD on CrossEntropyLoss in ember's batch order."""
-    x, y = load_split(data_dir, "train")
-    test_x, test_y = load_split(data_dir, "t10k")
+def train_epoch(model, sgd, x, y, order, batch_size):
+    """The app's epoch (d2l's train_ch3): SGD on CrossEntropyLoss over the batches of `order`."""
     loss_fn = nn.CrossEntropyLoss()
-    sgd = torch.optim.SGD(model.parameters(), lr=lr)
-    order = torch.tensor(ember_permutation(len(y), seed))
+    order = torch.tensor(order)
     loss_sum, correct, seen = 0.0, 0, 0
     model.train()
     for start in range(0, len(y), batch_size):
@@ -191,8 +190,17 @@ def first_epoch(model, data_dir, batch_size, lr, seed):
         loss_sum += float(loss.item()) * n
         correct += int((logits.argmax(1) == y[index]).sum())
         seen += n
-    return {"train_loss": loss_sum / seen, "train_acc": correct / seen,
-            "test_acc": accuracy(model, test_x, test_y)}
+    return {"train_loss": loss_sum / seen, "train_acc": correct / seen}
+
+
+def first_epoch(model, data_dir, batch_size, lr, seed):
+    """The app's first epoch, in ember's batch order, and the test accuracy after it."""
+    x, y = load_split(data_dir, "train")
+    test_x, test_y = load_split(data_dir, "t10k")
+    sgd = torch.optim.SGD(model.parameters(), lr=lr)
+    figures = train_epoch(model, sgd, x, y, next(ember_orders(len(y), seed)), batch_size)
+    figures["test_acc"] = accuracy(model, test_x, test_y)
+    return figures
 
 
 # Each model: its torch seed and the dtype its floating-point tensors are stored in (the MLP and
