@@ -1,9 +1,9 @@
-// Max pooling's fast path (the 2x2 kernel, core/src/kernels/max_pool.cpp, Note [Tiled max
-// pooling]) against the general loop, bitwise: values (NaN included) and indices, on inputs full
-// of ties, NaN, +-inf and signed zeros, at sizes that leave every vector tail (rows of 1 to
-// 2 x 16 + 3 windows), with odd rows and columns outside every window, at 1, 2 and 3 threads;
-// 3x3 windows through the same entry point. The backward against the scatter onto zeros. Run
-// under every instruction set by CTest's isa_* tests (EMBER_CPU).
+// Max pooling's vectorized kernels (core/src/kernels/max_pool.cpp, Note [Vectorized max
+// pooling]) against the scalar reference, bitwise: values (NaN included) and indices, on inputs
+// full of ties, NaN, +-inf and signed zeros, for 2x2 tiling windows and 3x3 overlapping, padded,
+// dilated ones, at sizes that leave every vector tail (rows of 1 to 35 windows), with odd rows
+// and columns outside every window, at 1, 2 and 3 threads. The backward against the scatter onto
+// zeros. Run under every instruction set by CTest's isa_* tests (EMBER_CPU).
 #include <catch2/catch.hpp>
 
 #include <ember/core/conv.h>
@@ -44,31 +44,43 @@ bool same_bits(const float* a, const float* b, std::int64_t n) {
 
 }  // namespace
 
-TEST_CASE("max_pool2d: the tiled path is bitwise the general loop", "[pool][max_pool]") {
+TEST_CASE("max_pool2d: the vectorized paths are bitwise the scalar reference", "[pool][max_pool]") {
   const int saved = ember::get_num_threads();
   std::mt19937 rng(7);
-  // Widths giving 1 to 35 windows of 2 (every tail of 4, 8 and 16 lanes) and odd leftovers.
-  const std::int64_t widths[] = {2, 3, 5, 7, 9, 10, 17, 28, 29, 31, 32, 33, 34, 35, 63, 64, 65, 71};
+  struct Geometry {
+    std::int64_t K, stride, pad, dilation;
+    bool ceil_mode;
+  };
+  // The 2x2 kernel (tiling), tiling 3x3 and overlapping windows (AlexNet's 3 stride 2, ResNet's
+  // padded one, stride 1, dilated, ceil mode) through the general kernel, stride 3 (scalar).
+  const Geometry geometries[] = {{2, 2, 0, 1, false}, {3, 3, 0, 1, false}, {3, 2, 0, 1, false},
+                                 {3, 2, 1, 1, false}, {3, 1, 1, 1, false}, {2, 1, 0, 1, false},
+                                 {3, 2, 1, 2, false}, {3, 2, 1, 1, true},  {2, 2, 1, 1, true},
+                                 {3, 3, 1, 1, false}};
+  // Widths giving rows of 1 to 35 windows (every tail of 4, 8 and 16 lanes) and odd leftovers.
+  const std::int64_t widths[] = {3, 5, 9, 10, 17, 28, 29, 31, 33, 34, 35, 40, 65, 71};
   const std::int64_t heights[] = {3, 7, 10};
-  for (std::int64_t K : {2, 3})
+  for (const Geometry& geo : geometries)
     for (std::int64_t H : heights)
       for (std::int64_t W : widths) {
-        if (W < K) continue;
+        if ((geo.K - 1) * geo.dilation + 1 > W + 2 * geo.pad || geo.K > H + 2 * geo.pad) continue;
         // Enough planes that 2 and 3 threads split them (the grain is 16384 outputs).
-        const ember::Shape shape{3 + 40000 / (H * W), 1, H, W};
-        const auto g = ember::core::pool2d_geometry(shape, K, K, 0, 1, false, "max_pool2d");
-        const PoolShape s{g.N, g.H, g.W, g.OH, g.OW, K, K, K, K, 0, 0, 1, 1};
-        CHECK(ember::kernels::tiled_2x2(s) == (K == 2));
+        const ember::Shape shape{2 + 70000 / (H * W), 1, H, W};
+        const auto g = ember::core::pool2d_geometry(shape, geo.K, geo.stride, geo.pad, geo.dilation,
+                                                    geo.ceil_mode, "max_pool2d");
+        const PoolShape s{g.N,        g.H,        g.W,     g.OH,    g.OW,         g.KH,        g.KW,
+                          g.stride_h, g.stride_w, g.pad_h, g.pad_w, g.dilation_h, g.dilation_w};
         const std::vector<float> x = hostile_values(g.N * H * W, rng);
         const std::int64_t out = g.N * g.OH * g.OW;
         std::vector<float> want(static_cast<std::size_t>(out));
         std::vector<std::int64_t> want_at(want.size());
-        ember::set_num_threads(1);
-        ember::kernels::max_pool2d_general(s, x.data(), want.data(), want_at.data());
+        ember::kernels::max_pool2d_reference(s, x.data(), want.data(), want_at.data());
         for (int threads : {1, 2, 3}) {
           ember::set_num_threads(threads);
           const auto [y, indices] = ember::core::max_pool2d_forward(tensor_of(shape, x), g);
-          INFO("kernel " << K << ", H " << H << ", W " << W << ", threads " << threads);
+          INFO("kernel " << geo.K << ", stride " << geo.stride << ", padding " << geo.pad
+                         << ", dilation " << geo.dilation << ", ceil_mode " << geo.ceil_mode
+                         << ", H " << H << ", W " << W << ", threads " << threads);
           CHECK(same_bits(y.data_ptr<float>(), want.data(), out));
           const std::int64_t* at = indices.data_ptr<std::int64_t>();
           CHECK(std::vector<std::int64_t>(at, at + out) == want_at);
@@ -79,9 +91,10 @@ TEST_CASE("max_pool2d: the tiled path is bitwise the general loop", "[pool][max_
 
 TEST_CASE("max_pool2d: ties, NaN and -inf follow PyTorch's rule on both paths",
           "[pool][max_pool]") {
-  // Each case fills a 2x2 window (the 2x2 kernel) and the same taps in a 1x4 window (the general
-  // loop), row-major order: the first strict maximum wins, any NaN replaces the best so far (so
-  // the last NaN wins), and a window of -inf keeps its first tap.
+  // Each case fills a 2x2 window (the 2x2 kernel) and the same taps in a 1x4 window (the
+  // reference; the general kernel's lanes run the rule of the 2x2 kernel's), row-major order: the
+  // first strict maximum wins, any NaN replaces the best so far (so the last NaN wins), and a
+  // window of -inf keeps its first tap.
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const float inf = std::numeric_limits<float>::infinity();
   struct Case {
@@ -103,7 +116,7 @@ TEST_CASE("max_pool2d: ties, NaN and -inf follow PyTorch's rule on both paths",
     float y = 0, y_row = 0;
     std::int64_t at = -1, at_row = -1;
     ember::kernels::max_pool2d_2x2(two, c.taps, &y, &at);
-    ember::kernels::max_pool2d_general(row, c.taps, &y_row, &at_row);
+    ember::kernels::max_pool2d_reference(row, c.taps, &y_row, &at_row);
     CHECK(at == c.at);
     CHECK(at_row == c.at);
     CHECK(same_bits(&y, &c.taps[c.at], 1));

@@ -1,5 +1,6 @@
-// Max pooling's forward over raw float32 planes: the kernel for 2x2 windows that tile the image
-// (Note [Tiled max pooling] in max_pool.cpp) and the loop for any geometry.
+// Max pooling's forward over raw float32 planes (Note [Vectorized max pooling] in max_pool.cpp):
+// a kernel for 2x2 windows that tile the image, one for any geometry, and the scalar reference
+// both are tested against.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +18,12 @@ struct PoolShape {
 // For every plane p and output (oh, ow): y = the window's maximum over its taps in row-major
 // order, as PyTorch's CPU kernel (the first strict maximum wins, and any NaN: the last one;
 // padding counts as -inf), and indices = its flat index ih W + iw in the plane (the window's
-// first tap inside the image if no tap beats -inf). x, y, indices contiguous; threads take whole
+// first tap inside the image if no tap beats -inf). x, y, indices contiguous. A scalar loop, one
+// window at a time, on the calling thread.
+void max_pool2d_reference(const PoolShape& s, const float* x, float* y, std::int64_t* indices);
+
+// The same values and indices, bitwise, for any geometry: vectorized over the windows of an
+// output row whose taps are all inside the image when stride_w is 1 or 2. Threads take whole
 // planes, so results do not depend on the thread count.
 void max_pool2d_general(const PoolShape& s, const float* x, float* y, std::int64_t* indices);
 
@@ -29,7 +35,7 @@ inline bool tiled_2x2(const PoolShape& s) {
          s.OW * 2 <= s.W && s.W < (std::int64_t{1} << 30);
 }
 
-// max_pool2d_general's values and indices, bitwise, for a geometry tiled_2x2 takes.
+// The same values and indices, bitwise, for a geometry tiled_2x2 takes.
 void max_pool2d_2x2(const PoolShape& s, const float* x, float* y, std::int64_t* indices);
 
 }  // namespace ember::kernels

@@ -87,7 +87,7 @@ std::pair<Tensor, Tensor> max_pool2d_forward(const Tensor& x_in, const Pool2dGeo
   Tensor y = empty({g.N, g.C, g.OH, g.OW});
   Tensor indices = empty({g.N, g.C, g.OH, g.OW}, kInt64);
   const kernels::PoolShape s = pool_shape(g);
-  if (kernels::tiled_2x2(s))  // Note [Tiled max pooling] in kernels/max_pool.cpp
+  if (kernels::tiled_2x2(s))  // Note [Vectorized max pooling] in kernels/max_pool.cpp
     kernels::max_pool2d_2x2(s, x.data_ptr<float>(), y.data_ptr<float>(),
                             indices.data_ptr<std::int64_t>());
   else
