@@ -7,15 +7,15 @@
 // vectors (so LeNet's short rows, 10 and 28 floats, cost no more sigmoid than a flat pass would)
 // and stored twice: into the tensor s the backward reads, and into a buffer on the stack (L1) the
 // windows are summed from, over output columns, with the even and odd columns of two vectors
-// taken apart (deinterleave); each row's results are stored with a masked store. Backward, row by
-// row: the pooled gradient's shares, each repeated for the two columns of its window, times
-// (1 - s) s read from s (masked loads and stores, so no pass goes through a buffer). Recomputing
-// s from x instead of storing it measured slower: vsigmoid is compute bound (its division).
-// Bitwise equality with the unfused ops: every s is vsigmoid's lane result; the sums are
-// 0 + s00 + s01 + s10 + s11 in that order then divided by the divisor (core/src/ops/pool.cpp's
-// tiled path), computed as a product by 1 / divisor when that is exact (a power of two: 4 by
-// default), which rounds the same real number the same way; the gradient is
-// (0 + g / divisor) (1 - s) s in sigmoid_backward's order.
+// taken apart (deinterleave, in core/src/kernels/lanes.h); each row's results are stored with a
+// masked store. Backward, row by row: the pooled gradient's shares, each repeated for the two
+// columns of its window, times (1 - s) s read from s (masked loads and stores, so no pass goes
+// through a buffer). Recomputing s from x instead of storing it measured slower: vsigmoid is
+// compute bound (its division). Bitwise equality with the unfused ops: every s is vsigmoid's lane
+// result; the sums are 0 + s00 + s01 + s10 + s11 in that order then divided by the divisor
+// (core/src/ops/pool.cpp's tiled path), computed as a product by 1 / divisor when that is exact (a
+// power of two: 4 by default), which rounds the same real number the same way; the gradient is (0 +
+// g / divisor) (1 - s) s in sigmoid_backward's order.
 #include "kernels/nn_sigmoid_pool.h"
 #include "kernels/nn_math.h"  // first: see the note on GCC 12 there
 

@@ -201,8 +201,7 @@ Pool2dGeometry pool2d_geometry(const Shape& input, const ExpandingArray<2>& kern
 /// Max over each window (padding counts as -inf; nan wins). Returns y [N, C, OH, OW] and the
 /// int64 flat index (ih * W + iw) of each window's maximum, the first one on ties, as PyTorch.
 std::pair<Tensor, Tensor> max_pool2d_forward(const Tensor& x, const Pool2dGeometry& g);
-/// grad_x[n, c, indices] += grad_out: -> [N, C, H, W], indices as max_pool2d_forward returned
-/// them for the same geometry (each inside its window).
+/// grad_x[n, c, indices] += grad_out: -> [N, C, H, W].
 Tensor max_pool2d_backward(const Tensor& grad_out, const Tensor& indices, const Pool2dGeometry& g);
 
 /// What an average pool divides each window's sum by.
