@@ -202,9 +202,9 @@ void max_pool2d_general(const PoolShape& s, const float* x, float* y, std::int64
   const std::int64_t last = s.W - 1 + s.pad_w - (s.KW - 1) * s.dilation_w;  // hi's numerator
   std::int64_t hi = last < 0 ? 0 : last / s.stride_w + 1;
   hi = hi < s.OW ? hi : s.OW;
-  // Offsets of taps from a window's first, int32 lanes; strides the vector loads take.
+  // Vectors for the strides the loads take, when the taps' offsets fit the int32 lanes.
   const bool vector = (s.stride_w == 1 || s.stride_w == 2) && lo < hi &&
-                      s.KH * s.dilation_h * s.W < (std::int64_t{1} << 30);
+                      s.KH * s.dilation_h < (std::int64_t{1} << 30) / s.W;
   parallel_for(0, s.P, plane_grain(OHW), [&](std::int64_t p0, std::int64_t p1) {
     for (std::int64_t p = p0; p < p1; ++p) {
       const float* plane = x + p * HW;
