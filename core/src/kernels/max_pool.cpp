@@ -13,7 +13,8 @@
 //   pools of VGG and its kin) tile the image: the four taps of kLanes windows are taken apart
 //   from two image rows of 2 kLanes floats (deinterleave, as the fused sigmoid and average pool
 //   does), with masked loads and stores at a row's end (LeNet's rows of 14 and 5 windows are
-//   one AVX-512 vector each). The general kernel below took 2 to 2.5x as long on LeNet's pools.
+//   one AVX-512 vector each). The general kernel below loads each tap's pair of vectors
+//   separately (twice the loads) and measured clearly slower on LeNet's pools.
 // - Any other geometry: output row by output row (its window rows, clipped to the image, are
 //   the same for all its windows), the columns whose windows lie inside the image horizontally
 //   go kLanes at a time when stride_w is 1 (a tap's lanes are one load) or 2 (the even elements
@@ -71,8 +72,8 @@ inline Vec offset_lanes(std::int64_t o) {
 
 // indices[j] = base + step j + offset j for j < n, 0 < n <= kLanes, step 1 or 2: the flat
 // indices of n windows from their winning taps' offsets (int32 lanes >= 0 in the bits of `at`),
-// widened to int64 in vector registers (a loop over the stored offsets added a third to the 2x2
-// kernel's time).
+// widened to int64 in vector registers (a scalar loop over the stored offsets was measurably
+// slower).
 inline void store_indices(std::int64_t* indices, std::int64_t n, std::int64_t base,
                           std::int64_t step, Vec at) {
 #if XSIMD_WITH_AVX512F
