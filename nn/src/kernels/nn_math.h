@@ -4,7 +4,7 @@
 // everything here lives in that build's namespace (Note [ISA dispatch] in kernels/isa.h).
 #pragma once
 
-#include "kernels/simd.h"  // first: see the note on GCC 12 there
+#include "kernels/lanes.h"  // first: see the note on GCC 12 in kernels/simd.h
 
 #include <cstdint>
 
@@ -12,9 +12,16 @@
 
 namespace ember::nn::kernels::EMBER_ISA {
 
-using Vec = xsimd::batch<float>;
+// The vector, its tail loads and stores and the 2x2-window deinterleave, shared with core's
+// kernels (core/src/kernels/lanes.h).
+using ::ember::kernels::EMBER_ISA::deinterleave;
+using ::ember::kernels::EMBER_ISA::kLanes;
+using ::ember::kernels::EMBER_ISA::load_first;
+using ::ember::kernels::EMBER_ISA::load_tail;
+using ::ember::kernels::EMBER_ISA::store_first;
+using ::ember::kernels::EMBER_ISA::store_tail;
+using ::ember::kernels::EMBER_ISA::Vec;
 using VecInt = xsimd::batch<std::int32_t>;
-inline constexpr std::int64_t kLanes = static_cast<std::int64_t>(Vec::size);
 
 // Note [exp over the whole float range]
 // exp(x) = 2^k * exp(r) with k = round(x / ln2) and r = x - k*ln2 in [-ln2/2, ln2/2], where
@@ -119,18 +126,6 @@ inline float ssigmoid(float x) {
 }
 inline float stanh(float x) {
   return vtanh(Vec(x)).get(0);
-}
-
-// Loads/stores of the last n < kLanes elements through a padded buffer.
-inline Vec load_tail(const float* p, std::int64_t n, float pad) {
-  alignas(64) float buf[Vec::size];
-  for (std::int64_t i = 0; i < kLanes; ++i) buf[i] = i < n ? p[i] : pad;
-  return Vec::load_aligned(buf);
-}
-inline void store_tail(float* p, std::int64_t n, Vec v) {
-  alignas(64) float buf[Vec::size];
-  v.store_aligned(buf);
-  for (std::int64_t i = 0; i < n; ++i) p[i] = buf[i];
 }
 
 // Note [blocked sums]: a long row summed into one accumulator per lane adds ~K/16 terms one by

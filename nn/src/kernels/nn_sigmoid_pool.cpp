@@ -7,15 +7,15 @@
 // vectors (so LeNet's short rows, 10 and 28 floats, cost no more sigmoid than a flat pass would)
 // and stored twice: into the tensor s the backward reads, and into a buffer on the stack (L1) the
 // windows are summed from, over output columns, with the even and odd columns of two vectors
-// taken apart (deinterleave); each row's results are stored with a masked store. Backward, row by
-// row: the pooled gradient's shares, each repeated for the two columns of its window, times
-// (1 - s) s read from s (masked loads and stores, so no pass goes through a buffer). Recomputing
-// s from x instead of storing it measured slower: vsigmoid is compute bound (its division).
-// Bitwise equality with the unfused ops: every s is vsigmoid's lane result; the sums are
-// 0 + s00 + s01 + s10 + s11 in that order then divided by the divisor (core/src/ops/pool.cpp's
-// tiled path), computed as a product by 1 / divisor when that is exact (a power of two: 4 by
-// default), which rounds the same real number the same way; the gradient is
-// (0 + g / divisor) (1 - s) s in sigmoid_backward's order.
+// taken apart (deinterleave, in core/src/kernels/lanes.h); each row's results are stored with a
+// masked store. Backward, row by row: the pooled gradient's shares, each repeated for the two
+// columns of its window, times (1 - s) s read from s (masked loads and stores, so no pass goes
+// through a buffer). Recomputing s from x instead of storing it measured slower: vsigmoid is
+// compute bound (its division). Bitwise equality with the unfused ops: every s is vsigmoid's lane
+// result; the sums are 0 + s00 + s01 + s10 + s11 in that order then divided by the divisor
+// (core/src/ops/pool.cpp's tiled path), computed as a product by 1 / divisor when that is exact (a
+// power of two: 4 by default), which rounds the same real number the same way; the gradient is (0 +
+// g / divisor) (1 - s) s in sigmoid_backward's order.
 #include "kernels/nn_sigmoid_pool.h"
 #include "kernels/nn_math.h"  // first: see the note on GCC 12 there
 
@@ -36,25 +36,6 @@ constexpr std::int64_t kPad = 4 * kLanes;
 // Output cells per piece of parallel work (whole planes; fixed by the problem size).
 constexpr std::int64_t kGrainCells = 4096;
 
-// The even and odd elements of the 2 kLanes floats a then b: a0 a2 .. b0 b2 .. and a1 a3 ..
-inline void deinterleave(Vec a, Vec b, Vec& even, Vec& odd) {
-#if XSIMD_WITH_AVX512F
-  const __m512i ie = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-  const __m512i io = _mm512_add_epi32(ie, _mm512_set1_epi32(1));
-  even = Vec(_mm512_permutex2var_ps(a, ie, b));
-  odd = Vec(_mm512_permutex2var_ps(a, io, b));
-#elif XSIMD_WITH_AVX2
-  // Within each 128-bit half: a0 a2 b0 b2 | a4 a6 b4 b6; then the 64-bit quarters 0 2 1 3.
-  const __m256 e = _mm256_shuffle_ps(a, b, 0x88), o = _mm256_shuffle_ps(a, b, 0xDD);
-  even = Vec(_mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xD8)));
-  odd = Vec(_mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), 0xD8)));
-#else
-  static_assert(Vec::size == 4, "sigmoid_avg_pool2x2: an instruction set without a deinterleave");
-  even = Vec(_mm_shuffle_ps(a, b, 0x88));
-  odd = Vec(_mm_shuffle_ps(a, b, 0xDD));
-#endif
-}
-
 // The first kLanes / 2 elements of g, each twice: g0 g0 g1 g1 ...
 inline Vec repeat_pairs(Vec g) {
 #if XSIMD_WITH_AVX512F
@@ -64,36 +45,6 @@ inline Vec repeat_pairs(Vec g) {
   return Vec(_mm256_permutevar8x32_ps(g, _mm256_set_epi32(3, 3, 2, 2, 1, 1, 0, 0)));
 #else
   return Vec(_mm_unpacklo_ps(g, g));
-#endif
-}
-
-// Stores the first n lanes of v at p, 0 < n <= kLanes, touching nothing past p + n.
-inline void store_first(float* p, std::int64_t n, Vec v) {
-  if (n == kLanes) {
-    v.store_unaligned(p);
-    return;
-  }
-#if XSIMD_WITH_AVX512F
-  _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1u), v);
-#elif XSIMD_WITH_AVX2
-  const __m256i lane = _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0);
-  _mm256_maskstore_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), lane), v);
-#else
-  store_tail(p, n, v);
-#endif
-}
-
-// The first n floats at p, 0 < n <= kLanes, the other lanes 0, reading nothing past p + n.
-inline Vec load_first(const float* p, std::int64_t n) {
-  if (n == kLanes) return Vec::load_unaligned(p);
-#if XSIMD_WITH_AVX512F
-  return Vec(_mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1u), p));
-#elif XSIMD_WITH_AVX2
-  const __m256i lane = _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0);
-  return Vec(
-      _mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), lane)));
-#else
-  return load_tail(p, n, 0.0f);
 #endif
 }
 
