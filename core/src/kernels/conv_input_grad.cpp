@@ -40,9 +40,9 @@ namespace {
 // call and the mask of grad_y's columns inside the plane cost once an image, not once a row.
 // Per element: the blocks, kh and kw (descending) in order, then the same tree, whatever the
 // tile or thread; images are the parallel pieces. LeNet's conv2 at batch 256, 1 thread (busy
-// machine, CPU time): 2.0 -> 1.65 ms with AVX-512, 8.0 -> 6.1 ms with SSE2; then 1.59 -> 1.48 ms
-// with the sums in registers and 1.50 -> 1.35 ms with the walk over rows (SSE2: 5.8 -> 5.5 ms);
-// the AVX2 build runs over rows (conv2d_direct_backward_input).
+// machine, CPU time): 2.0 -> 1.65 ms with AVX-512, 8.0 -> 6.1 ms with SSE2, before the sums
+// were kept in registers and the walk over rows; the AVX2 build runs over rows
+// (conv2d_direct_backward_input).
 
 // out[t] = the sum of acc[t]'s lanes, for t < TW <= 8: lanes (0 + 2) + (1 + 3) of each 128-bit
 // block (two rounds of unpack / shuffle and add, four vectors at a time), then the blocks added
