@@ -158,3 +158,25 @@ TEST_CASE("max_pool2d_backward: bitwise the scatter onto zeros", "[pool][max_poo
   }
   ember::set_num_threads(saved);
 }
+
+// A window can hold no cell of the image: with kernel 2, padding 1 and dilation 2 a one-column
+// image's window reads columns -1 and 1. Its output is -inf and its index PyTorch's ih0 W + iw0
+// (here the next row's cell, or past the plane: PyTorch 1.13's backward adds the gradient there
+// and corrupts its heap). It reads no input, so no input gets its gradient.
+TEST_CASE("max_pool2d_backward: a window with no cell of the image routes no gradient",
+          "[pool][max_pool]") {
+  const ember::Shape shape{2, 1, 3, 1};
+  const auto g =
+      ember::core::pool2d_geometry(shape, {1, 2}, {1, 2}, {0, 1}, {1, 2}, false, "max_pool2d");
+  REQUIRE((g.OH == 3 && g.OW == 1));
+  const auto [y, indices] =
+      ember::core::max_pool2d_forward(tensor_of(shape, {0.0f, 1.0f, 2.0f, 3.0f, 4.0f, 5.0f}), g);
+  const std::int64_t* at = indices.data_ptr<std::int64_t>();
+  for (std::int64_t i = 0; i < 6; ++i) {
+    CHECK(y.data_ptr<float>()[i] == -std::numeric_limits<float>::infinity());
+    CHECK(at[i] == i % 3 + 1);  // PyTorch's indices: 1 2 3, 1 2 3
+  }
+  const ember::Tensor grad_out = tensor_of(y.sizes(), std::vector<float>(6, 1.0f));
+  const ember::Tensor grad_x = ember::core::max_pool2d_backward(grad_out, indices, g);
+  for (std::int64_t i = 0; i < 6; ++i) CHECK(grad_x.data_ptr<float>()[i] == 0.0f);
+}

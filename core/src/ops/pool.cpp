@@ -2,6 +2,7 @@
 // Each (n, c) plane is one unit of parallel work; every output (and every input gradient) is
 // computed inside one plane in a fixed order, so results do not depend on the thread count.
 #include <algorithm>
+#include <vector>
 
 #include <ember/core/checked.h>
 #include <ember/core/conv.h>
@@ -96,6 +97,23 @@ std::pair<Tensor, Tensor> max_pool2d_forward(const Tensor& x_in, const Pool2dGeo
   return {y, indices};
 }
 
+namespace {
+
+// Whether each output row (or column) o < out has a window tap inside [0, size): some
+// o stride - pad + k dilation with k < K.
+std::vector<char> windows_with_taps(std::int64_t out, std::int64_t size, std::int64_t K,
+                                    std::int64_t stride, std::int64_t pad, std::int64_t dilation) {
+  std::vector<char> inside(static_cast<std::size_t>(out), 0);
+  for (std::int64_t o = 0; o < out; ++o)
+    for (std::int64_t k = 0; k < K; ++k) {
+      const std::int64_t i = o * stride - pad + k * dilation;
+      if (i >= 0 && i < size) inside[static_cast<std::size_t>(o)] = 1;
+    }
+  return inside;
+}
+
+}  // namespace
+
 Tensor max_pool2d_backward(const Tensor& grad_out, const Tensor& indices_in,
                            const Pool2dGeometry& g) {
   const Tensor go = core::contiguous(grad_out), indices = core::contiguous(indices_in);
@@ -104,14 +122,34 @@ Tensor max_pool2d_backward(const Tensor& grad_out, const Tensor& indices_in,
   const std::int64_t* ip = indices.data_ptr<std::int64_t>();
   float* dxp = grad_x.data_ptr<float>();
   const std::int64_t HW = g.H * g.W, OHW = g.OH * g.OW;
+  // A window with no tap inside the image (dilation makes it possible: one column, kernel 2,
+  // padding 1 and dilation 2 read columns -1 and 1) has the output -inf and reads no input, so
+  // it routes no gradient. Its index, PyTorch's ih0 W + iw0 after skipping the padding, points
+  // past its row: into the next row or past the plane, where PyTorch's backward adds the
+  // gradient (out of bounds, or onto a cell that is not in the window). Such windows are skipped.
+  const std::vector<char> rows =
+                              windows_with_taps(g.OH, g.H, g.KH, g.stride_h, g.pad_h, g.dilation_h),
+                          cols =
+                              windows_with_taps(g.OW, g.W, g.KW, g.stride_w, g.pad_w, g.dilation_w);
+  const bool all_inside = std::find(rows.begin(), rows.end(), 0) == rows.end() &&
+                          std::find(cols.begin(), cols.end(), 0) == cols.end();
   // Each plane is zeroed just before its scatter, while it is in cache: zeroing the whole
   // gradient first (zeros()), then reading it back for the scatter, measured clearly slower.
   // The same additions onto the same zeros in the same order: the same bits.
   parallel_for(0, g.N * g.C, plane_grain(OHW), [&](std::int64_t p0, std::int64_t p1) {
     for (std::int64_t p = p0; p < p1; ++p) {
       float* plane = dxp + p * HW;
+      const std::int64_t* at = ip + p * OHW;
+      const float* g_plane = gp + p * OHW;
       std::fill(plane, plane + HW, 0.0f);
-      for (std::int64_t i = 0; i < OHW; ++i) plane[ip[p * OHW + i]] += gp[p * OHW + i];
+      if (all_inside) {
+        for (std::int64_t i = 0; i < OHW; ++i) plane[at[i]] += g_plane[i];
+        continue;
+      }
+      for (std::int64_t oh = 0; oh < g.OH; ++oh)
+        for (std::int64_t ow = 0; ow < g.OW; ++ow)
+          if (rows[static_cast<std::size_t>(oh)] && cols[static_cast<std::size_t>(ow)])
+            plane[at[oh * g.OW + ow]] += g_plane[oh * g.OW + ow];
     }
   });
   return grad_x;
