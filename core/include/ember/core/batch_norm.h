@@ -35,8 +35,9 @@ struct BatchNormForward {
 /// Otherwise: with running_mean and running_var. weight and bias may be undefined (1 and 0).
 ///
 /// Note [Batch statistics order]: each channel's mean and variance are computed by one thread,
-/// in double, in two passes (mean = sum x / M, then var = sum (x - mean)^2 / M), over the
-/// elements in the fixed order n, then l: no cancellation as in E[x^2] - E[x]^2, and the result
+/// in double, in two passes (mean = sum x / M, then var = sum (x - mean)^2 / M), each sum in
+/// eight partial sums over the elements in a fixed order (Note [Batch statistics in partial
+/// sums] in core/src/ops/batch_norm.cpp): no cancellation as in E[x^2] - E[x]^2, and the result
 /// does not depend on the thread count (threads split the channels, never one channel's sum).
 /// \throws ember::Error for undefined or non-float32 tensors, x with fewer than 2 dims, [C]
 ///   tensors of the wrong size (naming both shapes), training with M == 1 ("Expected more than 1
