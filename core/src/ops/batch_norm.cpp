@@ -1,36 +1,27 @@
-// Batch normalization, graph-free: statistics, output, running statistics and backward.
+// Batch normalization, graph-free: the checks, the per-channel values (statistics, running
+// statistics, scales) and the backward's; the passes over the data are kernels/batch_norm.cpp's.
 // See core/include/ember/core/batch_norm.h; shape letters N, C, L (trailing dims flattened),
 // M = N * L values per channel.
 #include <ember/core/batch_norm.h>
 #include <ember/core/ops.h>
 
-#include <array>
 #include <cmath>
 #include <cstdint>
 #include <vector>
 
 #include <ember/core/error.h>
-#include <ember/core/parallel.h>
+
+#include "kernels/batch_norm.h"
 
 namespace ember::core {
 
 namespace {
 
 // The [N, C, L] view of a contiguous [N, C, *] tensor's data.
-struct Layout {
-  std::int64_t N, C, L;
-  std::int64_t M() const { return N * L; }
-};
-
-Layout layout_of(const Tensor& x) {
+kernels::ChannelShape shape_of(const Tensor& x) {
   std::int64_t L = 1;
   for (std::int64_t d = 2; d < x.dim(); ++d) L *= x.size(d);
   return {x.size(0), x.size(1), L};
-}
-
-// Rows of L elements per parallel piece: about 32K elements, and at least one row.
-std::int64_t row_grain(std::int64_t L) {
-  return L >= (1 << 15) ? 1 : (1 << 15) / (L > 0 ? L : 1);
 }
 
 void check_channel_tensor(const Tensor& t, const char* name, const Tensor& x) {
@@ -47,40 +38,6 @@ std::vector<float> values_of(const Tensor& t) {
   const Tensor c = core::contiguous(t);
   const float* p = c.data_ptr<float>();
   return std::vector<float>(p, p + c.numel());
-}
-
-// Note [Batch statistics in partial sums]
-// A channel's sums (forward: of x, then of (x - mean)^2; backward: of g and of g xhat) run over
-// its M = N L values in double. As one running sum they are one chain of dependent additions, a
-// few cycles each, which made batch normalization about 40% of a LeNet-BN epoch. So each sum is
-// kept in kParts partial sums, element l of every row going to part l mod kParts (rows n in
-// order), and the parts are added at the end in a fixed tree: independent chains the CPU
-// overlaps and the compiler can vectorize. The order depends only on N and L, never on the
-// thread count (threads split the channels), so results stay bitwise the same at any.
-constexpr int kParts = 8;
-
-// The K sums over channel c's values of term(i) (an std::array<double, K>; i the flat index of
-// a value in the [N, C, L] data), in the order of Note [Batch statistics in partial sums].
-template <int K, class Term>
-std::array<double, K> channel_sums(const Layout& s, std::int64_t c, Term term) {
-  std::array<std::array<double, kParts>, K> part{};
-  const auto add = [&](int j, std::int64_t i) {
-    const std::array<double, K> t = term(i);
-    for (int k = 0; k < K; ++k) part[k][j] += t[k];
-  };
-  for (std::int64_t n = 0; n < s.N; ++n) {
-    const std::int64_t row = (n * s.C + c) * s.L;
-    std::int64_t l = 0;
-    for (; l + kParts <= s.L; l += kParts)
-      for (int j = 0; j < kParts; ++j) add(j, row + l + j);
-    for (int j = 0; l + j < s.L; ++j) add(j, row + l + j);
-  }
-  std::array<double, K> sums{};
-  for (int k = 0; k < K; ++k) {
-    const std::array<double, kParts>& p = part[k];
-    sums[k] = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
-  }
-  return sums;
 }
 
 }  // namespace
@@ -100,8 +57,8 @@ BatchNormForward batch_norm_forward(const Tensor& x_in, const Tensor& weight, co
               "batch_norm: running_mean and running_var must be both given or both undefined");
   EMBER_CHECK(training || running_mean.defined(),
               "batch_norm: running_mean and running_var must be defined in evaluation mode");
-  const Layout s = layout_of(x_in);
-  const std::int64_t M = s.M();
+  const kernels::ChannelShape s = shape_of(x_in);
+  const std::int64_t M = s.N * s.L;
   // libtorch's words (torch::nn::functional::batch_norm), with its shape format.
   EMBER_CHECK(!training || M != 1,
               "Expected more than 1 value per channel when training, got input size ",
@@ -122,47 +79,28 @@ BatchNormForward batch_norm_forward(const Tensor& x_in, const Tensor& weight, co
   // Per channel, in double: the mean and invstd used, and (training) the unbiased variance.
   std::vector<double> mean(static_cast<std::size_t>(s.C)), invstd(mean.size()),
       var_unbiased(mean.size());
+  const std::vector<float> w = values_of(weight), b = values_of(bias);
   if (training) {
     // Note [Batch statistics order]: one channel per piece, two passes in a fixed order.
-    parallel_for(0, s.C, 1, [&](std::int64_t c0, std::int64_t c1) {
-      for (std::int64_t c = c0; c < c1; ++c) {
-        const double sum =
-            channel_sums<1>(s, c, [&](std::int64_t i) { return std::array<double, 1>{xv[i]}; })[0];
-        const double mu = sum / static_cast<double>(M);
-        const double var_sum = channel_sums<1>(s, c, [&](std::int64_t i) {
-          const double d = xv[i] - mu;
-          return std::array<double, 1>{d * d};
-        })[0];
-        const auto i = static_cast<std::size_t>(c);
-        mean[i] = mu;
-        invstd[i] = 1.0 / std::sqrt(var_sum / static_cast<double>(M) + eps);
-        var_unbiased[i] = var_sum / static_cast<double>(M - 1);
-      }
-    });
+    std::vector<double> var_sum(mean.size());
+    kernels::batch_norm_train_forward(s, xv, w.empty() ? nullptr : w.data(),
+                                      b.empty() ? nullptr : b.data(), eps, mean.data(),
+                                      invstd.data(), var_sum.data(), out.output.data_ptr<float>());
+    for (std::size_t i = 0; i < mean.size(); ++i)
+      var_unbiased[i] = var_sum[i] / static_cast<double>(M - 1);
   } else {
+    // y = (x - mean) * (invstd * weight) + bias, per element in double, rounded once.
     const std::vector<float> rm = values_of(running_mean), rv = values_of(running_var);
+    std::vector<double> alpha(mean.size()), beta(mean.size(), 0.0);
     for (std::size_t i = 0; i < mean.size(); ++i) {
       mean[i] = rm[i];
       invstd[i] = 1.0 / std::sqrt(static_cast<double>(rv[i]) + eps);
+      alpha[i] = invstd[i] * (w.empty() ? 1.0 : static_cast<double>(w[i]));
+      if (!b.empty()) beta[i] = b[i];
     }
+    kernels::batch_norm_affine(s, xv, mean.data(), alpha.data(), beta.data(),
+                               out.output.data_ptr<float>());
   }
-  // y = (x - mean) * (invstd * weight) + bias, per element in double, rounded once.
-  const std::vector<float> w = values_of(weight), b = values_of(bias);
-  std::vector<double> alpha(mean.size()), beta(mean.size(), 0.0);
-  for (std::size_t i = 0; i < mean.size(); ++i) {
-    alpha[i] = invstd[i] * (w.empty() ? 1.0 : static_cast<double>(w[i]));
-    if (!b.empty()) beta[i] = b[i];
-  }
-  float* yv = out.output.data_ptr<float>();
-  parallel_for(0, s.N * s.C, row_grain(s.L), [&](std::int64_t r0, std::int64_t r1) {
-    for (std::int64_t r = r0; r < r1; ++r) {
-      const auto c = static_cast<std::size_t>(r % s.C);
-      const float* xr = xv + r * s.L;
-      float* yr = yv + r * s.L;
-      for (std::int64_t l = 0; l < s.L; ++l)
-        yr[l] = static_cast<float>((xr[l] - mean[c]) * alpha[c] + beta[c]);
-    }
-  });
   float* mv = out.mean.data_ptr<float>();
   float* iv = out.invstd.data_ptr<float>();
   for (std::size_t i = 0; i < mean.size(); ++i) {
@@ -191,32 +129,34 @@ BatchNormGrads batch_norm_backward(const Tensor& grad_out_in, const Tensor& x_in
   EMBER_CHECK(grad_out_in.sizes() == x_in.sizes(), "batch_norm backward: grad_out ",
               to_string(grad_out_in.sizes()), " and input ", to_string(x_in.sizes()),
               " differ in shape");
-  const Layout s = layout_of(x_in);
-  const std::int64_t M = s.M();
+  const kernels::ChannelShape s = shape_of(x_in);
   const Tensor g_t = core::contiguous(grad_out_in);
   const Tensor x_t = core::contiguous(x_in);
   const float* g = g_t.data_ptr<float>();
   const float* xv = x_t.data_ptr<float>();
-  const std::vector<float> mean = values_of(mean_t), invstd = values_of(invstd_t),
+  const std::vector<float> mean_f = values_of(mean_t), invstd_f = values_of(invstd_t),
                            w = values_of(weight);
-  // Per channel: sum g and sum g * xhat, in double, one channel per piece (Note [Batch
-  // statistics order] in batch_norm.h).
+  const std::vector<double> mean(mean_f.begin(), mean_f.end()),
+      invstd(invstd_f.begin(), invstd_f.end());
+  // k = invstd * weight. Per channel: sum g and sum g * xhat, in double, one channel per piece
+  // (Note [Batch statistics order] in batch_norm.h), and in training the input gradient
+  // k (g - mean g - xhat mean(g xhat)), as the sums depend on x.
+  std::vector<double> k(mean.size());
+  for (std::size_t c = 0; c < k.size(); ++c) k[c] = invstd[c] * (w.empty() ? 1.0 : w[c]);
   std::vector<double> sum_g(static_cast<std::size_t>(s.C), 0.0), sum_g_xhat(sum_g.size(), 0.0);
-  const bool need_sums = need_weight || need_bias || (training && need_x);
-  if (need_sums && x_t.numel() > 0) {
-    parallel_for(0, s.C, 1, [&](std::int64_t c0, std::int64_t c1) {
-      for (std::int64_t c = c0; c < c1; ++c) {
-        const auto i = static_cast<std::size_t>(c);
-        const double mu = mean[i], is = invstd[i];
-        const std::array<double, 2> sums = channel_sums<2>(s, c, [&](std::int64_t k) {
-          return std::array<double, 2>{g[k], static_cast<double>(g[k]) * ((xv[k] - mu) * is)};
-        });
-        sum_g[i] = sums[0];
-        sum_g_xhat[i] = sums[1];
-      }
-    });
-  }
   BatchNormGrads grads;
+  if (need_x) grads.grad_x = empty(x_t.sizes());
+  const bool need_sums = need_weight || need_bias || (training && need_x);
+  if (need_sums && x_t.numel() > 0)
+    kernels::batch_norm_backward_sums(
+        s, g, xv, mean.data(), invstd.data(), k.data(), sum_g.data(), sum_g_xhat.data(),
+        training && need_x ? grads.grad_x.data_ptr<float>() : nullptr);
+  if (need_x && !training) {
+    // Evaluation: grad_x = k g. (g - 0) k + (-0) is g k exactly, the sign of a zero included.
+    const std::vector<double> zero(k.size(), 0.0), minus_zero(k.size(), -0.0);
+    kernels::batch_norm_affine(s, g, zero.data(), k.data(), minus_zero.data(),
+                               grads.grad_x.data_ptr<float>());
+  }
   if (need_bias) {
     grads.grad_bias = empty({s.C});
     float* p = grads.grad_bias.data_ptr<float>();
@@ -226,29 +166,6 @@ BatchNormGrads batch_norm_backward(const Tensor& grad_out_in, const Tensor& x_in
     grads.grad_weight = empty({s.C});
     float* p = grads.grad_weight.data_ptr<float>();
     for (std::size_t i = 0; i < sum_g.size(); ++i) p[i] = static_cast<float>(sum_g_xhat[i]);
-  }
-  if (need_x) {
-    grads.grad_x = empty(x_t.sizes());
-    float* gx = grads.grad_x.data_ptr<float>();
-    const double inv_m = M > 0 ? 1.0 / static_cast<double>(M) : 0.0;
-    parallel_for(0, s.N * s.C, row_grain(s.L), [&](std::int64_t r0, std::int64_t r1) {
-      for (std::int64_t r = r0; r < r1; ++r) {
-        const auto c = static_cast<std::size_t>(r % s.C);
-        const double k = static_cast<double>(invstd[c]) * (w.empty() ? 1.0 : w[c]);
-        const float* gr = g + r * s.L;
-        const float* xr = xv + r * s.L;
-        float* out = gx + r * s.L;
-        if (training) {
-          const double mg = sum_g[c] * inv_m, mgx = sum_g_xhat[c] * inv_m;
-          for (std::int64_t l = 0; l < s.L; ++l) {
-            const double xhat = (xr[l] - static_cast<double>(mean[c])) * invstd[c];
-            out[l] = static_cast<float>(k * (gr[l] - mg - xhat * mgx));
-          }
-        } else {
-          for (std::int64_t l = 0; l < s.L; ++l) out[l] = static_cast<float>(k * gr[l]);
-        }
-      }
-    });
   }
   return grads;
 }

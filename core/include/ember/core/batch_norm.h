@@ -37,7 +37,7 @@ struct BatchNormForward {
 /// Note [Batch statistics order]: each channel's mean and variance are computed by one thread,
 /// in double, in two passes (mean = sum x / M, then var = sum (x - mean)^2 / M), each sum in
 /// eight partial sums over the elements in a fixed order (Note [Batch statistics in partial
-/// sums] in core/src/ops/batch_norm.cpp): no cancellation as in E[x^2] - E[x]^2, and the result
+/// sums] in core/src/kernels/batch_norm.cpp): no cancellation as in E[x^2] - E[x]^2, and the result
 /// does not depend on the thread count (threads split the channels, never one channel's sum).
 /// \throws ember::Error for undefined or non-float32 tensors, x with fewer than 2 dims, [C]
 ///   tensors of the wrong size (naming both shapes), training with M == 1 ("Expected more than 1
