@@ -25,14 +25,18 @@
 //                                 process measures at that thread count (fma_peak_gflops);
 //                                 median_ms = FLOPs / peak, gflops = the peak
 // each epoch result at 1 and 2 threads, with the test accuracy after every epoch run (warm-up
-// included: "test_accuracies"), which bench/report.py compares with PyTorch's. Options: see
-// harness.h (--filter, --quick, --min-time-ms, --threads).
+// included: "test_accuracies"), which bench/report.py compares with PyTorch's, and the initial
+// weights ("init_weights": a safetensors file in pipeline_init/ beside this program) that the
+// peer loads, so that both sides do the same work: the same start, and (the peer replays ember's
+// shuffle) the same batches. Options: see harness.h (--filter, --quick, --min-time-ms,
+// --threads).
 #include <immintrin.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <utility>
@@ -41,6 +45,7 @@
 #include <ember/autograd/grad_mode.h>
 #include <ember/autograd/ops.h>
 #include <ember/core/parallel.h>
+#include <ember/core/safetensors.h>
 #include <ember/core/tensor.h>
 #include <ember/datasets/datasets.h>
 #include <ember/nn/nn.h>
@@ -293,14 +298,23 @@ int main(int argc, char** argv) {
       {"lenet/epoch", Kind::LeNet, 256},
       {"lenet_bn/epoch", Kind::LeNetBN, 256},
   };
+  // Every row of a workload starts from make_net's weights: written once for the peer.
+  const std::filesystem::path init_dir =
+      std::filesystem::read_symlink("/proc/self/exe").parent_path() / "pipeline_init";
+  std::filesystem::create_directories(init_dir);
   for (const Workload& w : workloads) {
     if (!report.wants(w.name)) continue;
+    std::string file = w.name;
+    std::replace(file.begin(), file.end(), '/', '_');
+    const std::string init_weights = (init_dir / (file + ".safetensors")).string();
+    save_safetensors(make_net(w.kind).state_dict(), init_weights);
     for (int threads : report.threads()) {
       set_num_threads(threads);
       Trainer trainer(w.kind, train, test, w.batch_size);
       bench::Result r = bench::measure(
           w.name, threads, [&] { trainer.epoch(); }, budget);
       r.test_accuracies = trainer.accuracies();
+      r.init_weights = init_weights;
       report.add(r);
       std::fprintf(stderr, "    (test accuracy after the last epoch: %.4f)\n", trainer.accuracy());
     }

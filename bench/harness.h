@@ -7,7 +7,8 @@
 //                 "max_ms": .., "reps": .., "gflops": .. (optional), "gbps": .. (optional),
 //                 "peak_rss_mb": .. (optional), "test_accuracies": [..] (optional: a training
 //                 run's test accuracy after each epoch, warm-up included, so report.py can check
-//                 both sides learned the same)}]}
+//                 both sides learned the same), "init_weights": path (optional: the safetensors
+//                 file of the run's initial weights, which the peer starts from)}]}
 // `name` is the join key with the PyTorch peer (bench/peers/peer_*.py), so keep it byte-identical.
 // "provenance" (provenance() below; bench/provenance.py for the Python side) names the commit,
 // build, thread backend, CPU and date: bench/report.py joins only files of one commit and machine.
@@ -67,6 +68,7 @@ struct Result {
   double gbps = -1;
   double peak_rss_mb = -1;
   std::vector<double> test_accuracies{};  // after each epoch run, in order (training results)
+  std::string init_weights{};  // a training run's initial weights (safetensors) for the peer
 };
 
 // How long to measure one result: warm-up calls first, then timed reps until both min_reps and
@@ -281,6 +283,7 @@ class Report {
         row["test_accuracy"] = r.test_accuracies.back();
         row["test_accuracies"] = r.test_accuracies;
       }
+      if (!r.init_weights.empty()) row["init_weights"] = r.init_weights;
       results.push_back(std::move(row));
     }
     const nlohmann::ordered_json report = {{"program", program_},

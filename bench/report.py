@@ -19,7 +19,9 @@ after the same number of epochs (the fewer either side ran) and is INVALID, not 
 they differ by more than the run-to-run spread: the largest change between consecutive epochs over
 the last three epochs of either side, at least ACCURACY_FLOOR (one percentage point). A broken
 optimizer step (accuracy near chance, 0.10) is far outside it; two correct trainings with
-different random draws are within it.
+different random draws are within it. With run.sh, the PyTorch peer starts each row from ember's
+initial weights and trains on ember's batches (bench/peers/peer_pipeline.py), so the two sides'
+accuracies then differ only by rounding; the note says so.
 
 Kernels: every row is like with like. OP rows allocate a new output on both sides (ember has no
 out= variant of these ops, so they have no preallocated row); copy/new (x.clone()) and copy/out
@@ -110,7 +112,7 @@ def accuracy_check(e, p):
     spread = max([ACCURACY_FLOOR] + steps(ea) + steps(pa))
     diff = abs(ea[n - 1] - pa[n - 1])
     return {"epoch": n, "ember": ea[n - 1], "pytorch": pa[n - 1], "spread": spread,
-            "valid": diff <= spread}
+            "valid": diff <= spread, "same_start": p.get("start") == "ember"}
 
 
 def load(path):
@@ -400,8 +402,9 @@ def fmt_row(r):
             note = (note + "; " if note else "") + out
     acc = r.get("accuracy")
     if acc:
-        text = "accuracy after %d epochs: ember %.4f / PyTorch %.4f (spread %.3f)" % (
-            acc["epoch"], acc["ember"], acc["pytorch"], acc["spread"])
+        text = "accuracy after %d epochs: ember %.4f / PyTorch %.4f (spread %.3f%s)" % (
+            acc["epoch"], acc["ember"], acc["pytorch"], acc["spread"],
+            "; PyTorch from ember's weights and batches" if acc.get("same_start") else "")
         if not acc["valid"]:
             text = "**INVALID**: " + text + ", not the same work"
         note = (note + "; " if note else "") + text

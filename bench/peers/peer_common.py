@@ -53,19 +53,25 @@ class Budget:
         self.min_time_ms, self.max_time_ms = min_time_ms, max_time_ms
 
 
-def measure(fn, budget):
+def measure(fn, budget, prepare=None):
     """Warm-up calls, then timed reps until min_reps and min_time_ms are both met (or a cap).
     A call under 20 us is timed in groups of k calls per rep (rep time = group time / k), so the
-    Python timer's own ~0.1 us does not count against PyTorch at tiny shapes."""
+    Python timer's own ~0.1 us does not count against PyTorch at tiny shapes. prepare(), if
+    given, runs before every call of fn, untimed (then k = 1)."""
+    grouped_ok = prepare is None
+    prepare = prepare or (lambda: None)
     for _ in range(budget.warmup):
+        prepare()
         fn()
+    prepare()
     t0 = time.perf_counter()
     fn()
     once = time.perf_counter() - t0
-    k = 1 if once >= 20e-6 else max(1, min(100, int(100e-6 / max(once, 1e-7))))
+    k = 1 if once >= 20e-6 or not grouped_ok else max(1, min(100, int(100e-6 / max(once, 1e-7))))
     times = []
     start = time.perf_counter()
     while True:
+        prepare()
         t0 = time.perf_counter()
         for _ in range(k):
             fn()
@@ -162,12 +168,13 @@ class Report:
         """Names ember reported (in its order), or None without --names-from."""
         return None if self.wanted is None else list(self.wanted)
 
-    def run(self, name, threads, fn, budget=None):
-        """Times fn() at `threads` torch threads and stores the row; returns it (or None if unwanted)."""
+    def run(self, name, threads, fn, budget=None, prepare=None):
+        """Times fn() at `threads` torch threads and stores the row; returns it (or None if unwanted).
+        prepare: see measure."""
         if not self.wants(name, threads):
             return None
         set_threads(threads)
-        row = row_from_times(name, threads, measure(fn, budget or self.budget))
+        row = row_from_times(name, threads, measure(fn, budget or self.budget, prepare))
         self.add(row)
         return row
 
@@ -276,11 +283,13 @@ def load_fashion_mnist(data_dir):
     return out
 
 
-def batches(images, labels, batch_size, shuffle, generator=None):
-    """The fastest honest PyTorch input pipeline for preloaded data: a randperm, then one gather
-    per batch and the uint8 -> float /255 conversion ToTensor would do, per batch on the fly."""
+def batches(images, labels, batch_size, shuffle, generator=None, order=None):
+    """The fastest honest PyTorch input pipeline for preloaded data: a randperm (or the given
+    order: an int64 tensor), then one gather per batch and the uint8 -> float /255 conversion
+    ToTensor would do, per batch on the fly."""
     n = images.shape[0]
-    order = torch.randperm(n, generator=generator) if shuffle else None
+    if order is None and shuffle:
+        order = torch.randperm(n, generator=generator)
     for start in range(0, n, batch_size):
         if order is None:
             x = images[start : start + batch_size]

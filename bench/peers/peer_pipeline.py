@@ -8,6 +8,11 @@ One "epoch" (the same definition in bench/bench_pipeline.cpp):
 Input is preloaded uint8 tensors (pc.batches: randperm, gather, uint8 -> float /255 per batch).
 Each epoch row carries test_accuracies, the test accuracy after every epoch run (warm-up included),
 which bench/report.py compares with ember's.
+The same work as ember's: with --names-from (run.sh), each epoch row starts from the weights
+ember's row started from (its "init_weights" file) and trains on ember's batches, its DataLoader's
+shuffle replayed (tests/interop/torch_interop.py's ember_orders, computed before each timed epoch,
+untimed), so both sides' accuracies agree to rounding; the row says so ("start": "ember"). Without
+them (a standalone run), the peer draws its own weights and batches from seed 0 ("start": "own").
 Names:
   softmax_regression/epoch   Sequential(Flatten, Linear(784, 10)), B = 256
   mlp/epoch/b256, mlp/epoch/b64   Sequential(Flatten, Linear(784, 256), ReLU, Linear(256, 10))
@@ -21,6 +26,7 @@ Names:
                                   median_ms the whole run's time.
 """
 
+import json
 import os
 import sys
 import time
@@ -94,10 +100,36 @@ def make_net(kind):
     return net
 
 
+class EmberOrders:
+    """ember's DataLoader(shuffle, seed 0) epoch orders, computed on demand and kept: every row's
+    trainer draws the same sequence from its first epoch."""
+
+    def __init__(self, n):
+        import torch_interop  # tests/interop; imported here, as it imports this module
+
+        self.orders, self.source = [], torch_interop.ember_orders(n, 0)
+
+    def get(self, epoch):
+        while len(self.orders) <= epoch:
+            self.orders.append(torch.tensor(next(self.source), dtype=torch.int64))
+        return self.orders[epoch]
+
+
+def load_ember_weights(net, path):
+    """Loads the safetensors file ember's bench_pipeline wrote into net (every key, strictly)."""
+    import torch_interop
+
+    arrays, _ = torch_interop.load_safetensors(path)
+    net.load_state_dict(torch_interop.to_torch(arrays), strict=True)
+
+
 class Trainer:
-    def __init__(self, kind, batch, data, seed=0):
+    def __init__(self, kind, batch, data, seed=0, init_weights=None, orders=None):
         torch.manual_seed(seed)
         self.net = make_net(kind)
+        if init_weights:
+            load_ember_weights(self.net, init_weights)
+        self.orders = orders  # an EmberOrders, or None: torch's randperm from seed
         self.loss = nn.CrossEntropyLoss()
         self.opt = torch.optim.SGD(self.net.parameters(), lr=LEARNING_RATES.get(kind, 0.1))
         self.batch = batch
@@ -106,10 +138,16 @@ class Trainer:
         self.last_accuracy = 0.0
         self.accuracies = []  # the test accuracy after each epoch run
 
+    def prepare(self):
+        """Computes the next epoch's order, untimed (see pc.measure)."""
+        if self.orders:
+            self.orders.get(len(self.accuracies))
+
     def epoch(self):
         train_x, train_y = self.data["train"]
         self.net.train()
-        for x, y in pc.batches(train_x, train_y, self.batch, True, self.gen):
+        order = self.orders.get(len(self.accuracies)) if self.orders else None
+        for x, y in pc.batches(train_x, train_y, self.batch, True, self.gen, order):
             loss = self.loss(self.net(x), y)
             self.opt.zero_grad()
             loss.backward()
@@ -122,6 +160,16 @@ class Trainer:
                 correct += int((self.net(x).argmax(dim=1) == y).sum())
         self.last_accuracy = correct / test_y.shape[0]
         self.accuracies.append(self.last_accuracy)
+
+
+def ember_init_weights(names_from):
+    """name -> the init_weights file of ember's row, from ember's results (--names-from)."""
+    if not names_from:
+        return {}
+    with open(names_from) as f:
+        rows = json.load(f)["results"]
+    return {r["name"]: r["init_weights"] for r in rows
+            if r.get("init_weights") and os.path.exists(r["init_weights"])}
 
 
 def parse(name):
@@ -141,6 +189,8 @@ def main():
     rss_after_import = pc.peak_rss_mb()  # Python + libtorch before any data: context for peak_rss
     data = pc.load_fashion_mnist(args.data)
     names = report.ember_names() or DEFAULT_NAMES
+    init_weights = ember_init_weights(args.names_from)
+    orders = None
     # The RSS run first, so the peak is that of a softmax-regression training run (data loaded).
     if "softmax_regression/peak_rss" in names and report.wants("softmax_regression/peak_rss"):
         pc.set_threads(1)
@@ -174,12 +224,19 @@ def main():
         if spec is None:
             print("peer_pipeline: no PyTorch peer for %r (skipped)" % name, file=sys.stderr)
             continue
+        start = init_weights.get(name)
+        if start and orders is None:
+            sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                            "tests", "interop"))
+            orders = EmberOrders(data["train"][0].shape[0])
         for threads in report.threads:
-            trainer = Trainer(spec[0], spec[1], data)
-            row = report.run(name, threads, trainer.epoch, budget)
+            trainer = Trainer(spec[0], spec[1], data, init_weights=start,
+                              orders=orders if start else None)
+            row = report.run(name, threads, trainer.epoch, budget, prepare=trainer.prepare)
             if row:
                 row["test_accuracy"] = trainer.last_accuracy
                 row["test_accuracies"] = trainer.accuracies
+                row["start"] = "ember" if start else "own"
     report.print()
 
 
