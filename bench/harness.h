@@ -26,6 +26,9 @@
 //
 // Command line understood by Report (so every program can be run alone the same way):
 //   --filter SUBSTR   only results whose name contains SUBSTR (repeatable: any matches)
+//   --name NAME       only the results named exactly NAME (repeatable)
+//   --list            measure nothing; print the names the program would measure, one per line
+//                     (run.sh's --interleave runs them one at a time, each beside its peer)
 //   --quick           a tenth of the time budget (smoke test)
 //   --min-time-ms MS  time budget per result (default 300 ms of timed reps)
 //   --threads LIST    thread counts to run, comma-separated (default 1,2), for programs that loop
@@ -193,6 +196,10 @@ class Report {
       const std::string_view arg = argv[i];
       if (arg == "--filter" && i + 1 < argc) {
         filters_.emplace_back(argv[++i]);
+      } else if (arg == "--name" && i + 1 < argc) {
+        names_.emplace_back(argv[++i]);
+      } else if (arg == "--list") {
+        listing_ = true;
       } else if (arg == "--quick") {
         budget_.min_time_ms /= 10;
         budget_.max_time_ms /= 10;
@@ -215,8 +222,8 @@ class Report {
         }
       } else if (arg == "--help" || arg == "-h") {
         std::fprintf(stderr,
-                     "usage: %s [--filter SUBSTR]... [--quick] [--min-time-ms MS] "
-                     "[--threads 1,2]\n",
+                     "usage: %s [--filter SUBSTR]... [--name NAME]... [--list] [--quick] "
+                     "[--min-time-ms MS] [--threads 1,2]\n",
                      argv[0]);
         std::exit(0);
       } else {
@@ -226,12 +233,17 @@ class Report {
     }
   }
 
-  // True when `name` passes --filter (always true without one). Check before doing setup work.
+  // True when `name` passes --filter and --name (always true without them). Check before doing
+  // setup work. With --list, records the name (for print) and is false: nothing is measured.
   bool wants(std::string_view name) const {
-    if (filters_.empty()) return true;
+    if (!names_.empty() && std::find(names_.begin(), names_.end(), name) == names_.end())
+      return false;
+    bool passes = filters_.empty();
     for (const auto& f : filters_)
-      if (name.find(f) != std::string_view::npos) return true;
-    return false;
+      if (name.find(f) != std::string_view::npos) passes = true;
+    if (passes && listing_ && std::find(listed_.begin(), listed_.end(), name) == listed_.end())
+      listed_.emplace_back(name);
+    return passes && !listing_;
   }
 
   // The budget from the command line, for passing to measure().
@@ -267,6 +279,10 @@ class Report {
   // the schema's order (ordered_json); times and rates are JSON floats (0.0, never 0), counts
   // integers.
   void print(std::FILE* out = stdout) const {
+    if (listing_) {  // --list: the names, one per line, instead of the JSON object
+      for (const auto& name : listed_) std::fprintf(out, "%s\n", name.c_str());
+      return;
+    }
     nlohmann::ordered_json machine = {{"cpu", cpu_model()},
                                       {"hardware_threads", std::thread::hardware_concurrency()},
                                       {"compiler", __VERSION__}};
@@ -307,6 +323,9 @@ class Report {
 
   std::string program_;
   std::vector<std::string> filters_;
+  std::vector<std::string> names_;           // --name: exact names
+  bool listing_ = false;                     // --list
+  mutable std::vector<std::string> listed_;  // the names wants() was asked for, with --list
   Budget budget_;
   std::vector<int> threads_{1, 2};
   std::vector<Result> results_;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh: ember and PyTorch side by side. Builds ember's benchmarks in Release, runs each
-# ember program and then its PyTorch peer (bench/peers/), and writes
+# ember program and then its PyTorch peer (bench/peers/; matmul and pipeline row by row, each
+# ember row then its PyTorch row: Note [Rows side by side] below), and writes
 #   bench/results/ember_<program>.json, pytorch_<program>.json   the raw results
 #   bench/results/report.json, report.md                         the joined table with targets
 # then prints the summary table and, when writing bench/results, regenerates the README figures
@@ -142,12 +143,53 @@ COMMON=()
 if [[ $QUICK -eq 1 ]]; then COMMON+=(--quick); fi
 if [[ -n "$MIN_TIME_MS" ]]; then COMMON+=(--min-time-ms "$MIN_TIME_MS"); fi
 
+# Note [Rows side by side]: this VM's speed drifts by 25% and more over minutes, and each side
+# used to run all its rows in one go, minutes apart, so one side could be measured in a slow
+# phase and the other in a fast one (the same code's LeNet ratio was 4.1x in one run and 7.5x ten
+# minutes later). The programs whose rows carry the issues' goals are therefore run one row at a
+# time, ember's row and then PyTorch's, each a process of its own (--list gives the names, --name
+# picks one, the peer takes that row's file as --names-from); bench/merge_results.py joins the
+# rows into the usual files. A process start per row costs a few seconds (PyTorch's import).
+INTERLEAVED=(matmul pipeline)
+PIECES=$(mktemp -d)
+trap 'rm -rf "$PIECES"' EXIT
+
+# run_side OUT CMD...: runs one side's program into OUT (JSON), within the time limit; 1 if it
+# failed or timed out (OUT then absent).
+run_side() {
+  local out=$1
+  shift
+  if timeout "$PROGRAM_TIMEOUT" "$@" >"$out.tmp"; then
+    mv "$out.tmp" "$out"
+  else
+    echo "run.sh: $* failed or timed out (exit $?)" >&2
+    rm -f "$out.tmp"
+    return 1
+  fi
+}
+
 for p in "${PROGRAMS[@]}"; do
   prog="bench_$p"
   ember_json="$RESULTS/ember_$prog.json"
   torch_json="$RESULTS/pytorch_$prog.json"
   rm -f "$ember_json" "$torch_json"
   exe="$BUILD_DIR/bench/$prog"
+  if [[ " ${INTERLEAVED[*]} " == *" $p "* && -x "$exe" ]]; then
+    say "ember and pytorch, $prog row by row (Note [Rows side by side]) ${COMMON[*]}"
+    rm -f "$PIECES"/*
+    i=0
+    while IFS= read -r name; do
+      i=$((i + 1))
+      e="$PIECES/ember_$i.json"
+      say "  $name"
+      run_side "$e" "$exe" "${COMMON[@]}" --name "$name" || continue
+      run_side "$PIECES/pytorch_$i.json" "${PEER_ENV[@]}" "$PYTHON" "$BENCH/peers/peer_$p.py" \
+        "${COMMON[@]}" --names-from "$e" || true
+    done < <("$exe" --list)
+    "$PYTHON" "$BENCH/merge_results.py" "$ember_json" "$PIECES"/ember_*.json || true
+    "$PYTHON" "$BENCH/merge_results.py" "$torch_json" "$PIECES"/pytorch_*.json || true
+    continue
+  fi
   names=()
   if [[ -x "$exe" ]]; then
     args=()
@@ -177,6 +219,7 @@ T_END=$(date +%s)
 
 NOTE="Run $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores: build $((T_BUILT - T_START)) s, benchmarks $((T_END - T_BUILT)) s; load average before the benchmarks $LOAD_BUILT, after $(cut -d' ' -f1-3 /proc/loadavg)."
 NOTE="$NOTE $BLAS_NOTE."
+NOTE="$NOTE Row by row, each ember row then its PyTorch row (Note [Rows side by side] in bench/run.sh): ${INTERLEAVED[*]}."
 if [[ $QUICK -eq 1 ]]; then NOTE="$NOTE Quick mode (--quick): a tenth of the time budget, noisy."; fi
 say "report"
 "$PYTHON" "$BENCH/report.py" "$RESULTS" --env-note "$NOTE"
