@@ -57,6 +57,27 @@ namespace {
 constexpr auto kIdleSpin = std::chrono::microseconds(50);
 constexpr auto kCallerSpin = std::chrono::microseconds(50);
 
+// Note [A worker the machine stops running]
+// On a busy machine a worker can be descheduled while it holds a claimed piece; the caller, out of
+// pieces, then waits for it a whole scheduler slice (milliseconds), many times the job. That wait
+// was the tail of bench/busy.py's rounds (2 busy processes: up to 1.4x the 1-thread time). So the
+// caller times its own part of the job and the wait after it: a wait longer than kStallPieces of
+// its average piece time plus kStallSlack is such a stall (or pieces far more uneven than
+// parallel_for makes them). A stall costs a scheduler tick (4 ms here, measured: 4.0 ms in 10 of
+// 11 with 1 busy process, one every 50 ms of a softmax-regression epoch). A quiet machine has
+// them too, but rarely (LeNet: 0.4-3.5 ms once every 0.6 s, from the VM or the kernel's own
+// threads), and there the workers are worth far more than the stalls cost. So only a stall
+// within kStallGap of the previous one starts a solo period, in which jobs run inline on the
+// caller, at the speed of one thread: kSoloMin if the last period ended kCleanRun or more ago,
+// else twice the last one (up to kSoloMax). A busy machine then mostly runs solo, and tries the
+// workers again now and then. Which thread runs a piece changes nothing in the results.
+constexpr int kStallPieces = 4;
+constexpr auto kStallSlack = std::chrono::microseconds(300);
+constexpr auto kSoloMin = std::chrono::milliseconds(20);
+constexpr auto kSoloMax = std::chrono::milliseconds(1280);
+constexpr auto kCleanRun = std::chrono::seconds(2);
+constexpr auto kStallGap = std::chrono::milliseconds(100);
+
 // Note [A thread count the system cannot give]
 // set_num_threads accepts any count from 1 up, as torch.set_num_threads does, and
 // get_num_threads returns it. The pool then starts count - 1 workers, but never more than a job
@@ -135,6 +156,9 @@ class Pool {
   bool try_run(std::int64_t pieces, detail::PieceFn task, const void* ctx, int threads) {
     std::unique_lock lock(run_mutex_, std::try_to_lock);
     if (!lock.owns_lock()) return false;
+    using Clock = std::chrono::steady_clock;
+    const Clock::time_point start = Clock::now();
+    if (start < solo_until_) return false;  // Note [A worker the machine stops running]
     resize(threads - 1);
     const std::uint32_t generation = ++generation_;
     task_.store(task, std::memory_order_relaxed);
@@ -149,8 +173,9 @@ class Pool {
     if (sleepers_.load(std::memory_order_seq_cst) > 0) wake_.notify_all();
 
     t_in_parallel = true;
-    work(/*from_front=*/true);
+    const std::uint32_t own = work(/*from_front=*/true);
     t_in_parallel = false;
+    const Clock::time_point own_done = Clock::now();
 
     const auto all_done = [&] {
       return done_.load(std::memory_order_acquire) == static_cast<std::uint32_t>(pieces);
@@ -161,17 +186,38 @@ class Pool {
         done_.wait(d, std::memory_order_acquire);
       }
     }
+    note_wait(start, own_done, own);
     if (error_) std::rethrow_exception(error_);
     return true;
   }
 
  private:
-  // Claims and runs pieces of the current job, from the front or the back, until none is left.
-  void work(bool from_front) {
+  // Note [A worker the machine stops running]: the caller ran `own` pieces from `start` to
+  // `own_done`, then waited for the workers' until now.
+  void note_wait(std::chrono::steady_clock::time_point start,
+                 std::chrono::steady_clock::time_point own_done, std::uint32_t own) {
+    if (own == 0) return;  // no piece time to compare with
+    const auto now = std::chrono::steady_clock::now();
+    const auto piece = (own_done - start) / own;
+    if (now - own_done <= kStallPieces * piece + kStallSlack) return;
+    const bool again = now - last_stall_ < kStallGap;
+    last_stall_ = now;
+    if (!again) return;
+    if (now - solo_until_ >= kCleanRun)
+      solo_for_ = kSoloMin;
+    else
+      solo_for_ = solo_for_ * 2 < kSoloMax ? solo_for_ * 2 : kSoloMax;
+    solo_until_ = now + solo_for_;
+  }
+
+  // Claims and runs pieces of the current job, from the front or the back, until none is left;
+  // returns how many it ran.
+  std::uint32_t work(bool from_front) {
+    std::uint32_t ran = 0;
     std::uint64_t word = job_.load(std::memory_order_acquire);
     for (;;) {
       const std::uint32_t front = (word >> 16) & 0xffff, back = word & 0xffff;
-      if (front >= back) return;
+      if (front >= back) return ran;
       const std::uint32_t next = from_front ? front : back - 1;
       const std::uint64_t claimed = from_front ? word + (std::uint64_t{1} << 16) : word - 1;
       if (!job_.compare_exchange_weak(word, claimed, std::memory_order_acq_rel,
@@ -189,6 +235,7 @@ class Pool {
         }
       }
       if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == pieces) done_.notify_one();
+      ++ran;
       word = job_.load(std::memory_order_acquire);
     }
   }
@@ -253,6 +300,10 @@ class Pool {
   std::atomic<bool> failed_{false};  // a piece threw: skip the rest
   std::mutex error_mutex_;
   std::exception_ptr error_;
+  // Note [A worker the machine stops running]; read and written under run_mutex_.
+  std::chrono::steady_clock::time_point last_stall_{};
+  std::chrono::steady_clock::time_point solo_until_{};  // the last solo period's end
+  std::chrono::steady_clock::duration solo_for_{kSoloMin};
 };
 
 Pool& pool() {

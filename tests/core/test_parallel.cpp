@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <set>
@@ -258,5 +259,57 @@ TEST_CASE("on OpenMP: set_num_threads is omp_set_num_threads; inside the user's 
   CHECK(cells == std::vector<int>(2 * 100, 1));
   // Outside any region: a team of min(threads, pieces), every index once.
   CHECK(record(0, 1000, 1).runs == std::vector<int>(1000, 1));
+}
+#endif
+
+#if !defined(_OPENMP)
+namespace {
+
+// Note [A worker the machine stops running] (core/src/parallel.cpp). Job: 2 pieces. Piece 0 (the
+// caller's) waits until piece 1 has started elsewhere, so a woken worker surely takes it; piece 1
+// on a worker then sleeps, as a worker descheduled with a claimed piece would. True if it did.
+bool job_with_stalled_worker(std::chrono::milliseconds stall) {
+  const auto caller = std::this_thread::get_id();
+  std::atomic<bool> worker_took{false};
+  ember::parallel_for(0, 2, 1, [&](std::int64_t b, std::int64_t) {
+    if (b == 1 && std::this_thread::get_id() != caller) {
+      worker_took = true;
+      std::this_thread::sleep_for(stall);
+    } else if (b == 0) {
+      const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+      while (!worker_took && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+    }
+  });
+  return worker_took;
+}
+
+}  // namespace
+
+TEST_CASE("a worker stalled on a piece: the next jobs run on the caller, later ones in parallel",
+          "[parallel]") {
+  ThreadsGuard guard;
+  ember::set_num_threads(2);
+  // A stall of 30 ms, far beyond 4 pieces of the caller's plus the slack.
+  bool stalled = false;
+  for (int attempt = 0; attempt < 40 && !stalled; ++attempt) {
+    stalled = job_with_stalled_worker(std::chrono::milliseconds(30));
+    if (!stalled) std::this_thread::sleep_for(std::chrono::milliseconds(50));  // a solo period
+  }
+  REQUIRE(stalled);
+  // Right after it, a job runs inline: every piece on the caller.
+  std::set<std::thread::id> ids;
+  std::mutex m;
+  ember::parallel_for(0, 64, 1, [&](std::int64_t, std::int64_t) {
+    const std::lock_guard lock(m);
+    ids.insert(std::this_thread::get_id());
+  });
+  CHECK(ids == std::set<std::thread::id>{std::this_thread::get_id()});
+  // The solo period ends (at most kSoloMax, 640 ms): a worker takes pieces again.
+  bool parallel_again = false;
+  for (int attempt = 0; attempt < 40 && !parallel_again; ++attempt) {
+    parallel_again = job_with_stalled_worker(std::chrono::milliseconds(0));
+    if (!parallel_again) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(parallel_again);
 }
 #endif
