@@ -157,9 +157,9 @@ class Pool {
     std::unique_lock lock(run_mutex_, std::try_to_lock);
     if (!lock.owns_lock()) return false;
     using Clock = std::chrono::steady_clock;
+    resize(threads - 1);
     const Clock::time_point start = Clock::now();
     if (start < solo_until_) return false;  // Note [A worker the machine stops running]
-    resize(threads - 1);
     const std::uint32_t generation = ++generation_;
     task_.store(task, std::memory_order_relaxed);
     ctx_.store(ctx, std::memory_order_relaxed);
