@@ -146,11 +146,10 @@ if [[ -n "$MIN_TIME_MS" ]]; then COMMON+=(--min-time-ms "$MIN_TIME_MS"); fi
 # Note [Rows side by side]: this VM's speed drifts by 25% and more over minutes, and each side
 # used to run all its rows in one go, minutes apart, so one side could be measured in a slow
 # phase and the other in a fast one (the same code's LeNet ratio was 4.1x in one run and 7.5x ten
-# minutes later; the same run's unpaired kernel rows had relu at 0.55x, met at 1x before). The
-# programs with targets are therefore run one row at a time, ember's row and then PyTorch's, each
-# a process of its own (--list gives the names, --name
-# picks one, the peer takes that row's file as --names-from); bench/merge_results.py joins the
-# rows into the usual files. A process start per row costs a few seconds (PyTorch's import).
+# minutes later). The programs with targets are therefore run one row at a time, ember's row and
+# then PyTorch's, each a process of its own (--list gives the names, --name picks one, the peer
+# takes that row's file as --names-from); bench/merge_results.py joins the rows into the usual
+# files. A process start per row costs a few seconds (PyTorch's import).
 INTERLEAVED=(matmul kernels pipeline)
 PIECES=$(mktemp -d)
 trap 'rm -rf "$PIECES"' EXIT
