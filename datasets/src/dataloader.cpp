@@ -32,10 +32,11 @@ DataLoader::DataLoader(const ImageDataset& dataset, DataLoaderOptions options,
 std::vector<std::int64_t> random_permutation(std::int64_t n, Generator& gen) {
   std::vector<std::int64_t> order(static_cast<std::size_t>(std::max<std::int64_t>(n, 0)));
   std::iota(order.begin(), order.end(), std::int64_t{0});
-  // Fisher-Yates from the identity, exactly as documented in dataloader.h (the order must not
-  // depend on the standard library, so no std::shuffle).
-  for (std::int64_t i = n - 1; i > 0; --i) {
-    const std::int64_t j = gen.randint(0, i + 1);
+  // torch.randperm's CPU loop (Note [PyTorch's draws]): a forward Fisher-Yates from the
+  // identity, where randint(0, n - i) is ATen's random() % (n - i) for every real dataset (n - i
+  // below 2^32).
+  for (std::int64_t i = 0; i + 1 < n; ++i) {
+    const std::int64_t j = i + gen.randint(0, n - i);
     std::swap(order[static_cast<std::size_t>(i)], order[static_cast<std::size_t>(j)]);
   }
   return order;

@@ -29,9 +29,9 @@ Tensor& uniform_(Tensor& t, double a, double b, Generator& gen) {
                   b - a <= static_cast<double>(std::numeric_limits<float>::max()),
               "init::uniform_: expects b - a <= the largest float32 (",
               std::numeric_limits<float>::max(), "), but found a=", a, " and b=", b);
-  for_each_float(t, "init::uniform_", [&](float& x) {
-    x = static_cast<float>(a + (b - a) * static_cast<double>(gen.uniform()));
-  });
+  // As tensor.uniform_(a, b): float32 numbers between the rounded bounds, PyTorch's draws.
+  const float from = static_cast<float>(a), to = static_cast<float>(b);
+  for_each_float(t, "init::uniform_", [&](float& x) { x = gen.uniform(from, to); });
   return t;
 }
 
@@ -84,7 +84,9 @@ Tensor& kaiming_uniform_(Tensor& t, double a, FanMode mode, Generator& gen) {
   const std::int64_t fan = fan_of(t, mode);
   // PyTorch warns and leaves a zero-element tensor alone; there is nothing to fill.
   if (t.numel() == 0) return t;
-  const double bound = leaky_relu_gain(a) * std::sqrt(3.0 / static_cast<double>(fan));
+  // torch.nn.init's own order of operations, so the bound rounds to the same double.
+  const double stddev = leaky_relu_gain(a) / std::sqrt(static_cast<double>(fan));
+  const double bound = std::sqrt(3.0) * stddev;
   return uniform_(t, -bound, bound, gen);
 }
 
@@ -97,7 +99,8 @@ Tensor& kaiming_normal_(Tensor& t, double a, FanMode mode, Generator& gen) {
 Tensor& xavier_uniform_(Tensor& t, double gain, Generator& gen) {
   auto [fan_in, fan_out] = calculate_fan_in_and_fan_out(t);
   if (t.numel() == 0) return t;
-  const double bound = gain * std::sqrt(6.0 / static_cast<double>(fan_in + fan_out));
+  const double stddev = gain * std::sqrt(2.0 / static_cast<double>(fan_in + fan_out));
+  const double bound = std::sqrt(3.0) * stddev;  // torch.nn.init's order of operations
   return uniform_(t, -bound, bound, gen);
 }
 

@@ -109,16 +109,24 @@ TEST_CASE("DataLoader shuffling: every sample once, same seed same epochs, new o
     CHECK(epoch_order(c) != order);    // another seed, another order
     CHECK(seen.insert(order).second);  // reshuffled every epoch
   }
-  SECTION("the documented Fisher-Yates over Generator::randint, so orders are portable") {
+  SECTION("the documented Fisher-Yates over Generator::randint: torch.randperm's orders") {
     ember::Generator gen(42);
     std::vector<std::int64_t> expected(100);
     for (std::int64_t i = 0; i < 100; ++i) expected[static_cast<std::size_t>(i)] = i;
-    for (std::int64_t i = 99; i > 0; --i) {
+    for (std::int64_t i = 0; i < 99; ++i) {
       std::swap(expected[static_cast<std::size_t>(i)],
-                expected[static_cast<std::size_t>(gen.randint(0, i + 1))]);
+                expected[static_cast<std::size_t>(i + gen.randint(0, 100 - i))]);
     }
     DataLoader fresh(data, {.batch_size = 7, .shuffle = true, .seed = 42});
-    CHECK(epoch_order(fresh) == expected);
+    const std::vector<std::int64_t> first = epoch_order(fresh), second = epoch_order(fresh);
+    CHECK(first == expected);
+    // g = torch.Generator().manual_seed(42)
+    // torch.randperm(100, generator=g)[:10] -> [42, 96, 62, 98, 46, 95, 60, 24, 78, 16]
+    // torch.randperm(100, generator=g)[:10] -> [64, 53, 31, 63, 15, 12, 17, 10, 19, 95]
+    CHECK(std::vector<std::int64_t>(first.begin(), first.begin() + 10) ==
+          std::vector<std::int64_t>{42, 96, 62, 98, 46, 95, 60, 24, 78, 16});
+    CHECK(std::vector<std::int64_t>(second.begin(), second.begin() + 10) ==
+          std::vector<std::int64_t>{64, 53, 31, 63, 15, 12, 17, 10, 19, 95});
   }
   SECTION("drop_last with shuffle drops a different tail each epoch, never repeats a sample") {
     DataLoader d(data, {.batch_size = 30, .shuffle = true, .drop_last = true, .seed = 1});

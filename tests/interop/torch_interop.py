@@ -20,9 +20,9 @@
 Exits 4 (CTest's SKIP_RETURN_CODE, as every skip in tests/) when torch is not installed; the
 ember side of (2) still runs in test_apps from the committed fixtures.
 
-The batch order: the app shuffles with ember's DataLoader (Fisher-Yates from the identity with
-randint from xoshiro256** seeded by splitmix64, datasets/src/dataloader.cpp and
-core/src/generator.cpp); ember_orders() below is the same algorithm, so PyTorch trains on
+The batch order: the app shuffles with ember's DataLoader, whose orders are torch.randperm's
+from the same seed (datasets/src/dataloader.cpp, Note [PyTorch's draws] in
+core/include/ember/core/generator.h); ember_orders() below draws them with torch, so PyTorch trains on
 exactly the app's batches. Debian's python3-torch has no safetensors package, so the format's
 reader and writer are here too (json + numpy, 40 lines).
 """
@@ -122,47 +122,13 @@ def make_model(kind):
     return nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
 
 
-MASK = (1 << 64) - 1
-
-
 def ember_orders(n, seed):
-    """ember's DataLoader shuffle, one epoch's order per next(): Fisher-Yates from the identity,
-    randint by rejection, from one xoshiro256** generator for the whole run (its state from
-    splitmix64(seed)), as the app's loader draws epoch after epoch."""
-    state, x = [], seed
-    for _ in range(4):
-        x = (x + 0x9E3779B97F4A7C15) & MASK
-        z = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & MASK
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
-        state.append(z ^ (z >> 31))
-
-    def rotl(v, k):
-        return ((v << k) | (v >> (64 - k))) & MASK
-
-    def next_u64():
-        result = (rotl((state[1] * 5) & MASK, 7) * 9) & MASK
-        t = (state[1] << 17) & MASK
-        state[2] ^= state[0]
-        state[3] ^= state[1]
-        state[1] ^= state[2]
-        state[0] ^= state[3]
-        state[2] ^= t
-        state[3] = rotl(state[3], 45)
-        return result
-
-    def randint(high):  # [0, high)
-        limit = MASK - MASK % high
-        while True:
-            v = next_u64()
-            if v < limit:
-                return v % high
-
+    """ember's DataLoader(shuffle, seed) epoch orders, one per next(): torch.randperm from one
+    generator seeded once, as the app's loader draws epoch after epoch (a test_dataloader case
+    checks ember's side against torch's numbers)."""
+    generator = torch.Generator().manual_seed(seed)
     while True:
-        order = list(range(n))
-        for i in range(n - 1, 0, -1):
-            j = randint(i + 1)
-            order[i], order[j] = order[j], order[i]
-        yield order
+        yield torch.randperm(n, generator=generator).tolist()
 
 
 def accuracy(model, x, y):

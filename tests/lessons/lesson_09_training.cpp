@@ -107,9 +107,11 @@ TEST_CASE("Lesson 9: softmax regression learns three separable clouds", "[lesson
 
   SECTION("before training the model is no better than a guess") {
     CHECK(run.accuracy_before < 0.5);  // a guess gets 1/3 right
-    // Small random weights give logits near 0, so p near 1/3 and a loss near ln 3 = 1.0986.
+    // Linear's default init (PyTorch's: weights and biases in +-1/sqrt(2) here) moves the logits
+    // of a point at radius 2 by a few units at most, so the loss is of the order of
+    // ln 3 = 1.0986 (p = 1/3 each): 2.0 here, where training ends below 0.05.
     CHECK(run.loss_before > 0.9f);
-    CHECK(run.loss_before < 1.5f);
+    CHECK(run.loss_before < 3.0f);
   }
 
   SECTION("the loss goes down") {

@@ -142,7 +142,7 @@ TEST_CASE("Lesson 11: train the network, then the sigmoid/tanh/relu variants",
   const double acc = accuracy(model(test.x), test.y);
   INFO("loss " << loss_before << " -> " << loss_after << ", test accuracy " << acc);
   CHECK(loss_after < loss_before);
-  CHECK(acc > 0.6);
+  CHECK(acc > 0.55);  // PyTorch, the same loop from seeds 0-19: 0.59-0.66
 
   // The same network with a hidden layer of 32 and each activation (the heads compared): all
   // learn, sigmoid slowest (its gradient is at most 1/4, and its outputs are not centred on 0):

@@ -137,5 +137,8 @@ TEST_CASE("Lesson 12: a custom module trains with a custom loss", "[lessons][les
   const double acc = ((net(x).argmax(1) == y).sum() / 600.0).item<double>();
   INFO("hinge loss " << before << " -> " << after << ", train accuracy " << acc);
   CHECK(after < before / 2);
-  CHECK(acc > 0.7);  // 0.79 after 5 epochs
+  // Linear's init draws PyTorch's numbers (Note [PyTorch's draws]), so this run starts where
+  // PyTorch's does after torch.manual_seed(0), and PyTorch's run ends at 0.607: seed 0 is an
+  // unlucky start (seeds 1-9 give 0.73-0.83 in PyTorch).
+  CHECK(acc == Approx(0.607).margin(0.02));
 }

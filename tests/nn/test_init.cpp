@@ -3,11 +3,19 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include <ember/autograd/ops.h>
 #include <ember/core/generator.h>
+#include <ember/datasets/dataloader.h>
+#include <ember/nn/conv.h>
 #include <ember/nn/init.h>
+#include <ember/nn/linear.h>
 
 using namespace ember;
 using Catch::Matchers::Contains;
@@ -29,6 +37,40 @@ Stats stats_of(const Tensor& t) {
   for (float x : v) sum_sq += (x - s.mean) * (x - s.mean);
   s.std = std::sqrt(sum_sq / double(v.size()));
   return s;
+}
+
+// Each parameter's first two and last two numbers, in order (as generator_draws.txt's lenet).
+std::vector<double> head_and_tail(const std::vector<Tensor>& params) {
+  std::vector<double> out;
+  for (const Tensor& p : params) {
+    const std::vector<float> v = p.to_vector<float>();
+    for (std::size_t i : {std::size_t{0}, std::size_t{1}, v.size() - 2, v.size() - 1})
+      out.push_back(v[i]);
+  }
+  return out;
+}
+
+std::vector<double> as_doubles(const Tensor& t) {
+  std::vector<double> out;
+  if (t.dtype() == kInt64) {
+    for (std::int64_t v : t.to_vector<std::int64_t>()) out.push_back(static_cast<double>(v));
+  } else {
+    for (float v : t.to_vector<float>()) out.push_back(v);
+  }
+  return out;
+}
+
+std::vector<double> linear_draws(const nn::Linear& m) {
+  return as_doubles(cat({m.weight.detach().flatten(), m.bias.detach()}));
+}
+
+// The permutation's first (or last) 8 numbers.
+std::vector<double> permutation_part(std::uint64_t seed, bool head) {
+  Generator gen(seed);
+  const std::vector<std::int64_t> order = datasets::random_permutation(60000, gen);
+  std::vector<double> out;
+  for (std::size_t i = 0; i < 8; ++i) out.push_back(double(order[head ? i : order.size() - 8 + i]));
+  return out;
 }
 
 }  // namespace
@@ -73,6 +115,97 @@ TEST_CASE("init: the same seed gives the same values", "[nn][init]") {
   nn::init::xavier_uniform_(a, 1.0, g1);
   nn::init::xavier_uniform_(b, 1.0, g2);
   CHECK(a.to_vector<float>() == b.to_vector<float>());
+}
+
+TEST_CASE("init and the generator draw PyTorch's numbers from the same seed", "[nn][init]") {
+  // Note [PyTorch's draws]: tests/data/golden/generator_draws.txt holds what PyTorch draws right
+  // after torch.manual_seed(seed) (regenerate.py's DRAWS); ember must give the same numbers,
+  // bit for bit, from Generator(seed).
+  using Draw = std::function<std::vector<double>(Generator&, std::uint64_t)>;
+  const std::map<std::string, Draw> draws = {
+      {"rand",
+       [](Generator& g, std::uint64_t) {
+         return as_doubles(rand({7}, g));
+       }},
+      {"uniform",
+       [](Generator& g, std::uint64_t) {
+         Tensor t = empty({6});
+         t.uniform_(-0.3, 0.7, &g);
+         return as_doubles(t);
+       }},
+      {"randn",
+       [](Generator& g, std::uint64_t) {
+         return as_doubles(randn({5}, g));
+       }},
+      {"randint",
+       [](Generator& g, std::uint64_t) {
+         return as_doubles(randint(-3, 10, {8}, g));
+       }},
+      {"randint_wide",
+       [](Generator& g, std::uint64_t) {
+         return as_doubles(randint(-(std::int64_t{1} << 40), std::int64_t{1} << 40, {4}, g));
+       }},
+      {"randperm_head",
+       [](Generator&, std::uint64_t s) {
+         return permutation_part(s, true);
+       }},
+      {"randperm_tail",
+       [](Generator&, std::uint64_t s) {
+         return permutation_part(s, false);
+       }},
+      {"linear",
+       [](Generator& g, std::uint64_t) {
+         return linear_draws(nn::Linear(5, 3, true, g));
+       }},
+      {"conv2d",
+       [](Generator& g, std::uint64_t) {
+         nn::Conv2d m(2, 3, 3, g);
+         return as_doubles(cat({m.weight.detach().flatten(), m.bias.detach()}));
+       }},
+      {"xavier_uniform",
+       [](Generator& g, std::uint64_t) {
+         Tensor t = empty({4, 6});
+         return as_doubles(nn::init::xavier_uniform_(t, 1.0, g));
+       }},
+      {"kaiming_uniform",
+       [](Generator& g, std::uint64_t) {
+         Tensor t = empty({4, 6});
+         return as_doubles(nn::init::kaiming_uniform_(t, 0.0, g));
+       }},
+      {"lenet",
+       [](Generator& g, std::uint64_t) {
+         // The layers in order (each draws its default init), then xavier_uniform_ on each weight.
+         nn::Conv2d c1(nn::Conv2dOptions(1, 6, 5).padding(2), g), c2(6, 16, 5, g);
+         nn::Linear l1(400, 120, true, g), l2(120, 84, true, g), l3(84, 10, true, g);
+         for (Tensor w : {c1.weight, c2.weight, l1.weight, l2.weight, l3.weight})
+           nn::init::xavier_uniform_(w, 1.0, g);
+         return head_and_tail({c1.weight, c1.bias, c2.weight, c2.bias, l1.weight, l1.bias,
+                               l2.weight, l2.bias, l3.weight, l3.bias});
+       }},
+  };
+  std::ifstream file(EMBER_GOLDEN_DIR "/generator_draws.txt");
+  REQUIRE(file);
+  std::map<std::string, int> checked;
+  for (std::string line; std::getline(file, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream in(line);
+    std::string name, colon;
+    std::uint64_t seed = 0;
+    in >> name >> seed >> colon;
+    std::vector<double> want;
+    for (std::string token; in >> token;) {  // a float32 (%.9g), or an integer
+      const bool is_float = token.find_first_of(".e") != std::string::npos;
+      want.push_back(is_float ? double(std::strtof(token.c_str(), nullptr))
+                              : std::strtod(token.c_str(), nullptr));
+    }
+    INFO(name << ", seed " << seed);
+    REQUIRE(draws.count(name) == 1);
+    Generator gen(seed);
+    CHECK(draws.at(name)(gen, seed) == want);
+    ++checked[name];
+  }
+  CHECK(checked.size() == draws.size());  // every draw, each for every seed in the file
+  for (const auto& [name, count] : checked) CHECK(count == 3);
 }
 
 TEST_CASE("init: distributions have the right bounds and spread", "[nn][init]") {

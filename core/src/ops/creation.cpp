@@ -1,4 +1,8 @@
 // Tensors from nested braces, random factories on the default generator, and random fills.
+#include <cmath>
+#include <limits>
+#include <span>
+
 #include <ember/core/checked.h>
 #include <ember/core/generator.h>
 #include <ember/core/grad_mode.h>
@@ -127,8 +131,18 @@ Tensor& Tensor::uniform_(double from, double to, Generator* gen) {
   EMBER_CHECK(dtype() == kFloat32, "uniform_: expected a float32 tensor, got ", dtype(),
               " of shape ", to_string(sizes()));
   EMBER_CHECK(from <= to, "uniform_: expects from <= to, got from=", from, " > to=", to);
-  Tensor sample = rand(sizes(), gen ? *gen : default_generator());
-  return copy_(core::add(core::mul(sample, to - from), from));
+  // As ATen: the bounds and their distance must be finite floats, and the numbers are drawn in
+  // float32 between the rounded bounds (Generator::uniform(from, to)).
+  EMBER_CHECK(std::isfinite(from) && std::isfinite(to) &&
+                  to - from <= static_cast<double>(std::numeric_limits<float>::max()),
+              "uniform_: expects to - from <= the largest float32 (",
+              std::numeric_limits<float>::max(), "), but found from=", from, " and to=", to);
+  Generator& g = gen ? *gen : default_generator();
+  const float lo = static_cast<float>(from), hi = static_cast<float>(to);
+  Tensor sample = empty(sizes());
+  for (float& v : std::span(sample.data_ptr<float>(), static_cast<std::size_t>(sample.numel())))
+    v = g.uniform(lo, hi);
+  return copy_(sample);
 }
 
 }  // namespace ember

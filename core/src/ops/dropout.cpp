@@ -12,9 +12,14 @@ namespace ember::core {
 
 namespace {
 
-// Elements per mask block: each block draws from its own stream (Note [Dropout masks at any
-// thread count] in dropout.h). Fixed: changing it changes every mask a seed gives.
-constexpr std::int64_t kMaskBlock = 4096;
+// Output i of the SplitMix64 stream that starts at `base` (Steele, Lea and Flood, "Fast
+// splittable pseudorandom number generators", 2014): a function of (base, i) alone.
+std::uint64_t splitmix64_at(std::uint64_t base, std::uint64_t i) {
+  std::uint64_t z = base + (i + 1) * 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
 
 void check_p(double p, const char* op) {
   EMBER_CHECK(p >= 0.0 && p <= 1.0, op, ": dropout probability has to be between 0 and 1, but got ",
@@ -28,25 +33,18 @@ Tensor dropout_mask(const Shape& shape, double p, Generator& gen) {
   Tensor mask = empty(shape);
   const std::int64_t n = mask.numel();
   // One draw whatever the size: the generator advances the same for every shape.
-  const std::uint64_t base = gen.next_u64();
+  const std::uint64_t base = gen.random64();
   if (n == 0) return mask;
   // As PyTorch: the kept value is 1 / (1 - p) computed in float32 (noise.div_(1 - p)).
   const float scale = p < 1.0 ? 1.0f / static_cast<float>(1.0 - p) : 0.0f;
   // Kept when k * 2^-24 < 1 - p, k the draw's top 24 bits: exact in double.
   const double threshold = (1.0 - p) * 0x1.0p24;
   float* out = mask.data_ptr<float>();
-  const std::int64_t blocks = (n + kMaskBlock - 1) / kMaskBlock;
-  parallel_for(0, blocks, 1, [&](std::int64_t b0, std::int64_t b1) {
-    for (std::int64_t b = b0; b < b1; ++b) {
-      // A stream per block: seeded from the base and the block index by an odd multiplier, so
-      // no two blocks of one mask (nor of masks with nearby bases) share a seed.
-      Generator stream(base + static_cast<std::uint64_t>(b) * 0x9E3779B97F4A7C15ull);
-      const std::int64_t begin = b * kMaskBlock;
-      const std::int64_t end = begin + kMaskBlock < n ? begin + kMaskBlock : n;
-      for (std::int64_t i = begin; i < end; ++i) {
-        const double k = static_cast<double>(stream.next_u64() >> 40);
-        out[i] = k < threshold ? scale : 0.0f;
-      }
+  parallel_for(0, n, 1 << 14, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      const double k =
+          static_cast<double>(splitmix64_at(base, static_cast<std::uint64_t>(i)) >> 40);
+      out[i] = k < threshold ? scale : 0.0f;
     }
   });
   return mask;

@@ -1,41 +1,57 @@
 /// \file
-/// A seedable random number generator that gives the same numbers on every machine.
+/// A seedable random number generator: PyTorch's CPU generator, draw for draw.
 #pragma once
 
 #include <cstdint>
+#include <random>
 
 namespace ember {
 
-/// A random number generator: xoshiro256** (Blackman and Vigna, "Scrambled linear pseudorandom
-/// number generators", 2018) seeded through splitmix64.
+/// A random number generator that draws what PyTorch's CPU generator draws from the same seed.
 ///
-/// Every distribution is computed here (never through `<random>`'s distributions, whose results
-/// differ between standard libraries), so the same seed gives the same numbers everywhere. Not
-/// thread-safe: use one generator per thread.
+/// Note [PyTorch's draws]: the engine is the 32-bit Mersenne Twister (std::mt19937, whose
+/// output the C++ standard fixes), seeded as `torch.manual_seed` seeds it, and every
+/// distribution turns its words into numbers as ATen's CPU kernels do (never `<random>`'s
+/// distributions, which differ between standard libraries). So `Generator(s)` followed by the
+/// same calls gives PyTorch's numbers after `torch.manual_seed(s)`, bit for bit, on every
+/// machine: `rand` (torch.rand), `uniform` (uniform_), `randint` (torch.randint), the
+/// DataLoader's `random_permutation` (torch.randperm) and a layer's default init (nn::Linear,
+/// nn::Conv2d, nn::init's uniform fills). Two exceptions, said where they are: `normal` follows
+/// PyTorch's scalar path, which torch.randn takes for fewer than 16 numbers only (for 16 or
+/// more it takes a vectorized Box-Muller whose results depend on the CPU); and dropout masks
+/// are ember's own (Note [Dropout masks at any thread count]). Not thread-safe: use one
+/// generator per thread.
 class Generator {
  public:
   /// A generator in the state manual_seed(seed) gives.
   explicit Generator(std::uint64_t seed = 0) { manual_seed(seed); }
-  /// Restarts the sequence: the four state words are filled from splitmix64(seed).
+  /// Restarts the sequence, as `torch.Generator.manual_seed`: the Mersenne Twister is seeded
+  /// with the seed's low 32 bits (so seeds 2^32 apart give the same numbers, as in PyTorch).
   void manual_seed(std::uint64_t seed);
 
-  /// The next 64 random bits of xoshiro256**.
-  std::uint64_t next_u64();
-  /// Uniform in `[0, 1)` from the top 24 random bits: every multiple of 2^-24 equally likely.
+  /// The next 32 random bits.
+  std::uint32_t random() { return static_cast<std::uint32_t>(engine_()); }
+  /// 64 random bits from two draws, the first one high (ATen's random64).
+  std::uint64_t random64();
+  /// Uniform in `[0, 1)`: the low 24 bits of one draw times 2^-24 (torch.rand's float32).
   float uniform();
-  /// Uniform in `[low, high)`: `low + (high - low) * uniform()`.
-  float uniform(float low, float high);
-  /// Standard normal (mean 0, std 1), by the Box-Muller transform in double; the second value of
-  /// each pair is kept for the next call.
+  /// Uniform in `[from, to)` as `uniform_(from, to)` computes it in float32:
+  /// `fma(uniform(), to - from, from)`.
+  float uniform(float from, float to);
+  /// Standard normal (mean 0, std 1), by PyTorch's scalar Box-Muller in double: u1, u2 from two
+  /// 53-bit draws, r = sqrt(-2 log1p(-u2)), theta = 2 pi u1; returns r cos(theta) and keeps
+  /// r sin(theta) for the next call. (torch.randn takes this path for fewer than 16 numbers.)
   float normal();
-  /// Uniform integer in `[low, high)`, unbiased (rejection sampling, no modulo bias).
+  /// Uniform integer in `[low, high)` as torch.randint: `low + draw % (high - low)`, the draw
+  /// 32 bits when the range is below 2^32 and 64 bits otherwise (so, as PyTorch's, biased by at
+  /// most range / 2^32 or range / 2^64).
   /// \throws ember::Error when `low >= high`.
   std::int64_t randint(std::int64_t low, std::int64_t high);
 
  private:
-  std::uint64_t state_[4]{};
+  std::mt19937 engine_;
   bool has_spare_normal_ = false;
-  float spare_normal_ = 0.0f;
+  double spare_normal_ = 0.0;
 };
 
 /// The generator used where none is passed (e.g. a Linear layer's default init, rand, randn),

@@ -37,9 +37,10 @@ class Sampler {
 
 /// A random order of 0..n-1, the DataLoader's shuffle: n int64 indices (none for n <= 0).
 ///
-/// Fisher-Yates (Durstenfeld's in-place version) from the identity: for i = n-1 down to 1,
-/// swap(order[i], order[gen.randint(0, i + 1)]). It does not depend on the standard library (no
-/// std::shuffle), so a seed gives the same order on every machine.
+/// torch.randperm's: Fisher-Yates from the identity, for i = 0 up to n-2:
+/// swap(order[i], order[i + gen.randint(0, n - i)]). So `Generator(s)` gives the order
+/// `torch.randperm(n, generator=torch.Generator().manual_seed(s))` gives, on every machine (no
+/// std::shuffle, whose order depends on the standard library).
 std::vector<std::int64_t> random_permutation(std::int64_t n, Generator& gen);
 
 /// One batch: B is options.batch_size except for a short last batch.
@@ -57,11 +58,11 @@ struct Batch {
 ///     for (const Batch& batch : loader) { ... batch.images, batch.labels ... }
 /// \endcode
 ///
-/// Each begin() starts a new epoch. With shuffle, its order is a Fisher-Yates shuffle of
-/// 0..N-1 (for i = N-1 down to 1: swap(order[i], order[randint(0, i + 1)])) drawn from one
-/// Generator seeded with options.seed at construction and advancing epoch after epoch: the same
-/// seed gives the same sequence of epochs on every machine. Every sample appears exactly once per
-/// epoch (minus the dropped tail with drop_last).
+/// Each begin() starts a new epoch. With shuffle, its order is random_permutation(N) drawn from
+/// one Generator seeded with options.seed at construction and advancing epoch after epoch: the
+/// same seed gives the same sequence of epochs on every machine, and the sequence of orders
+/// `torch.randperm(N, generator=g)` gives epoch after epoch from `g.manual_seed(seed)`. Every
+/// sample appears exactly once per epoch (minus the dropped tail with drop_last).
 ///
 /// Each batch is gathered and converted to float in one vectorized pass (no float copy of the
 /// whole dataset). Buffers: the iterator reuses its batch tensors for the next batch only when

@@ -29,7 +29,8 @@ namespace ember::nn::init {
 ///   not fit in float32.
 Tensor& normal_(Tensor& t, double mean = 0.0, double std = 1.0,
                 Generator& gen = default_generator());
-/// Fills t with draws from U(a, b), as torch.nn.init.uniform_.
+/// Fills t with draws from U(a, b), as torch.nn.init.uniform_: the same numbers from the same
+/// generator state (Note [PyTorch's draws]).
 /// \throws ember::Error for an undefined or non-float32 t, a > b, or bounds that are not
 ///   finite or further apart than the largest float32 (as torch's uniform_).
 Tensor& uniform_(Tensor& t, double a = 0.0, double b = 1.0, Generator& gen = default_generator());
