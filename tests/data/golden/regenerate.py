@@ -44,6 +44,12 @@ The cases of issue 12's tensor ops (pow ... matmul, the CASES table below) are d
 script draws their inputs itself from torch.Generator().manual_seed(seed), so --write creates
 their files and INDEX.txt lines, and --check derives inputs and results again (see CASES).
 
+generator_draws.txt (DRAWS below) is what PyTorch's CPU generator draws right after
+torch.manual_seed(seed): rand, uniform_, randn, randint, randperm, a Linear's and a Conv2d's
+default init, xavier_uniform_, kaiming_uniform_ and d2l's LeNet. It is regenerated whole and
+compared byte for byte (no BLAS is involved); tests/nn/test_init.cpp checks ember's draws
+against it.
+
 Bit-exactness: with torch 1.13.1 on OpenBLAS 0.3.21 on the machine that wrote them (a Zen CPU:
 its FMA kernels) the files are reproduced byte for byte. Other CPUs' OpenBLAS kernels (an Intel
 Xeon's SkylakeX gives 1.68102968 for 1.68102956 in matmul_2x3_3), OpenBLAS's pre-FMA kernels
