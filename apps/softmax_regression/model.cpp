@@ -22,11 +22,14 @@
 //                     Linear(84, 10); train_ch6's xavier init; lr 1.0, batch 256, 10 epochs.
 //                     (d2l 1.0 trains its BNLeNet with lr 0.1 and batch 128 through its Trainer;
 //                     the app keeps 0.17's settings, which train_ch6 shares with lenet.)
-// The layers are constructed first, each drawing PyTorch's default init from the generator, then
-// the init function is applied in module order, as net.apply(init_weights) does.
+// The layers are constructed first, in order, each drawing PyTorch's default init from the
+// generator, then the init function is applied in module order, as net.apply(init_weights) does:
+// so --seed S gives lenet and lenet-bn the weights PyTorch's code gets after
+// torch.manual_seed(S) (Note [PyTorch's draws] in core/include/ember/core/generator.h).
 #include "model.h"
 
 #include <sstream>
+#include <utility>
 
 #include "json.h"
 
@@ -77,33 +80,64 @@ nn::Sequential make_model(const std::string& name, std::int64_t height, std::int
   const std::int64_t inputs = height * width;
   nn::Sequential net;
   bool xavier = false;  // Note [d2l's models and settings]
+  // One push_back per statement, so the layers draw their default init in order, as PyTorch's do:
+  // the arguments of one call, nn::Sequential(a, b, c), are constructed in an order C++ leaves
+  // unspecified (GCC: the last first).
+  auto add = [&net](auto&& module) {
+    net.push_back(std::forward<decltype(module)>(module));
+  };
   if (name == "softmax") {
-    net = nn::Sequential(nn::Flatten(), nn::Linear(inputs, classes, true, gen));
+    add(nn::Flatten());
+    add(nn::Linear(inputs, classes, true, gen));
   } else if (name == "mlp") {
-    net = nn::Sequential(nn::Flatten(), nn::Linear(inputs, 256, true, gen), nn::ReLU(),
-                         nn::Linear(256, classes, true, gen));
+    add(nn::Flatten());
+    add(nn::Linear(inputs, 256, true, gen));
+    add(nn::ReLU());
+    add(nn::Linear(256, classes, true, gen));
   } else if (name == "mlp-dropout") {
-    net = nn::Sequential(nn::Flatten(), nn::Linear(inputs, 256, true, gen), nn::ReLU(),
-                         nn::Dropout(0.2), nn::Linear(256, 256, true, gen), nn::ReLU(),
-                         nn::Dropout(0.5), nn::Linear(256, classes, true, gen));
+    add(nn::Flatten());
+    add(nn::Linear(inputs, 256, true, gen));
+    add(nn::ReLU());
+    add(nn::Dropout(0.2));
+    add(nn::Linear(256, 256, true, gen));
+    add(nn::ReLU());
+    add(nn::Dropout(0.5));
+    add(nn::Linear(256, classes, true, gen));
   } else if (name == "lenet") {
     // 28x28 -> conv 5 pad 2: 28 -> pool: 14 -> conv 5: 10 -> pool: 5; 16 * 5 * 5 = 400.
     const std::int64_t h2 = (height / 2 - 4) / 2, w2 = (width / 2 - 4) / 2;
-    net = nn::Sequential(nn::Conv2d(nn::Conv2dOptions(1, 6, 5).padding(2), gen), nn::Sigmoid(),
-                         nn::AvgPool2d(2), nn::Conv2d(6, 16, 5, gen), nn::Sigmoid(),
-                         nn::AvgPool2d(2), nn::Flatten(), nn::Linear(16 * h2 * w2, 120, true, gen),
-                         nn::Sigmoid(), nn::Linear(120, 84, true, gen), nn::Sigmoid(),
-                         nn::Linear(84, classes, true, gen));
+    add(nn::Conv2d(nn::Conv2dOptions(1, 6, 5).padding(2), gen));
+    add(nn::Sigmoid());
+    add(nn::AvgPool2d(2));
+    add(nn::Conv2d(6, 16, 5, gen));
+    add(nn::Sigmoid());
+    add(nn::AvgPool2d(2));
+    add(nn::Flatten());
+    add(nn::Linear(16 * h2 * w2, 120, true, gen));
+    add(nn::Sigmoid());
+    add(nn::Linear(120, 84, true, gen));
+    add(nn::Sigmoid());
+    add(nn::Linear(84, classes, true, gen));
     xavier = true;
   } else {  // lenet-bn
     // 28x28 -> conv 5: 24 -> pool: 12 -> conv 5: 8 -> pool: 4; 16 * 4 * 4 = 256.
     const std::int64_t h2 = ((height - 4) / 2 - 4) / 2, w2 = ((width - 4) / 2 - 4) / 2;
-    net = nn::Sequential(nn::Conv2d(1, 6, 5, gen), nn::BatchNorm2d(6), nn::Sigmoid(),
-                         nn::AvgPool2d(2), nn::Conv2d(6, 16, 5, gen), nn::BatchNorm2d(16),
-                         nn::Sigmoid(), nn::AvgPool2d(2), nn::Flatten(),
-                         nn::Linear(16 * h2 * w2, 120, true, gen), nn::BatchNorm1d(120),
-                         nn::Sigmoid(), nn::Linear(120, 84, true, gen), nn::BatchNorm1d(84),
-                         nn::Sigmoid(), nn::Linear(84, classes, true, gen));
+    add(nn::Conv2d(1, 6, 5, gen));
+    add(nn::BatchNorm2d(6));
+    add(nn::Sigmoid());
+    add(nn::AvgPool2d(2));
+    add(nn::Conv2d(6, 16, 5, gen));
+    add(nn::BatchNorm2d(16));
+    add(nn::Sigmoid());
+    add(nn::AvgPool2d(2));
+    add(nn::Flatten());
+    add(nn::Linear(16 * h2 * w2, 120, true, gen));
+    add(nn::BatchNorm1d(120));
+    add(nn::Sigmoid());
+    add(nn::Linear(120, 84, true, gen));
+    add(nn::BatchNorm1d(84));
+    add(nn::Sigmoid());
+    add(nn::Linear(84, classes, true, gen));
     xavier = true;
   }
   net.apply([&gen, xavier](nn::Module& m) {

@@ -1420,6 +1420,32 @@ TEST_CASE("app: --init-from PyTorch's weights gives PyTorch's first epoch within
   }
 }
 
+TEST_CASE("app: --seed S alone gives PyTorch's first epoch from torch.manual_seed(S)",
+          "[apps][interop]") {
+  // Note [PyTorch's draws]: from the same seed the app draws PyTorch's initial weights (the
+  // layers' default init in order, then xavier_uniform_) and its batch orders (torch.randperm),
+  // so LeNet's and LeNet-BN's first epochs are PyTorch's (tests/interop/torch_interop.py's
+  // SEEDED, in tests/data/interop/expected.json), within 1e-5.
+  const std::string data = EMBER_TEST_DATA_DIR "/fashion-mnist-small";
+  const nlohmann::json seeded =
+      nlohmann::json::parse(read_file(EMBER_TEST_DATA_DIR "/interop/expected.json"))["seeded"];
+  REQUIRE(seeded.size() == 2);
+  for (const auto& [model, torch] : seeded.items()) {
+    INFO(model);
+    TempDir dir;
+    Run r = run(dir, {"--data", data, "--model", model, "--epochs", "1", "--batch-size", "256",
+                      "--lr", "0.1", "--seed", std::to_string(torch["seed"].get<int>()), "--quiet",
+                      "--metrics", dir.file("m.jsonl")});
+    INFO(r.out << r.err);
+    REQUIRE(r.code == 0);
+    const nlohmann::json row = last_metrics(dir.file("m.jsonl"));
+    for (const char* key : {"train_loss", "train_acc", "test_acc"}) {
+      INFO(key);
+      CHECK(std::abs(row[key].get<double>() - torch[key].get<double>()) <= 1e-5);
+    }
+  }
+}
+
 TEST_CASE("app: --export writes the trained weights, --init-from checks them against the model",
           "[apps][interop]") {
   TempDir dir;

@@ -7,7 +7,8 @@
       models with PyTorch's own initialization (torch.manual_seed, the layers' defaults, and
       train_ch6's xavier_uniform_ for LeNet), and
       expected.json, PyTorch's figures from those weights: the test accuracy before training and
-      the first epoch's train loss, train accuracy and test accuracy.
+      the first epoch's train loss, train accuracy and test accuracy; and under "seeded", the
+      first epoch of lenet and lenet-bn from torch.manual_seed(S) alone (SEEDED).
 
   torch_interop.py check APP INTEROP_LOGITS DATA_DIR FIXTURE_DIR WORK_DIR
       (1) ember -> PyTorch: the app trains each model and --exports it; PyTorch loads the file
@@ -16,6 +17,8 @@
       (2) PyTorch -> ember: the fixtures are made again and must equal the committed ones (the
           bytes of the weights, the figures within 1e-5); then the app starts from them
           (--init-from) and its first epoch must match PyTorch's within 1e-5.
+      (3) The same seed: the app with --seed S alone (PyTorch's draws: the same initial weights
+          and batch orders) gets PyTorch's first epoch from torch.manual_seed(S) within 1e-5.
 
 Exits 4 (CTest's SKIP_RETURN_CODE, as every skip in tests/) when torch is not installed; the
 ember side of (2) still runs in test_apps from the committed fixtures.
@@ -117,8 +120,8 @@ def make_model(kind):
     parameters (I64 is a safetensors dtype both sides write)."""
     if kind == "mlp":
         return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
-    if kind == "lenet-bn":  # d2l 7.5, train_ch6's xavier init: the bench peer's twin
-        return peer_pipeline.make_net("lenet_bn")
+    if kind in ("lenet", "lenet-bn"):  # d2l 6.6 and 7.5, train_ch6's xavier init: the peer's
+        return peer_pipeline.make_net(kind.replace("-", "_"))
     return nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
 
 
@@ -177,6 +180,15 @@ FIXTURES = {"softmax": {"seed": 21, "dtype": np.float32},
             "mlp": {"seed": 22, "dtype": np.float16},
             "lenet-bn": {"seed": 23, "dtype": np.float16}}
 TRAINING = {"epochs": 1, "batch_size": 256, "lr": 0.1, "seed": 0}
+# --seed S alone (no --init-from): the app draws PyTorch's initial weights and batch orders from S
+# (Note [PyTorch's draws]), so its first epoch is PyTorch's after torch.manual_seed(S).
+SEEDED = {"lenet": 4, "lenet-bn": 5}
+
+
+def seeded_figures(kind, data_dir):
+    torch.manual_seed(SEEDED[kind])
+    model = make_model(kind)
+    return first_epoch(model, data_dir, TRAINING["batch_size"], TRAINING["lr"], SEEDED[kind])
 
 
 def make_fixture(kind, data_dir):
@@ -201,6 +213,8 @@ def write_fixtures(out_dir, data_dir):
         save_safetensors(arrays, os.path.join(out_dir, kind + ".safetensors"),
                          {"format": "pt", "written_by": "tests/interop/torch_interop.py"})
         expected["models"][kind] = dict(weights=kind + ".safetensors", **figures)
+    expected["seeded"] = {kind: dict(seed=seed, **seeded_figures(kind, data_dir))
+                          for kind, seed in SEEDED.items()}
     with open(os.path.join(out_dir, "expected.json"), "w") as f:
         json.dump(expected, f, indent=2)
         f.write("\n")
@@ -271,6 +285,22 @@ def check(app, logits_tool, data_dir, fixture_dir, work_dir):
             expect(abs(row[key] - figures[key]) <= 1e-5,
                    f"{kind}: torch -> ember first epoch {key} {row[key]} == torch's "
                    f"{figures[key]} (1e-5)")
+    # (3) The same seed, nothing else: the app's first epoch is PyTorch's.
+    for kind, seed in SEEDED.items():
+        figures = seeded_figures(kind, data_dir)
+        with open(os.path.join(fixture_dir, "expected.json")) as f:
+            stored = json.load(f)["seeded"][kind]
+        metrics = os.path.join(work_dir, kind + "-seeded.jsonl")
+        run_app(app, ["--data", data_dir, "--model", kind, "--epochs", "1", "--batch-size",
+                      str(TRAINING["batch_size"]), "--lr", str(TRAINING["lr"]), "--seed", str(seed),
+                      "--quiet", "--metrics", metrics])
+        row = last_metrics(metrics)
+        for key in ("train_loss", "train_acc", "test_acc"):
+            expect(abs(stored[key] - figures[key]) <= 1e-5,
+                   f"{kind}: expected.json seeded {key} {stored[key]} == torch's {figures[key]}")
+            expect(abs(row[key] - figures[key]) <= 1e-5,
+                   f"{kind}: --seed {seed} first epoch {key} {row[key]} == torch's {figures[key]} "
+                   "from torch.manual_seed (1e-5)")
     if failures:
         print(f"{len(failures)} check(s) failed")
         return 1

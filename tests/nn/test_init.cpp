@@ -3,10 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <functional>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -16,6 +14,8 @@
 #include <ember/nn/conv.h>
 #include <ember/nn/init.h>
 #include <ember/nn/linear.h>
+
+#include "support/golden.h"
 
 using namespace ember;
 using Catch::Matchers::Contains;
@@ -37,17 +37,6 @@ Stats stats_of(const Tensor& t) {
   for (float x : v) sum_sq += (x - s.mean) * (x - s.mean);
   s.std = std::sqrt(sum_sq / double(v.size()));
   return s;
-}
-
-// Each parameter's first two and last two numbers, in order (as generator_draws.txt's lenet).
-std::vector<double> head_and_tail(const std::vector<Tensor>& params) {
-  std::vector<double> out;
-  for (const Tensor& p : params) {
-    const std::vector<float> v = p.to_vector<float>();
-    for (std::size_t i : {std::size_t{0}, std::size_t{1}, v.size() - 2, v.size() - 1})
-      out.push_back(v[i]);
-  }
-  return out;
 }
 
 std::vector<double> as_doubles(const Tensor& t) {
@@ -179,33 +168,20 @@ TEST_CASE("init and the generator draw PyTorch's numbers from the same seed", "[
          nn::Linear l1(400, 120, true, g), l2(120, 84, true, g), l3(84, 10, true, g);
          for (Tensor w : {c1.weight, c2.weight, l1.weight, l2.weight, l3.weight})
            nn::init::xavier_uniform_(w, 1.0, g);
-         return head_and_tail({c1.weight, c1.bias, c2.weight, c2.bias, l1.weight, l1.bias,
-                               l2.weight, l2.bias, l3.weight, l3.bias});
+         return test::head_and_tail({c1.weight, c1.bias, c2.weight, c2.bias, l1.weight, l1.bias,
+                                     l2.weight, l2.bias, l3.weight, l3.bias});
        }},
   };
-  std::ifstream file(EMBER_GOLDEN_DIR "/generator_draws.txt");
-  REQUIRE(file);
-  std::map<std::string, int> checked;
-  for (std::string line; std::getline(file, line);) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream in(line);
-    std::string name, colon;
-    std::uint64_t seed = 0;
-    in >> name >> seed >> colon;
-    std::vector<double> want;
-    for (std::string token; in >> token;) {  // a float32 (%.9g), or an integer
-      const bool is_float = token.find_first_of(".e") != std::string::npos;
-      want.push_back(is_float ? double(std::strtof(token.c_str(), nullptr))
-                              : std::strtod(token.c_str(), nullptr));
+  const test::GeneratorDraws want = test::load_generator_draws();
+  for (const auto& [name, draw] : draws) {
+    REQUIRE(want.count(name) == 1);
+    CHECK(want.at(name).size() == 3);  // seeds 0, 1 and 2^32 + 5
+    for (const auto& [seed, values] : want.at(name)) {
+      INFO(name << ", seed " << seed);
+      Generator gen(seed);
+      CHECK(draw(gen, seed) == values);
     }
-    INFO(name << ", seed " << seed);
-    REQUIRE(draws.count(name) == 1);
-    Generator gen(seed);
-    CHECK(draws.at(name)(gen, seed) == want);
-    ++checked[name];
   }
-  CHECK(checked.size() == draws.size());  // every draw, each for every seed in the file
-  for (const auto& [name, count] : checked) CHECK(count == 3);
 }
 
 TEST_CASE("init: distributions have the right bounds and spread", "[nn][init]") {

@@ -161,4 +161,36 @@ std::string compare(const Tensor& got, const GoldenTensor& want, double rtol, do
   return msg.str();
 }
 
+GeneratorDraws load_generator_draws() {
+  const std::string path = std::string(EMBER_GOLDEN_DIR) + "/generator_draws.txt";
+  std::ifstream file(path);
+  if (!file) throw std::runtime_error("cannot open " + path);
+  GeneratorDraws draws;
+  for (std::string line; std::getline(file, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream in(line);
+    std::string name, colon;
+    std::uint64_t seed = 0;
+    if (!(in >> name >> seed >> colon) || colon != ":")
+      throw std::runtime_error(path + ": malformed line: " + line);
+    std::vector<double>& values = draws[name][seed];
+    for (std::string token; in >> token;) {  // a float32 (%.9g), or an integer
+      const bool is_float = token.find_first_of(".e") != std::string::npos;
+      values.push_back(is_float ? double(std::strtof(token.c_str(), nullptr))
+                                : std::strtod(token.c_str(), nullptr));
+    }
+  }
+  return draws;
+}
+
+std::vector<double> head_and_tail(const std::vector<Tensor>& tensors) {
+  std::vector<double> out;
+  for (const Tensor& t : tensors) {
+    const std::vector<float> v = t.to_vector<float>();
+    for (std::size_t i : {std::size_t{0}, std::size_t{1}, v.size() - 2, v.size() - 1})
+      out.push_back(v.at(i));
+  }
+  return out;
+}
+
 }  // namespace ember::test

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -46,6 +47,15 @@ GoldenCase load_golden(const std::string& file);
 
 // Every case of `op` listed in INDEX.txt, in order (names without the .f32/.f64 suffix).
 std::vector<std::string> golden_cases(const std::string& op);
+
+// What PyTorch draws after torch.manual_seed(seed) (generator_draws.txt, FORMAT.md): the values
+// of each line `name seed : values`, by name then seed; floats as the float32 the file's %.9g
+// gives, integers exactly. Throws std::runtime_error.
+using GeneratorDraws = std::map<std::string, std::map<std::uint64_t, std::vector<double>>>;
+GeneratorDraws load_generator_draws();
+// Each tensor's first two and last two numbers, in order: the form of generator_draws.txt's lenet
+// line (a model's parameters()).
+std::vector<double> head_and_tail(const std::vector<Tensor>& tensors);
 
 // Empty if `got` has `want`'s dtype and shape and matches it elementwise within |got - want| <=
 // atol + rtol*|want| (NaN matches NaN, inf matches inf of the same sign); otherwise a message

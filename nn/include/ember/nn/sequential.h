@@ -32,6 +32,12 @@ struct IsSharedPtr<std::shared_ptr<T>> : std::true_type {};
 /// A single Sequential argument copies it (sharing its modules); to nest one Sequential in
 /// another, pass a std::shared_ptr<Sequential>. An empty Sequential returns its input, as
 /// PyTorch.
+///
+/// The order of the random draws: C++ constructs the arguments of one call in an order it leaves
+/// unspecified (GCC: the last first), so in `Sequential(Linear(784, 256), Linear(256, 10))` the
+/// second Linear may draw its default init before the first. Python's order, which PyTorch's
+/// `torch.manual_seed(s)` numbers follow (Note [PyTorch's draws]), takes one push_back per
+/// statement: `net.push_back(Linear(784, 256)); net.push_back(Linear(256, 10));`.
 class Sequential : public Module {
  public:
   /// An empty chain.
