@@ -129,7 +129,7 @@ cmake --build build/sanitize -j"$jobs"
 ctest --preset sanitize -j"$jobs"
 
 if [ -x tests/fuzz/run.sh ] || [ -f tests/fuzz/run.sh ]; then
-  step "fuzzers: IDX parser, checkpoint and safetensors loaders (60 s each; kernels unsanitized)"
-  bash tests/fuzz/run.sh 60
+  step "fuzzers: IDX parser, checkpoint and safetensors loaders (30 s each; kernels unsanitized)"
+  bash tests/fuzz/run.sh 30
 fi
 step "all checks passed"
