@@ -102,18 +102,11 @@ ds::ImageDataset load_split(const Settings& s, ds::Split split) {
 // the run's seed, the epoch, the batch's index in the epoch and the rank (--distributed: each
 // rank draws its own masks). The masks are then a function of where the batch is, not of how
 // many draws came before: a resumed run draws the uninterrupted run's masks.
-std::uint64_t splitmix64(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
 std::uint64_t batch_seed(std::uint64_t seed, std::int64_t epoch, std::int64_t batch) {
-  std::uint64_t h = splitmix64(seed);
-  h = splitmix64(h ^ static_cast<std::uint64_t>(epoch));
-  h = splitmix64(h ^ static_cast<std::uint64_t>(batch));
-  return splitmix64(h ^ static_cast<std::uint64_t>(mpi::rank()));
+  std::uint64_t h = ember::splitmix64(seed);
+  h = ember::splitmix64(h ^ static_cast<std::uint64_t>(epoch));
+  h = ember::splitmix64(h ^ static_cast<std::uint64_t>(batch));
+  return ember::splitmix64(h ^ static_cast<std::uint64_t>(mpi::rank()));
 }
 
 // --- Evaluation ---

@@ -63,4 +63,11 @@ void manual_seed(std::uint64_t seed) {
   default_generator().manual_seed(seed);
 }
 
+std::uint64_t splitmix64(std::uint64_t base, std::uint64_t i) {
+  std::uint64_t z = base + (i + 1) * 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
 }  // namespace ember

@@ -57,6 +57,24 @@ TEST_CASE("dropout keeps about 1 - p of the elements, scaled by exactly 1 / (1 -
   }
 }
 
+TEST_CASE("dropout masks: element i is kept by output i of SplitMix64 from one draw",
+          "[nn][dropout]") {
+  // SplitMix64 from 0 (Vigna's splitmix64.c with x = 0): its first three outputs.
+  CHECK(splitmix64(0) == 0xE220A8397B1DCDAFull);
+  CHECK(splitmix64(0, 1) == 0x6E789E6AA1B965F4ull);
+  CHECK(splitmix64(0, 2) == 0x06C45D188009454Full);
+  // The mask takes one 64-bit draw, the base; element i is kept (scaled by 1 / (1 - p)) when
+  // the top 24 bits of output i, times 2^-24, are below 1 - p.
+  const double p = 0.3;
+  Generator gen(5), same(5);
+  const std::uint64_t base = same.random64();
+  const std::vector<float> mask = core::dropout_mask({1000}, p, gen).to_vector<float>();
+  for (std::size_t i = 0; i < mask.size(); ++i) {
+    const bool kept = static_cast<double>(splitmix64(base, i) >> 40) < (1.0 - p) * 0x1.0p24;
+    REQUIRE(mask[i] == (kept ? 1.0f / static_cast<float>(1.0 - p) : 0.0f));
+  }
+}
+
 TEST_CASE("dropout masks: a seed reproduces them, the next call draws a new one", "[nn][dropout]") {
   const Tensor x = ones({3, 5000});
   Generator a(7), b(7);

@@ -6,20 +6,12 @@
 #include <cstdint>
 
 #include <ember/core/error.h>
+#include <ember/core/generator.h>
 #include <ember/core/parallel.h>
 
 namespace ember::core {
 
 namespace {
-
-// Output i of the SplitMix64 stream that starts at `base` (Steele, Lea and Flood, "Fast
-// splittable pseudorandom number generators", 2014): a function of (base, i) alone.
-std::uint64_t splitmix64_at(std::uint64_t base, std::uint64_t i) {
-  std::uint64_t z = base + (i + 1) * 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
 
 void check_p(double p, const char* op) {
   EMBER_CHECK(p >= 0.0 && p <= 1.0, op, ": dropout probability has to be between 0 and 1, but got ",
@@ -42,8 +34,7 @@ Tensor dropout_mask(const Shape& shape, double p, Generator& gen) {
   float* out = mask.data_ptr<float>();
   parallel_for(0, n, 1 << 14, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t i = begin; i < end; ++i) {
-      const double k =
-          static_cast<double>(splitmix64_at(base, static_cast<std::uint64_t>(i)) >> 40);
+      const double k = static_cast<double>(splitmix64(base, static_cast<std::uint64_t>(i)) >> 40);
       out[i] = k < threshold ? scale : 0.0f;
     }
   });

@@ -60,4 +60,10 @@ Generator& default_generator();
 /// Reseeds default_generator(), like `torch.manual_seed`.
 void manual_seed(std::uint64_t seed);
 
+/// Output `i` (from 0) of the SplitMix64 stream that starts at `base` (Steele, Lea and Flood,
+/// "Fast splittable pseudorandom number generators", 2014): a function of (base, i) alone, with
+/// no state. ember's dropout masks draw element i from it (Note [Dropout masks at any thread
+/// count]); `splitmix64(x)` alone mixes one word, as for seeds derived from several numbers.
+std::uint64_t splitmix64(std::uint64_t base, std::uint64_t i = 0);
+
 }  // namespace ember
