@@ -268,6 +268,16 @@ std::vector<std::vector<std::string>> table_rows(const std::string& out) {
   return rows;
 }
 
+// Both outputs print the same `epochs` rows of the per-epoch table (epoch, train loss, train
+// acc, test acc), digit for digit: a resumed run against the uninterrupted one.
+void require_same_table(const std::string& expected, const std::string& got, std::size_t epochs) {
+  const auto a = table_rows(expected), b = table_rows(got);
+  REQUIRE(a.size() == epochs);
+  REQUIRE(b.size() == epochs);
+  for (std::size_t e = 0; e < epochs; ++e)
+    for (std::size_t c = 0; c < 4; ++c) CHECK(a[e][c] == b[e][c]);
+}
+
 // Text without its spaces and line breaks: help wrapped at any width compares with a phrase.
 std::string wrap_free(const std::string& text) {
   std::string out;
@@ -612,11 +622,7 @@ TEST_CASE("app: --resume continues a saved run exactly", "[apps]") {
   INFO(rest.out << rest.err);
   REQUIRE(rest.code == 0);
   CHECK(rest.out.find("resumed from") != std::string::npos);
-  auto a = table_rows(whole.out), b = table_rows(rest.out);
-  REQUIRE(a.size() == 3);
-  REQUIRE(b.size() == 3);
-  for (std::size_t e = 0; e < 3; ++e)
-    for (std::size_t c = 0; c < 4; ++c) CHECK(a[e][c] == b[e][c]);
+  require_same_table(whole.out, rest.out, 3);
   // The resumed run's metrics hold all three epochs; its settings came from the checkpoint.
   auto metrics = lines_of(read_file(dir.file("resumed.jsonl")));
   CHECK(metrics.size() == 3);
@@ -651,7 +657,7 @@ TEST_CASE("app: --resume continues a saved run exactly", "[apps]") {
     static const std::regex acc(R"(test acc ([0-9.]+))");
     std::smatch m;
     REQUIRE(std::regex_search(eval.out, m, acc));
-    CHECK(m.str(1) == b[2][3]);
+    CHECK(m.str(1) == table_rows(rest.out)[2][3]);  // the last epoch's test accuracy
     CHECK(eval.out.find("confusion matrix") != std::string::npos);
     const std::string png = read_file(dir.file("grid.png"));
     REQUIRE(png.size() > 33);
@@ -734,11 +740,7 @@ TEST_CASE("app: Ctrl-C finishes the batch, saves and exits 130, and --resume los
   Run resumed = run(dir, {"--resume", dir.file("ck"), "--epochs", "6", "--quiet"});
   INFO(resumed.err);
   REQUIRE(resumed.code == 0);
-  auto a = table_rows(whole.out), b = table_rows(resumed.out);
-  REQUIRE(a.size() == 6);
-  REQUIRE(b.size() == 6);
-  for (std::size_t e = 0; e < 6; ++e)
-    for (std::size_t c = 0; c < 4; ++c) CHECK(a[e][c] == b[e][c]);
+  require_same_table(whole.out, resumed.out, 6);
 }
 
 TEST_CASE("app: interrupted within an epoch, --resume continues from that batch exactly",
@@ -769,11 +771,7 @@ TEST_CASE("app: interrupted within an epoch, --resume continues from that batch 
   REQUIRE(resumed.code == 0);
   CHECK(resumed.out.find("resumed from " + dir.file("ck") + " after epoch 1 and 13 batches") !=
         std::string::npos);
-  auto a = table_rows(whole.out), b = table_rows(resumed.out);
-  REQUIRE(a.size() == 3);
-  REQUIRE(b.size() == 3);
-  for (std::size_t e = 0; e < 3; ++e)
-    for (std::size_t c = 0; c < 4; ++c) CHECK(a[e][c] == b[e][c]);
+  require_same_table(whole.out, resumed.out, 3);
 }
 
 TEST_CASE("app: the same seed gives the same output at 1 and 2 threads", "[apps]") {
@@ -1080,11 +1078,7 @@ TEST_CASE("app: SIGTERM finishes the batch, saves and exits 143", "[apps][hostil
   Run resumed = run(dir, {"--resume", dir.file("ck"), "--quiet"});
   INFO(resumed.err);
   REQUIRE(resumed.code == 0);
-  auto a = table_rows(whole.out), b = table_rows(resumed.out);
-  REQUIRE(a.size() == 3);
-  REQUIRE(b.size() == 3);
-  for (std::size_t e = 0; e < 3; ++e)
-    for (std::size_t c = 0; c < 4; ++c) CHECK(a[e][c] == b[e][c]);
+  require_same_table(whole.out, resumed.out, 3);
 }
 
 TEST_CASE("app: a crash or a full disk at any write or rename of a save loses nothing",
@@ -1356,11 +1350,7 @@ TEST_CASE("app: lenet-bn with Adam and mlp-dropout resume bitwise, mid-epoch and
     Run resumed = run(dir, {"--resume", dir.file("cut"), "--quiet", "--threads", "1"});
     INFO(resumed.out << resumed.err);
     REQUIRE(resumed.code == 0);
-    auto a = table_rows(whole.out), b = table_rows(resumed.out);
-    REQUIRE(a.size() == 3);
-    REQUIRE(b.size() == 3);
-    for (std::size_t e = 0; e < 3; ++e)
-      for (std::size_t c = 0; c < 4; ++c) CHECK(a[e][c] == b[e][c]);
+    require_same_table(whole.out, resumed.out, 3);
     check_same_checkpoint(dir.path / "whole", dir.path / "cut");
     // At an epoch's end: 2 epochs, then on to 3.
     Run first = run(dir, with({"--save", dir.file("two")}, "2"));
