@@ -374,6 +374,7 @@ TEST_CASE("conv2d forward and backward: every kernel path agrees with a plain lo
   struct Case {
     std::int64_t N, C, H, W, O, K, S, P, D, G;
     bool same;
+    std::int64_t SW = 0;  // the stride along columns, if not S
   };
   const Case cases[] = {
       {2, 1, 9, 11, 6, 5, 1, 2, 1, 1, false},   // LeNet's conv1: rows forward and grad_x
@@ -388,16 +389,21 @@ TEST_CASE("conv2d forward and backward: every kernel path agrees with a plain lo
       {2, 3, 6, 9, 8, 3, 1, 3, 1, 1, false},    // the same over output channels, odd C
       {1, 2, 9, 11, 12, 7, 1, 2, 1, 1, false},  // a 7-wide kernel over output channels
       {1, 64, 5, 5, 3, 3, 1, 1, 1, 1, false},   // patch 576: im2col + GEMM
+      // The weight gradient over positions reads shifted copies of the image: with a column
+      // stride of 2, and with dilation 2.
+      {2, 2, 9, 13, 6, 3, 1, 1, 1, 1, false, 2},
+      {2, 3, 12, 12, 5, 3, 1, 1, 2, 1, false},
   };
   Generator gen(33);
   for (const Case& k : cases) {
-    INFO("C=" << k.C << " O=" << k.O << " K=" << k.K << " S=" << k.S << " P=" << k.P << " D=" << k.D
-              << " G=" << k.G << " same=" << k.same);
+    const std::int64_t SW = k.SW != 0 ? k.SW : k.S;
+    INFO("C=" << k.C << " O=" << k.O << " K=" << k.K << " S=" << k.S << "," << SW << " P=" << k.P
+              << " D=" << k.D << " G=" << k.G << " same=" << k.same);
     const Tensor x = randn({k.N, k.C, k.H, k.W}, gen);
     const Tensor w = randn({k.O, k.C / k.G, k.K, k.K}, gen);
     const core::Conv2dGeometry g =
         k.same ? core::conv2d_geometry(x.sizes(), w.sizes(), k.S, "same", k.D, k.G)
-               : core::conv2d_geometry(x.sizes(), w.sizes(), k.S, k.P, k.D, k.G);
+               : core::conv2d_geometry(x.sizes(), w.sizes(), {k.S, SW}, k.P, k.D, k.G);
     const Tensor go = randn({k.N, k.O, g.OH, g.OW}, gen);
     const std::vector<float> y = core::conv2d_forward(x, w, Tensor(), g).to_vector<float>();
     const std::vector<float> gx = core::conv2d_backward_input(go, w, g).to_vector<float>();
@@ -420,7 +426,7 @@ TEST_CASE("conv2d forward and backward: every kernel path agrees with a plain lo
               for (std::int64_t kh = 0; kh < k.K; ++kh)
                 for (std::int64_t kw = 0; kw < k.K; ++kw) {
                   const std::int64_t ih = oh * k.S + kh * k.D - g.pad_top;
-                  const std::int64_t iw = ow * k.S + kw * k.D - g.pad_left;
+                  const std::int64_t iw = ow * SW + kw * k.D - g.pad_left;
                   if (ih < 0 || ih >= k.H || iw < 0 || iw >= k.W) continue;
                   const std::int64_t c = (o / Og) * Cg + cg;
                   const auto xi = static_cast<std::size_t>(((n * k.C + c) * k.H + ih) * k.W + iw);

@@ -31,8 +31,9 @@ using VecInt = xsimd::batch<std::int32_t>;
 // as correctly rounded subnormals instead of being flushed to zero (exp(-100) = 3.7e-44), and
 // results above FLT_MAX become +inf. x is clamped to [-110, 90] first, which changes nothing
 // (exp(-110) rounds to 0, exp(90) to inf), and NaN is passed through at the end.
-inline Vec vexp(Vec x) {
-  const Vec xc = xsimd::min(xsimd::max(x, Vec(-110.0f)), Vec(90.0f));
+// vexp_clamped is that for x already in [-110, 90], or NaN, which every step keeps: its callers
+// clamp as they need (vsigmoid's arguments are never positive).
+inline Vec vexp_clamped(Vec xc) {
 #if XSIMD_WITH_AVX512F
   // AVX-512: vscalefps does the 2^k scaling in one instruction, with the same single rounding
   // into the subnormal range and overflow to inf as the two-step version below.
@@ -51,21 +52,29 @@ inline Vec vexp(Vec x) {
   p = xsimd::fma(p, r, Vec(5.0000001201e-1f));
   p = xsimd::fma(p, r * r, r) + Vec(1.0f);
 #if XSIMD_WITH_AVX512F
-  const Vec y = _mm512_scalef_ps(p, kf);
+  return _mm512_scalef_ps(p, kf);
 #else
   const VecInt k1 = k >> 1;
   const VecInt k2 = k - k1;
   const Vec s1 = xsimd::bitwise_cast<Vec>((k1 + VecInt(127)) << 23);
   const Vec s2 = xsimd::bitwise_cast<Vec>((k2 + VecInt(127)) << 23);
-  const Vec y = (p * s1) * s2;
+  return (p * s1) * s2;
 #endif
-  return xsimd::select(xsimd::isnan(x), x, y);
+}
+inline Vec vexp(Vec x) {
+  const Vec xc = xsimd::min(xsimd::max(x, Vec(-110.0f)), Vec(90.0f));
+  return xsimd::select(xsimd::isnan(x), x, vexp_clamped(xc));
 }
 
 // sigmoid(x) = 1 / (1 + e^-x), written with e = exp(-|x|) <= 1 so that nothing overflows:
 // x >= 0: 1 / (1 + e);  x < 0: e / (1 + e) (keeps sigmoid(-100) = 3.7e-44 instead of 0).
+// -|x| is x with its sign bit set, and only vexp's lower clamp applies. maxps returns its second
+// operand when either is NaN, so a NaN x passes through exp and the select keeps it (x >= 0 is
+// false): 20 instructions a vector against 24 through vexp, whose clamps and NaN select give the
+// same values here (sigmoid/fwd/64x32000 at 1 thread on Zen 4: 0.675 -> 0.586 ms,
+// bench/results/lenet_kernels_zen4).
 inline Vec vsigmoid(Vec x) {
-  const Vec e = vexp(-xsimd::abs(x));
+  const Vec e = vexp_clamped(xsimd::max(Vec(-110.0f), x | Vec(-0.0f)));
   const Vec num = xsimd::select(x >= Vec(0.0f), Vec(1.0f), e);
   return num / (Vec(1.0f) + e);
 }
