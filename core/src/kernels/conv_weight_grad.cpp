@@ -278,19 +278,15 @@ struct WgradPosTiles {
 };
 
 // sh[c][kw][r][ow] = xpad[c][r][ow sw + kw dw] for r < Hp (xpad: the zero-padded image), each
-// [kw] plane kwplane floats, read from the image itself. Copying from a padded image just written
-// stalled every vector load on store forwarding (the loads straddle the padded copy's stores):
-// perf put 2.8% of a 1-thread LeNet epoch in these copies, 4000 cycles an image, against 0.3% now
-// (Zen 4). `zeroed`: sh holds an earlier image's copies of this call, so only the image's cells are
+// [kw] plane kwplane floats, read from the image itself: copied from a padded image just written
+// (fill_padded), the vector loads straddled its stores and waited on store forwarding (perf, a
+// 1-thread LeNet epoch on Zen 4: 2.8% of it in these copies, 2.3% now; what is left mostly waits
+// on the image's lines, last touched by the forward; prefetching the next image's did not help).
+// `zeroed`: sh holds an earlier image's copies of this call, so only the image's cells are
 // written. With stride_w 1 a row's cells go as whole vectors, the last one through a load that
 // reads nothing past the row and zeros its other lanes: its store spills zeros into cells that are
 // zero (the row's right padding, the next row's left padding, the plane's B floats of slack) or
 // written after it (the next row's image cells).
-// Asks for the lines of count floats at p, for a later read.
-void prefetch_lines(const float* p, std::int64_t count) {
-  for (std::int64_t i = 0; i < count; i += 16) __builtin_prefetch(p + i);
-}
-
 void shifted_copies(const ConvShape& s, const float* img, float* sh, std::int64_t Hp,
                     std::int64_t kwplane, bool zeroed) {
   const std::int64_t OW = s.OW, W = s.W, sw = s.stride_w;
@@ -351,7 +347,6 @@ void wgrad_pos_run(const ConvShape& s, const float* x, const float* gy, float* g
       const std::int64_t n0 = part * s.N / parts, n1 = (part + 1) * s.N / parts;
       for (std::int64_t n = n0; n < n1; ++n) {
         shifted_copies(s, x + n * s.C * s.H * s.W, xs, Hp, kwplane, n > n0);
-        if (n + 1 < n1) prefetch_lines(x + (n + 1) * s.C * s.H * s.W, s.C * s.H * s.W);
         const float* gn = gy + n * s.O * OHW;
         if (gb != nullptr)
           for (std::int64_t o = 0; o < s.O; ++o) {
