@@ -71,8 +71,8 @@ inline Vec vexp(Vec x) {
 // -|x| is x with its sign bit set, and only vexp's lower clamp applies. maxps returns its second
 // operand when either is NaN, so a NaN x passes through exp and the select keeps it (x >= 0 is
 // false): 20 instructions a vector against 24 through vexp, whose clamps and NaN select give the
-// same values here (sigmoid/fwd/64x32000 at 1 thread on Zen 4: 0.675 -> 0.586 ms,
-// bench/results/lenet_kernels_zen4).
+// same values here (sigmoid/fwd/64x32000 at 1 thread on Zen 4, median of 5 alternating rounds:
+// 0.674 -> 0.602 ms, bench/results/lenet_kernels_zen4).
 inline Vec vsigmoid(Vec x) {
   const Vec e = vexp_clamped(xsimd::max(Vec(-110.0f), x | Vec(-0.0f)));
   const Vec num = xsimd::select(x >= Vec(0.0f), Vec(1.0f), e);
