@@ -307,7 +307,7 @@ void shifted_copies(const ConvShape& s, const float* img, float* sh, std::int64_
         float* d = dst + r * OW;
         if (sw == 1) {
           for (std::int64_t ow = lo; ow < hi; ow += kLanes)
-            load_first(src + ow + shift, hi - ow < kLanes ? hi - ow : kLanes)
+            load_first(src + (ow + shift), hi - ow < kLanes ? hi - ow : kLanes)
                 .store_unaligned(d + ow);
         } else {
           for (std::int64_t ow = lo; ow < hi; ++ow) d[ow] = src[ow * sw + shift];
