@@ -296,6 +296,45 @@ TEST_CASE("conv2d and pooling: errors name the op and the shapes", "[nn][conv][p
   CHECK_THROWS_WITH(nn::MaxPool2d(nn::MaxPool2dOptions(2).padding(2)), Contains("at most half"));
 }
 
+// Empty sizes: a sum over no input channels is 0, so y is the bias, and its gradient is the sum
+// of grad_y; an empty batch or no output channels give empty results. (PyTorch 1.13 returns
+// [N, 0, OH, OW] for C = 0, dropping the bias; ember keeps the shape the weight asks for.) Both
+// direct paths: output channels over rows (2) and over lanes (16, 40).
+TEST_CASE("conv2d: empty channels, batches and kernels give exact results, never a crash",
+          "[nn][conv]") {
+  for (const Shape& wshape : {Shape{2, 0, 3, 3}, Shape{16, 0, 3, 3}, Shape{40, 0, 5, 5}}) {
+    INFO("weight " << to_string(wshape));
+    const std::int64_t O = wshape[0], OH = 6 - wshape[2] + 1;
+    Tensor x = zeros({2, 0, 6, 6}), w = zeros(wshape), b = arange(0, O);
+    x.requires_grad_();
+    w.requires_grad_();
+    b.requires_grad_();
+    const Tensor y = conv2d(x, w, b);
+    REQUIRE(y.sizes() == Shape{2, O, OH, OH});
+    // y[n, o] = b[o] everywhere; with grad_y = 1, grad_b[o] = N OH OW.
+    std::vector<float> want;
+    for (std::int64_t n = 0; n < 2; ++n)
+      for (std::int64_t o = 0; o < O; ++o) want.insert(want.end(), OH * OH, float(o));
+    CHECK(y.to_vector<float>() == want);
+    y.sum().backward();
+    CHECK(b.grad().to_vector<float>() == std::vector<float>(O, float(2 * OH * OH)));
+    CHECK(w.grad().sizes() == wshape);
+    CHECK(x.grad().sizes() == Shape{2, 0, 6, 6});
+    CHECK(conv2d(x, w).sum().item<float>() == 0.0f);
+  }
+  SECTION("an empty batch, no output channels") {
+    Tensor w = randn({4, 3, 3, 3}), b = randn({4});
+    w.requires_grad_();
+    b.requires_grad_();
+    const Tensor y = conv2d(zeros({0, 3, 5, 5}), w, b);
+    CHECK(y.sizes() == Shape{0, 4, 3, 3});
+    y.sum().backward();
+    CHECK(w.grad().abs().max().item<float>() == 0.0f);
+    CHECK(b.grad().to_vector<float>() == std::vector<float>(4, 0.0f));
+    CHECK(conv2d(randn({2, 3, 5, 5}), zeros({0, 3, 3, 3})).sizes() == Shape{2, 0, 3, 3});
+  }
+}
+
 TEST_CASE("conv2d: the im2col path (long patches) and the direct path agree with a plain loop",
           "[nn][conv]") {
   // C/G * KH * KW = 64 * 9 = 576 runs im2col + GEMM forward (core/src/ops/conv.cpp,

@@ -60,7 +60,12 @@ template <class V, int TT>
 void tile(const ConvShape& s, const Source& src, std::int64_t Cg, const float* wp,
           std::int64_t row0, std::int64_t col0, V (&acc)[TT]) {
   constexpr int B = static_cast<int>(V::size);
+  // Unrolled: as a loop, GCC makes it a memset, and then keeps acc in memory as well.
+#pragma GCC unroll 16
   for (int t = 0; t < TT; ++t) acc[t] = V(0.0f);
+  // The loops run at least once (conv2d_forward takes a group without input channels apart):
+  // told so, GCC keeps no zeroed copy of acc in memory for the empty case (as in rows_tile).
+  if (Cg < 1 || s.KH < 1 || s.KW < 1) __builtin_unreachable();
   const std::int64_t sw = s.stride_w;
   for (std::int64_t c = 0; c < Cg; ++c) {
     for (std::int64_t kh = 0; kh < s.KH; ++kh) {
@@ -84,7 +89,12 @@ template <class V, int TT, int NW>
 void tile_rows(const ConvShape& s, const Source& src, std::int64_t Cg, const float* wp,
                std::int64_t row0, std::int64_t col0, V (&acc)[TT]) {
   constexpr int B = static_cast<int>(V::size);
+  // Unrolled: as a loop, GCC makes it a memset, and then keeps acc in memory as well.
+#pragma GCC unroll 16
   for (int t = 0; t < TT; ++t) acc[t] = V(0.0f);
+  // The loops run at least once (conv2d_forward takes a group without input channels apart):
+  // told so, GCC keeps no zeroed copy of acc in memory for the empty case (as in rows_tile).
+  if (Cg < 1 || s.KH < 1 || s.KW < 1) __builtin_unreachable();
   for (std::int64_t c = 0; c < Cg; ++c) {
     for (std::int64_t kh = 0; kh < s.KH; ++kh) {
       const float* row = src.p + c * src.cs + (row0 + kh * s.dilation_h) * src.rs + col0;
@@ -103,6 +113,39 @@ void tile_rows(const ConvShape& s, const Source& src, std::int64_t Cg, const flo
   }
 }
 
+// The first n <= 4 floats of v at p.
+inline void store_upto4(float* p, __m128 v, int n) {
+  if (n == 4) {
+    _mm_storeu_ps(p, v);
+    return;
+  }
+  if (n >= 2) _mm_storel_pi(reinterpret_cast<__m64*>(p), v);
+  if (n == 1) _mm_store_ss(p, v);
+  if (n == 3) _mm_store_ss(p + 2, _mm_movehl_ps(v, v));
+}
+
+// y[j stride + t] = tmp[t][j] for t < TT and j < lanes (rows TT.. of tmp are padding): a tile's
+// sums, a vector of output channels for each column, stored as the channels' rows, transposed
+// in 4 x 4 blocks in SSE registers. (Element by element, B TT scalar loads, inserts and stores,
+// this was ~10% of LeNet's conv2 forward.)
+template <int TT, int B>
+inline void store_transposed(const float (&tmp)[(TT + 3) / 4 * 4][B], float* y, std::int64_t stride,
+                             std::int64_t lanes) {
+  static_assert(B % 4 == 0);
+#pragma GCC unroll 4
+  for (int t0 = 0; t0 < TT; t0 += 4) {
+    const int n = TT - t0 < 4 ? TT - t0 : 4;
+    for (std::int64_t j0 = 0; j0 < lanes; j0 += 4) {
+      __m128 c0 = _mm_load_ps(&tmp[t0][j0]), c1 = _mm_load_ps(&tmp[t0 + 1][j0]);
+      __m128 c2 = _mm_load_ps(&tmp[t0 + 2][j0]), c3 = _mm_load_ps(&tmp[t0 + 3][j0]);
+      _MM_TRANSPOSE4_PS(c0, c1, c2, c3);  // c_k: column j0 + k, rows t0 .. t0 + 3
+      const __m128 column[4] = {c0, c1, c2, c3};
+      for (std::int64_t k = 0; k < 4 && j0 + k < lanes; ++k)
+        store_upto4(y + (j0 + k) * stride + t0, column[k], n);
+    }
+  }
+}
+
 // Tile of TT columns at (oh, ow0) for channels [o0, o0 + lanes) of image n: compute (tile_rows
 // when NW > 0) and store.
 template <class V, int TT, int NW>
@@ -110,20 +153,22 @@ void run_tile(const ConvShape& s, const Source& src, std::int64_t Cg, const floa
               const float* bias, float* y_image, std::int64_t o0, std::int64_t lanes,
               std::int64_t oh, std::int64_t ow0) {
   constexpr int B = static_cast<int>(V::size);
+  // The bias first: a call (GCC makes this loop a memcpy) after the sums would spill them.
+  alignas(64) float bias_lanes[B] = {};
+  if (bias != nullptr)
+    for (std::int64_t j = 0; j < lanes; ++j) bias_lanes[j] = bias[o0 + j];
   V acc[TT];
   if constexpr (NW > 0) {
     tile_rows<V, TT, NW>(s, src, Cg, wp, oh * s.stride_h, ow0, acc);
   } else {
     tile<V, TT>(s, src, Cg, wp, oh * s.stride_h, ow0 * s.stride_w, acc);
   }
-  alignas(64) float tmp[TT][B];
-  for (int t = 0; t < TT; ++t) acc[t].store_aligned(tmp[t]);
+  const V b = V::load_aligned(bias_lanes);
+  alignas(64) float tmp[(TT + 3) / 4 * 4][B];
+  for (int t = 0; t < TT; ++t) (acc[t] + b).store_aligned(tmp[t]);
+  for (int t = TT; t < (TT + 3) / 4 * 4; ++t) V(0.0f).store_aligned(tmp[t]);
   const std::int64_t plane = s.OH * s.OW;
-  for (std::int64_t j = 0; j < lanes; ++j) {
-    float* out = y_image + (o0 + j) * plane + oh * s.OW + ow0;
-    const float b = bias != nullptr ? bias[o0 + j] : 0.0f;
-    for (int t = 0; t < TT; ++t) out[t] = tmp[t][j] + b;
-  }
+  store_transposed<TT>(tmp, y_image + o0 * plane + oh * s.OW + ow0, plane, lanes);
 }
 
 using TileFn = void (*)(const ConvShape&, const Source&, std::int64_t, const float*, const float*,

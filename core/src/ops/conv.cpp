@@ -172,6 +172,16 @@ Tensor conv2d_forward(const Tensor& x_in, const Tensor& weight, const Tensor& bi
   Tensor y = empty({g.N, g.O, g.OH, g.OW});
   if (y.numel() == 0) return y;
   const std::int64_t G = g.groups, Cg = g.C / G, Og = g.O / G;
+  if (Cg == 0) {
+    // No input channels: every sum is empty, so y is the bias (or 0); the kernels assume a
+    // window of at least one element.
+    const float* bp = b.defined() ? b.data_ptr<float>() : nullptr;
+    float* yp = y.data_ptr<float>();
+    const std::int64_t OHW = g.OH * g.OW;
+    for (std::int64_t i = 0; i < g.N * g.O; ++i)
+      std::fill_n(yp + i * OHW, OHW, bp != nullptr ? bp[i % g.O] : 0.0f);
+    return y;
+  }
   if (Cg * g.KH * g.KW <= kDirectMaxPatch) {
     // Note [Direct convolution] in kernels/conv_direct.cpp: faster than im2col + GEMM while a
     // block of packed weights stays in L1. A group of few output channels runs over rows
