@@ -1,7 +1,8 @@
 // functional::sigmoid_avg_pool2d and the fusion in nn::Sequential (Note [Fused sigmoid and
 // average pooling] in nn/src/sequential.cpp): bitwise the unfused Sigmoid then AvgPool2d, forward
 // and backward, at 1, 2 and 3 threads (and, through CTest's isa_* runs of this program, on every
-// instruction set), including non-finite inputs; a gradcheck; and pools that do not fuse.
+// instruction set), including non-finite inputs, and without a graph to record; a gradcheck; and
+// pools that do not fuse.
 #include <catch2/catch.hpp>
 
 #include "support/gradcheck.h"
@@ -83,6 +84,8 @@ TEST_CASE("sigmoid_avg_pool2d: bitwise the unfused sigmoid then avg_pool2d, any 
       CAPTURE(to_string(c.shape), threads);
       CHECK(same_bits(got.y, want.y));
       CHECK(same_bits(got.grad_x, want.grad_x));
+      // No graph to record (x needs no gradient): the kernel writes y alone, not s.
+      CHECK(same_bits(F::sigmoid_avg_pool2d(x, c.options), want.y));
     }
   }
   set_num_threads(saved);

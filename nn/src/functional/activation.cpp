@@ -80,10 +80,12 @@ Tensor sigmoid_avg_pool2d(const Tensor& x_in, const AvgPool2dFuncOptions& option
   const std::int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
   const float divisor = static_cast<float>(options.divisor_override().value_or(4));
   Tensor out = empty({N, C, H / 2, W / 2});
-  Tensor sig = empty(x.sizes());
-  kernels::sigmoid_avg_pool2x2_forward(x.data_ptr<float>(), sig.data_ptr<float>(),
+  // s = sigmoid(x), kept for the backward; without one (evaluation) it is never written.
+  const bool graph = autograd::needs_graph({&x_in});
+  Tensor sig = graph ? empty(x.sizes()) : Tensor();
+  kernels::sigmoid_avg_pool2x2_forward(x.data_ptr<float>(), graph ? sig.data_ptr<float>() : nullptr,
                                        out.data_ptr<float>(), N * C, H, W, divisor);
-  if (autograd::needs_graph({&x_in})) {
+  if (graph) {
     // y = avg_pool(s), s = sigmoid(x): a cell of a window gets dL/ds = g / divisor (0 outside
     //   every window), and ds/dx = s (1 - s), so dL/dx = (g / divisor) (1 - s) s, from the
     //   saved s (as SigmoidBackward saves its output).

@@ -57,24 +57,25 @@ bool reciprocal_is_exact(float d) {
   return (bits & 0x7FFFFFu) == 0 && exponent >= 1 && exponent <= 253;
 }
 
-// s[0, n) = buf[0, n) = sigmoid(x[0, n)), n <= kBuf: into the tensor s and the stack buffer the
-// windows are summed from. The last partial vector through a padded load.
+// buf[0, n) = sigmoid(x[0, n)), n <= kBuf, and s[0, n) too unless s is null: into the stack buffer
+// the windows are summed from and the tensor s. The last partial vector through a padded load.
+template <bool kStoreS>
 void sigmoid_block(const float* x, float* s, float* buf, std::int64_t n) {
   std::int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
     const Vec v = vsigmoid(Vec::load_unaligned(x + i));
     v.store_aligned(buf + i);
-    v.store_unaligned(s + i);
+    if constexpr (kStoreS) v.store_unaligned(s + i);
   }
   if (i < n) {
     const Vec v = vsigmoid(load_tail(x + i, n - i, 0.0f));
     v.store_aligned(buf + i);
-    store_tail(s + i, n - i, v);
+    if constexpr (kStoreS) store_tail(s + i, n - i, v);
   }
 }
 
-// For `pairs` row pairs of width W at x (contiguous): their sigmoid at s, and the (pairs W/2)
-// pooled values at y.
+// For `pairs` row pairs of width W at x (contiguous): their sigmoid at s (unless s is null), and
+// the (pairs W/2) pooled values at y.
 void forward_rows(const float* x, float* s, float* y, std::int64_t pairs, std::int64_t W,
                   float divisor) {
   alignas(64) float buf[kBuf + kPad] = {};
@@ -85,7 +86,11 @@ void forward_rows(const float* x, float* s, float* y, std::int64_t pairs, std::i
   const Vec d(divisor), inv(1.0f / divisor);
   for (std::int64_t b0 = 0; b0 < pairs; b0 += block) {
     const std::int64_t nb = pairs - b0 < block ? pairs - b0 : block;
-    sigmoid_block(x + b0 * 2 * W, s + b0 * 2 * W, buf, nb * 2 * W);
+    if (s != nullptr) {
+      sigmoid_block<true>(x + b0 * 2 * W, s + b0 * 2 * W, buf, nb * 2 * W);
+    } else {
+      sigmoid_block<false>(x + b0 * 2 * W, nullptr, buf, nb * 2 * W);
+    }
     float* out = y + b0 * OW;
     for (std::int64_t j = 0; j < nb; ++j) {
       const float* r0 = buf + j * 2 * W;
@@ -164,14 +169,17 @@ void sigmoid_avg_pool2x2_forward(const float* x, float* s, float* y, std::int64_
                                  std::int64_t W, float divisor) {
   const std::int64_t OH = H / 2, OW = W / 2;
   parallel_for(0, P, plane_grain(H, W), [&](std::int64_t p0, std::int64_t p1) {
+    const auto at = [s](std::int64_t i) {
+      return s != nullptr ? s + i : nullptr;
+    };
     // With an even H the planes' row pairs follow each other: one run over all of them.
     if (H % 2 == 0) {
-      forward_rows(x + p0 * H * W, s + p0 * H * W, y + p0 * OH * OW, (p1 - p0) * OH, W, divisor);
+      forward_rows(x + p0 * H * W, at(p0 * H * W), y + p0 * OH * OW, (p1 - p0) * OH, W, divisor);
       return;
     }
     for (std::int64_t p = p0; p < p1; ++p) {
-      forward_rows(x + p * H * W, s + p * H * W, y + p * OH * OW, OH, W, divisor);
-      forward_unpooled_row(x + (p * H + H - 1) * W, s + (p * H + H - 1) * W, W);
+      forward_rows(x + p * H * W, at(p * H * W), y + p * OH * OW, OH, W, divisor);
+      if (s != nullptr) forward_unpooled_row(x + (p * H + H - 1) * W, s + (p * H + H - 1) * W, W);
     }
   });
 }

@@ -16,7 +16,8 @@ inline constexpr std::int64_t kSigmoidPoolMaxWidth = 1024;
 //   s = sigmoid(x),
 //   y[p, oh, ow] = (((0 + s[p, 2oh, 2ow]) + s[p, 2oh, 2ow + 1]) + s[p, 2oh + 1, 2ow])
 //                  + s[p, 2oh + 1, 2ow + 1]) / divisor.
-// A last odd row or column is left out of every window, as avg_pool2d's.
+// A last odd row or column is left out of every window, as avg_pool2d's. s may be null (no
+// backward to come, as under NoGradGuard): then only y is written.
 void sigmoid_avg_pool2x2_forward(const float* x, float* s, float* y, std::int64_t P, std::int64_t H,
                                  std::int64_t W, float divisor);
 // From the forward's s: grad_x[p, i, j] = g (1 - s) s with g = 0 + grad_out[p, i/2, j/2] / divisor
