@@ -349,7 +349,7 @@ void rows_tile(const Rows& a, const float* src, const float* wblock, const float
       if (q0[j] + B <= a.Q) {
         v.store_unaligned(dst);
       } else {
-        store_first(v, dst, a.Q - q0[j]);
+        store_first(dst, a.Q - q0[j], v);
       }
     }
   }

@@ -82,15 +82,15 @@ inline void sum_lanes(const V (&acc)[TW], float* out) {
     const R v = _mm512_add_ps(_mm512_shuffle_f32x4(u[0], u[1], 0x88),
                               _mm512_shuffle_f32x4(u[0], u[1], 0xDD));
     store_first(
-        V(_mm512_add_ps(_mm512_shuffle_f32x4(v, v, 0x88), _mm512_shuffle_f32x4(v, v, 0xDD))), out,
-        TW);
+        out, TW,
+        V(_mm512_add_ps(_mm512_shuffle_f32x4(v, v, 0x88), _mm512_shuffle_f32x4(v, v, 0xDD))));
   } else if constexpr (B == 8) {
     const V v(_mm256_add_ps(_mm256_permute2f128_ps(u[0], u[1], 0x20),
                             _mm256_permute2f128_ps(u[0], u[1], 0x31)));
     if constexpr (TW == 8) {
       v.store_unaligned(out);
     } else {
-      store_first(v, out, TW);
+      store_first(out, TW, v);
     }
   } else {
     if constexpr (TW >= 4) {
@@ -98,10 +98,10 @@ inline void sum_lanes(const V (&acc)[TW], float* out) {
       if constexpr (TW == 8) {
         V(u[1]).store_unaligned(out + 4);
       } else if constexpr (TW > 4) {
-        store_first(V(u[1]), out + 4, TW - 4);
+        store_first(out + 4, TW - 4, V(u[1]));
       }
     } else {
-      store_first(V(u[0]), out, TW);
+      store_first(out, TW, V(u[0]));
     }
   }
 }

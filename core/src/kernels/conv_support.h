@@ -1,8 +1,9 @@
 // What the convolution kernels share (conv_direct.cpp, conv_weight_grad.cpp, conv_input_grad.cpp):
 // vector types, register counts, aligned and per-thread buffers, the zero-padded copy of an image,
-// masked stores and the transpose of planes into vectors. Compiled into each kernel file's
-// per-instruction-set build, so everything is in that build's namespace (Note [ISA dispatch] in
-// kernels/isa.h): no standard containers or out-of-line standard algorithms.
+// the transpose of planes into vectors (and, through lanes.h, the masked loads and stores of a
+// row's first floats). Compiled into each kernel file's per-instruction-set build, so everything is
+// in that build's namespace (Note [ISA dispatch] in kernels/isa.h): no standard containers or
+// out-of-line standard algorithms.
 #pragma once
 
 #include "kernels/simd.h"  // first: see the note on GCC 12 there
@@ -14,6 +15,7 @@
 #include <new>
 
 #include "kernels/isa.h"
+#include "kernels/lanes.h"  // store_first
 
 namespace ember::kernels::EMBER_ISA {
 
@@ -77,29 +79,6 @@ struct PadScratch {
 inline PadScratch& pad_scratch(int which = 0) {
   thread_local PadScratch scratch[3];
   return scratch[which];
-}
-
-// Stores lanes [0, n) of v at dst (n < size): a masked store where the ISA has one.
-template <class V>
-void store_first(const V& v, float* dst, std::int64_t n) {
-#if defined(__AVX512F__)
-  if constexpr (V::size == 16) {
-    _mm512_mask_storeu_ps(dst, static_cast<__mmask16>((1u << n) - 1u), v);
-    return;
-  } else if constexpr (V::size == 8) {
-    _mm256_mask_storeu_ps(dst, static_cast<__mmask8>((1u << n) - 1u), v);
-    return;
-  }
-#elif defined(__AVX2__)
-  if constexpr (V::size == 8) {
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    _mm256_maskstore_ps(dst, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), lane), v);
-    return;
-  }
-#endif
-  alignas(64) float tmp[V::size];
-  v.store_aligned(tmp);
-  for (std::int64_t i = 0; i < n; ++i) dst[i] = tmp[i];
 }
 
 // Where one image's source planes go in the zero-padded buffer: plane ci of the buffer holds

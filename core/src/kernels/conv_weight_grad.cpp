@@ -4,7 +4,6 @@
 // kernels/isa.h).
 #include "kernels/conv_direct.h"
 #include "kernels/conv_support.h"
-#include "kernels/lanes.h"
 
 #include <ember/core/parallel.h>
 
@@ -280,8 +279,9 @@ struct WgradPosTiles {
 // sh[c][kw][r][ow] = xpad[c][r][ow sw + kw dw] for r < Hp (xpad: the zero-padded image), each
 // [kw] plane kwplane floats, read from the image itself: copied from a padded image just written
 // (fill_padded), the vector loads straddled its stores and waited on store forwarding (perf, a
-// 1-thread LeNet epoch on Zen 4: 2.8% of it in these copies, 2.3% now; what is left mostly waits
-// on the image's lines, last touched by the forward; prefetching the next image's did not help).
+// 1-thread LeNet epoch on Zen 4: 3.09% of it in these copies, 2.38% now, bench/results/profiles/
+// lenet_epoch_1thread_zen4_{05ad8bc,4dbdcd7}.txt; what is left mostly waits on the image's lines,
+// last touched by the forward; prefetching the next image's did not help).
 // `zeroed`: sh holds an earlier image's copies of this call, so only the image's cells are
 // written. With stride_w 1 a row's cells go as whole vectors, the last one through a load that
 // reads nothing past the row and zeros its other lanes: its store spills zeros into cells that are

@@ -1,8 +1,8 @@
 // The float vector of a kernel build, loads and stores of a row's first n floats, and the
-// deinterleave that takes 2x2 windows apart: shared by the kernels of core (max pooling) and nn
-// (nn_math.h, the fused sigmoid and average pooling). Compiled into each kernel file's
-// per-instruction-set build, so everything is in that build's namespace (Note [ISA dispatch] in
-// kernels/isa.h).
+// deinterleave that takes 2x2 windows apart: shared by the kernels of core (max pooling, the
+// convolutions through conv_support.h) and nn (nn_math.h, the fused sigmoid and average pooling).
+// Compiled into each kernel file's per-instruction-set build, so everything is in that build's
+// namespace (Note [ISA dispatch] in kernels/isa.h).
 #pragma once
 
 #include "kernels/simd.h"  // first: see the note on GCC 12 there
@@ -30,20 +30,34 @@ inline void store_tail(float* p, std::int64_t n, Vec v) {
   for (std::int64_t i = 0; i < n; ++i) p[i] = buf[i];
 }
 
-// Stores the first n lanes of v at p, 0 < n <= kLanes, touching nothing past p + n.
-inline void store_first(float* p, std::int64_t n, Vec v) {
-  if (n == kLanes) {
+// Stores the first n lanes of v at p, 0 < n <= V::size, touching nothing past p + n: a masked
+// store where the instruction set has one. V is this build's Vec or a narrower vector (the
+// convolutions' HalfBatch, conv_support.h).
+template <class V>
+inline void store_first(float* p, std::int64_t n, V v) {
+  constexpr std::int64_t B = static_cast<std::int64_t>(V::size);
+  if (n == B) {
     v.store_unaligned(p);
     return;
   }
 #if XSIMD_WITH_AVX512F
-  _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1u), v);
+  if constexpr (B == 16) {
+    _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1u), v);
+    return;
+  } else if constexpr (B == 8) {
+    _mm256_mask_storeu_ps(p, static_cast<__mmask8>((1u << n) - 1u), v);
+    return;
+  }
 #elif XSIMD_WITH_AVX2
-  const __m256i lane = _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0);
-  _mm256_maskstore_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), lane), v);
-#else
-  store_tail(p, n, v);
+  if constexpr (B == 8) {
+    const __m256i lane = _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0);
+    _mm256_maskstore_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), lane), v);
+    return;
+  }
 #endif
+  alignas(64) float buf[V::size];
+  v.store_aligned(buf);
+  for (std::int64_t i = 0; i < n; ++i) p[i] = buf[i];
 }
 
 // The first n floats at p, 0 < n <= kLanes, the other lanes 0, reading nothing past p + n.
