@@ -126,8 +126,9 @@ inline void store_upto4(float* p, __m128 v, int n) {
 
 // y[j stride + t] = tmp[t][j] for t < TT and j < lanes (rows TT.. of tmp are padding): a tile's
 // sums, a vector of output channels for each column, stored as the channels' rows, transposed
-// in 4 x 4 blocks in SSE registers. (Element by element, B TT scalar loads, inserts and stores,
-// this was ~10% of LeNet's conv2 forward.)
+// in 4 x 4 blocks in SSE registers. Before, element by element (B TT scalar loads, inserts and
+// stores) and with the sums zeroed and copied through memory (see tile), LeNet's conv2 forward
+// was 1.05x / 1.09x slower at 1 / 2 threads (bench/results/conv_tile_zen4, Zen 4).
 template <int TT, int B>
 inline void store_transposed(const float (&tmp)[(TT + 3) / 4 * 4][B], float* y, std::int64_t stride,
                              std::int64_t lanes) {
