@@ -419,6 +419,11 @@ TEST_CASE("conv2d forward and backward: every kernel path agrees with a plain lo
       {2, 1, 9, 11, 6, 5, 1, 2, 1, 1, false},   // LeNet's conv1: rows forward and grad_x
       {2, 1, 28, 28, 6, 5, 1, 2, 1, 1, false},  // ... at 28 x 28: grad_w over whole vectors
       {3, 6, 8, 8, 16, 5, 1, 0, 1, 1, false},   // LeNet's conv2
+      // 16 output channels: the direct weight gradient, whose rows of 10, 11 and 5 columns end in
+      // 2, 3 and 1 columns after its blocks of 4 (Note [Direct weight gradient]).
+      {2, 6, 14, 14, 16, 5, 1, 0, 1, 1, false},
+      {1, 3, 7, 11, 16, 3, 1, 1, 1, 1, false},
+      {1, 2, 6, 9, 16, 5, 1, 0, 1, 1, false},
       {2, 4, 7, 40, 20, 3, 1, 1, 1, 2, false},  // groups, ragged lanes, long rows
       {2, 6, 7, 9, 9, 3, 1, 1, 1, 3, false},    // groups over rows
       {2, 3, 9, 9, 5, 3, 1, 0, 2, 1, false},    // dilation
