@@ -398,7 +398,8 @@ TEST_CASE("conv2d forward and backward: every kernel path agrees with a plain lo
   // path (core/src/ops/conv.cpp): at most 8 output channels a group with stride_w 1 run the
   // forward over rows, more the direct kernel; stride and dilation 1 with 8 or more output
   // channels a group run the input gradient over them (Note [Input gradient over output
-  // channels]; AVX2 over rows where it can), fewer with stride 1 and small padding over rows
+  // channels], over images with 16 images or more, Note [Input gradient over images]; AVX2 over
+  // rows where it can), fewer with stride 1 and small padding over rows
   // (Note [Convolution over rows]), stride 2 or padding beyond (K - 1) d im2col's adjoint; short
   // patches the direct weight gradient (Note [Direct weight gradient]; over positions for
   // stride_h 1 and groups of fewer output channels than its lanes, Note [Weight gradient over
@@ -425,6 +426,11 @@ TEST_CASE("conv2d forward and backward: every kernel path agrees with a plain lo
       {1, 3, 7, 11, 16, 3, 1, 1, 1, 1, false},
       {1, 2, 6, 9, 16, 5, 1, 0, 1, 1, false},
       {2, 4, 7, 40, 20, 3, 1, 1, 1, 2, false},  // groups, ragged lanes, long rows
+      // A vector's worth of images or more: the input gradient over images (Note [Input gradient
+      // over images]), whole blocks and a last block of 1 or 3 (AVX-512: 16 images a block).
+      {17, 6, 14, 14, 16, 5, 1, 0, 1, 1, false},
+      {35, 4, 7, 9, 16, 3, 1, 1, 1, 2, false},
+      {9, 3, 6, 9, 8, 3, 1, 3, 1, 1, false},    // AVX2 (8 images a block) where rows cannot
       {2, 6, 7, 9, 9, 3, 1, 1, 1, 3, false},    // groups over rows
       {2, 3, 9, 9, 5, 3, 1, 0, 2, 1, false},    // dilation
       {2, 3, 6, 7, 4, 4, 1, 0, 1, 1, true},     // "same" with an even kernel

@@ -32,9 +32,10 @@ void conv2d_rows_backward_input(const ConvShape& s, const float* grad_y, const f
                                 float* grad_x);
 
 // grad_x = the adjoint of conv(., w) applied to grad_y, for stride and dilation 1 and KW <=
-// kDirectInputMaxKW (the caller checks), vectorized over output channels (Note [Input gradient
-// over output channels]): for groups of many output channels (LeNet's conv2: 16), where most of
-// the rows kernel's FMAs would multiply grad_y's padding. grad_x is written, not accumulated.
+// kDirectInputMaxKW (the caller checks), vectorized over images when there are a vector's worth
+// (Note [Input gradient over images]), else over output channels (Note [Input gradient over
+// output channels]): for groups of many output channels (LeNet's conv2: 16), where most of the
+// rows kernel's FMAs would multiply grad_y's padding. grad_x is written, not accumulated.
 constexpr std::int64_t kDirectInputMaxKW = 7;
 void conv2d_direct_backward_input(const ConvShape& s, const float* grad_y, const float* w,
                                   float* grad_x);

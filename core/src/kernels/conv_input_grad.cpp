@@ -1,5 +1,6 @@
-// The input gradient of a stride-1 convolution vectorized over output channels (see
-// conv_direct.h: conv2d_direct_backward_input; Note [Input gradient over output channels]),
+// The input gradient of a stride-1 convolution vectorized over images or output channels (see
+// conv_direct.h: conv2d_direct_backward_input; Notes [Input gradient over images] and [Input
+// gradient over output channels]),
 // compiled once per instruction set (Note [ISA dispatch] in kernels/isa.h).
 #include "kernels/conv_direct.h"
 #include "kernels/conv_support.h"
@@ -43,6 +44,18 @@ namespace {
 // machine, CPU time): 2.0 -> 1.65 ms with AVX-512, 8.0 -> 6.1 ms with SSE2, before the sums
 // were kept in registers and the walk over rows; the AVX2 build runs over rows
 // (conv2d_direct_backward_input).
+
+// Note [Input gradient over images]
+// Each output element above ends in a sum of its accumulator's B lanes: about 3 shuffles or adds
+// for LeNet's 12.75 FMAs an element of conv2 on average (its edges have fewer terms), which take
+// the FMA ports' slots (perf: 15% of the tile's samples in them, 60% in its FMAs). With B images
+// or more the lanes hold B images instead: grad_y of a block of B images is transposed to
+// [o][OH][OW][B], the weights are broadcast from [o][KH][CB][KW], and the same tile, walking the
+// same rows, columns and kernel rows for each o in turn, ends with its accumulators complete:
+// each is stored as it is, to [C][H][W][B], transposed back to the images' planes once the
+// block is done. No lane is empty (but in the last block) and no FMA multiplies padding. Per
+// element: o, kh and kw (descending) in order, one chain, whatever the block or thread; blocks of
+// images are the parallel pieces.
 
 // out[t] = the sum of acc[t]'s lanes, for t < TW <= 8: lanes (0 + 2) + (1 + 3) of each 128-bit
 // block (two rounds of unpack / shuffle and add, four vectors at a time), then the blocks added
@@ -106,9 +119,9 @@ inline void sum_lanes(const V (&acc)[TW], float* out) {
   }
 }
 
-// One image's input gradient over output channels, as the tiles see it (one group).
+// One unit of the input gradient (an image, or a block of images), as the tiles see it (one group).
 struct Dgrad {
-  std::int64_t blocks;  // vectors of output channels
+  std::int64_t blocks;  // grad_y's planes: vectors of output channels, or (Images) channels
   std::int64_t KH;      // kernel rows
   std::int64_t OH, OW;  // grad_y's plane
   std::int64_t H, W;    // grad_x's plane
@@ -118,16 +131,21 @@ struct Dgrad {
 // Channel blocks of a tile: CB accumulator rows fit beside TW = 8 columns and CB KW weights.
 constexpr int kDgradCB = kRegs == 32 ? 2 : 1;
 constexpr int kDgradTW = 8;
+// At most this many floats (512 KiB) of a block of images' transposed grad_y and grad_x (one
+// group): LeNet's conv2 has 44,416.
+constexpr std::int64_t kImagesMaxFloats = std::int64_t{1} << 17;
 
 // grad_x[c0 + cb, ih, i0 + t] for cb < CB, t < TW and every row ih, one row after the other
 // (out: grad_x at (c0, 0, i0), planes `plane` apart, `cbs` of the CB channels stored). gT
 // [blocks][OH][OW][B]: grad_y transposed; wp: the channel block's packed weights
-// [blocks][KH][CB][KW][B].
-template <class V, int TW, int KW>
+// [blocks][KH][CB][KW][B]. Images (Note [Input gradient over images]): the lanes are images, wp
+// [blocks][KH][CB][KW] scalars, and out [C][H][W][B] at (c0, 0, i0), planes `plane` vectors apart.
+template <class V, int TW, int KW, bool Images>
 void dgrad_tile(const Dgrad& d, const float* gT, const float* wp, std::int64_t i0, float* out,
                 std::int64_t plane, std::int64_t cbs) {
   constexpr int CB = kDgradCB;
   constexpr std::int64_t B = static_cast<std::int64_t>(V::size);
+  constexpr std::int64_t WB = Images ? 1 : B;  // floats a packed weight
   // Column m of the walk is grad_y's column ow0 + m; tile column t reads it with kw = t + KW - 1
   // - m.
   const std::int64_t ow0 = i0 + d.pl - (KW - 1);
@@ -145,11 +163,12 @@ void dgrad_tile(const Dgrad& d, const float* gT, const float* wp, std::int64_t i
     for (std::int64_t ob = 0; ob < d.blocks; ++ob) {
       for (std::int64_t kh = kh0; kh < kh1; ++kh) {
         const float* g = gT + (ob * d.OH + ih + d.pt - kh) * d.OW * B;
-        const float* wr = wp + (ob * d.KH + kh) * CB * KW * B;
+        const float* wr = wp + (ob * d.KH + kh) * CB * KW * WB;
         V wv[CB][KW];
         for (int cb = 0; cb < CB; ++cb)
 #pragma GCC unroll 8
-          for (int kw = 0; kw < KW; ++kw) wv[cb][kw] = V::load_aligned(wr + (cb * KW + kw) * B);
+          for (int kw = 0; kw < KW; ++kw)
+            wv[cb][kw] = Images ? V(wr[cb * KW + kw]) : V::load_aligned(wr + (cb * KW + kw) * B);
 #pragma GCC unroll 16
         for (int m = 0; m < TW + KW - 1; ++m) {
           if ((inside >> m & 1u) == 0) continue;
@@ -165,29 +184,40 @@ void dgrad_tile(const Dgrad& d, const float* gT, const float* wp, std::int64_t i
     }
     // By compile-time indices: a runtime acc[cb] would put acc on the stack.
 #pragma GCC unroll 2
-    for (int cb = 0; cb < CB; ++cb)
-      if (cb < cbs) sum_lanes<V, TW>(acc[cb], out + cb * plane + ih * d.W);
+    for (int cb = 0; cb < CB; ++cb) {
+      if (cb >= cbs) break;
+      if constexpr (Images) {
+#pragma GCC unroll 8
+        for (int t = 0; t < TW; ++t)
+          acc[cb][t].store_aligned(out + (cb * plane + ih * d.W + t) * B);
+      } else {
+        sum_lanes<V, TW>(acc[cb], out + cb * plane + ih * d.W);
+      }
+    }
   }
 }
 
 using DgradFn = void (*)(const Dgrad&, const float*, const float*, std::int64_t, float*,
                          std::int64_t, std::int64_t);
-template <class V>
+template <class V, bool Images>
 struct DgradTiles {
   template <int KW, int TW>
-  static constexpr DgradFn fn = &dgrad_tile<V, TW, KW>;
+  static constexpr DgradFn fn = &dgrad_tile<V, TW, KW, Images>;
 };
 
-template <class V>
+// Images: the lanes hold B images (Note [Input gradient over images]); else B output channels.
+template <class V, bool Images>
 void dgrad_run(const ConvShape& s, const float* gy, const float* w, float* gx) {
   constexpr int CB = kDgradCB;
   constexpr std::int64_t B = static_cast<std::int64_t>(V::size);
+  constexpr std::int64_t WB = Images ? 1 : B;  // output channels a packed weight
   const std::int64_t Cg = s.C / s.G, Og = s.O / s.G, KK = s.KH * s.KW, OHW = s.OH * s.OW;
-  const Dgrad d{(Og + B - 1) / B, s.KH, s.OH, s.OW, s.H, s.W, s.pad_top, s.pad_left};
+  const std::int64_t HW = s.H * s.W;
+  const Dgrad d{(Og + WB - 1) / WB, s.KH, s.OH, s.OW, s.H, s.W, s.pad_top, s.pad_left};
   const std::int64_t cblocks = (Cg + CB - 1) / CB;
-  // packed[grp][cblk][ob][kh][cb][kw][j] = w[grp Og + ob B + j, cblk CB + cb, kh, kw] (zero past
-  // the group's channels).
-  const std::int64_t cblock_size = d.blocks * s.KH * CB * s.KW * B;
+  // packed[grp][cblk][ob][kh][cb][kw][j] = w[grp Og + ob WB + j, cblk CB + cb, kh, kw] for j < WB
+  // (zero past the group's channels).
+  const std::int64_t cblock_size = d.blocks * s.KH * CB * s.KW * WB;
   Buffer<> packed(static_cast<std::size_t>(s.G * cblocks * cblock_size));
   for (std::int64_t grp = 0; grp < s.G; ++grp)
     for (std::int64_t cblk = 0; cblk < cblocks; ++cblk)
@@ -195,38 +225,52 @@ void dgrad_run(const ConvShape& s, const float* gy, const float* w, float* gx) {
         for (std::int64_t kh = 0; kh < s.KH; ++kh)
           for (std::int64_t cb = 0; cb < CB; ++cb)
             for (std::int64_t kw = 0; kw < s.KW; ++kw)
-              for (std::int64_t j = 0; j < B; ++j) {
-                const std::int64_t o = ob * B + j, c = cblk * CB + cb;
+              for (std::int64_t j = 0; j < WB; ++j) {
+                const std::int64_t o = ob * WB + j, c = cblk * CB + cb;
                 packed.get()[(grp * cblocks + cblk) * cblock_size +
-                             (((ob * s.KH + kh) * CB + cb) * s.KW + kw) * B + j] =
+                             (((ob * s.KH + kh) * CB + cb) * s.KW + kw) * WB + j] =
                     o < Og && c < Cg ? w[((grp * Og + o) * Cg + c) * KK + kh * s.KW + kw] : 0.0f;
               }
   // A row of W columns in near-equal tiles of at most kDgradTW.
   const std::int64_t tiles = (s.W + kDgradTW - 1) / kDgradTW;
-  const double image_flops = 2.0 * static_cast<double>(s.O * OHW * Cg * KK);
+  // The parallel pieces: images, or blocks of B images.
+  const std::int64_t units = Images ? (s.N + B - 1) / B : s.N;
+  const double unit_flops = 2.0 * static_cast<double>(s.O * OHW * Cg * KK) * (Images ? B : 1);
   const std::int64_t grain =
-      image_flops >= 1.0e6 ? 1 : static_cast<std::int64_t>(1.0e6 / (image_flops + 1.0)) + 1;
-  parallel_for(0, s.N, grain, [&](std::int64_t n0, std::int64_t n1) {
+      unit_flops >= 1.0e6 ? 1 : static_cast<std::int64_t>(1.0e6 / (unit_flops + 1.0)) + 1;
+  parallel_for(0, units, grain, [&](std::int64_t u0, std::int64_t u1) {
     float* gT = pad_scratch(2).get(static_cast<std::size_t>(d.blocks * OHW * B));
-    for (std::int64_t n = n0; n < n1; ++n) {
+    float* xT = Images ? pad_scratch(1).get(static_cast<std::size_t>(Cg * HW * B)) : nullptr;
+    for (std::int64_t u = u0; u < u1; ++u) {
+      const std::int64_t n = Images ? u * B : u;  // the unit's first image
+      const std::int64_t images = Images && s.N - n < B ? s.N - n : B;
       for (std::int64_t grp = 0; grp < s.G; ++grp) {
-        // gT[ob][p][j] = grad_y[n, grp Og + ob B + j, p], zero past the group's channels.
-        for (std::int64_t ob = 0; ob < d.blocks; ++ob) {
-          const std::int64_t lanes = Og - ob * B < B ? Og - ob * B : B;
-          transpose_planes<B>(gy + (n * s.O + grp * Og + ob * B) * OHW, OHW, lanes,
-                              gT + ob * OHW * B);
+        const float* gn = gy + (n * s.O + grp * Og) * OHW;
+        if constexpr (Images) {
+          // gT[o][p][j] = grad_y[n + j, grp Og + o, p], zero past the block's images.
+          for (std::int64_t o = 0; o < Og; ++o)
+            transpose_planes<B>(gn + o * OHW, s.O * OHW, OHW, images, gT + o * OHW * B);
+        } else {
+          // gT[ob][p][j] = grad_y[n, grp Og + ob B + j, p], zero past the group's channels.
+          for (std::int64_t ob = 0; ob < d.blocks; ++ob)
+            transpose_planes<B>(gn + ob * B * OHW, OHW, OHW, Og - ob * B < B ? Og - ob * B : B,
+                                gT + ob * OHW * B);
         }
         for (std::int64_t cblk = 0; cblk < cblocks; ++cblk) {
           const std::int64_t c0 = cblk * CB;
           const std::int64_t cbs = Cg - c0 < CB ? Cg - c0 : CB;
           const float* wp = packed.get() + (grp * cblocks + cblk) * cblock_size;
-          float* out = gx + (n * s.C + grp * Cg + c0) * s.H * s.W;
+          float* out = Images ? xT + c0 * HW * B : gx + (n * s.C + grp * Cg + c0) * HW;
           for (std::int64_t i = 0; i < tiles; ++i) {
             const std::int64_t i0 = s.W * i / tiles, tw = s.W * (i + 1) / tiles - i0;
-            tile_fn<DgradTiles<V>, kDirectInputMaxKW, kDgradTW>(s.KW, tw)(d, gT, wp, i0, out + i0,
-                                                                          s.H * s.W, cbs);
+            tile_fn<DgradTiles<V, Images>, kDirectInputMaxKW, kDgradTW>(s.KW, tw)(
+                d, gT, wp, i0, out + i0 * (Images ? B : 1), HW, cbs);
           }
         }
+        if constexpr (Images)
+          for (std::int64_t c = 0; c < Cg; ++c)
+            untranspose_planes<B>(xT + c * HW * B, HW, images, gx + (n * s.C + grp * Cg + c) * HW,
+                                  s.C * HW);
       }
     }
   });
@@ -245,7 +289,15 @@ void conv2d_direct_backward_input(const ConvShape& s, const float* grad_y, const
     return;
   }
 #endif
-  dgrad_run<Batch>(s, grad_y, w, grad_x);
+  // Images in the lanes where they fill a vector and a block's grad_y and grad_x stay in L2 (Note
+  // [Input gradient over images]).
+  constexpr std::int64_t B = static_cast<std::int64_t>(Batch::size);
+  const std::int64_t block_floats = (s.O / s.G * s.OH * s.OW + s.C / s.G * s.H * s.W) * B;
+  if (s.N >= B && block_floats <= kImagesMaxFloats) {
+    dgrad_run<Batch, true>(s, grad_y, w, grad_x);
+  } else {
+    dgrad_run<Batch, false>(s, grad_y, w, grad_x);
+  }
 }
 
 }  // namespace EMBER_ISA

@@ -107,12 +107,39 @@ inline void fill_padded(const Placement& pl, const float* img, float* buf, std::
   }
 }
 
-// dst[p B + j] = src[j plane + p] for j < lanes, 0 for lanes <= j < B: `lanes` planes of
-// `plane` floats as vectors of B lanes, one per position. Eight positions and eight lanes at a
-// time by an 8 x 8 in-register transpose where B is a multiple of 8 and AVX is there (LeNet's
-// conv1: 6 planes of 784; conv2: 16 planes of 100), else lane by lane.
+#if defined(__AVX2__)
+// r[i][j] <- r[j][i]: an 8 x 8 transpose in registers (unpacks, shuffles, then 128-bit halves).
+inline void transpose8x8(__m256 (&r)[8]) {
+  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m256 u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m256 u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+  r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+  r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+  r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+  r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+  r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+  r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+  r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+  r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+#endif
+
+// dst[p B + j] = src[j stride + p] for p < plane, j < lanes, and 0 for lanes <= j < B: `lanes`
+// planes of `plane` floats (stride floats apart) as vectors of B lanes, one per position. Eight
+// positions and eight lanes at a time in registers where B is a multiple of 8 and AVX is there
+// (LeNet's conv1: 6 planes of 784; conv2: 16 planes of 100), else lane by lane.
 template <std::int64_t B>
-void transpose_planes(const float* src, std::int64_t plane, std::int64_t lanes, float* dst) {
+void transpose_planes(const float* src, std::int64_t stride, std::int64_t plane, std::int64_t lanes,
+                      float* dst) {
   std::int64_t p0 = 0;
 #if defined(__AVX2__)
   if constexpr (B % 8 == 0) {
@@ -121,39 +148,43 @@ void transpose_planes(const float* src, std::int64_t plane, std::int64_t lanes, 
         __m256 r[8];
         for (std::int64_t j = 0; j < 8; ++j)
           r[j] =
-              j0 + j < lanes ? _mm256_loadu_ps(src + (j0 + j) * plane + p0) : _mm256_setzero_ps();
-        const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-        const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-        const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-        const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-        const __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
-        const __m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
-        const __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
-        const __m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
-        const __m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
-        const __m256 u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
-        const __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
-        const __m256 u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
-        float* d = dst + p0 * B + j0;
-        _mm256_store_ps(d + 0 * B, _mm256_permute2f128_ps(u0, u4, 0x20));
-        _mm256_store_ps(d + 1 * B, _mm256_permute2f128_ps(u1, u5, 0x20));
-        _mm256_store_ps(d + 2 * B, _mm256_permute2f128_ps(u2, u6, 0x20));
-        _mm256_store_ps(d + 3 * B, _mm256_permute2f128_ps(u3, u7, 0x20));
-        _mm256_store_ps(d + 4 * B, _mm256_permute2f128_ps(u0, u4, 0x31));
-        _mm256_store_ps(d + 5 * B, _mm256_permute2f128_ps(u1, u5, 0x31));
-        _mm256_store_ps(d + 6 * B, _mm256_permute2f128_ps(u2, u6, 0x31));
-        _mm256_store_ps(d + 7 * B, _mm256_permute2f128_ps(u3, u7, 0x31));
+              j0 + j < lanes ? _mm256_loadu_ps(src + (j0 + j) * stride + p0) : _mm256_setzero_ps();
+        transpose8x8(r);
+        for (std::int64_t i = 0; i < 8; ++i) _mm256_store_ps(dst + (p0 + i) * B + j0, r[i]);
       }
     }
   }
 #endif
   for (std::int64_t j = 0; j < B; ++j) {
     if (j < lanes) {
-      for (std::int64_t p = p0; p < plane; ++p) dst[p * B + j] = src[j * plane + p];
+      for (std::int64_t p = p0; p < plane; ++p) dst[p * B + j] = src[j * stride + p];
     } else {
       for (std::int64_t p = p0; p < plane; ++p) dst[p * B + j] = 0.0f;
     }
   }
+}
+
+// The inverse: dst[j stride + p] = src[p B + j] for p < plane, j < lanes (the other lanes of src
+// are not read back).
+template <std::int64_t B>
+void untranspose_planes(const float* src, std::int64_t plane, std::int64_t lanes, float* dst,
+                        std::int64_t stride) {
+  std::int64_t p0 = 0;
+#if defined(__AVX2__)
+  if constexpr (B % 8 == 0) {
+    for (; p0 + 8 <= plane; p0 += 8) {
+      for (std::int64_t j0 = 0; j0 < lanes; j0 += 8) {
+        __m256 r[8];
+        for (std::int64_t i = 0; i < 8; ++i) r[i] = _mm256_load_ps(src + (p0 + i) * B + j0);
+        transpose8x8(r);
+        for (std::int64_t j = 0; j < 8 && j0 + j < lanes; ++j)
+          _mm256_storeu_ps(dst + (j0 + j) * stride + p0, r[j]);
+      }
+    }
+  }
+#endif
+  for (std::int64_t j = 0; j < lanes; ++j)
+    for (std::int64_t p = p0; p < plane; ++p) dst[j * stride + p] = src[p * B + j];
 }
 
 }  // namespace ember::kernels::EMBER_ISA

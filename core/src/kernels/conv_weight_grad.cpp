@@ -59,16 +59,18 @@ void wgrad_block(const float* xr, std::int64_t rstep, const float* g, V (&acc)[R
   }
 }
 
+// acc_mem[r][t] += the taps (kh0 + r, kw0 + t) of one input channel over every output position:
+// xs is the channel's input at (kh0, kw0), rows rs floats apart; gT its grad_y vectors.
 template <class V, int RH, int NT>
-void wgrad_tile(const ConvShape& s, const float* xs, std::int64_t Wp, const float* gT,
+void wgrad_tile(const ConvShape& s, const float* xs, std::int64_t rs, const float* gT,
                 float* acc_mem) {
   constexpr std::int64_t B = static_cast<std::int64_t>(V::size);
   V acc[RH][NT];
   for (int r = 0; r < RH; ++r)
     for (int t = 0; t < NT; ++t) acc[r][t] = V::load_aligned(acc_mem + (r * s.KW + t) * B);
-  const std::int64_t rstep = s.dilation_h * Wp;
+  const std::int64_t rstep = s.dilation_h * rs;
   for (std::int64_t oh = 0; oh < s.OH; ++oh) {
-    const float* xr = xs + oh * s.stride_h * Wp;
+    const float* xr = xs + oh * s.stride_h * rs;
     const float* g = gT + oh * s.OW * B;
     std::int64_t ow0 = 0;
     if (s.stride_w == 1 && s.dilation_w == 1)
@@ -147,8 +149,12 @@ void wgrad_run(const ConvShape& s, const float* x, const float* gy, float* gw, f
   const std::int64_t bias_size = s.G * blocks * B;
   Buffer<double> bias_partials(static_cast<std::size_t>(gb != nullptr ? parts * bias_size : 1));
   const Placement pl{s.C, s.H, s.W, s.H * s.W, s.W, s.pad_top, s.pad_left};
+  // Without padding the windows lie inside the image, which is read in place (planes cs, rows rs
+  // floats apart; LeNet's conv2); else from a zero-padded copy.
+  const bool padded = s.pad_top != 0 || s.pad_left != 0 || Hp > s.H || Wp > s.W;
+  const std::int64_t cs = padded ? Hp * Wp : s.H * s.W, rs = padded ? Wp : s.W;
   parallel_for(0, parts, 1, [&](std::int64_t p0, std::int64_t p1) {
-    float* buf = pad_scratch(1).get(static_cast<std::size_t>(s.C * Hp * Wp));
+    float* buf = padded ? pad_scratch(1).get(static_cast<std::size_t>(s.C * Hp * Wp)) : nullptr;
     float* gT = pad_scratch(2).get(static_cast<std::size_t>(s.G * blocks * OHW * B));
     for (std::int64_t part = p0; part < p1; ++part) {
       float* acc = partials.get() + part * acc_size;
@@ -157,7 +163,11 @@ void wgrad_run(const ConvShape& s, const float* x, const float* gy, float* gw, f
       if (gb != nullptr)
         for (std::int64_t i = 0; i < bias_size; ++i) bias_acc[i] = 0.0;
       for (std::int64_t n = part * s.N / parts; n < (part + 1) * s.N / parts; ++n) {
-        fill_padded(pl, x + n * s.C * s.H * s.W, buf, Hp, Wp, n > part * s.N / parts);
+        const float* img = x + n * s.C * s.H * s.W;
+        if (padded) {
+          fill_padded(pl, img, buf, Hp, Wp, n > part * s.N / parts);
+          img = buf;
+        }
         // gT[grp][ob][p][j] = grad_y[n, grp Og + ob B + j, p], zero past the group's channels.
         const float* gn = gy + n * s.O * OHW;
         for (std::int64_t grp = 0; grp < s.G; ++grp)
@@ -165,13 +175,13 @@ void wgrad_run(const ConvShape& s, const float* x, const float* gy, float* gw, f
             float* dst = gT + (grp * blocks + ob) * OHW * B;
             const float* src = gn + (grp * Og + ob * B) * OHW;
             const std::int64_t lanes = Og - ob * B < B ? Og - ob * B : B;
-            transpose_planes<B>(src, OHW, lanes, dst);
+            transpose_planes<B>(src, OHW, OHW, lanes, dst);
             if (gb != nullptr) add_positions<V>(dst, OHW, bias_acc + (grp * blocks + ob) * B);
           }
         for (std::int64_t grp = 0; grp < s.G; ++grp)
           for (std::int64_t ob = 0; ob < blocks; ++ob)
             for (std::int64_t c = 0; c < Cg; ++c) {
-              const float* xs = buf + (grp * Cg + c) * Hp * Wp;
+              const float* xs = img + (grp * Cg + c) * cs;
               const float* g = gT + (grp * blocks + ob) * OHW * B;
               float* a = acc + ((grp * blocks + ob) * Cg + c) * KK * B;
               for (std::int64_t kh0 = 0; kh0 < s.KH; kh0 += RH) {
@@ -180,7 +190,7 @@ void wgrad_run(const ConvShape& s, const float* x, const float* gy, float* gw, f
                   const std::int64_t kw0 = s.KW * run / runs;
                   const std::int64_t nt = s.KW * (run + 1) / runs - kw0;
                   tile_fn<WgradTiles<V>, kMaxRH, kMaxNT>(rh, nt)(
-                      s, xs + kh0 * s.dilation_h * Wp + kw0 * s.dilation_w, Wp, g,
+                      s, xs + kh0 * s.dilation_h * rs + kw0 * s.dilation_w, rs, g,
                       a + (kh0 * s.KW + kw0) * B);
                 }
               }
