@@ -219,6 +219,8 @@ template <int R, bool Prefetch, bool RowsApart>
 inline void micro_kernel(std::int64_t kc, const float* a, std::int64_t a_ks, std::int64_t a_rs,
                          const float* b, std::int64_t b_ks, const float* next_b,
                          Batch (&acc)[R][2]) {
+  // Unrolled, so that acc stays in registers (a loop here became a memset of acc on the stack).
+#pragma GCC unroll 16
   for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = Batch(0.0f);
   for (std::int64_t k = 0; k < kc; ++k) {
     const Batch b0 = Batch::load_unaligned(b);
@@ -241,8 +243,10 @@ inline void micro_kernel(std::int64_t kc, const float* a, std::int64_t a_ks, std
 template <int R>
 inline void store_tile(const Batch (&acc)[R][2], Out c, std::int64_t cols, bool load_c) {
   if (c.cs == 1 && cols == NR) {
+#pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
       float* row = c.p + r * c.rs;
+#pragma GCC unroll 2
       for (int v = 0; v < 2; ++v) {
         Batch x = acc[r][v];
         if (load_c) x = Batch::load_unaligned(row + v * W) + x;
@@ -252,6 +256,7 @@ inline void store_tile(const Batch (&acc)[R][2], Out c, std::int64_t cols, bool 
     return;
   }
   alignas(64) float tmp[R][NR];
+#pragma GCC unroll 16
   for (int r = 0; r < R; ++r) {
     acc[r][0].store_aligned(&tmp[r][0]);
     acc[r][1].store_aligned(&tmp[r][W]);
@@ -648,8 +653,11 @@ void dot_row_tiles(View A, View B, Out C, std::int64_t M, std::int64_t K, bool a
   for (std::int64_t rt = r0; rt < r1; ++rt) {
     const float* a[TR];
     for (int i = 0; i < TR; ++i) a[i] = A.at(std::min(rt * TR + i, M - 1), 0);
+    // Zeroed unrolled: as a loop this was a memset of acc on the stack for every tile, then the
+    // loads of its zeros into the registers.
     Batch acc[TP];
-    for (auto& x : acc) x = Batch(0.0f);
+#pragma GCC unroll 32
+    for (int t = 0; t < TP; ++t) acc[t] = Batch(0.0f);
     for (std::int64_t k = 0; k < kv; k += W) {
       Batch av[TR];
       for (int i = 0; i < TR; ++i) av[i] = Batch::load_unaligned(a[i] + k);
