@@ -24,8 +24,7 @@
 //                                 from the shapes (Note [LeNet's FLOPs]) at the FMA peak this
 //                                 process measures at that thread count (fma_peak_gflops);
 //                                 median_ms = FLOPs / peak, gflops = the peak
-// each epoch result at 1 and 2 threads (their epochs timed in turn: Note [Sides in turn] in
-// harness.h), with the test accuracy after every epoch run (warm-up
+// each epoch result at 1 and 2 threads, with the test accuracy after every epoch run (warm-up
 // included: "test_accuracies"), which bench/report.py compares with PyTorch's, and the initial
 // weights ("init_weights": a safetensors file in pipeline_init/ beside this program) that the
 // peer loads, so that both sides do the same work: the same start, and (the peer replays ember's
@@ -38,7 +37,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <memory>
 #include <string>
 #include <thread>
 #include <utility>
@@ -310,26 +308,15 @@ int main(int argc, char** argv) {
     std::replace(file.begin(), file.end(), '/', '_');
     const std::string init_weights = (init_dir / (file + ".safetensors")).string();
     save_safetensors(make_net(w.kind).state_dict(), init_weights);
-    // One trainer per thread count, their epochs timed in turn (Note [Sides in turn] in
-    // harness.h); each trains its own copy of the same start on the same batches.
-    const std::vector<int>& counts = report.threads();
-    std::vector<std::unique_ptr<Trainer>> trainers;
-    for (std::size_t i = 0; i < counts.size(); ++i)
-      trainers.push_back(std::make_unique<Trainer>(w.kind, train, test, w.batch_size));
-    const auto times = bench::time_in_turn(
-        counts.size(),
-        [&](std::size_t i) {
-          set_num_threads(counts[i]);
-          trainers[i]->epoch();
-        },
-        budget);
-    for (std::size_t i = 0; i < counts.size(); ++i) {
-      bench::Result r = bench::summarize(w.name, counts[i], times[i]);
-      r.test_accuracies = trainers[i]->accuracies();
+    for (int threads : report.threads()) {
+      set_num_threads(threads);
+      Trainer trainer(w.kind, train, test, w.batch_size);
+      bench::Result r = bench::measure(
+          w.name, threads, [&] { trainer.epoch(); }, budget);
+      r.test_accuracies = trainer.accuracies();
       r.init_weights = init_weights;
       report.add(r);
-      std::fprintf(stderr, "    (test accuracy after the last epoch: %.4f)\n",
-                   trainers[i]->accuracy());
+      std::fprintf(stderr, "    (test accuracy after the last epoch: %.4f)\n", trainer.accuracy());
     }
   }
   // The compute floors (Note [LeNet's FLOPs]) at the FMA peak measured now, per thread count.

@@ -148,39 +148,6 @@ Result measure(std::string name, int threads, Fn&& fn, const Budget& budget = {}
   return summarize(std::move(name), threads, std::move(times));
 }
 
-// Note [Sides in turn]
-// Results whose ratio is a target (an epoch at 1 thread and at 2: the scaling rows) are timed in
-// turn, one rep of each side after the other, not in one block per side: this VM's vCPUs change
-// speed for seconds at a time (bench/results/vcpu_zen4), and a block of 2-thread epochs measured
-// in a slow phase right after the 1-thread block in a fast one gave the same code 1.16x instead
-// of 1.77x. In turn, both sides see the same phases.
-// time_in_turn calls fn(i) for each side i in [0, sides): `warmup` calls of each, then timed reps
-// side 0, side 1, ..., side 0, ... until every side has min_reps reps and min_time_ms of them (or
-// one reaches max_reps or max_time_ms). Returns each side's rep times in milliseconds.
-template <class Fn>
-std::vector<std::vector<double>> time_in_turn(std::size_t sides, Fn&& fn,
-                                              const Budget& budget = {}) {
-  for (int i = 0; i < budget.warmup; ++i)
-    for (std::size_t side = 0; side < sides; ++side) fn(side);
-  std::vector<std::vector<double>> times(sides);
-  std::vector<double> spent(sides, 0.0);
-  for (;;) {
-    for (std::size_t side = 0; side < sides; ++side) {
-      const double t0 = now_ms();
-      fn(side);
-      const double ms = now_ms() - t0;
-      times[side].push_back(ms);
-      spent[side] += ms;
-    }
-    const int reps = static_cast<int>(times.front().size());
-    const double most = *std::max_element(spent.begin(), spent.end());
-    const double least = *std::min_element(spent.begin(), spent.end());
-    if (reps >= budget.max_reps || most >= budget.max_time_ms) break;
-    if (reps >= budget.min_reps && least >= budget.min_time_ms) break;
-  }
-  return times;
-}
-
 // CPU model from /proc/cpuinfo ("" when unavailable).
 inline std::string cpu_model() {
   std::ifstream in("/proc/cpuinfo");
