@@ -205,17 +205,7 @@ void BasicAdam<Options>::step() {
 
 template <class Options>
 void BasicAdam<Options>::zero_grad(bool set_to_none) {
-  for (ParamGroup& group : groups_) {
-    for (Tensor& p : group.params) {
-      if (!p.grad().defined()) continue;
-      if (set_to_none) {
-        p.mutable_grad() = Tensor();
-      } else {
-        p.mutable_grad() = p.grad().detach();
-        Tensor(p.grad()).zero_();
-      }
-    }
-  }
+  detail::zero_grads(groups_, set_to_none);
 }
 
 template <class Options>

@@ -15,4 +15,14 @@ void check_param(const Tensor& p, std::size_t index, const char* where) {
               " must be contiguous");
 }
 
+void zero_grad(Tensor& p, bool set_to_none) {
+  if (!p.grad().defined()) return;
+  if (set_to_none) {
+    p.mutable_grad() = Tensor();
+  } else {
+    p.mutable_grad() = p.grad().detach();
+    Tensor(p.grad()).zero_();
+  }
+}
+
 }  // namespace ember::optim::detail

@@ -132,17 +132,7 @@ void SGD::step() {
 }
 
 void SGD::zero_grad(bool set_to_none) {
-  for (SGDParamGroup& group : groups_) {
-    for (Tensor& p : group.params) {
-      if (!p.grad().defined()) continue;
-      if (set_to_none) {
-        p.mutable_grad() = Tensor();
-      } else {
-        p.mutable_grad() = p.grad().detach();
-        Tensor(p.grad()).zero_();
-      }
-    }
-  }
+  detail::zero_grads(groups_, set_to_none);
 }
 
 double SGD::get_lr(std::size_t group) const {

@@ -1,19 +1,14 @@
 // The safetensors format: writing, and reading a file that may be hostile. See safetensors.h.
 #include <ember/core/safetensors.h>
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <bit>
-#include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
-#include <new>
 #include <set>
+#include <span>
 #include <string_view>
 #include <utility>
 
@@ -338,71 +333,24 @@ StateDict parse_safetensors(std::span<const std::byte> file, const std::string& 
 
 namespace {
 
-std::string errno_text(int err) {
-  return std::strerror(err);
-}
-
-const char* file_type_name(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISCHR(mode)) return "a character device";
-  if (S_ISBLK(mode)) return "a block device";
-  if (S_ISFIFO(mode)) return "a FIFO";
-  if (S_ISSOCK(mode)) return "a socket";
-  return "not a regular file";
-}
-
 // The whole file, read only after its header length has been checked against its size.
 std::vector<std::byte> read_safetensors_file(const std::string& path) {
-  // O_NONBLOCK: opening a FIFO must not wait for a writer; the file is refused just below.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  EMBER_CHECK(fd >= 0, "load_safetensors: cannot open '", path, "': ", errno_text(errno));
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  struct stat st {};
-  EMBER_CHECK(::fstat(fd, &st) == 0, "load_safetensors: cannot stat '", path,
-              "': ", errno_text(errno));
-  EMBER_CHECK(S_ISREG(st.st_mode), "load_safetensors: '", path, "' is ", file_type_name(st.st_mode),
-              ", not a regular file");
-  const auto size = static_cast<std::uint64_t>(st.st_size);
-  EMBER_CHECK(size <= std::numeric_limits<std::size_t>::max() / 2, "load_safetensors: '", path,
-              "' is too large (", size, " bytes)");
-  auto read_exactly = [&](std::byte* to, std::size_t n) {
-    std::size_t done = 0;
-    while (done < n) {
-      const ssize_t got = ::read(fd, to + done, n - done);
-      if (got < 0 && errno == EINTR) continue;
-      EMBER_CHECK(got >= 0, "load_safetensors: cannot read '", path, "': ", errno_text(errno));
-      EMBER_CHECK(got > 0, "load_safetensors: '", path,
-                  "' is truncated: it shrank while being read");
-      done += static_cast<std::size_t>(got);
-    }
-  };
+  constexpr std::string_view op = "load_safetensors";
+  core::InputFile in(path, op);
   std::vector<std::byte> file;
-  if (size >= 8) {
+  if (in.size() < 8) {
+    file.resize(static_cast<std::size_t>(in.size()));  // too short: parse_safetensors says so
+    in.read(file);
+  } else {
     // The length first: a file whose header length lies is refused before the rest is read.
     std::byte length[8];
-    read_exactly(length, 8);
-    check_header_length(get_u64_le(length), size - 8, concat("load_safetensors: '", path, "'"));
-    try {
-      file.resize(static_cast<std::size_t>(size));
-    } catch (const std::bad_alloc&) {
-      detail::throw_error(concat("load_safetensors: '", path, "' is ", size,
-                                 " bytes, more than this process can allocate"));
-    }
+    in.read(length);
+    check_header_length(get_u64_le(length), in.size() - 8, concat(op, ": '", path, "'"));
+    file = core::allocate_file_buffer(in.size(), path, op);
     std::memcpy(file.data(), length, 8);
-    read_exactly(file.data() + 8, file.size() - 8);
-  } else {
-    file.resize(static_cast<std::size_t>(size));
-    read_exactly(file.data(), file.size());
+    in.read(std::span(file).subspan(8));
   }
-  std::byte extra{};
-  ssize_t got;
-  do {
-    got = ::read(fd, &extra, 1);
-  } while (got < 0 && errno == EINTR);
-  EMBER_CHECK(got == 0, "load_safetensors: '", path, "' grew while being read");
+  EMBER_CHECK(in.at_end(), op, ": '", path, "' grew while being read");
   return file;
 }
 
