@@ -19,8 +19,6 @@
 
 #include "kernels/tile_table.h"
 
-#include <cstring>
-
 namespace ember::kernels {
 
 EMBER_ISA_VARIANTS(conv2d_direct)
@@ -222,19 +220,8 @@ void run(const ConvShape& s, const float* x, const float* w, const float* bias, 
       Source src{xn, s.H * s.W, s.W};
       if (padded) {
         float* buf = pad_scratch().get(static_cast<std::size_t>(s.C * Hp * Wp));
-        for (std::int64_t i = 0; i < s.C * Hp * Wp; ++i) buf[i] = 0.0f;
-        for (std::int64_t c = 0; c < s.C; ++c) {
-          for (std::int64_t r = 0; r < Hp; ++r) {
-            const std::int64_t ih = r - s.pad_top;
-            if (ih < 0 || ih >= s.H) continue;
-            // Columns q of the buffer read input column q - pad_left, where that is in range.
-            const std::int64_t q0 = s.pad_left;
-            const std::int64_t q1 = s.pad_left + s.W < Wp ? s.pad_left + s.W : Wp;
-            if (q1 > q0)
-              std::memcpy(buf + (c * Hp + r) * Wp + q0, xn + (c * s.H + ih) * s.W,
-                          static_cast<std::size_t>(q1 - q0) * sizeof(float));
-          }
-        }
+        fill_padded({s.C, s.H, s.W, s.H * s.W, s.W, s.pad_top, s.pad_left}, xn, buf, Hp, Wp,
+                    n > n0);
         src = {buf, Hp * Wp, Wp};
       }
       float* yn = y + n * s.O * s.OH * s.OW;
